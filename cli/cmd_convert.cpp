@@ -1,0 +1,81 @@
+// mmoe convert --weights W.safetensors [--arch A.json] --calib C.npy -o M.mmoe
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "commands.h"
+#include "format.h"
+#include "mmoe/converter/convert.h"
+#include "mmoe/converter/io.h"
+
+namespace mmoe::cli {
+namespace {
+
+struct ConvertArgs {
+  std::string weights, arch, calib, output, name, tower_input = "int16";
+  converter::ConvertOptions options;
+};
+
+bool SameFile(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  if (std::filesystem::equivalent(a, b, ec)) return true;
+  return std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
+}
+
+void RunConvert(const ConvertArgs& args) {
+  using converter::ConvertError;
+  for (const std::string* in : {&args.weights, &args.arch, &args.calib}) {
+    if (!in->empty() && SameFile(*in, args.output)) {
+      throw ConvertError("output '" + args.output + "' is the input file '" + *in + "'; choose another path");
+    }
+  }
+  converter::FloatModel model = converter::ImportModel(args.weights, args.arch);
+  if (!args.name.empty()) model.name = args.name;
+  const converter::Matrix calib = converter::ReadMatrix(args.calib, model.input_dim);
+  converter::ConvertOptions options = args.options;
+  options.int16_tower_input = args.tower_input == "int16";
+  const converter::ConvertResult r = converter::Convert(model, calib, options);
+  converter::WriteFileAtomic(args.output, r.bytes.data(), r.bytes.size());
+
+  std::printf("model '%s': %d inputs, %zu experts, %zu gates, %zu tasks (", model.name.c_str(), model.input_dim,
+              model.experts.size(), model.gates.size(), model.tasks.size());
+  for (size_t t = 0; t < model.tasks.size(); ++t) std::printf("%s%s", t ? ", " : "", model.tasks[t].name.c_str());
+  std::printf(")\n");
+  std::printf("parameters: %s (%s bytes as int8 weights + int32 biases); %s multiply-accumulates per item\n",
+              Thousands(r.parameters).c_str(), Thousands(r.parameter_bytes).c_str(), Thousands(model.macs()).c_str());
+  std::printf("wrote %s: %s bytes (%.3f x parameter bytes)\n", args.output.c_str(),
+              Thousands(static_cast<int64_t>(r.bytes.size())).c_str(),
+              static_cast<double>(r.bytes.size()) / static_cast<double>(r.parameter_bytes));
+  std::printf("calibration: %s over %s rows of %s; tower inputs %s\n", options.calibration.c_str(),
+              Thousands(calib.rows).c_str(), args.calib.c_str(), args.tower_input.c_str());
+  for (const std::string& w : r.warnings) std::printf("warning: %s\n", w.c_str());
+  std::printf("float vs int8 probabilities on the calibration rows:\n");
+  std::printf("  %-16s %10s %10s %10s %10s\n", "task", "max_abs", "mean_abs", "p99_abs", "spearman");
+  for (const auto& a : r.agreement) {
+    std::printf("  %-16s %10.6f %10.6f %10.6f %10.6f\n", a.task.c_str(), a.max_abs, a.mean_abs, a.p99_abs,
+                a.spearman);
+  }
+}
+
+}  // namespace
+
+Action AddConvert(CLI::App& app) {
+  auto args = std::make_shared<ConvertArgs>();
+  app.add_option("--weights", args->weights, "float32 weights (.safetensors)")->required()->check(CLI::ExistingFile);
+  app.add_option("--arch", args->arch, "architecture JSON (docs/arch-json.md); default: the seed's key layout")
+      ->check(CLI::ExistingFile);
+  app.add_option("--calib", args->calib, "calibration inputs, [N, input_dim] (.npy float32/float64, or .csv)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("-o,--output", args->output, "model file to write (.mmoe)")->required();
+  app.add_option("--name", args->name, "model name (default: from the architecture, or the weights file)");
+  app.add_option("--calibration", args->options.calibration, "activation range method")
+      ->check(CLI::IsMember({"minmax"}))
+      ->default_str("minmax");
+  app.add_option("--tower-input", args->tower_input, "element type of the towers' input (the mixture)")
+      ->check(CLI::IsMember({"int16", "int8"}))
+      ->default_str("int16");
+  return [args] { RunConvert(*args); };
+}
+
+}  // namespace mmoe::cli

@@ -1,0 +1,34 @@
+// mmoe: convert, inspect and score mmoe-edge models.
+#include <cstdio>
+#include <exception>
+
+#include "commands.h"
+#include "mmoe/mmoe.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mmoe-edge: int8 inference for multi-task Mixture-of-Experts models"};
+  app.set_version_flag("--version", std::string("mmoe-edge ") + mmoe::RuntimeVersion());
+  app.require_subcommand(1);
+  std::vector<std::pair<CLI::App*, mmoe::cli::Action>> commands;
+  auto add = [&](const char* name, const char* help, mmoe::cli::Action (*fn)(CLI::App&)) {
+    CLI::App* sub = app.add_subcommand(name, help);
+    commands.emplace_back(sub, fn(*sub));
+  };
+  add("convert", "Quantize float weights (.safetensors) into an int8 model file", mmoe::cli::AddConvert);
+  add("inspect", "Print a model file's structure and quantization", mmoe::cli::AddInspect);
+  add("score", "Score feature rows (.npy/.csv) with a model", mmoe::cli::AddScore);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    for (auto& [sub, action] : commands) {
+      if (sub->parsed()) action();
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mmoe: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,50 @@
+// Float model + calibration rows -> int8 model file bytes, with a quality summary.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mmoe/converter/float_model.h"
+#include "mmoe/converter/io.h"
+
+namespace mmoe::converter {
+
+struct ConvertOptions {
+  std::string calibration = "minmax";  // range method for activations
+  bool int16_tower_input = true;       // the mixture feeds towers in int16 (else int8)
+  std::string created_utc;             // ISO 8601; empty: now
+};
+
+// Agreement of int8 scores with float scores on the same rows, per task.
+struct TaskAgreement {
+  std::string task;
+  double max_abs = 0.0;
+  double mean_abs = 0.0;
+  double p99_abs = 0.0;
+  double spearman = 0.0;
+};
+
+struct ConvertResult {
+  std::vector<uint8_t> bytes;          // the model file
+  int64_t parameters = 0;              // weights + biases
+  int64_t parameter_bytes = 0;         // int8 weights + int32 biases
+  std::vector<TaskAgreement> agreement;  // float vs int8 on the calibration rows
+  std::vector<std::string> warnings;   // e.g. a clamped bias
+};
+
+ConvertResult Convert(const FloatModel& model, const Matrix& calibration, const ConvertOptions& options);
+
+// Builds the model file from a float model and the collected activation ranges.
+class RangeCollector;
+std::vector<uint8_t> BuildModelFile(const FloatModel& model, const RangeCollector& ranges, int64_t calibration_rows,
+                                    const ConvertOptions& options, std::vector<std::string>* warnings);
+
+// Per-task max / mean / 99th-percentile absolute difference and Spearman rank correlation
+// between two [N][tasks] score matrices.
+std::vector<TaskAgreement> CompareScores(const Matrix& reference, const Matrix& test,
+                                         const std::vector<std::string>& task_names);
+// Spearman's rank correlation (average ranks for ties).
+double Spearman(const std::vector<double>& a, const std::vector<double>& b);
+
+}  // namespace mmoe::converter

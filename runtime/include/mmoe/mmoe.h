@@ -1,0 +1,106 @@
+// mmoe-edge runtime, C++ API.
+//
+//   std::shared_ptr<const mmoe::Model> model;
+//   mmoe::Status s = mmoe::Model::LoadFile("model.mmoe", &model);   // mmap + verify
+//   std::unique_ptr<mmoe::Session> session;
+//   s = mmoe::Session::Create(model, mmoe::SessionOptions(), &session);
+//   s = session->Score(features, n_items, scores, n_items * model->num_tasks());
+//
+// A Model is immutable once loaded and may be shared by any number of threads; each thread
+// scores through its own Session. Score calls never allocate, throw or lock.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "mmoe/status.h"
+
+namespace mmoe {
+
+struct ModelData;  // verified, prepared model (runtime/src/model_data.h)
+
+// Format version this runtime writes and reads (schema/mmoe.fbs).
+constexpr int kFormatVersionMajor = 1;
+constexpr int kFormatVersionMinor = 0;
+const char* RuntimeVersion();  // e.g. "0.1.0"
+
+class Model {
+ public:
+  // Maps the file read-only and verifies it. The mapping lives as long as the Model.
+  static Status LoadFile(const char* path, std::shared_ptr<const Model>* model);
+  // Verifies a model held in memory. With copy == false the caller keeps `data` alive and
+  // unchanged for the Model's lifetime (zero-copy); otherwise the bytes are copied.
+  static Status LoadBuffer(const void* data, size_t size, std::shared_ptr<const Model>* model,
+                           bool copy = true);
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const char* name() const;
+  int input_dim() const;
+  int num_tasks() const;
+  const char* task_name(int task) const;  // nullptr when out of range
+  int num_experts() const;
+  int num_gates() const;
+  // Parameters (weights + biases) and multiply-accumulates per scored item.
+  int64_t parameter_count() const;
+  int64_t macs_per_item() const;
+  // The verified FlatBuffer (schema/mmoe.fbs) for tools that print it.
+  const void* flatbuffer() const;
+  size_t flatbuffer_size() const;
+
+  const ModelData& data() const { return *data_; }
+
+ private:
+  explicit Model(std::unique_ptr<ModelData> data);
+  std::unique_ptr<ModelData> data_;
+};
+
+enum class Backend : int {
+  kAuto = 0,       // the fastest available on this CPU
+  kReference = 1,  // scalar specification kernels
+};
+const char* BackendName(Backend backend);
+
+struct SessionOptions {
+  Backend backend = Backend::kAuto;
+  // Items processed together; the arena holds one tile's activations. Any n_items can be
+  // scored; larger tiles amortise per-layer overhead, smaller ones stay in L1.
+  int tile_items = 64;
+};
+
+class Session {
+ public:
+  // Plans and allocates the session's arena. Keeps `model` alive.
+  static Status Create(std::shared_ptr<const Model> model, const SessionOptions& options,
+                       std::unique_ptr<Session>* session);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // features: n_items rows of input_dim float32 (row-major). NaN features count as 0.
+  // scores: n_items rows of num_tasks float32 (probabilities for sigmoid tasks).
+  // scores_capacity is the number of floats `scores` can hold.
+  Status Score(const float* features, size_t n_items, float* scores, size_t scores_capacity);
+  // The same from features already quantized with the model's input quantization.
+  Status ScoreQuantized(const int8_t* features, size_t n_items, float* scores,
+                        size_t scores_capacity);
+
+  // Quantizes float features exactly as Score does (n_items * input_dim values).
+  Status QuantizeInput(const float* features, size_t n_items, int8_t* quantized,
+                       size_t quantized_capacity) const;
+
+  Backend backend() const;
+  size_t arena_bytes() const;
+  const Model& model() const { return *model_; }
+
+  struct Impl;
+
+ private:
+  Session(std::shared_ptr<const Model> model, std::unique_ptr<Impl> impl);
+  std::shared_ptr<const Model> model_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mmoe

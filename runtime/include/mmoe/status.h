@@ -1,0 +1,49 @@
+// Status: how every mmoe runtime call reports failure. No exceptions cross the API.
+#pragma once
+
+#include <cstddef>
+
+namespace mmoe {
+
+// Stable numeric codes; the C API (mmoe_c.h) uses the same values.
+enum class StatusCode : int {
+  kOk = 0,
+  kInvalidArgument = 1,     // null pointer, zero or too large a count, bad option
+  kIoError = 2,             // the model file cannot be opened, read or mapped
+  kNotAModel = 3,           // no "MMOE" file identifier: not an mmoe-edge model
+  kUnsupportedVersion = 4,  // format major version newer than this runtime reads
+  kCorruptModel = 5,        // truncated or malformed FlatBuffer (verifier failed)
+  kInvalidModel = 6,        // well-formed file whose contents break an invariant
+  kBufferTooSmall = 7,      // caller's output buffer cannot hold the result
+  kUnavailable = 8,         // requested backend not built in or not supported by this CPU
+  kOutOfMemory = 9,
+  kInternal = 10,
+};
+
+// Name of a code, e.g. "INVALID_MODEL".
+const char* StatusCodeName(StatusCode code);
+
+// A code and a message naming what is wrong. The message lives in a fixed buffer so that
+// reporting an error never allocates (errors can come from the allocation-free score call).
+class Status {
+ public:
+  Status() = default;
+  static Status Ok() { return Status(); }
+  // printf-style message.
+  static Status Error(StatusCode code, const char* format, ...)
+#if defined(__GNUC__)
+      __attribute__((format(printf, 2, 3)))
+#endif
+      ;
+
+  bool ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
+  const char* message() const { return message_; }
+
+ private:
+  static constexpr size_t kMaxMessage = 256;
+  StatusCode code_ = StatusCode::kOk;
+  char message_[kMaxMessage] = {0};
+};
+
+}  // namespace mmoe

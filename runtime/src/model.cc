@@ -1,0 +1,75 @@
+// mmoe::Model: loading (file mapping or caller's buffer), verification and accessors.
+#include <new>
+
+#include "mmoe/mmoe.h"
+#include "mmoe_generated.h"
+#include "model_bytes.h"
+#include "model_data.h"
+
+namespace mmoe {
+namespace {
+
+Status Finish(std::unique_ptr<ModelBytes> bytes, std::shared_ptr<const Model>* model,
+              Model* (*make)(std::unique_ptr<ModelData>)) {
+  std::unique_ptr<ModelData> data(new (std::nothrow) ModelData());
+  if (!data) return Status::Error(StatusCode::kOutOfMemory, "out of memory");
+  if (Status s = VerifyAndPrepare(std::move(bytes), data.get()); !s.ok()) return s;
+  model->reset(make(std::move(data)));
+  return Status::Ok();
+}
+
+}  // namespace
+
+const char* RuntimeVersion() { return "0.1.0"; }
+
+Model::Model(std::unique_ptr<ModelData> data) : data_(std::move(data)) {}
+Model::~Model() = default;
+
+Status Model::LoadFile(const char* path, std::shared_ptr<const Model>* model) {
+  if (!path || !model) return Status::Error(StatusCode::kInvalidArgument, "LoadFile: null argument");
+  std::unique_ptr<ModelBytes> bytes;
+  if (Status s = MapFile(path, &bytes); !s.ok()) return s;
+  Status s = Finish(std::move(bytes), model, [](std::unique_ptr<ModelData> d) { return new Model(std::move(d)); });
+  if (!s.ok()) {
+    // Prefix the path so that messages about the contents say which file they are about.
+    Status named = Status::Error(s.code(), "%s: %s", path, s.message());
+    return named;
+  }
+  return s;
+}
+
+Status Model::LoadBuffer(const void* data, size_t size, std::shared_ptr<const Model>* model, bool copy) {
+  if (!data || !model) return Status::Error(StatusCode::kInvalidArgument, "LoadBuffer: null argument");
+  if (size < 8) {
+    return Status::Error(StatusCode::kNotAModel, "buffer of %zu bytes is too small to be a model", size);
+  }
+  std::unique_ptr<ModelBytes> bytes;
+  Status s = copy ? CopyBuffer(data, size, &bytes) : BorrowBuffer(data, size, &bytes);
+  if (!s.ok()) return s;
+  return Finish(std::move(bytes), model, [](std::unique_ptr<ModelData> d) { return new Model(std::move(d)); });
+}
+
+const char* Model::name() const {
+  return data_->model->name() ? data_->model->name()->c_str() : "";
+}
+int Model::input_dim() const { return data_->input_dim; }
+int Model::num_tasks() const { return static_cast<int>(data_->tasks.size()); }
+const char* Model::task_name(int task) const {
+  return task >= 0 && task < num_tasks() ? data_->tasks[task].name : nullptr;
+}
+int Model::num_experts() const { return static_cast<int>(data_->experts.size()); }
+int Model::num_gates() const { return static_cast<int>(data_->gates.size()); }
+int64_t Model::parameter_count() const { return data_->parameters; }
+int64_t Model::macs_per_item() const { return data_->macs; }
+const void* Model::flatbuffer() const { return data_->bytes->data(); }
+size_t Model::flatbuffer_size() const { return data_->bytes->size(); }
+
+const char* BackendName(Backend backend) {
+  switch (backend) {
+    case Backend::kAuto: return "auto";
+    case Backend::kReference: return "reference";
+  }
+  return "unknown";
+}
+
+}  // namespace mmoe

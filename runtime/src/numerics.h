@@ -1,0 +1,83 @@
+// The scalar arithmetic every backend reproduces bit for bit (docs/numerics.md).
+//
+// Only IEEE-754 single-precision +, -, *, / and int <-> float conversions are used, in a
+// fixed order, with contraction off (-ffp-contract=off): these give the same bits on every
+// conforming CPU. Nothing here calls the platform's libm, whose exp() differs across
+// systems. SIMD kernels implement the same sequences lane by lane.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace mmoe::numerics {
+
+// Round to nearest, ties to even, for |v| < 2^22: adding 1.5 * 2^23 pushes the fraction
+// bits out under the default rounding mode. Exact and identical to cvtps2dq / fcvtns.
+inline float RoundHalfEven(float v) {
+  constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
+  return (v + kMagic) - kMagic;
+}
+
+inline float Clamp(float v, float lo, float hi) {
+  return v < lo ? lo : (v > hi ? hi : v);
+}
+
+// q = clamp(round_half_even(float(acc) * multiplier) + zero_point, lo, hi). The clamp is
+// applied before rounding (the bounds are integers, so the result is the same) so that the
+// float never leaves the range where RoundHalfEven is exact.
+inline int32_t Requantize(int32_t acc, float multiplier, int32_t zero_point, int32_t lo,
+                          int32_t hi) {
+  float v = static_cast<float>(acc) * multiplier;
+  v = Clamp(v, static_cast<float>(lo - zero_point), static_cast<float>(hi - zero_point));
+  return static_cast<int32_t>(RoundHalfEven(v)) + zero_point;
+}
+
+// Float feature -> int8 with the model's input quantization. NaN counts as 0 (a missing
+// feature), infinities clamp.
+inline int8_t QuantizeFeature(float x, float inv_scale, int32_t zero_point) {
+  float v = x * inv_scale;
+  if (v != v) v = 0.0f;
+  v = Clamp(v, static_cast<float>(-128 - zero_point), static_cast<float>(127 - zero_point));
+  return static_cast<int8_t>(static_cast<int32_t>(RoundHalfEven(v)) + zero_point);
+}
+
+// exp(x) for x in [-87, 88], relative error < 2e-7. Cody-Waite range reduction
+// x = n ln2 + r with a two-part ln2 (the high part has 12 significant bits, so n * hi is
+// exact for |n| < 2^12), a degree-6 Taylor polynomial on |r| <= ln2/2 evaluated by Horner's
+// rule, and 2^n built from the exponent bits.
+inline float Exp(float x) {
+  constexpr float kLog2e = 1.44269504088896341f;
+  constexpr float kLn2Hi = 0.693145751953125f;
+  constexpr float kLn2Lo = 1.42860682030941723212e-6f;
+  const float n = RoundHalfEven(x * kLog2e);
+  float r = x - n * kLn2Hi;
+  r = r - n * kLn2Lo;
+  float p = 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return p * scale;
+}
+
+// Softmax inputs are shifted by the maximum and floored here: exp(-64) is still a normal
+// float (no denormals, which ARMv7 NEON flushes to zero) and its Q15 weight is 0 anyway.
+constexpr float kSoftmaxFloor = -64.0f;
+// Sigmoid arguments are clamped so exp() stays in range; sigmoid(+-80) is 1 and ~1.8e-35.
+constexpr float kSigmoidLimit = 80.0f;
+// Gate weights are fixed point with 22 fractional bits: 2^22 is weight 1. With the expert
+// ratios folded in, sum_j w_j <= 2^22 + n/2, so sum_j w_j * (q_j - zp_j) (|q - zp| <= 255)
+// stays below 2^30; 22 bits keep a small-scale expert's weight precise.
+constexpr int32_t kGateOne = 1 << 22;
+
+inline float Sigmoid(float z) {
+  z = Clamp(z, -kSigmoidLimit, kSigmoidLimit);
+  return 1.0f / (1.0f + Exp(-z));
+}
+
+}  // namespace mmoe::numerics
