@@ -12,7 +12,8 @@ namespace mmoe::cli {
 namespace {
 
 struct ConvertArgs {
-  std::string weights, arch, calib, output, name, tower_input = "int16";
+  std::string weights, arch, calib, output, name, activations = "mixed";
+  bool no_bias_correction = false;
   converter::ConvertOptions options;
 };
 
@@ -33,7 +34,9 @@ void RunConvert(const ConvertArgs& args) {
   if (!args.name.empty()) model.name = args.name;
   const converter::Matrix calib = converter::ReadMatrix(args.calib, model.input_dim);
   converter::ConvertOptions options = args.options;
-  options.int16_tower_input = args.tower_input == "int16";
+  options.activations =
+      args.activations == "int8" ? converter::ActivationPrecision::kInt8 : converter::ActivationPrecision::kMixed;
+  options.bias_correction = !args.no_bias_correction;
   const converter::ConvertResult r = converter::Convert(model, calib, options);
   converter::WriteFileAtomic(args.output, r.bytes.data(), r.bytes.size());
 
@@ -46,8 +49,9 @@ void RunConvert(const ConvertArgs& args) {
   std::printf("wrote %s: %s bytes (%.3f x parameter bytes)\n", args.output.c_str(),
               Thousands(static_cast<int64_t>(r.bytes.size())).c_str(),
               static_cast<double>(r.bytes.size()) / static_cast<double>(r.parameter_bytes));
-  std::printf("calibration: %s over %s rows of %s; tower inputs %s\n", options.calibration.c_str(),
-              Thousands(calib.rows).c_str(), args.calib.c_str(), args.tower_input.c_str());
+  std::printf("calibration: %s over %s rows of %s; %s activations; bias correction %s\n",
+              options.calibration.c_str(), Thousands(calib.rows).c_str(), args.calib.c_str(),
+              args.activations.c_str(), options.bias_correction ? "on" : "off");
   for (const std::string& w : r.warnings) std::printf("warning: %s\n", w.c_str());
   std::printf("float vs int8 probabilities on the calibration rows:\n");
   std::printf("  %-16s %10s %10s %10s %10s\n", "task", "max_abs", "mean_abs", "p99_abs", "spearman");
@@ -72,9 +76,12 @@ Action AddConvert(CLI::App& app) {
   app.add_option("--calibration", args->options.calibration, "activation range method")
       ->check(CLI::IsMember({"minmax"}))
       ->default_str("minmax");
-  app.add_option("--tower-input", args->tower_input, "element type of the towers' input (the mixture)")
-      ->check(CLI::IsMember({"int16", "int8"}))
-      ->default_str("int16");
+  app.add_option("--activations", args->activations,
+                 "mixed: int8 into the experts' hidden layers, int16 after them (default); int8: int8 everywhere")
+      ->check(CLI::IsMember({"mixed", "int8"}))
+      ->default_str("mixed");
+  app.add_flag("--no-bias-correction", args->no_bias_correction,
+               "do not fold the weight rounding error's calibration mean into the biases");
   return [args] { RunConvert(*args); };
 }
 

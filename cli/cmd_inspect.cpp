@@ -104,9 +104,15 @@ void RunInspect(const std::string& path) {
     const fb::Task* task = m->tasks()->Get(t);
     const std::string source = task->gate() >= 0 ? "gate " + std::to_string(task->gate())
                                                  : "expert " + std::to_string(task->expert()) + " (no gate)";
-    std::printf("    # task %u '%s' reads the mixture of %s, requantized to %s (mix multiplier %.6g)\n", t,
-                str(task->name()), source.c_str(), Quant(task->tower()->layers()->Get(0)->input()).c_str(),
-                static_cast<double>(task->mix_multiplier()));
+    std::string scales;
+    for (float v : *task->mix_scales()) {
+      char buf[24];
+      std::snprintf(buf, sizeof(buf), "%s%.4g", scales.empty() ? "" : ", ", static_cast<double>(v));
+      scales += buf;
+    }
+    std::printf("    # task %u '%s' reads the mixture of %s (expert/tower-input scale ratios [%s]) as %s\n", t,
+                str(task->name()), source.c_str(), scales.c_str(),
+                Quant(task->tower()->layers()->Get(0)->input()).c_str());
     PrintMlp(task->tower(), "(" + std::to_string(t) + "): ", "    ",
              task->output() == fb::TaskOutput::SIGMOID ? "Sigmoid()" : "Identity()", &totals);
   }

@@ -9,14 +9,27 @@ namespace {
 constexpr float kMinScale = 1e-7f;
 }  // namespace
 
-void RangeCollector::Observe(const TensorId& id, const float* values, size_t count) {
-  Range& r = ranges_[{id.part, id.index, id.layer}];
-  for (size_t i = 0; i < count; ++i) r.Add(values[i]);
+void ActivationStats::Observe(const TensorId& id, const float* values, size_t count) {
+  Stats& s = stats_[{id.part, id.index, id.layer}];
+  if (s.sum.size() < count) s.sum.resize(count, 0.0);
+  for (size_t i = 0; i < count; ++i) {
+    s.range.Add(values[i]);
+    s.sum[i] += values[i];
+  }
+  ++s.count;
 }
 
-Range RangeCollector::Get(TensorId::Part part, int index, int layer) const {
-  auto it = ranges_.find({part, index, layer});
-  return it == ranges_.end() ? Range() : it->second;
+Range ActivationStats::GetRange(TensorId::Part part, int index, int layer) const {
+  auto it = stats_.find({part, index, layer});
+  return it == stats_.end() ? Range() : it->second.range;
+}
+
+std::vector<double> ActivationStats::GetMean(TensorId::Part part, int index, int layer) const {
+  auto it = stats_.find({part, index, layer});
+  if (it == stats_.end() || it->second.count == 0) return {};
+  std::vector<double> mean = it->second.sum;
+  for (double& v : mean) v /= static_cast<double>(it->second.count);
+  return mean;
 }
 
 QuantParams Int8FromRange(const Range& range) {

@@ -16,11 +16,11 @@ ConvertResult Convert(const FloatModel& model, const Matrix& calibration, const 
     throw ConvertError("calibration rows have " + std::to_string(calibration.cols) + " values, the model reads " +
                        std::to_string(model.input_dim));
   }
-  RangeCollector ranges;
-  const Matrix float_scores = FloatReference(model).Forward(calibration, nullptr, &ranges);
+  ActivationStats stats;
+  const Matrix float_scores = FloatReference(model).Forward(calibration, nullptr, &stats);
 
   ConvertResult result;
-  result.bytes = BuildModelFile(model, ranges, calibration.rows, options, &result.warnings);
+  result.bytes = BuildModelFile(model, stats, calibration.rows, options, &result.warnings);
   result.parameters = model.parameters();
   auto add_bytes = [&](const FloatMlp& mlp) {
     for (const FloatDense& l : mlp.layers) result.parameter_bytes += static_cast<int64_t>(l.in) * l.out + 4 * l.out;

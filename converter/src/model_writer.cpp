@@ -40,32 +40,42 @@ Offset<flatbuffers::Vector<T>> AlignedVector(FlatBufferBuilder& b, const std::ve
   return b.CreateVector(v);
 }
 
+// Widest tensor that may be int16: its consumer's accumulator, width * 127 * 32768 plus the
+// bias, must fit in int32 (the runtime verifies this bound).
+constexpr int kMaxInt16Width = 480;
+
 class Writer {
  public:
-  Writer(const FloatModel& model, const RangeCollector& ranges, const ConvertOptions& options,
+  Writer(const FloatModel& model, const ActivationStats& stats, const ConvertOptions& options,
          std::vector<std::string>* warnings)
-      : model_(model), ranges_(ranges), options_(options), warnings_(warnings) {}
+      : model_(model), stats_(stats), options_(options), warnings_(warnings) {}
 
   std::vector<uint8_t> Build(int64_t calibration_rows);
 
  private:
-  // One layer: `input` is its input quantization; `output` its requantized output (nullptr
-  // for an accumulator-output layer).
-  Offset<fb::Dense> Layer(const FloatDense& layer, const QuantParams& input, const QuantParams* output);
-  // An MLP whose first layer reads `input`; hidden outputs use the calibrated range of
-  // (part, index, layer); the last layer requantizes to `last_output` or, if null, keeps
-  // its accumulator.
+  // The quantization of an activation tensor `width` wide with calibrated `range`.
+  QuantParams Activation(const Range& range, bool int16, int width) const {
+    return int16 && width <= kMaxInt16Width ? Int16FromRange(range) : Int8FromRange(range);
+  }
+  // One layer reading a tensor quantized as `input` whose calibration mean is `input_mean`;
+  // `output` is its requantized output (nullptr for an accumulator-output layer).
+  Offset<fb::Dense> Layer(const FloatDense& layer, const QuantParams& input, const std::vector<double>& input_mean,
+                          const QuantParams* output);
+  // An MLP (part, index) whose first layer reads `input` with mean `input_mean`; hidden
+  // outputs are int16 when `hidden16`; the last layer requantizes to `last_output` or, if
+  // null, keeps its accumulator.
   Offset<fb::Mlp> Mlp(const FloatMlp& mlp, TensorId::Part part, int index, const QuantParams& input,
-                      const QuantParams* last_output);
+                      const std::vector<double>& input_mean, bool hidden16, const QuantParams* last_output);
 
   const FloatModel& model_;
-  const RangeCollector& ranges_;
+  const ActivationStats& stats_;
   const ConvertOptions& options_;
   std::vector<std::string>* warnings_;
   FlatBufferBuilder b_{64 * 1024};
 };
 
-Offset<fb::Dense> Writer::Layer(const FloatDense& layer, const QuantParams& input, const QuantParams* output) {
+Offset<fb::Dense> Writer::Layer(const FloatDense& layer, const QuantParams& input,
+                                const std::vector<double>& input_mean, const QuantParams* output) {
   const int in = layer.in, out = layer.out;
   std::vector<int8_t> wq(static_cast<size_t>(in) * out);
   std::vector<float> wscale(out), mult(out);
@@ -73,19 +83,24 @@ Offset<fb::Dense> Writer::Layer(const FloatDense& layer, const QuantParams& inpu
   // The accumulator must stay in int32 for every input (the runtime verifies this bound).
   const int64_t x_max = input.int16 ? 32768 : 128;
   const int64_t bias_limit = INT32_MAX - static_cast<int64_t>(in) * 127 * x_max - static_cast<int64_t>(in) * 127 * 128;
+  const bool correct = options_.bias_correction && static_cast<int>(input_mean.size()) == in;
   for (int c = 0; c < out; ++c) {
     const float* w = layer.weight.data() + static_cast<size_t>(c) * in;
+    int8_t* q = wq.data() + static_cast<size_t>(c) * in;
     float absmax = 0.0f;
     for (int k = 0; k < in; ++k) absmax = std::max(absmax, std::fabs(w[k]));
     // Symmetric per output channel; an all-zero row keeps a harmless unit scale.
     const float ws = absmax > 0.0f ? static_cast<float>(absmax / 127.0) : 1.0f;
     wscale[c] = ws;
+    double real_bias = layer.bias[c];
     for (int k = 0; k < in; ++k) {
-      const double q = std::nearbyint(static_cast<double>(w[k]) / ws);
-      wq[static_cast<size_t>(c) * in + k] = static_cast<int8_t>(std::clamp(q, -127.0, 127.0));
+      q[k] = static_cast<int8_t>(std::clamp(std::nearbyint(static_cast<double>(w[k]) / ws), -127.0, 127.0));
+      // Bias correction: the rounding error's expected effect on this output over the
+      // calibration inputs, E[(Wq - W) x], is subtracted from the bias.
+      if (correct) real_bias -= (static_cast<double>(q[k]) * ws - w[k]) * input_mean[k];
     }
     const double acc_scale = static_cast<double>(input.scale) * ws;
-    double bq = std::nearbyint(static_cast<double>(layer.bias[c]) / acc_scale);
+    double bq = std::nearbyint(real_bias / acc_scale);
     if (std::fabs(bq) > static_cast<double>(bias_limit)) {
       bq = std::clamp(bq, -static_cast<double>(bias_limit), static_cast<double>(bias_limit));
       warnings_->push_back(layer.name + ": bias " + std::to_string(c) + " clamped to fit the int32 accumulator");
@@ -120,17 +135,19 @@ Offset<fb::Dense> Writer::Layer(const FloatDense& layer, const QuantParams& inpu
 }
 
 Offset<fb::Mlp> Writer::Mlp(const FloatMlp& mlp, TensorId::Part part, int index, const QuantParams& input,
-                            const QuantParams* last_output) {
+                            const std::vector<double>& input_mean, bool hidden16, const QuantParams* last_output) {
   std::vector<Offset<fb::Dense>> layers;
   QuantParams cur = input;
+  std::vector<double> cur_mean = input_mean;
   for (size_t l = 0; l < mlp.layers.size(); ++l) {
-    const bool last = l + 1 == mlp.layers.size();
-    if (last) {
-      layers.push_back(Layer(mlp.layers[l], cur, last_output));
+    const int li = static_cast<int>(l);
+    if (l + 1 == mlp.layers.size()) {
+      layers.push_back(Layer(mlp.layers[l], cur, cur_mean, last_output));
     } else {
-      const QuantParams out = Int8FromRange(ranges_.Get(part, index, static_cast<int>(l)));
-      layers.push_back(Layer(mlp.layers[l], cur, &out));
+      const QuantParams out = Activation(stats_.GetRange(part, index, li), hidden16, mlp.layers[l].out);
+      layers.push_back(Layer(mlp.layers[l], cur, cur_mean, &out));
       cur = out;
+      cur_mean = stats_.GetMean(part, index, li);
     }
   }
   return fb::CreateMlp(b_, b_.CreateVector(layers));
@@ -138,45 +155,49 @@ Offset<fb::Mlp> Writer::Mlp(const FloatMlp& mlp, TensorId::Part part, int index,
 
 std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
   const FloatModel& m = model_;
-  const QuantParams input = Int8FromRange(ranges_.Get(TensorId::kInput, 0));
+  const bool mixed = options_.activations == ActivationPrecision::kMixed;
+  const QuantParams input = Int8FromRange(stats_.GetRange(TensorId::kInput, 0));
+  const std::vector<double> input_mean = stats_.GetMean(TensorId::kInput, 0);
   // Each expert keeps its own output range: trained experts differ by an order of
   // magnitude (the seed model's reach 9 and 156), and one shared scale would leave the
-  // small ones a handful of levels. The gates fold the scale ratios into their weights.
+  // small ones a handful of levels. The mixture scales each expert on its own.
   std::vector<QuantParams> expert_out;
   std::vector<Offset<fb::Mlp>> experts;
   for (size_t e = 0; e < m.experts.size(); ++e) {
+    const int ei = static_cast<int>(e);
     const int last = static_cast<int>(m.experts[e].layers.size()) - 1;
-    expert_out.push_back(Int8FromRange(ranges_.Get(TensorId::kExpertLayer, static_cast<int>(e), last)));
-    experts.push_back(Mlp(m.experts[e], TensorId::kExpertLayer, static_cast<int>(e), input, &expert_out.back()));
+    // The mixture reads expert outputs in float, so int16 has no accumulator bound here.
+    const Range r = stats_.GetRange(TensorId::kExpertLayer, ei, last);
+    expert_out.push_back(mixed ? Int16FromRange(r) : Int8FromRange(r));
+    experts.push_back(Mlp(m.experts[e], TensorId::kExpertLayer, ei, input, input_mean, false, &expert_out.back()));
   }
   std::vector<Offset<fb::Gate>> gates;
-  std::vector<double> gate_ref_scale;  // the largest output scale among a gate's experts
   for (size_t g = 0; g < m.gates.size(); ++g) {
-    const auto mlp = Mlp(m.gates[g].mlp, TensorId::kGateLayer, static_cast<int>(g), input, nullptr);
+    const auto mlp = Mlp(m.gates[g].mlp, TensorId::kGateLayer, static_cast<int>(g), input, input_mean, mixed, nullptr);
     std::vector<uint32_t> idx(m.gates[g].experts.begin(), m.gates[g].experts.end());
-    double ref = 0.0;
-    for (int e : m.gates[g].experts) ref = std::max(ref, static_cast<double>(expert_out[e].scale));
-    std::vector<float> ratios;
-    for (int e : m.gates[g].experts) ratios.push_back(static_cast<float>(expert_out[e].scale / ref));
-    gate_ref_scale.push_back(ref);
-    gates.push_back(fb::CreateGate(b_, mlp, b_.CreateVector(idx), b_.CreateVector(ratios)));
+    gates.push_back(fb::CreateGate(b_, mlp, b_.CreateVector(idx)));
   }
   std::vector<Offset<fb::Task>> tasks;
   for (size_t t = 0; t < m.tasks.size(); ++t) {
     const FloatTask& task = m.tasks[t];
+    const int ti = static_cast<int>(t);
     // The tower input gets its own calibrated range (the mixture's), not the experts'.
-    const Range r = ranges_.Get(TensorId::kTowerInput, static_cast<int>(t));
-    const QuantParams tower_in = options_.int16_tower_input ? Int16FromRange(r) : Int8FromRange(r);
-    const auto tower = Mlp(task.tower, TensorId::kTowerLayer, static_cast<int>(t), tower_in, nullptr);
-    const double ref = task.gate >= 0 ? gate_ref_scale[task.gate] : expert_out[task.expert].scale;
-    const float mix_multiplier =
-        static_cast<float>(ref / (static_cast<double>(1 << 22) * static_cast<double>(tower_in.scale)));
+    const QuantParams tower_in =
+        Activation(stats_.GetRange(TensorId::kTowerInput, ti), mixed, task.tower.in_width());
+    const auto tower = Mlp(task.tower, TensorId::kTowerLayer, ti, tower_in, stats_.GetMean(TensorId::kTowerInput, ti),
+                           mixed, nullptr);
+    std::vector<float> mix_scales;
+    const std::vector<int> mixed_experts = task.gate >= 0 ? m.gates[task.gate].experts : std::vector<int>{task.expert};
+    for (int e : mixed_experts) {
+      mix_scales.push_back(static_cast<float>(static_cast<double>(expert_out[e].scale) / tower_in.scale));
+    }
+    const auto scales_off = b_.CreateVector(mix_scales);
     const auto name = b_.CreateString(task.name);
     fb::TaskBuilder tb(b_);
     tb.add_name(name);
     tb.add_gate(task.gate);
     tb.add_expert(task.gate < 0 ? task.expert : -1);
-    tb.add_mix_multiplier(mix_multiplier);
+    tb.add_mix_scales(scales_off);
     tb.add_tower(tower);
     tb.add_output(task.output == TaskOutput::kSigmoid ? fb::TaskOutput::SIGMOID : fb::TaskOutput::IDENTITY);
     tasks.push_back(tb.Finish());
@@ -212,9 +233,9 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
 
 }  // namespace
 
-std::vector<uint8_t> BuildModelFile(const FloatModel& model, const RangeCollector& ranges, int64_t calibration_rows,
+std::vector<uint8_t> BuildModelFile(const FloatModel& model, const ActivationStats& stats, int64_t calibration_rows,
                                     const ConvertOptions& options, std::vector<std::string>* warnings) {
-  return Writer(model, ranges, options, warnings).Build(calibration_rows);
+  return Writer(model, stats, options, warnings).Build(calibration_rows);
 }
 
 }  // namespace mmoe::converter

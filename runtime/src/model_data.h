@@ -25,13 +25,11 @@ class ModelBytes {
 
 struct MlpPlan {
   std::vector<DenseLayer> layers;
-  int32_t max_width = 0;  // widest layer output
 };
 
 struct GatePlan {
   MlpPlan mlp;
   std::vector<int32_t> experts;
-  const float* ratios = nullptr;  // per listed expert, in the file
 };
 
 struct TaskPlan {
@@ -39,6 +37,7 @@ struct TaskPlan {
   int32_t gate = -1;
   int32_t expert = -1;  // Shared-Bottom
   std::vector<int32_t> mix_zero_points;  // output zero point of each expert it mixes
+  const float* mix_scales = nullptr;     // per mixed expert, in the file
   MixOutput mix;
   MlpPlan tower;
   bool sigmoid = true;
@@ -55,11 +54,12 @@ struct ModelData {
   int32_t input_zero_point = 0;
   std::vector<MlpPlan> experts;
   int32_t expert_width = 0;
+  ElementType expert_type = ElementType::kInt8;
   std::vector<int32_t> expert_zero_points;
   std::vector<GatePlan> gates;
   std::vector<TaskPlan> tasks;
   int32_t max_gate_experts = 0;
-  int32_t max_layer_width = 0;  // widest layer input or output anywhere
+  int32_t max_layer_width = 0;  // widest layer input or output anywhere (hidden tensors)
   int64_t parameters = 0;
   int64_t macs = 0;
 };

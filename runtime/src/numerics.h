@@ -65,15 +65,12 @@ inline float Exp(float x) {
   return p * scale;
 }
 
-// Softmax inputs are shifted by the maximum and floored here: exp(-64) is still a normal
-// float (no denormals, which ARMv7 NEON flushes to zero) and its Q15 weight is 0 anyway.
-constexpr float kSoftmaxFloor = -64.0f;
+// Softmax inputs are shifted by the maximum and floored here, so a probability is at least
+// e^-32 / 256 and a mixing coefficient (probability x a mix scale in [2^-30, 2^30]) stays a
+// normal float: ARMv7 NEON flushes denormals to zero and would disagree with scalar code.
+constexpr float kSoftmaxFloor = -32.0f;
 // Sigmoid arguments are clamped so exp() stays in range; sigmoid(+-80) is 1 and ~1.8e-35.
 constexpr float kSigmoidLimit = 80.0f;
-// Gate weights are fixed point with 22 fractional bits: 2^22 is weight 1. With the expert
-// ratios folded in, sum_j w_j <= 2^22 + n/2, so sum_j w_j * (q_j - zp_j) (|q - zp| <= 255)
-// stays below 2^30; 22 bits keep a small-scale expert's weight precise.
-constexpr int32_t kGateOne = 1 << 22;
 
 inline float Sigmoid(float z) {
   z = Clamp(z, -kSigmoidLimit, kSigmoidLimit);

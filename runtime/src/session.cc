@@ -45,30 +45,32 @@ struct Session::Impl {
   size_t arena_bytes = 0;
 
   int8_t* input_q = nullptr;                 // [tile][input_dim]
-  std::vector<int8_t*> expert_out;           // per expert: [tile][expert_width]
-  int8_t* ping = nullptr;                    // hidden activations, [tile][max width]
-  int8_t* pong = nullptr;
+  std::vector<void*> expert_out;             // per expert: [tile][expert_width], int8 or int16
+  void* ping = nullptr;                      // hidden activations, [tile][max width], int8 or int16
+  void* pong = nullptr;
   float* logits = nullptr;                   // [tile][max(gate experts, 1)]
-  std::vector<int32_t*> gate_weights;        // per gate: [tile][its experts]
-  void* tower_in = nullptr;                  // [tile][expert_width] int8 or int16
-  std::vector<std::vector<const int8_t*>> mix_inputs;  // per task: expert outputs it mixes
+  std::vector<float*> gate_probs;            // per gate: [tile][its experts]
+  void* tower_in = nullptr;                  // [tile][expert_width], int8 or int16
+  std::vector<std::vector<const void*>> mix_inputs;  // per task: expert outputs it mixes
 
   ~Impl() { std::free(arena); }
 
   // Places every buffer at `base` (nullptr: only measures) and returns the bytes needed.
+  // int16 is the widest element type, so buffers of either type are sized for it.
   size_t Layout(uint8_t* base) {
     const ModelData& m = *model;
     ArenaPlanner a(base);
     input_q = reinterpret_cast<int8_t*>(a.Take(tile * m.input_dim));
+    const size_t expert_bytes = tile * m.expert_width * (m.expert_type == ElementType::kInt16 ? 2 : 1);
     expert_out.assign(m.experts.size(), nullptr);
-    for (auto& e : expert_out) e = reinterpret_cast<int8_t*>(a.Take(tile * m.expert_width));
-    ping = reinterpret_cast<int8_t*>(a.Take(tile * m.max_layer_width));
-    pong = reinterpret_cast<int8_t*>(a.Take(tile * m.max_layer_width));
+    for (auto& e : expert_out) e = a.Take(expert_bytes);
+    ping = a.Take(tile * m.max_layer_width * sizeof(int16_t));
+    pong = a.Take(tile * m.max_layer_width * sizeof(int16_t));
     const size_t max_logits = m.max_gate_experts > 1 ? m.max_gate_experts : 1;
     logits = reinterpret_cast<float*>(a.Take(tile * max_logits * sizeof(float)));
-    gate_weights.assign(m.gates.size(), nullptr);
+    gate_probs.assign(m.gates.size(), nullptr);
     for (size_t g = 0; g < m.gates.size(); ++g) {
-      gate_weights[g] = reinterpret_cast<int32_t*>(a.Take(tile * m.gates[g].experts.size() * sizeof(int32_t)));
+      gate_probs[g] = reinterpret_cast<float*>(a.Take(tile * m.gates[g].experts.size() * sizeof(float)));
     }
     tower_in = a.Take(tile * m.expert_width * sizeof(int16_t));
     mix_inputs.assign(m.tasks.size(), {});
@@ -84,45 +86,33 @@ struct Session::Impl {
   }
 
   // Runs an MLP on a tile: hidden layers alternate between ping and pong; the last layer
-  // writes int8 to `out_q` or real values to `out_real`.
-  void RunMlp(const MlpPlan& mlp, size_t batch, const void* x, int8_t* out_q, float* out_real) const {
+  // writes to `out` (requantized, or float for an accumulator-output layer).
+  void RunMlp(const MlpPlan& mlp, size_t batch, const void* x, void* out) const {
     const void* cur = x;
     const size_t n = mlp.layers.size();
     for (size_t i = 0; i < n; ++i) {
       const DenseLayer& layer = mlp.layers[i];
-      if (layer.accumulator) {  // verified: only a last layer
-        if (layer.input_int16) {
-          kernels->dense_s16_real(layer, batch, static_cast<const int16_t*>(cur), out_real);
-        } else {
-          kernels->dense_s8_real(layer, batch, static_cast<const int8_t*>(cur), out_real);
-        }
-        return;
-      }
-      int8_t* dst = i + 1 == n ? out_q : (i % 2 == 0 ? ping : pong);
-      if (layer.input_int16) {
-        kernels->dense_s16(layer, batch, static_cast<const int16_t*>(cur), dst);
-      } else {
-        kernels->dense_s8(layer, batch, static_cast<const int8_t*>(cur), dst);
-      }
+      void* dst = i + 1 == n ? out : (i % 2 == 0 ? ping : pong);
+      kernels->dense[static_cast<int>(layer.input)][static_cast<int>(layer.output)](layer, batch, cur, dst);
       cur = dst;
     }
   }
 
   void ScoreTile(const int8_t* xq, size_t batch, float* scores) const {
     const ModelData& m = *model;
-    for (size_t e = 0; e < m.experts.size(); ++e) RunMlp(m.experts[e], batch, xq, expert_out[e], nullptr);
+    for (size_t e = 0; e < m.experts.size(); ++e) RunMlp(m.experts[e], batch, xq, expert_out[e]);
     for (size_t g = 0; g < m.gates.size(); ++g) {
-      RunMlp(m.gates[g].mlp, batch, xq, nullptr, logits);
-      kernels->softmax(logits, batch, static_cast<int32_t>(m.gates[g].experts.size()), m.gates[g].ratios,
-                       gate_weights[g]);
+      RunMlp(m.gates[g].mlp, batch, xq, logits);
+      kernels->softmax(logits, batch, static_cast<int32_t>(m.gates[g].experts.size()), gate_probs[g]);
     }
     const size_t n_tasks = m.tasks.size();
     for (size_t t = 0; t < n_tasks; ++t) {
       const TaskPlan& task = m.tasks[t];
-      const std::vector<const int8_t*>& inputs = mix_inputs[t];
-      kernels->mix(inputs.data(), task.mix_zero_points.data(), task.gate >= 0 ? gate_weights[task.gate] : nullptr,
-                   static_cast<int32_t>(inputs.size()), batch, m.expert_width, task.mix, tower_in);
-      RunMlp(task.tower, batch, tower_in, nullptr, logits);
+      const std::vector<const void*>& inputs = mix_inputs[t];
+      kernels->mix(inputs.data(), m.expert_type, task.mix_zero_points.data(), task.mix_scales,
+                   task.gate >= 0 ? gate_probs[task.gate] : nullptr, static_cast<int32_t>(inputs.size()), batch,
+                   m.expert_width, task.mix, tower_in);
+      RunMlp(task.tower, batch, tower_in, logits);
       kernels->task_output(logits, batch, task.sigmoid, scores + t, n_tasks);
     }
   }

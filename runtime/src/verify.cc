@@ -23,6 +23,15 @@ constexpr uint32_t kMaxGates = 256;
 // Multipliers stay in a range where float(acc) * m is neither denormal nor infinite.
 constexpr float kMinMultiplier = 0x1p-64f;
 constexpr float kMaxMultiplier = 0x1p30f;
+// Mix scales keep softmax probability x scale a normal float (see numerics::kSoftmaxFloor).
+constexpr float kMinMixScale = 0x1p-30f;
+constexpr float kMaxMixScale = 0x1p30f;
+
+bool InRange(float m) { return m >= kMinMultiplier && m <= kMaxMultiplier; }
+
+ElementType TypeOf(const fb::ActivationQuant* q) {
+  return q->type() == fb::ElementType::INT16 ? ElementType::kInt16 : ElementType::kInt8;
+}
 
 // Two tensors are the same quantized tensor only if type, zero point and scale bits agree.
 bool SameQuant(const fb::ActivationQuant* a, const fb::ActivationQuant* b) {
@@ -43,7 +52,7 @@ class Verifier {
   // Checks an MLP whose first layer reads `input` (in_width wide) and ends as `last_kind`.
   Status Mlp(const fb::Mlp* mlp, const char* path, uint32_t in_width,
              const fb::ActivationQuant* input, fb::OutputKind last_kind, MlpPlan* plan);
-  Status Prepare(const fb::Dense* layer, DenseLayer* out);
+  void Prepare(const fb::Dense* layer, DenseLayer* out);
 
   ModelData* d_;
   size_t bias_used_ = 0;
@@ -111,7 +120,7 @@ Status Verifier::Layer(const fb::Dense* layer, const char* path) {
       return Status::Error(StatusCode::kInvalidModel, "%s: weight scale %u is %g, not finite and positive",
                            path, c, static_cast<double>(ws));
     }
-    if (!(m >= kMinMultiplier && m <= kMaxMultiplier)) {
+    if (!InRange(m)) {
       return Status::Error(StatusCode::kInvalidModel, "%s: multiplier %u is %g, outside [2^-64, 2^30]",
                            path, c, static_cast<double>(m));
     }
@@ -125,19 +134,15 @@ Status Verifier::Layer(const fb::Dense* layer, const char* path) {
     return Status::Error(StatusCode::kInvalidModel, "%s: unknown activation %d", path,
                          static_cast<int>(layer->activation()));
   }
-  if (accumulator) {
-    if (layer->activation() != fb::Activation::NONE) {
-      return Status::Error(StatusCode::kInvalidModel,
-                           "%s: an accumulator-output layer cannot have an activation", path);
-    }
-  } else {
+  if (accumulator && layer->activation() != fb::Activation::NONE) {
+    return Status::Error(StatusCode::kInvalidModel, "%s: an accumulator-output layer cannot have an activation",
+                         path);
+  }
+  if (!accumulator) {
     if (Status s = Quant(layer->output(), "output", path); !s.ok()) return s;
-    if (layer->output()->type() != fb::ElementType::INT8) {
-      return Status::Error(StatusCode::kInvalidModel, "%s: requantized output must be int8", path);
-    }
   }
   // acc = folded_bias + sum_k w * x must stay in int32 for every input: |w| <= 127 and
-  // |x| <= 128 (int8) or 32768 (int16), and the folded bias adds zp_in * sum_k w.
+  // |x| <= 128 (int8) or 32768 (int16), and the folded bias adds -zp_in * sum_k w.
   const bool int16 = layer->input()->type() == fb::ElementType::INT16;
   const int64_t x_max = int16 ? 32768 : 128;
   const int64_t zp = layer->input()->zero_point();
@@ -155,17 +160,20 @@ Status Verifier::Layer(const fb::Dense* layer, const char* path) {
   return Status::Ok();
 }
 
-Status Verifier::Prepare(const fb::Dense* layer, DenseLayer* out) {
+void Verifier::Prepare(const fb::Dense* layer, DenseLayer* out) {
   out->in = static_cast<int32_t>(layer->in_features());
   out->out = static_cast<int32_t>(layer->out_features());
   out->weights = layer->weights()->data();
   out->multipliers = layer->multipliers()->data();
-  out->input_int16 = layer->input()->type() == fb::ElementType::INT16;
-  out->accumulator = layer->output_kind() == fb::OutputKind::ACCUMULATOR;
-  if (!out->accumulator) {
+  out->input = TypeOf(layer->input());
+  if (layer->output_kind() == fb::OutputKind::ACCUMULATOR) {
+    out->output = DenseOutput::kReal;
+  } else {
+    const bool int16 = layer->output()->type() == fb::ElementType::INT16;
+    out->output = int16 ? DenseOutput::kInt16 : DenseOutput::kInt8;
     out->output_zero_point = layer->output()->zero_point();
-    out->output_min = layer->activation() == fb::Activation::RELU ? out->output_zero_point : -128;
-    out->output_max = 127;
+    out->output_min = layer->activation() == fb::Activation::RELU ? out->output_zero_point : (int16 ? -32768 : -128);
+    out->output_max = int16 ? 32767 : 127;
   }
   int32_t* bias = d_->folded_bias.data() + bias_used_;
   bias_used_ += layer->out_features();
@@ -178,7 +186,6 @@ Status Verifier::Prepare(const fb::Dense* layer, DenseLayer* out) {
   out->bias = bias;
   d_->parameters += static_cast<int64_t>(out->in) * out->out + out->out;
   d_->macs += static_cast<int64_t>(out->in) * out->out;
-  return Status::Ok();
 }
 
 Status Verifier::Mlp(const fb::Mlp* mlp, const char* path, uint32_t in_width,
@@ -209,15 +216,15 @@ Status Verifier::Mlp(const fb::Mlp* mlp, const char* path, uint32_t in_width,
     const fb::OutputKind want = last ? last_kind : fb::OutputKind::REQUANTIZED;
     if (layer->output_kind() != want) {
       return Status::Error(StatusCode::kInvalidModel, "%s: output must be %s here", lpath,
-                           want == fb::OutputKind::REQUANTIZED ? "requantized int8" : "the accumulator");
+                           want == fb::OutputKind::REQUANTIZED ? "requantized" : "the accumulator");
     }
     prev_quant = layer->output();
     prev_width = layer->out_features();
     plan->layers.emplace_back();
     Prepare(layer, &plan->layers.back());
-    plan->max_width = std::max<int32_t>(plan->max_width, static_cast<int32_t>(prev_width));
-    d_->max_layer_width = std::max<int32_t>(
-        d_->max_layer_width, static_cast<int32_t>(std::max(layer->in_features(), prev_width)));
+    if (!last) {
+      d_->max_layer_width = std::max<int32_t>(d_->max_layer_width, static_cast<int32_t>(prev_width));
+    }
   }
   return Status::Ok();
 }
@@ -264,7 +271,6 @@ Status Verifier::Run() {
   d_->input_scale = m->input()->scale();
   d_->input_inv_scale = 1.0f / d_->input_scale;
   d_->input_zero_point = m->input()->zero_point();
-  d_->max_layer_width = d_->input_dim;
 
   char path[64];
   d_->experts.resize(n_experts);
@@ -276,10 +282,13 @@ Status Verifier::Run() {
         !s.ok())
       return s;
     const fb::Dense* last = mlp->layers()->Get(mlp->layers()->size() - 1);
-    if (e == 0) d_->expert_width = static_cast<int32_t>(last->out_features());
-    if (static_cast<int32_t>(last->out_features()) != d_->expert_width) {
-      return Status::Error(StatusCode::kInvalidModel, "%s: output width %u differs from experts[0]'s %d", path,
-                           last->out_features(), d_->expert_width);
+    if (e == 0) {
+      d_->expert_width = static_cast<int32_t>(last->out_features());
+      d_->expert_type = TypeOf(last->output());
+    }
+    if (static_cast<int32_t>(last->out_features()) != d_->expert_width || TypeOf(last->output()) != d_->expert_type) {
+      return Status::Error(StatusCode::kInvalidModel, "%s: output width or element type differs from experts[0]'s",
+                           path);
     }
     d_->expert_zero_points.push_back(last->output()->zero_point());
   }
@@ -303,18 +312,6 @@ Status Verifier::Run() {
       seen[e] = true;
       d_->gates[g].experts.push_back(static_cast<int32_t>(e));
     }
-    if (gate->expert_ratios()->size() != idx->size()) {
-      return Status::Error(StatusCode::kInvalidModel, "%s: %u expert ratios for %u experts", path,
-                           gate->expert_ratios()->size(), idx->size());
-    }
-    for (uint32_t j = 0; j < idx->size(); ++j) {
-      const float r = gate->expert_ratios()->Get(j);
-      if (!(r >= kMinMultiplier && r <= 1.0f)) {
-        return Status::Error(StatusCode::kInvalidModel, "%s: expert ratio %u is %g, outside (0, 1]", path, j,
-                             static_cast<double>(r));
-      }
-    }
-    d_->gates[g].ratios = gate->expert_ratios()->data();
     if (Status s = Mlp(gate->mlp(), path, m->input_dim(), m->input(), fb::OutputKind::ACCUMULATOR,
                        &d_->gates[g].mlp);
         !s.ok())
@@ -353,19 +350,26 @@ Status Verifier::Run() {
     } else {
       plan.mix_zero_points.push_back(d_->expert_zero_points[plan.expert]);
     }
+    const int32_t mixed = static_cast<int32_t>(plan.mix_zero_points.size());
+    if (task->mix_scales()->size() != static_cast<uint32_t>(mixed)) {
+      return Status::Error(StatusCode::kInvalidModel, "%s (%s): %u mix scales for %d mixed experts", path, plan.name,
+                           task->mix_scales()->size(), mixed);
+    }
+    for (int32_t j = 0; j < mixed; ++j) {
+      const float ms = task->mix_scales()->Get(j);
+      if (!InRange(ms) || ms > kMaxMixScale || ms < kMinMixScale) {
+        return Status::Error(StatusCode::kInvalidModel, "%s (%s): mix scale %d is %g, outside [2^-30, 2^30]", path,
+                             plan.name, j, static_cast<double>(ms));
+      }
+    }
+    plan.mix_scales = task->mix_scales()->data();
     const fb::Dense* first = task->tower()->layers()->size() ? task->tower()->layers()->Get(0) : nullptr;
     if (first) {
       if (Status s = Quant(first->input(), "tower input", path); !s.ok()) return s;
-      const float mm = task->mix_multiplier();
-      if (!(mm >= kMinMultiplier && mm <= kMaxMultiplier)) {
-        return Status::Error(StatusCode::kInvalidModel, "%s (%s): mix multiplier %g is out of range", path,
-                             plan.name, static_cast<double>(mm));
-      }
-      plan.mix.multiplier = mm;
-      plan.mix.int16 = first->input()->type() == fb::ElementType::INT16;
+      plan.mix.type = TypeOf(first->input());
       plan.mix.zero_point = first->input()->zero_point();
-      plan.mix.min = plan.mix.int16 ? -32768 : -128;
-      plan.mix.max = plan.mix.int16 ? 32767 : 127;
+      plan.mix.min = plan.mix.type == ElementType::kInt16 ? -32768 : -128;
+      plan.mix.max = plan.mix.type == ElementType::kInt16 ? 32767 : 127;
     }
     char tpath[80];
     std::snprintf(tpath, sizeof(tpath), "%s.tower", path);
@@ -377,7 +381,6 @@ Status Verifier::Run() {
       return Status::Error(StatusCode::kInvalidModel, "%s (%s): tower ends with %d outputs, expected 1",
                            path, plan.name, plan.tower.layers.back().out);
     }
-    const int32_t mixed = plan.gate >= 0 ? static_cast<int32_t>(d_->gates[plan.gate].experts.size()) : 1;
     d_->macs += static_cast<int64_t>(mixed) * d_->expert_width;
   }
   return Status::Ok();

@@ -10,6 +10,11 @@
 
 namespace mmoe {
 
+// Element type of an activation tensor.
+enum class ElementType : uint8_t { kInt8 = 0, kInt16 = 1 };
+// What a dense layer writes.
+enum class DenseOutput : uint8_t { kInt8 = 0, kInt16 = 1, kReal = 2 };
+
 // One prepared dense layer: int8 weights [out][in], per-channel float32 multipliers and an
 // int32 bias with the input zero point folded in (bias[c] - zp_in * sum_k w[c][k]), so
 // acc[c] = bias[c] + sum_k w[c][k] * x[k].
@@ -19,45 +24,41 @@ struct DenseLayer {
   const int8_t* weights = nullptr;
   const int32_t* bias = nullptr;
   const float* multipliers = nullptr;
-  bool input_int16 = false;     // the input is int16 (zero point 0), else int8
-  bool accumulator = false;     // output is float(acc) * multiplier, not requantized
-  int32_t output_zero_point = 0;  // requantized output: int8 with these bounds
-  int32_t output_min = -128;    // zero point for ReLU
+  ElementType input = ElementType::kInt8;
+  DenseOutput output = DenseOutput::kInt8;
+  // Requantized outputs: q = clamp(round(float(acc) * m[c]) + zero_point, min, max).
+  int32_t output_zero_point = 0;
+  int32_t output_min = -128;  // the zero point for ReLU
   int32_t output_max = 127;
 };
 
-// Quantization of the tensor a mixture writes (a tower's input).
+// How a mixture writes a tower's input.
 struct MixOutput {
-  float multiplier = 0.0f;  // largest expert scale / (2^22 * tower input scale)
+  ElementType type = ElementType::kInt16;
   int32_t zero_point = 0;
-  int32_t min = -128;
-  int32_t max = 127;
-  bool int16 = false;
+  int32_t min = -32768;
+  int32_t max = 32767;
 };
+
+// x: [batch][in] of layer.input's type; y: [batch][out] of layer.output's type (int8_t,
+// int16_t, or float for kReal, which is float(acc) * multiplier with no rounding).
+using DenseFn = void (*)(const DenseLayer& layer, size_t batch, const void* x, void* y);
 
 struct KernelTable {
   const char* name;  // e.g. "reference"
-  // x: [batch][in] int8 -> y: [batch][out] int8 (requantized).
-  void (*dense_s8)(const DenseLayer& layer, size_t batch, const int8_t* x, int8_t* y);
-  // x: [batch][in] int16 -> y: [batch][out] int8.
-  void (*dense_s16)(const DenseLayer& layer, size_t batch, const int16_t* x, int8_t* y);
-  // Accumulator-output layers: y = float(acc) * multiplier, [batch][out] float32.
-  void (*dense_s8_real)(const DenseLayer& layer, size_t batch, const int8_t* x, float* y);
-  void (*dense_s16_real)(const DenseLayer& layer, size_t batch, const int16_t* x, float* y);
+  DenseFn dense[2][3];  // [ElementType input][DenseOutput output]
   // Float features [count] -> int8.
-  void (*quantize)(const float* x, size_t count, float inv_scale, int32_t zero_point,
-                   int8_t* q);
-  // Gate logits [batch][n] -> fixed-point weights [batch][n] (2^22 = 1), each scaled by
-  // its expert's ratio.
-  void (*softmax)(const float* logits, size_t batch, int32_t n, const float* ratios, int32_t* weights);
-  // Tower input [batch][width] = requantized sum over j < n of
-  // weights[i][j] * (experts[j][i][c] - zero_points[j]); weights == nullptr means one
-  // expert with weight 2^22 (Shared-Bottom). `out` is int8 or int16 per mix.int16.
-  void (*mix)(const int8_t* const* experts, const int32_t* zero_points, const int32_t* weights, int32_t n,
-              size_t batch, int32_t width, const MixOutput& mix, void* out);
+  void (*quantize)(const float* x, size_t count, float inv_scale, int32_t zero_point, int8_t* q);
+  // Gate logits [batch][n] -> probabilities [batch][n].
+  void (*softmax)(const float* logits, size_t batch, int32_t n, float* probs);
+  // Tower input [batch][width]: with a_j = probs[i][j] * scales[j] (probs == nullptr: 1),
+  // sum_j a_j * float(experts[j][i][c] - zero_points[j]) in j order, requantized to `mix`.
+  // Experts are [batch][width] of `expert_type`.
+  void (*mix)(const void* const* experts, ElementType expert_type, const int32_t* zero_points,
+              const float* scales, const float* probs, int32_t n, size_t batch, int32_t width,
+              const MixOutput& mix, void* out);
   // Task logits [batch] -> scores[i * stride]: sigmoid(logit), or the logit itself.
-  void (*task_output)(const float* logits, size_t batch, bool sigmoid, float* scores,
-                      size_t stride);
+  void (*task_output)(const float* logits, size_t batch, bool sigmoid, float* scores, size_t stride);
 };
 
 const KernelTable& ReferenceKernels();

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <tuple>
+#include <vector>
 
 #include "mmoe/converter/float_reference.h"
 
@@ -21,15 +22,23 @@ struct Range {
   }
 };
 
-// Collects the min/max of every activation tensor over the calibration rows.
-class RangeCollector : public ActivationObserver {
+// Collects, for every activation tensor over the calibration rows, its range (all elements
+// together: activations are quantized per tensor) and its per-element mean (for bias
+// correction of the next layer).
+class ActivationStats : public ActivationObserver {
  public:
   void Observe(const TensorId& id, const float* values, size_t count) override;
-  // The range of one tensor; a tensor never observed yields an empty Range.
-  Range Get(TensorId::Part part, int index, int layer = 0) const;
+  // A tensor never observed yields an empty Range and an empty mean.
+  Range GetRange(TensorId::Part part, int index, int layer = 0) const;
+  std::vector<double> GetMean(TensorId::Part part, int index, int layer = 0) const;
 
  private:
-  std::map<std::tuple<int, int, int>, Range> ranges_;
+  struct Stats {
+    Range range;
+    std::vector<double> sum;
+    int64_t count = 0;
+  };
+  std::map<std::tuple<int, int, int>, Stats> stats_;
 };
 
 struct QuantParams {

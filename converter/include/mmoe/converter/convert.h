@@ -10,9 +10,15 @@
 
 namespace mmoe::converter {
 
+// Element types of the activations. The bulk of the work (the experts' hidden layers)
+// always reads int8; "mixed" keeps everything downstream of it (expert outputs, gate hidden
+// layers, tower inputs and hidden layers: a few percent of the multiply-accumulates) in int16.
+enum class ActivationPrecision { kMixed, kInt8 };
+
 struct ConvertOptions {
   std::string calibration = "minmax";  // range method for activations
-  bool int16_tower_input = true;       // the mixture feeds towers in int16 (else int8)
+  ActivationPrecision activations = ActivationPrecision::kMixed;
+  bool bias_correction = true;         // fold the calibration-mean weight rounding error into biases
   std::string created_utc;             // ISO 8601; empty: now
 };
 
@@ -35,9 +41,9 @@ struct ConvertResult {
 
 ConvertResult Convert(const FloatModel& model, const Matrix& calibration, const ConvertOptions& options);
 
-// Builds the model file from a float model and the collected activation ranges.
-class RangeCollector;
-std::vector<uint8_t> BuildModelFile(const FloatModel& model, const RangeCollector& ranges, int64_t calibration_rows,
+// Builds the model file from a float model and its calibration statistics.
+class ActivationStats;
+std::vector<uint8_t> BuildModelFile(const FloatModel& model, const ActivationStats& stats, int64_t calibration_rows,
                                     const ConvertOptions& options, std::vector<std::string>* warnings);
 
 // Per-task max / mean / 99th-percentile absolute difference and Spearman rank correlation

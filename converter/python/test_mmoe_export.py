@@ -1,0 +1,307 @@
+#!/usr/bin/python3
+"""Self-check for mmoe_export.py.
+
+Run:  /usr/bin/python3 converter/python/test_mmoe_export.py
+
+Exports small seed-like models with odd shapes, re-reads the safetensors file with a tiny
+parser written here independently of the writer, and checks that
+  * the file layout follows the spec (header length, 8-byte padding, contiguous offsets),
+  * every tensor round-trips bit-exactly,
+  * the architecture JSON names the right tensors and activations, and a plain numpy forward
+    pass driven only by the two files reproduces the PyTorch model's outputs,
+  * models the runtime cannot represent raise ValueError.
+"""
+
+import json
+import os
+import struct
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mmoe_export  # noqa: E402
+
+
+# --------------------------------------------------------------------------------------------
+# An independent reader: only struct, json and numpy.
+# --------------------------------------------------------------------------------------------
+
+def read_safetensors(path):
+    """Return (tensors: dict name -> float32 array, metadata, header keys in file order)."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    (n,) = struct.unpack("<Q", blob[:8])
+    assert (8 + n) % 8 == 0, "data section not 8-byte aligned"
+    header = json.loads(blob[8:8 + n].decode("utf-8"))  # trailing space padding is valid JSON
+    keys = list(header)  # json keeps the file's key order
+    metadata = header.pop("__metadata__", None)
+    data = blob[8 + n:]
+    tensors, expect = {}, 0
+    for name in [k for k in keys if k != "__metadata__"]:
+        entry = header[name]
+        assert entry["dtype"] == "F32", entry
+        begin, end = entry["data_offsets"]
+        assert begin == expect, "tensors must be stored contiguously in header order"
+        count = int(np.prod(entry["shape"], dtype=np.int64))
+        assert end - begin == 4 * count, "size does not match shape for %s" % name
+        tensors[name] = np.frombuffer(data[begin:end], dtype="<f4").reshape(entry["shape"])
+        expect = end
+    assert expect == len(data), "trailing bytes after the last tensor"
+    return tensors, metadata, keys
+
+
+def mlp(layers, tensors, h):
+    """Run an arch-JSON MLP in float64."""
+    for layer in layers:
+        h = h @ tensors[layer["weight"]].astype(np.float64).T
+        if "bias" in layer:
+            h = h + tensors[layer["bias"]]
+        if layer["activation"] == "relu":
+            h = np.maximum(h, 0.0)
+        else:
+            assert layer["activation"] == "none", layer
+    return h
+
+
+def reference_forward(arch, tensors, x):
+    """Per-task outputs computed from the exported files alone (the runtime's semantics)."""
+    x = x.astype(np.float64)
+    experts = [mlp(e["layers"], tensors, x) for e in arch["experts"]]
+    outs = []
+    for task in arch["tasks"]:
+        gate = arch["gates"][task["gate"]]
+        logits = mlp(gate["layers"], tensors, x)
+        w = np.exp(logits - logits.max(axis=1, keepdims=True))
+        w /= w.sum(axis=1, keepdims=True)
+        mixed = sum(w[:, j:j + 1] * experts[e] for j, e in enumerate(gate["experts"]))
+        y = mlp(task["tower"]["layers"], tensors, mixed)[:, 0]
+        if task.get("output", "sigmoid") == "sigmoid":
+            y = 1.0 / (1.0 + np.exp(-y))
+        outs.append(y)
+    return np.stack(outs, axis=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Test models
+# --------------------------------------------------------------------------------------------
+
+class TinyMMoE(nn.Module):
+    """Seed attribute names, 3 experts, 3 tasks, odd widths and some variations:
+
+    * expert 1 ends without ReLU and has a Dropout and a bias-free layer,
+    * gate 2 is a single Linear + Softmax(dim=-1),
+    * tower 3 has no Sigmoid (identity output), tower 2 nests an nn.Sequential.
+    """
+
+    def __init__(self, d=7, h=5, e_out=3, n_experts=3):
+        super().__init__()
+        self.experts = nn.ModuleList([
+            nn.Sequential(nn.Linear(d, h), nn.ReLU(), nn.Linear(h, e_out), nn.ReLU()),
+            nn.Sequential(nn.Linear(d, 9, bias=False), nn.ReLU(), nn.Dropout(0.1), nn.Linear(9, e_out)),
+            nn.Sequential(nn.Linear(d, e_out), nn.ReLU(inplace=True)),
+        ])
+        self.gating1_network = nn.Sequential(nn.Linear(d, 4), nn.ReLU(), nn.Linear(4, n_experts),
+                                             nn.Softmax(dim=1))
+        self.gating2_network = nn.Sequential(nn.Linear(d, n_experts), nn.Softmax(dim=-1))
+        self.gating3_network = nn.Sequential(nn.Linear(d, 3), nn.ReLU(), nn.Linear(3, 2), nn.ReLU(),
+                                             nn.Linear(2, n_experts), nn.Softmax(dim=1))
+        self.task1_head = nn.Sequential(nn.Linear(e_out, 5), nn.ReLU(), nn.Linear(5, 1), nn.Sigmoid())
+        self.task2_head = nn.Sequential(nn.Sequential(nn.Linear(e_out, 3), nn.ReLU()),
+                                        nn.Linear(3, 1), nn.Sigmoid())
+        self.task3_head = nn.Sequential(nn.Linear(e_out, 1))
+
+    def forward(self, x):
+        ex = [e(x) for e in self.experts]
+        out = []
+        for t in (1, 2, 3):
+            g = getattr(self, "gating%d_network" % t)(x)
+            mixed = sum(g[:, i:i + 1] * ex[i] for i in range(len(ex)))
+            out.append(getattr(self, "task%d_head" % t)(mixed))
+        return torch.cat(out, dim=1)
+
+
+def make_tiny(seed=0):
+    torch.manual_seed(seed)
+    model = TinyMMoE()
+    # Exact values that expose sloppy conversion: signed zero, the smallest subnormal, the
+    # largest finite float32 and the smallest normal one.
+    with torch.no_grad():
+        model.experts[0][0].weight[0, 0:4] = torch.tensor(
+            [-0.0, 1e-45, 3.4028234663852886e38, 1.1754943508222875e-38])
+    return model
+
+
+class ExportTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.prefix = os.path.join(self.tmp.name, "sub", "tiny")  # also checks dir creation
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_roundtrip_and_arch(self):
+        model = make_tiny()
+        arch = mmoe_export.export_mmoe(model, self.prefix, task_names=["a", "b", "c"],
+                                       feature_names=["x%d" % i for i in range(7)])
+        tensors, meta, keys = read_safetensors(self.prefix + ".safetensors")
+        with open(self.prefix + ".arch.json", encoding="utf-8") as f:
+            arch_file = json.load(f)
+        self.assertEqual(arch, arch_file)
+        self.assertEqual(meta["producer"], "mmoe_export")
+
+        # Every Linear tensor of the state_dict, bit-exact, in state_dict order, nothing else.
+        state = model.state_dict()
+        self.assertEqual([k for k in keys if k != "__metadata__"], list(state.keys()))
+        for k, v in state.items():
+            self.assertEqual(tensors[k].shape, tuple(v.shape), k)
+            self.assertEqual(tensors[k].tobytes(), v.numpy().astype("<f4").tobytes(), k)
+        self.assertTrue(np.signbit(tensors["experts.0.0.weight"][0, 0]))
+
+        # The JSON: the exact layers and activations.
+        self.assertEqual(arch["format"], "mmoe-arch")
+        self.assertEqual(arch["version"], 1)
+        self.assertEqual(arch["name"], "tiny")
+        self.assertEqual(arch["input_dim"], 7)
+        self.assertEqual(arch["feature_names"], ["x%d" % i for i in range(7)])
+
+        def lay(prefix, act, bias=True):
+            d = {"weight": prefix + ".weight"}
+            if bias:
+                d["bias"] = prefix + ".bias"
+            d["activation"] = act
+            return d
+
+        self.assertEqual(arch["experts"], [
+            {"layers": [lay("experts.0.0", "relu"), lay("experts.0.2", "relu")]},
+            {"layers": [lay("experts.1.0", "relu", bias=False), lay("experts.1.3", "none")]},
+            {"layers": [lay("experts.2.0", "relu")]},
+        ])
+        self.assertEqual(arch["gates"], [
+            {"experts": [0, 1, 2], "layers": [lay("gating1_network.0", "relu"),
+                                              lay("gating1_network.2", "none")]},
+            {"experts": [0, 1, 2], "layers": [lay("gating2_network.0", "none")]},
+            {"experts": [0, 1, 2], "layers": [lay("gating3_network.0", "relu"),
+                                              lay("gating3_network.2", "relu"),
+                                              lay("gating3_network.4", "none")]},
+        ])
+        self.assertEqual(arch["tasks"], [
+            {"name": "a", "gate": 0, "tower": {"layers": [lay("task1_head.0", "relu"),
+                                                          lay("task1_head.2", "none")]},
+             "output": "sigmoid"},
+            {"name": "b", "gate": 1, "tower": {"layers": [lay("task2_head.0.0", "relu"),
+                                                          lay("task2_head.1", "none")]},
+             "output": "sigmoid"},
+            {"name": "c", "gate": 2, "tower": {"layers": [lay("task3_head.0", "none")]},
+             "output": "identity"},
+        ])
+
+        # The two files alone reproduce the model (on a model without the extreme test values).
+        model = make_tiny(seed=1)
+        with torch.no_grad():
+            model.experts[0][0].weight[0, :4] = 0.5
+        arch = mmoe_export.export_mmoe(model, self.prefix)
+        tensors, _, _ = read_safetensors(self.prefix + ".safetensors")
+        self.assertEqual([t["name"] for t in arch["tasks"]], ["task1", "task2", "task3"])
+        x = torch.rand(64, 7)
+        model.eval()
+        with torch.no_grad():
+            expect = model(x).double().numpy()
+        got = reference_forward(arch, tensors, x.numpy())
+        np.testing.assert_allclose(got, expect, rtol=1e-5, atol=1e-6)
+
+    def test_explicit_lists_and_moe(self):
+        """Non-seed attribute names, one shared gate over a subset of experts (MoE)."""
+        class Custom(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.bottoms = nn.ModuleList([nn.Sequential(nn.Linear(4, 2), nn.ReLU()) for _ in range(2)])
+                self.router = nn.Sequential(nn.Linear(4, 2), nn.Softmax(dim=1))
+                self.heads = nn.ModuleDict({"ctr": nn.Sequential(nn.Linear(2, 1), nn.Sigmoid()),
+                                            "cvr": nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())})
+
+        m = Custom()
+        arch = mmoe_export.export_mmoe(m, self.prefix, experts=m.bottoms, gates=[m.router],
+                                       towers=[m.heads["ctr"], m.heads["cvr"]],
+                                       task_names=["ctr", "cvr"], task_gates=[0, 0],
+                                       gate_experts=[[1, 0]], name="custom")
+        self.assertEqual(arch["name"], "custom")
+        self.assertEqual(arch["gates"][0]["experts"], [1, 0])
+        self.assertEqual([t["gate"] for t in arch["tasks"]], [0, 0])
+        self.assertEqual(arch["tasks"][1]["tower"]["layers"][0]["weight"], "heads.cvr.0.weight")
+        tensors, _, _ = read_safetensors(self.prefix + ".safetensors")
+        self.assertEqual(set(tensors), set(m.state_dict()))
+
+    def test_unsupported_raise(self):
+        def seedlike(expert=None, gate=None, tower=None):
+            m = TinyMMoE()
+            if expert is not None:
+                m.experts[0] = expert
+            if gate is not None:
+                m.gating1_network = gate
+            if tower is not None:
+                m.task1_head = tower
+            return m
+
+        bad = {
+            "unknown activation": seedlike(expert=nn.Sequential(nn.Linear(7, 3), nn.Tanh())),
+            "normalisation": seedlike(expert=nn.Sequential(nn.Linear(7, 3), nn.LayerNorm(3), nn.ReLU())),
+            "ReLU first": seedlike(expert=nn.Sequential(nn.ReLU(), nn.Linear(7, 3))),
+            "expert width": seedlike(expert=nn.Sequential(nn.Linear(7, 4), nn.ReLU())),
+            "input width": seedlike(expert=nn.Sequential(nn.Linear(6, 3), nn.ReLU())),
+            "gate without softmax": seedlike(gate=nn.Sequential(nn.Linear(7, 3))),
+            "softmax over batch": seedlike(gate=nn.Sequential(nn.Linear(7, 3), nn.Softmax(dim=0))),
+            "gate logits count": seedlike(gate=nn.Sequential(nn.Linear(7, 2), nn.Softmax(dim=1))),
+            "sigmoid mid-tower": seedlike(tower=nn.Sequential(nn.Linear(3, 2), nn.Sigmoid(),
+                                                              nn.Linear(2, 1))),
+            "tower ends in ReLU": seedlike(tower=nn.Sequential(nn.Linear(3, 1), nn.ReLU())),
+            "tower width": seedlike(tower=nn.Sequential(nn.Linear(3, 2), nn.Sigmoid())),
+        }
+        m = TinyMMoE()
+        m.extra_scale = nn.Parameter(torch.ones(1))
+        bad["stray parameter"] = m
+        m = TinyMMoE()
+        m.experts[1][0].weight.data[0, 0] = float("nan")
+        bad["NaN weight"] = m
+        for what, model in bad.items():
+            with self.subTest(what=what):
+                with self.assertRaises(ValueError):
+                    mmoe_export.export_mmoe(model, self.prefix)
+        # A failed export leaves no files behind (checks happen before anything is written).
+        self.assertFalse(os.path.exists(self.prefix + ".safetensors"))
+        self.assertFalse(os.path.exists(self.prefix + ".arch.json"))
+        with self.assertRaises(ValueError):
+            mmoe_export.export_mmoe(TinyMMoE(), self.prefix, task_names=["a", "b"])
+
+    def test_write_safetensors_numpy_and_metadata(self):
+        path = os.path.join(self.tmp.name, "t.safetensors")
+        values = {
+            "b": np.arange(6, dtype=np.float64).reshape(2, 3),      # converted to float32
+            "a": np.asfortranarray(np.eye(3, dtype=np.float32)),   # non-C-contiguous input
+            "big": np.array([1.5], dtype=">f4"),                    # big-endian input
+            "scalar": np.float32(2.25),
+            "empty": np.zeros((0, 4), dtype=np.float32),
+            "t": torch.linspace(-1, 1, 5, dtype=torch.float16),
+        }
+        mmoe_export.write_safetensors(path, values, {"k": "v", "ключ": "значение"})
+        tensors, meta, keys = read_safetensors(path)
+        self.assertEqual(meta, {"k": "v", "ключ": "значение"})
+        self.assertEqual([k for k in keys if k != "__metadata__"], list(values))
+        for k, v in values.items():
+            v = v.float().numpy() if isinstance(v, torch.Tensor) else np.asarray(v, dtype=np.float32)
+            np.testing.assert_array_equal(tensors[k], v)
+            self.assertEqual(tensors[k].shape, v.shape)
+        # No temporary files left behind.
+        self.assertEqual(sorted(os.listdir(self.tmp.name)), ["t.safetensors"])
+        with self.assertRaises(ValueError):
+            mmoe_export.write_safetensors(path, {"x": np.array(["s"])})
+        with self.assertRaises(ValueError):
+            mmoe_export.write_safetensors(path, {"x": np.zeros(1)}, {"k": 1})
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

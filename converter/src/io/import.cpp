@@ -1,0 +1,729 @@
+// Weights + architecture -> FloatModel.
+//
+// Both inputs (the architecture JSON, or the seed's key names) are first turned into an
+// ArchSpec naming every layer's tensors; one builder then looks the tensors up, checks that the
+// shapes chain and assembles the FloatModel. Messages name the weights file and tensor, and the
+// JSON field when there is one.
+#include <algorithm>
+#include <climits>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "mmoe/converter/io.h"
+
+namespace mmoe::converter {
+namespace {
+
+using nlohmann::json;
+
+// --------------------------------------------------------------------------------------------
+// The intermediate description.
+
+struct LayerSpec {
+  std::string weight;  // tensor names
+  std::string bias;    // empty: zero bias
+  Activation activation = Activation::kNone;
+  std::string where;  // "arch.json: experts[0].layers[1]", or empty for the seed layout
+};
+
+struct MlpSpec {
+  std::string label;  // "expert 0", "gate 1", "task 'ctr' tower"
+  std::string where;  // JSON path as for LayerSpec::where
+  std::vector<LayerSpec> layers;
+};
+
+struct GateSpec {
+  MlpSpec mlp;
+  std::optional<std::vector<int>> experts;  // nullopt: all experts
+};
+
+struct TaskSpec {
+  std::string name;
+  int gate = -1;
+  int expert = -1;
+  MlpSpec tower;
+  TaskOutput output = TaskOutput::kSigmoid;
+};
+
+struct ArchSpec {
+  std::string name;   // empty: the weights file's stem
+  int input_dim = 0;  // 0: the first expert layer's input width
+  std::vector<std::string> feature_names;
+  std::vector<MlpSpec> experts;
+  std::vector<GateSpec> gates;
+  std::vector<TaskSpec> tasks;
+};
+
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? "," : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+// Up to 20 quoted names, so a wrong file does not flood the terminal.
+std::string NameList(const std::vector<std::string>& names) {
+  constexpr size_t kMaxShown = 20;
+  std::string text;
+  for (size_t i = 0; i < names.size() && i < kMaxShown; ++i) {
+    text += (i ? ", '" : "'") + names[i] + "'";
+  }
+  if (names.size() > kMaxShown) {
+    text += " and " + std::to_string(names.size() - kMaxShown) + " more";
+  }
+  return text;
+}
+
+std::string Stem(const std::string& path) { return std::filesystem::path(path).stem().string(); }
+
+// " [arch.json: experts[0].layers[1]]" when the layer came from the JSON.
+std::string WhereSuffix(const std::string& where) {
+  return where.empty() ? "" : " [" + where + "]";
+}
+
+// --------------------------------------------------------------------------------------------
+// ArchSpec -> FloatModel.
+
+class ModelBuilder {
+ public:
+  ModelBuilder(const std::map<std::string, Tensor>& tensors, const std::string& weights_label)
+      : tensors_(tensors), label_(weights_label) {}
+
+  FloatModel Build(const ArchSpec& spec, const std::string& default_name) {
+    FloatModel model;
+    model.name = spec.name.empty() ? default_name : spec.name;
+    model.input_dim = spec.input_dim > 0 ? spec.input_dim : InferInputDim(spec);
+    model.feature_names = spec.feature_names;
+    for (const MlpSpec& expert : spec.experts) {
+      model.experts.push_back(Mlp(expert, model.input_dim, "input_dim"));
+      CheckExpertWidth(model, expert);
+    }
+    for (const GateSpec& gate : spec.gates) model.gates.push_back(Gate(gate, model));
+    for (const TaskSpec& task : spec.tasks) model.tasks.push_back(Task(task, model));
+    return model;
+  }
+
+  // Tensors in the file that no layer referenced.
+  std::vector<std::string> Unused() const {
+    std::vector<std::string> unused;
+    for (const auto& entry : tensors_) {
+      if (used_.count(entry.first) == 0) unused.push_back(entry.first);
+    }
+    return unused;
+  }
+
+ private:
+  [[noreturn]] void Fail(const std::string& what) const {
+    throw ConvertError(label_ + ": " + what);
+  }
+
+  const Tensor& Find(const std::string& name, const std::string& where) {
+    const auto it = tensors_.find(name);
+    if (it == tensors_.end()) {
+      if (where.empty()) Fail("tensor '" + name + "' is missing");
+      throw ConvertError(where + ": tensor '" + name + "' is not in " + label_);
+    }
+    used_.insert(name);
+    return it->second;
+  }
+
+  // A Linear weight is [out, in] with both sizes usable as int.
+  void CheckWeightShape(const std::string& name, const Tensor& w, const std::string& where) const {
+    const auto& s = w.shape;
+    if (s.size() != 2 || s[0] <= 0 || s[1] <= 0 || s[0] > INT_MAX || s[1] > INT_MAX) {
+      Fail("tensor '" + name + "' has shape " + ShapeText(s) +
+           " but a Linear weight must be [out, in] with out, in > 0" + WhereSuffix(where));
+    }
+  }
+
+  int InferInputDim(const ArchSpec& spec) {
+    const LayerSpec& first = spec.experts.at(0).layers.at(0);
+    const Tensor& w = Find(first.weight, first.where);
+    CheckWeightShape(first.weight, w, first.where);
+    return static_cast<int>(w.shape[1]);
+  }
+
+  // `in_source` says where the expected input width comes from, for the message.
+  FloatDense Dense(const LayerSpec& spec, int in_width, const std::string& in_source) {
+    const Tensor& w = Find(spec.weight, spec.where);
+    CheckWeightShape(spec.weight, w, spec.where);
+    FloatDense layer;
+    const std::string suffix = ".weight";
+    const bool has_suffix =
+        spec.weight.size() > suffix.size() &&
+        spec.weight.compare(spec.weight.size() - suffix.size(), suffix.size(), suffix) == 0;
+    layer.name =
+        has_suffix ? spec.weight.substr(0, spec.weight.size() - suffix.size()) : spec.weight;
+    layer.out = static_cast<int>(w.shape[0]);
+    layer.in = static_cast<int>(w.shape[1]);
+    if (layer.in != in_width) {
+      Fail("tensor '" + spec.weight + "' has shape " + ShapeText(w.shape) + " but layer " +
+           layer.name + " expects input width " + std::to_string(in_width) + " (" + in_source +
+           ")" + WhereSuffix(spec.where));
+    }
+    layer.weight = w.data;
+    layer.activation = spec.activation;
+    if (spec.bias.empty()) {
+      layer.bias.assign(layer.out, 0.0f);
+      return layer;
+    }
+    const Tensor& b = Find(spec.bias, spec.where);
+    if (b.shape.size() != 1 || b.shape[0] != layer.out) {
+      Fail("tensor '" + spec.bias + "' has shape " + ShapeText(b.shape) + " but layer " +
+           layer.name + " has " + std::to_string(layer.out) + " outputs" + WhereSuffix(spec.where));
+    }
+    layer.bias = b.data;
+    return layer;
+  }
+
+  FloatMlp Mlp(const MlpSpec& spec, int in_width, const std::string& in_source) {
+    FloatMlp mlp;
+    for (const LayerSpec& layer : spec.layers) {
+      const bool first = mlp.layers.empty();
+      mlp.layers.push_back(Dense(layer, first ? in_width : mlp.out_width(),
+                                 first ? in_source : "the previous layer's output"));
+    }
+    return mlp;
+  }
+
+  void CheckExpertWidth(const FloatModel& model, const MlpSpec& spec) const {
+    const FloatMlp& expert = model.experts.back();
+    if (expert.out_width() != model.expert_width()) {
+      Fail(spec.label + " (" + expert.layers.back().name + ") ends at width " +
+           std::to_string(expert.out_width()) + " but expert 0 ends at " +
+           std::to_string(model.expert_width()) + "; all experts must end at the same width" +
+           WhereSuffix(spec.where));
+    }
+  }
+
+  FloatGate Gate(const GateSpec& spec, const FloatModel& model) {
+    FloatGate gate;
+    gate.mlp = Mlp(spec.mlp, model.input_dim, "input_dim");
+    if (spec.experts) {
+      gate.experts = *spec.experts;
+    } else {
+      for (size_t e = 0; e < model.experts.size(); ++e) gate.experts.push_back(static_cast<int>(e));
+    }
+    const FloatDense& last = gate.mlp.layers.back();
+    if (last.out != static_cast<int>(gate.experts.size())) {
+      Fail("tensor '" + spec.mlp.layers.back().weight + "' has " + std::to_string(last.out) +
+           " outputs but " + spec.mlp.label + " mixes " + std::to_string(gate.experts.size()) +
+           " experts (one logit each)" + WhereSuffix(spec.mlp.where));
+    }
+    return gate;
+  }
+
+  FloatTask Task(const TaskSpec& spec, const FloatModel& model) {
+    FloatTask task;
+    task.name = spec.name;
+    task.gate = spec.gate;
+    task.expert = spec.expert;
+    task.output = spec.output;
+    task.tower = Mlp(spec.tower, model.expert_width(), "the expert width");
+    if (task.tower.out_width() != 1) {
+      Fail("tensor '" + spec.tower.layers.back().weight + "' has " +
+           std::to_string(task.tower.out_width()) + " outputs but " + spec.tower.label +
+           " must end with 1 (the task's logit)" + WhereSuffix(spec.tower.where));
+    }
+    return task;
+  }
+
+  const std::map<std::string, Tensor>& tensors_;
+  const std::string& label_;
+  std::set<std::string> used_;
+};
+
+// Validate's findings about an imported model are reported against the weights file.
+void ValidateImported(const FloatModel& model, const std::string& weights_label) {
+  try {
+    Validate(model);
+  } catch (const ConvertError& e) {
+    throw ConvertError(weights_label + ": " + e.what());
+  }
+}
+
+// --------------------------------------------------------------------------------------------
+// Architecture JSON -> ArchSpec.
+
+class ArchParser {
+ public:
+  explicit ArchParser(const std::string& arch_label) : label_(arch_label) {}
+
+  ArchSpec Parse(const json& arch) {
+    if (!arch.is_object()) Fail("", "expected a JSON object at the top level");
+    CheckKeys(
+        arch, "",
+        {"format", "version", "name", "input_dim", "feature_names", "experts", "gates", "tasks"});
+    if (Required(arch, "", "format") != "mmoe-arch") {
+      Fail("format", "expected \"mmoe-arch\", got " + Brief(arch["format"]));
+    }
+    if (Required(arch, "", "version") != 1) {
+      Fail("version", "expected 1, got " + Brief(arch["version"]));
+    }
+    ArchSpec spec;
+    if (arch.contains("name")) spec.name = NonEmptyString(arch["name"], "name");
+    spec.input_dim = PositiveInt(Required(arch, "", "input_dim"), "input_dim");
+    if (arch.contains("feature_names")) spec.feature_names = FeatureNames(arch, spec.input_dim);
+
+    const json& experts = NonEmptyArray(Required(arch, "", "experts"), "experts");
+    for (size_t e = 0; e < experts.size(); ++e) {
+      const std::string path = Index("experts", e);
+      ObjectWithKeys(experts[e], path, {"layers"});
+      spec.experts.push_back(Mlp(experts[e], path, "expert " + std::to_string(e), false));
+    }
+    if (arch.contains("gates")) {
+      const json& gates = Array(arch["gates"], "gates");
+      for (size_t g = 0; g < gates.size(); ++g) {
+        spec.gates.push_back(Gate(gates[g], Index("gates", g), g, spec.experts.size()));
+      }
+    }
+    const json& tasks = NonEmptyArray(Required(arch, "", "tasks"), "tasks");
+    std::set<std::string> names;
+    for (size_t t = 0; t < tasks.size(); ++t) {
+      spec.tasks.push_back(Task(tasks[t], Index("tasks", t), t, spec));
+      if (!names.insert(spec.tasks.back().name).second) {
+        Fail(Index("tasks", t) + ".name", "duplicate task name '" + spec.tasks.back().name + "'");
+      }
+    }
+    return spec;
+  }
+
+ private:
+  // "arch.json: tasks[1].gate: <what>", or "arch.json: <what>" at the top level.
+  [[noreturn]] void Fail(const std::string& path, const std::string& what) const {
+    throw ConvertError(Where(path) + ": " + what);
+  }
+
+  std::string Where(const std::string& path) const {
+    return path.empty() ? label_ : label_ + ": " + path;
+  }
+
+  static std::string Join(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+
+  static std::string Index(const std::string& path, size_t i) {
+    return path + "[" + std::to_string(i) + "]";
+  }
+
+  // The offending value in a message, cut short if long.
+  static std::string Brief(const json& value) {
+    std::string text = value.dump();
+    if (text.size() > 40) text = text.substr(0, 37) + "...";
+    return text;
+  }
+
+  void CheckKeys(const json& object, const std::string& path,
+                 std::initializer_list<const char*> allowed) const {
+    for (const auto& item : object.items()) {
+      const bool known = std::any_of(allowed.begin(), allowed.end(),
+                                     [&](const char* key) { return item.key() == key; });
+      if (!known) Fail(path, "unknown key '" + item.key() + "'");
+    }
+  }
+
+  void ObjectWithKeys(const json& value, const std::string& path,
+                      std::initializer_list<const char*> allowed) const {
+    if (!value.is_object()) Fail(path, "expected an object, got " + Brief(value));
+    CheckKeys(value, path, allowed);
+  }
+
+  const json& Required(const json& object, const std::string& path, const char* key) const {
+    if (!object.contains(key)) Fail(path, std::string("missing key '") + key + "'");
+    return object.at(key);
+  }
+
+  std::string NonEmptyString(const json& value, const std::string& path) const {
+    if (!value.is_string() || value.get<std::string>().empty()) {
+      Fail(path, "expected a non-empty string, got " + Brief(value));
+    }
+    return value.get<std::string>();
+  }
+
+  // An integer in [min, max]; `expected` describes the range for the message. nlohmann stores
+  // non-negative literals as unsigned, so both representations are checked.
+  int IntInRange(const json& value, const std::string& path, int64_t min, int64_t max,
+                 const std::string& expected) const {
+    bool ok = false;
+    if (value.is_number_unsigned()) {
+      const uint64_t u = value.get<uint64_t>();
+      ok = max >= 0 && u <= static_cast<uint64_t>(max) && static_cast<int64_t>(u) >= min;
+    } else if (value.is_number_integer()) {
+      const int64_t i = value.get<int64_t>();
+      ok = i >= min && i <= max;
+    }
+    if (!ok) Fail(path, "expected " + expected + ", got " + Brief(value));
+    return static_cast<int>(value.get<int64_t>());
+  }
+
+  int PositiveInt(const json& value, const std::string& path) const {
+    return IntInRange(value, path, 1, INT_MAX, "a positive integer");
+  }
+
+  const json& Array(const json& value, const std::string& path) const {
+    if (!value.is_array()) Fail(path, "expected an array, got " + Brief(value));
+    return value;
+  }
+
+  const json& NonEmptyArray(const json& value, const std::string& path) const {
+    if (Array(value, path).empty()) Fail(path, "must not be empty");
+    return value;
+  }
+
+  std::vector<std::string> FeatureNames(const json& arch, int input_dim) const {
+    const json& names = Array(arch["feature_names"], "feature_names");
+    if (names.size() != static_cast<size_t>(input_dim)) {
+      Fail("feature_names", "has " + std::to_string(names.size()) + " names but input_dim is " +
+                                std::to_string(input_dim));
+    }
+    std::vector<std::string> result;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (!names[i].is_string()) Fail(Index("feature_names", i), "expected a string");
+      result.push_back(names[i].get<std::string>());
+    }
+    return result;
+  }
+
+  LayerSpec Layer(const json& value, const std::string& path) const {
+    ObjectWithKeys(value, path, {"weight", "bias", "activation"});
+    LayerSpec layer;
+    layer.where = Where(path);
+    layer.weight = NonEmptyString(Required(value, path, "weight"), Join(path, "weight"));
+    if (value.contains("bias")) layer.bias = NonEmptyString(value["bias"], Join(path, "bias"));
+    const json& activation = Required(value, path, "activation");
+    if (activation == "relu") {
+      layer.activation = Activation::kRelu;
+    } else if (activation != "none") {
+      Fail(Join(path, "activation"), "expected \"relu\" or \"none\", got " + Brief(activation));
+    }
+    return layer;
+  }
+
+  // `object` holds "layers"; a gate's or tower's last layer must be linear because the softmax
+  // or the task output is applied after it.
+  MlpSpec Mlp(const json& object, const std::string& path, const std::string& label,
+              bool last_must_be_linear) const {
+    MlpSpec mlp;
+    mlp.label = label;
+    mlp.where = Where(path);
+    const std::string layers_path = Join(path, "layers");
+    const json& layers = NonEmptyArray(Required(object, path, "layers"), layers_path);
+    for (size_t i = 0; i < layers.size(); ++i) {
+      mlp.layers.push_back(Layer(layers[i], Index(layers_path, i)));
+    }
+    if (last_must_be_linear && mlp.layers.back().activation != Activation::kNone) {
+      Fail(Join(Index(layers_path, layers.size() - 1), "activation"),
+           "the last layer of " + label + " must be \"none\" (its output function is implied)");
+    }
+    return mlp;
+  }
+
+  GateSpec Gate(const json& value, const std::string& path, size_t index, size_t n_experts) const {
+    ObjectWithKeys(value, path, {"experts", "layers"});
+    GateSpec gate;
+    gate.mlp = Mlp(value, path, "gate " + std::to_string(index), true);
+    if (value.contains("experts")) {
+      const std::string experts_path = Join(path, "experts");
+      const json& experts = NonEmptyArray(value["experts"], experts_path);
+      std::vector<int> list;
+      for (size_t i = 0; i < experts.size(); ++i) {
+        const int e =
+            IntInRange(experts[i], Index(experts_path, i), 0, static_cast<int64_t>(n_experts) - 1,
+                       "an expert index below " + std::to_string(n_experts));
+        if (std::find(list.begin(), list.end(), e) != list.end()) {
+          Fail(Index(experts_path, i), "expert " + std::to_string(e) + " is listed twice");
+        }
+        list.push_back(e);
+      }
+      gate.experts = list;
+    }
+    return gate;
+  }
+
+  TaskSpec Task(const json& value, const std::string& path, size_t index,
+                const ArchSpec& spec) const {
+    ObjectWithKeys(value, path, {"name", "gate", "expert", "tower", "output"});
+    TaskSpec task;
+    task.name = value.contains("name") ? NonEmptyString(value["name"], Join(path, "name"))
+                                       : "task" + std::to_string(index + 1);
+    const json& gate = Required(value, path, "gate");
+    if (gate.is_null()) {
+      // Shared-Bottom: the tower reads one expert directly.
+      const int n = static_cast<int>(spec.experts.size());
+      task.expert = IntInRange(Required(value, path, "expert"), Join(path, "expert"), 0, n - 1,
+                               "an expert index below " + std::to_string(n));
+    } else {
+      const int n = static_cast<int>(spec.gates.size());
+      task.gate = IntInRange(
+          gate, Join(path, "gate"), 0, n - 1,
+          n == 0 ? "null (there are no gates)" : "null or a gate index below " + std::to_string(n));
+      if (value.contains("expert")) {
+        Fail(Join(path, "expert"), "only allowed with \"gate\": null (Shared-Bottom)");
+      }
+    }
+    const std::string tower_path = Join(path, "tower");
+    ObjectWithKeys(Required(value, path, "tower"), tower_path, {"layers"});
+    task.tower = Mlp(value["tower"], tower_path, "the tower of task '" + task.name + "'", true);
+    if (value.contains("output")) {
+      const json& output = value["output"];
+      if (output == "identity") {
+        task.output = TaskOutput::kIdentity;
+      } else if (output != "sigmoid") {
+        Fail(Join(path, "output"), "expected \"sigmoid\" or \"identity\", got " + Brief(output));
+      }
+    }
+    return task;
+  }
+
+  const std::string& label_;
+};
+
+FloatModel BuildFromArch(const json& arch, const std::map<std::string, Tensor>& tensors,
+                         const std::string& weights_label, const std::string& arch_label) {
+  const ArchSpec spec = ArchParser(arch_label).Parse(arch);
+  ModelBuilder builder(tensors, weights_label);
+  FloatModel model = builder.Build(spec, Stem(weights_label));
+  const std::vector<std::string> unused = builder.Unused();
+  if (!unused.empty()) {
+    throw ConvertError(weights_label + ": " + std::to_string(unused.size()) +
+                       " tensor(s) not used by the architecture in " + arch_label + ": " +
+                       NameList(unused));
+  }
+  ValidateImported(model, weights_label);
+  return model;
+}
+
+// --------------------------------------------------------------------------------------------
+// Seed key names -> ArchSpec.
+
+enum class SeedPart { kExpert, kGate, kTask };
+
+struct SeedKey {
+  SeedPart part;
+  int group;  // expert i (from 0), or t (from 1) of gating{t}_network / task{t}_head
+  int index;  // j inside the nn.Sequential
+  bool is_weight;
+};
+
+// A canonical non-negative decimal ("0", "12"; not "01", "+1" or 10+ digits).
+std::optional<int> ParseIndex(const std::string& text) {
+  if (text.empty() || text.size() > 9 || (text.size() > 1 && text[0] == '0')) return {};
+  if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return {};
+  }
+  return std::stoi(text);
+}
+
+// "gating12_network" with prefix "gating" and suffix "_network" -> 12.
+std::optional<int> ParseWrapped(const std::string& text, const std::string& prefix,
+                                const std::string& suffix) {
+  if (text.size() <= prefix.size() + suffix.size() || text.compare(0, prefix.size(), prefix) != 0 ||
+      text.compare(text.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return {};
+  }
+  const auto t =
+      ParseIndex(text.substr(prefix.size(), text.size() - prefix.size() - suffix.size()));
+  if (!t || *t < 1) return {};
+  return t;
+}
+
+std::optional<SeedKey> ParseSeedKey(const std::string& key) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t dot; (dot = key.find('.', start)) != std::string::npos; start = dot + 1) {
+    parts.push_back(key.substr(start, dot - start));
+  }
+  parts.push_back(key.substr(start));
+  const std::string& kind = parts.back();
+  if (kind != "weight" && kind != "bias") return {};
+  const bool is_weight = kind == "weight";
+
+  if (parts.size() == 4 && parts[0] == "experts") {
+    const auto i = ParseIndex(parts[1]);
+    const auto j = ParseIndex(parts[2]);
+    if (i && j) return SeedKey{SeedPart::kExpert, *i, *j, is_weight};
+  } else if (parts.size() == 3) {
+    const auto j = ParseIndex(parts[1]);
+    if (!j) return {};
+    if (const auto t = ParseWrapped(parts[0], "gating", "_network")) {
+      return SeedKey{SeedPart::kGate, *t, *j, is_weight};
+    }
+    if (const auto t = ParseWrapped(parts[0], "task", "_head")) {
+      return SeedKey{SeedPart::kTask, *t, *j, is_weight};
+    }
+  }
+  return {};
+}
+
+std::string SeedPrefix(SeedPart part, int group) {
+  switch (part) {
+    case SeedPart::kExpert:
+      return "experts." + std::to_string(group);
+    case SeedPart::kGate:
+      return "gating" + std::to_string(group) + "_network";
+    default:
+      return "task" + std::to_string(group) + "_head";
+  }
+}
+
+struct SeedLinear {
+  std::string weight, bias;
+};
+// group -> index j (sorted numerically by the map) -> tensors.
+using SeedGroups = std::map<int, std::map<int, SeedLinear>>;
+
+class SeedRecognizer {
+ public:
+  explicit SeedRecognizer(const std::string& label) : label_(label) {}
+
+  ArchSpec Recognize(const std::map<std::string, Tensor>& tensors) {
+    Classify(tensors);
+    CheckContiguous(SeedPart::kExpert, 0);
+    CheckContiguous(SeedPart::kGate, 1);
+    CheckContiguous(SeedPart::kTask, 1);
+    const SeedGroups& experts = groups_[SeedPart::kExpert];
+    const SeedGroups& gates = groups_[SeedPart::kGate];
+    const SeedGroups& tasks = groups_[SeedPart::kTask];
+    if (experts.empty()) Fail("no expert tensors (experts.{i}.{j}.weight) in the seed layout");
+    if (tasks.empty()) Fail("no task heads (task{t}_head.{j}.weight) in the seed layout");
+    if (gates.size() != tasks.size()) {
+      Fail(std::to_string(tasks.size()) + " task heads (task{t}_head) but " +
+           std::to_string(gates.size()) +
+           " gating networks (gating{t}_network); the seed layout has one gate per task");
+    }
+
+    ArchSpec spec;
+    for (const auto& [i, layers] : experts) {
+      spec.experts.push_back(Mlp(layers, "expert " + std::to_string(i), /*last_relu=*/true));
+    }
+    for (const auto& [t, layers] : gates) {
+      spec.gates.push_back({Mlp(layers, SeedPrefix(SeedPart::kGate, t), false), {}});
+    }
+    for (const auto& [t, layers] : tasks) {
+      TaskSpec task;
+      task.name = "task" + std::to_string(t);
+      task.gate = t - 1;  // gating{t}_network serves task{t}_head
+      task.tower = Mlp(layers, "the tower of task '" + task.name + "'", false);
+      spec.tasks.push_back(task);
+    }
+    return spec;
+  }
+
+ private:
+  [[noreturn]] void Fail(const std::string& what) const {
+    throw ConvertError(label_ + ": " + what);
+  }
+
+  void Classify(const std::map<std::string, Tensor>& tensors) {
+    std::vector<std::string> unknown;
+    for (const auto& entry : tensors) {
+      const std::optional<SeedKey> key = ParseSeedKey(entry.first);
+      if (!key) {
+        unknown.push_back(entry.first);
+        continue;
+      }
+      SeedLinear& linear = groups_[key->part][key->group][key->index];
+      (key->is_weight ? linear.weight : linear.bias) = entry.first;
+    }
+    if (!unknown.empty()) {
+      Fail(std::to_string(unknown.size()) +
+           " tensor(s) match no seed-layout key (experts.{i}.{j}, gating{t}_network.{j}, "
+           "task{t}_head.{j} with .weight/.bias); describe the model with an architecture JSON: " +
+           NameList(unknown));
+    }
+  }
+
+  // Groups must be numbered start, start+1, ... so a missing one is not silently skipped.
+  void CheckContiguous(SeedPart part, int start) const {
+    const auto it = groups_.find(part);
+    if (it == groups_.end()) return;
+    int expected = start;
+    for (const auto& entry : it->second) {
+      if (entry.first != expected) {
+        Fail("found " + SeedPrefix(part, entry.first) + " but no " + SeedPrefix(part, expected));
+      }
+      ++expected;
+    }
+  }
+
+  // Hidden layers get ReLU; the last one too only for experts (gates and towers end linear).
+  MlpSpec Mlp(const std::map<int, SeedLinear>& layers, const std::string& label,
+              bool last_relu) const {
+    MlpSpec mlp;
+    mlp.label = label;
+    for (auto it = layers.begin(); it != layers.end(); ++it) {
+      if (it->second.weight.empty()) {
+        Fail("tensor '" + it->second.bias + "' has no matching weight tensor");
+      }
+      const bool last = std::next(it) == layers.end();
+      mlp.layers.push_back({it->second.weight, it->second.bias,
+                            !last || last_relu ? Activation::kRelu : Activation::kNone, ""});
+    }
+    return mlp;
+  }
+
+  const std::string& label_;
+  std::map<SeedPart, SeedGroups> groups_;
+};
+
+FloatModel BuildSeed(const std::map<std::string, Tensor>& tensors, const std::string& name,
+                     const std::string& weights_label) {
+  const ArchSpec spec = SeedRecognizer(weights_label).Recognize(tensors);
+  FloatModel model = ModelBuilder(tensors, weights_label).Build(spec, name);
+  ValidateImported(model, weights_label);
+  return model;
+}
+
+// "[json.exception.parse_error.101] parse error at line 1..." -> "parse error at line 1...".
+std::string WithoutJsonPrefix(const std::string& message) {
+  const size_t end = message.find("] ");
+  return message.rfind("[json.exception.", 0) == 0 && end != std::string::npos
+             ? message.substr(end + 2)
+             : message;
+}
+
+}  // namespace
+
+json ParseJsonStrict(const std::string& text, const std::string& label) {
+  // One key set per open object, to catch {"gate": 0, "gate": 1}.
+  std::vector<std::set<std::string>> open_objects;
+  const json::parser_callback_t check_keys = [&](int, json::parse_event_t event, json& value) {
+    if (event == json::parse_event_t::object_start) {
+      open_objects.emplace_back();
+    } else if (event == json::parse_event_t::object_end) {
+      open_objects.pop_back();
+    } else if (event == json::parse_event_t::key &&
+               !open_objects.back().insert(value.get<std::string>()).second) {
+      throw ConvertError(label + ": duplicate key '" + value.get<std::string>() + "'");
+    }
+    return true;
+  };
+  try {
+    return json::parse(text, check_keys);
+  } catch (const json::exception& e) {
+    throw ConvertError(label + ": invalid JSON: " + WithoutJsonPrefix(e.what()));
+  }
+}
+
+FloatModel ImportModelFromArch(const json& arch, const std::map<std::string, Tensor>& tensors,
+                               const std::string& source_name) {
+  return BuildFromArch(arch, tensors, source_name, "arch");
+}
+
+FloatModel ImportSeedLayout(const std::map<std::string, Tensor>& tensors,
+                            const std::string& model_name) {
+  return BuildSeed(tensors, model_name, model_name);
+}
+
+FloatModel ImportModel(const std::string& weights_path, const std::string& arch_path) {
+  const std::map<std::string, Tensor> tensors = ReadSafetensors(weights_path);
+  if (arch_path.empty()) return BuildSeed(tensors, Stem(weights_path), weights_path);
+  const json arch = ParseJsonStrict(ReadFileBytes(arch_path), arch_path);
+  return BuildFromArch(arch, tensors, weights_path, arch_path);
+}
+
+}  // namespace mmoe::converter

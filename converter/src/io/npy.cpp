@@ -1,0 +1,355 @@
+// NumPy .npy reader and writer (format versions 1.0-3.0), and the .npy/.csv dispatch.
+//
+// Format: "\x93NUMPY", major, minor, header length (uint16 LE for 1.x, uint32 LE for 2.x/3.x),
+// a Python dict literal {'descr': ..., 'fortran_order': ..., 'shape': (...), }, then the data.
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <initializer_list>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mmoe/converter/io.h"
+
+namespace mmoe::converter {
+namespace {
+
+// Doubles from here up round to float32 infinity (FLT_MAX plus half an ulp, where
+// round-to-nearest-even goes up); anything smaller rounds to a finite float.
+constexpr double kFloatOverflow = 0x1.ffffffp+127;
+
+constexpr char kMagic[] = "\x93NUMPY";
+constexpr size_t kMagicSize = 6;
+
+struct NpyHeader {
+  std::string descr;
+  bool fortran_order = false;
+  std::vector<int64_t> shape;
+};
+
+struct DType {
+  char kind = 0;  // 'b', 'i', 'u' or 'f'
+  int size = 0;   // bytes per element
+};
+
+// Parses the header's Python dict literal. numpy writes a fixed subset of Python syntax:
+// quoted strings, True/False, integers and tuples of integers.
+class HeaderParser {
+ public:
+  HeaderParser(const std::string& text, const std::string& path) : s_(text), path_(path) {}
+
+  NpyHeader Parse() {
+    NpyHeader header;
+    bool seen_descr = false, seen_order = false, seen_shape = false;
+    Expect('{');
+    while (!Peek('}')) {
+      const std::string key = ParseString();
+      Expect(':');
+      if (key == "descr") {
+        if (Peek('[')) Fail("structured dtypes are not supported");
+        header.descr = ParseString();
+        seen_descr = true;
+      } else if (key == "fortran_order") {
+        header.fortran_order = ParseBool();
+        seen_order = true;
+      } else if (key == "shape") {
+        header.shape = ParseShape();
+        seen_shape = true;
+      } else {
+        Fail("unexpected header key '" + key + "'");
+      }
+      if (!Peek('}')) Expect(',');
+    }
+    Expect('}');
+    if (!seen_descr || !seen_order || !seen_shape) {
+      Fail("header must contain 'descr', 'fortran_order' and 'shape'");
+    }
+    return header;
+  }
+
+ private:
+  [[noreturn]] void Fail(const std::string& what) const {
+    throw ConvertError(path_ + ": bad npy header: " + what);
+  }
+
+  void SkipSpace() {
+    while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
+  }
+
+  bool Peek(char c) {
+    SkipSpace();
+    return pos_ < s_.size() && s_[pos_] == c;
+  }
+
+  void Expect(char c) {
+    if (!Peek(c)) Fail(std::string("expected '") + c + "' at offset " + std::to_string(pos_));
+    ++pos_;
+  }
+
+  std::string ParseString() {
+    SkipSpace();
+    if (pos_ >= s_.size() || (s_[pos_] != '\'' && s_[pos_] != '"')) {
+      Fail("expected a quoted string at offset " + std::to_string(pos_));
+    }
+    const char quote = s_[pos_++];
+    const size_t end = s_.find(quote, pos_);
+    if (end == std::string::npos) Fail("unterminated string");
+    std::string value = s_.substr(pos_, end - pos_);
+    pos_ = end + 1;
+    return value;
+  }
+
+  bool ParseBool() {
+    SkipSpace();
+    for (const auto& [word, value] : {std::pair{"True", true}, std::pair{"False", false}}) {
+      const size_t n = std::strlen(word);
+      if (s_.compare(pos_, n, word) == 0) {
+        pos_ += n;
+        return value;
+      }
+    }
+    Fail("fortran_order must be True or False");
+  }
+
+  int64_t ParseDimension() {
+    SkipSpace();
+    int64_t value = 0;
+    const size_t start = pos_;
+    while (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))) {
+      if (value > (std::numeric_limits<int64_t>::max() - 9) / 10) Fail("shape is too large");
+      value = value * 10 + (s_[pos_++] - '0');
+    }
+    if (pos_ == start) Fail("shape must be a tuple of non-negative integers");
+    if (pos_ < s_.size() && s_[pos_] == 'L') ++pos_;  // Python 2 long literal
+    return value;
+  }
+
+  std::vector<int64_t> ParseShape() {
+    std::vector<int64_t> shape;
+    Expect('(');
+    while (!Peek(')')) {
+      shape.push_back(ParseDimension());
+      if (!Peek(')')) Expect(',');
+    }
+    Expect(')');
+    return shape;
+  }
+
+  const std::string& s_;
+  const std::string& path_;
+  size_t pos_ = 0;
+};
+
+uint64_t LoadLittleEndian(const unsigned char* p, int size) {
+  uint64_t value = 0;
+  for (int i = size - 1; i >= 0; --i) value = (value << 8) | p[i];
+  return value;
+}
+
+DType ParseDType(const std::string& descr, const std::string& path) {
+  const auto unsupported = [&](const std::string& why) {
+    return ConvertError(path + ": dtype '" + descr + "' " + why +
+                        " (supported: <f4 <f8 |b1 |u1 |i1 <i2 <i4 <i8 <u2 <u4 <u8)");
+  };
+  if (descr.size() < 3) throw unsupported("is not supported");
+  const char order = descr[0];
+  DType type{descr[1], 0};
+  const std::string size_text = descr.substr(2);
+  if (size_text == "1" || size_text == "2" || size_text == "4" || size_text == "8") {
+    type.size = size_text[0] - '0';
+  }
+  const bool known = (type.kind == 'f' && (type.size == 4 || type.size == 8)) ||
+                     ((type.kind == 'i' || type.kind == 'u') && type.size != 0) ||
+                     (type.kind == 'b' && type.size == 1);
+  if (!known) throw unsupported("is not supported");
+  // Byte order matters only for multi-byte types; numpy writes '|' for single bytes.
+  if (type.size > 1 && order == '>') throw unsupported("is big-endian, which is not supported");
+  if (type.size > 1 && order != '<') throw unsupported("has an unsupported byte order");
+  if (type.size == 1 && order != '|' && order != '<' && order != '>') {
+    throw unsupported("has an unsupported byte order");
+  }
+  return type;
+}
+
+// One element as double (exact for every supported type except 64-bit integers beyond 2^53,
+// which float32 cannot represent anyway).
+double LoadElement(const unsigned char* p, DType type) {
+  const uint64_t bits = LoadLittleEndian(p, type.size);
+  switch (type.kind) {
+    case 'f':
+      if (type.size == 4) {
+        const auto u = static_cast<uint32_t>(bits);
+        float f;
+        std::memcpy(&f, &u, sizeof f);
+        return f;
+      } else {
+        double d;
+        std::memcpy(&d, &bits, sizeof d);
+        return d;
+      }
+    case 'i': {
+      const int shift = 64 - 8 * type.size;  // sign-extend from type.size bytes
+      return static_cast<double>(static_cast<int64_t>(bits << shift) >> shift);
+    }
+    case 'u':
+      return static_cast<double>(bits);
+    default:  // 'b'
+      return bits != 0 ? 1.0 : 0.0;
+  }
+}
+
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? "," : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+// Locates the header text and returns it; `data_start` receives the data's offset.
+std::string ExtractHeader(const std::string& bytes, const std::string& path, size_t* data_start) {
+  if (bytes.size() < kMagicSize + 2 || bytes.compare(0, kMagicSize, kMagic, kMagicSize) != 0) {
+    throw ConvertError(path + ": not an npy file (bad magic)");
+  }
+  const int major = static_cast<unsigned char>(bytes[6]);
+  if (major < 1 || major > 3) {
+    throw ConvertError(path + ": unsupported npy format version " + std::to_string(major) + "." +
+                       std::to_string(static_cast<unsigned char>(bytes[7])));
+  }
+  const size_t length_size = major == 1 ? 2 : 4;
+  const size_t prefix = kMagicSize + 2 + length_size;
+  if (bytes.size() < prefix) throw ConvertError(path + ": truncated npy header");
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const uint64_t header_size = LoadLittleEndian(p + kMagicSize + 2, static_cast<int>(length_size));
+  if (header_size > bytes.size() - prefix) {
+    throw ConvertError(path + ": truncated npy header (header length " +
+                       std::to_string(header_size) + ", file size " + std::to_string(bytes.size()) +
+                       ")");
+  }
+  *data_start = prefix + header_size;
+  return bytes.substr(prefix, header_size);
+}
+
+// [N] -> N x 1, [N, D] -> N x D; anything else, or an empty matrix, is an error.
+void MatrixShape(const std::vector<int64_t>& shape, const std::string& path, int64_t* rows,
+                 int64_t* cols) {
+  if (shape.size() != 1 && shape.size() != 2) {
+    throw ConvertError(path + ": array has shape " + ShapeText(shape) + ", expected [N, D] or [N]");
+  }
+  *rows = shape[0];
+  *cols = shape.size() == 2 ? shape[1] : 1;
+  if (*rows == 0 || *cols == 0) {
+    throw ConvertError(path + ": array is empty (shape " + ShapeText(shape) + ")");
+  }
+}
+
+// Element (r, c) converted to float; the error names its 0-based position.
+float CheckedValue(double v, int64_t r, int64_t c, const std::string& path) {
+  const auto where = [&] {
+    return path + ": row " + std::to_string(r) + ", column " + std::to_string(c);
+  };
+  if (std::isnan(v)) throw ConvertError(where() + " is NaN");
+  if (std::isinf(v)) throw ConvertError(where() + (v > 0 ? " is +Inf" : " is -Inf"));
+  if (std::fabs(v) >= kFloatOverflow) {
+    throw ConvertError(where() + " is " + std::to_string(v) + ", beyond the float32 range");
+  }
+  return static_cast<float>(v);
+}
+
+std::string LowerExtension(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext;
+}
+
+[[noreturn]] void UnknownExtension(const std::string& path) {
+  const std::string ext = std::filesystem::path(path).extension().string();
+  throw ConvertError(path + ": unknown extension '" + ext + "' (expected .npy or .csv)");
+}
+
+}  // namespace
+
+Matrix ReadNpy(const std::string& path, int64_t expected_cols) {
+  const std::string bytes = ReadFileBytes(path);
+  size_t data_start = 0;
+  const std::string header_text = ExtractHeader(bytes, path, &data_start);
+  const NpyHeader header = HeaderParser(header_text, path).Parse();
+  const DType type = ParseDType(header.descr, path);
+
+  Matrix m;
+  MatrixShape(header.shape, path, &m.rows, &m.cols);
+  if (expected_cols >= 0 && m.cols != expected_cols) {
+    throw ConvertError(path + ": array has " + std::to_string(m.cols) + " columns, expected " +
+                       std::to_string(expected_cols));
+  }
+  // Compare element counts first so that absurd shapes cannot overflow a byte count.
+  const uint64_t have = bytes.size() - data_start;
+  const bool too_many = m.rows > std::numeric_limits<int64_t>::max() / m.cols;
+  const uint64_t count = static_cast<uint64_t>(m.rows) * static_cast<uint64_t>(m.cols);
+  if (too_many || count > have / type.size) {
+    throw ConvertError(path + ": truncated data: " + std::to_string(have) + " bytes, too few for " +
+                       "shape " + ShapeText(header.shape) + " " + header.descr);
+  }
+  if (have > count * type.size) {
+    throw ConvertError(path + ": " + std::to_string(have - count * type.size) +
+                       " unexpected bytes after the data");
+  }
+
+  m.data.resize(count);
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data()) + data_start;
+  for (int64_t r = 0; r < m.rows; ++r) {
+    for (int64_t c = 0; c < m.cols; ++c) {
+      // Fortran order stores columns contiguously; transpose into row-major.
+      const int64_t index = header.fortran_order ? c * m.rows + r : r * m.cols + c;
+      m.data[r * m.cols + c] = CheckedValue(LoadElement(p + index * type.size, type), r, c, path);
+    }
+  }
+  return m;
+}
+
+void WriteNpy(const std::string& path, const Matrix& m) {
+  if (m.rows < 0 || m.cols < 0 || m.data.size() != static_cast<size_t>(m.rows * m.cols)) {
+    throw ConvertError(path + ": matrix has " + std::to_string(m.data.size()) +
+                       " values, expected rows * cols = " + std::to_string(m.rows * m.cols));
+  }
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" +
+                       std::to_string(m.rows) + ", " + std::to_string(m.cols) + "), }";
+  // numpy pads the header with spaces and a final newline so the data starts 64-byte aligned.
+  const size_t prefix = kMagicSize + 2 + 2;
+  const size_t total = (prefix + header.size() + 1 + 63) / 64 * 64;
+  header.append(total - prefix - header.size() - 1, ' ');
+  header.push_back('\n');
+
+  std::string bytes(kMagic, kMagicSize);
+  bytes.push_back('\x01');
+  bytes.push_back('\x00');
+  bytes.push_back(static_cast<char>(header.size() & 0xff));
+  bytes.push_back(static_cast<char>(header.size() >> 8));
+  bytes += header;
+  bytes.reserve(bytes.size() + m.data.size() * 4);
+  for (const float v : m.data) {
+    uint32_t u;
+    std::memcpy(&u, &v, sizeof u);
+    for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>((u >> (8 * i)) & 0xff));
+  }
+  WriteFileAtomic(path, bytes.data(), bytes.size());
+}
+
+Matrix ReadMatrix(const std::string& path, int64_t expected_cols) {
+  const std::string ext = LowerExtension(path);
+  if (ext == ".npy") return ReadNpy(path, expected_cols);
+  if (ext == ".csv") return ReadCsv(path, expected_cols);
+  UnknownExtension(path);
+}
+
+void WriteMatrix(const std::string& path, const Matrix& m, const std::vector<std::string>& header) {
+  const std::string ext = LowerExtension(path);
+  if (ext == ".npy") return WriteNpy(path, m);
+  if (ext == ".csv") return WriteCsv(path, m, header);
+  UnknownExtension(path);
+}
+
+}  // namespace mmoe::converter

@@ -1,0 +1,241 @@
+// .safetensors reader: u64 LE header length, JSON header {name: {dtype, shape, data_offsets}},
+// then the data buffer the offsets point into. Everything is checked before a value is decoded.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "mmoe/converter/io.h"
+
+namespace mmoe::converter {
+namespace {
+
+// Doubles from here up round to float32 infinity (FLT_MAX plus half an ulp, where
+// round-to-nearest-even goes up); anything smaller rounds to a finite float.
+constexpr double kFloatOverflow = 0x1.ffffffp+127;
+
+// The format's own limit (the reference implementation refuses larger headers).
+constexpr uint64_t kMaxHeaderSize = 100u << 20;
+
+struct TensorEntry {
+  std::string name;
+  std::string dtype;
+  int dtype_size = 0;
+  std::vector<int64_t> shape;
+  uint64_t begin = 0;  // offsets into the data buffer
+  uint64_t end = 0;
+};
+
+uint64_t LoadLittleEndian(const unsigned char* p, int size) {
+  uint64_t value = 0;
+  for (int i = size - 1; i >= 0; --i) value = (value << 8) | p[i];
+  return value;
+}
+
+float BitsToFloat(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+// IEEE half -> float, exact (every half is representable as a float).
+float HalfToFloat(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
+  const uint32_t exponent = (h >> 10) & 0x1f;
+  uint32_t mantissa = h & 0x3ff;
+  if (exponent == 0x1f) return BitsToFloat(sign | 0x7f800000 | (mantissa << 13));  // Inf/NaN
+  if (exponent != 0) return BitsToFloat(sign | ((exponent + 112) << 23) | (mantissa << 13));
+  if (mantissa == 0) return BitsToFloat(sign);
+  // Subnormal half: normalise into a float exponent.
+  int e = 113;
+  while ((mantissa & 0x400) == 0) {
+    mantissa <<= 1;
+    --e;
+  }
+  return BitsToFloat(sign | (static_cast<uint32_t>(e) << 23) | ((mantissa & 0x3ff) << 13));
+}
+
+int DTypeSize(const std::string& dtype) {
+  if (dtype == "F32") return 4;
+  if (dtype == "F64") return 8;
+  if (dtype == "F16" || dtype == "BF16") return 2;
+  return 0;
+}
+
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? "," : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+uint64_t NonNegativeInteger(const nlohmann::json& value, const std::string& what) {
+  if (!value.is_number_unsigned()) throw ConvertError(what + " must be a non-negative integer");
+  return value.get<uint64_t>();
+}
+
+TensorEntry ParseEntry(const std::string& name, const nlohmann::json& info,
+                       const std::string& path) {
+  const std::string where = path + ": tensor '" + name + "'";
+  if (!info.is_object()) throw ConvertError(where + ": header entry is not an object");
+  for (const auto& [key, value] : info.items()) {
+    if (key != "dtype" && key != "shape" && key != "data_offsets") {
+      throw ConvertError(where + ": unknown header key '" + key + "'");
+    }
+  }
+  if (!info.contains("dtype") || !info.contains("shape") || !info.contains("data_offsets")) {
+    throw ConvertError(where + ": header entry needs dtype, shape and data_offsets");
+  }
+  TensorEntry entry;
+  entry.name = name;
+  if (!info["dtype"].is_string()) throw ConvertError(where + ": dtype is not a string");
+  entry.dtype = info["dtype"].get<std::string>();
+  entry.dtype_size = DTypeSize(entry.dtype);
+  if (entry.dtype_size == 0) {
+    throw ConvertError(where + " has dtype " + entry.dtype +
+                       ", which is not supported (F32, F64, F16, BF16)");
+  }
+  if (!info["shape"].is_array()) throw ConvertError(where + ": shape is not an array");
+  for (const auto& dim : info["shape"]) {
+    const uint64_t d = NonNegativeInteger(dim, where + ": shape entry");
+    if (d > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      throw ConvertError(where + ": shape entry is too large");
+    }
+    entry.shape.push_back(static_cast<int64_t>(d));
+  }
+  const auto& offsets = info["data_offsets"];
+  if (!offsets.is_array() || offsets.size() != 2) {
+    throw ConvertError(where + ": data_offsets must be [begin, end]");
+  }
+  entry.begin = NonNegativeInteger(offsets[0], where + ": data_offsets[0]");
+  entry.end = NonNegativeInteger(offsets[1], where + ": data_offsets[1]");
+  return entry;
+}
+
+// Offsets inside the buffer, and the byte span matching shape * dtype size.
+void CheckExtent(const TensorEntry& e, uint64_t data_size, const std::string& path) {
+  const std::string where = path + ": tensor '" + e.name + "'";
+  if (e.begin > e.end || e.end > data_size) {
+    throw ConvertError(where + ": data_offsets [" + std::to_string(e.begin) + ", " +
+                       std::to_string(e.end) + "] are outside the data buffer of " +
+                       std::to_string(data_size) + " bytes");
+  }
+  // Count elements with an overflow guard: no valid count exceeds the buffer size.
+  const bool empty = std::find(e.shape.begin(), e.shape.end(), 0) != e.shape.end();
+  uint64_t count = empty ? 0 : 1;
+  bool too_large = false;
+  for (const int64_t d : e.shape) {
+    if (empty) break;
+    if (count > data_size / static_cast<uint64_t>(d)) {
+      too_large = true;
+      break;
+    }
+    count *= static_cast<uint64_t>(d);
+  }
+  const uint64_t span = e.end - e.begin;
+  if (too_large || count * e.dtype_size != span) {
+    throw ConvertError(where + " has shape " + ShapeText(e.shape) + " " + e.dtype + " but " +
+                       std::to_string(span) + " bytes of data");
+  }
+}
+
+void CheckNoOverlap(std::vector<const TensorEntry*> entries, const std::string& path) {
+  std::sort(entries.begin(), entries.end(),
+            [](const TensorEntry* a, const TensorEntry* b) { return a->begin < b->begin; });
+  const TensorEntry* previous = nullptr;
+  for (const TensorEntry* e : entries) {
+    if (e->begin == e->end) continue;  // empty tensors occupy nothing
+    if (previous != nullptr && e->begin < previous->end) {
+      throw ConvertError(path + ": tensors '" + previous->name + "' and '" + e->name +
+                         "' overlap in the data buffer");
+    }
+    previous = e;
+  }
+}
+
+// One element as double: exact for every supported dtype, so range checks see the true value.
+double DecodeValue(const unsigned char* p, const std::string& dtype) {
+  if (dtype == "F32") return BitsToFloat(static_cast<uint32_t>(LoadLittleEndian(p, 4)));
+  if (dtype == "F16") return HalfToFloat(static_cast<uint16_t>(LoadLittleEndian(p, 2)));
+  if (dtype == "BF16") return BitsToFloat(static_cast<uint32_t>(LoadLittleEndian(p, 2)) << 16);
+  const uint64_t bits = LoadLittleEndian(p, 8);  // F64
+  double d;
+  std::memcpy(&d, &bits, sizeof d);
+  return d;
+}
+
+Tensor Decode(const TensorEntry& e, const unsigned char* data, const std::string& path) {
+  Tensor t;
+  t.shape = e.shape;
+  const uint64_t count = (e.end - e.begin) / e.dtype_size;
+  t.data.resize(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    const double v = DecodeValue(data + e.begin + i * e.dtype_size, e.dtype);
+    const char* problem = std::isnan(v)                    ? "NaN"
+                          : std::isinf(v)                  ? "Inf"
+                          : std::fabs(v) >= kFloatOverflow ? "a value beyond the float32 range"
+                                                           : nullptr;
+    if (problem != nullptr) {
+      throw ConvertError(path + ": tensor '" + e.name + "' has " + problem + " at flat index " +
+                         std::to_string(i));
+    }
+    t.data[i] = static_cast<float>(v);
+  }
+  return t;
+}
+
+void ReadMetadata(const nlohmann::json& value, const std::string& path,
+                  std::map<std::string, std::string>* metadata) {
+  if (!value.is_object()) throw ConvertError(path + ": __metadata__ is not an object");
+  for (const auto& [key, item] : value.items()) {
+    if (!item.is_string()) {
+      throw ConvertError(path + ": __metadata__ value '" + key + "' is not a string");
+    }
+    if (metadata != nullptr) (*metadata)[key] = item.get<std::string>();
+  }
+}
+
+}  // namespace
+
+std::map<std::string, Tensor> ReadSafetensors(const std::string& path,
+                                              std::map<std::string, std::string>* metadata) {
+  const std::string bytes = ReadFileBytes(path);
+  if (bytes.size() < 8) {
+    throw ConvertError(path + ": too short for a safetensors file (" +
+                       std::to_string(bytes.size()) + " bytes)");
+  }
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const uint64_t header_size = LoadLittleEndian(p, 8);
+  if (header_size == 0 || header_size > bytes.size() - 8 || header_size > kMaxHeaderSize) {
+    throw ConvertError(path + ": header length " + std::to_string(header_size) +
+                       " does not fit the file size " + std::to_string(bytes.size()) +
+                       " (not a safetensors file?)");
+  }
+  const nlohmann::json header = ParseJsonStrict(bytes.substr(8, header_size), path + ": header");
+  if (!header.is_object()) throw ConvertError(path + ": header is not a JSON object");
+
+  if (metadata != nullptr) metadata->clear();
+  std::vector<TensorEntry> entries;
+  for (const auto& [name, info] : header.items()) {
+    if (name == "__metadata__") {
+      ReadMetadata(info, path, metadata);
+    } else {
+      entries.push_back(ParseEntry(name, info, path));
+    }
+  }
+  const uint64_t data_size = bytes.size() - 8 - header_size;
+  std::vector<const TensorEntry*> pointers;
+  for (const TensorEntry& e : entries) {
+    CheckExtent(e, data_size, path);
+    pointers.push_back(&e);
+  }
+  CheckNoOverlap(pointers, path);
+
+  std::map<std::string, Tensor> tensors;
+  for (const TensorEntry& e : entries) tensors[e.name] = Decode(e, p + 8 + header_size, path);
+  return tensors;
+}
+
+}  // namespace mmoe::converter

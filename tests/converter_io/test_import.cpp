@@ -1,0 +1,456 @@
+// Import (seed layout and architecture JSON) and FloatModel checks.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "mmoe/converter/io.h"
+
+namespace fs = std::filesystem;
+using namespace mmoe::converter;
+using nlohmann::json;
+using Tensors = std::map<std::string, Tensor>;
+
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    static int counter = 0;
+    path_ = fs::temp_directory_path() /
+            ("mmoe_import_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+template <typename Fn>
+std::string ErrorOf(Fn fn) {
+  try {
+    fn();
+  } catch (const ConvertError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+#define CHECK_ERROR_HAS(expr, ...)                                                            \
+  do {                                                                                        \
+    const std::string message_ = ErrorOf([&] { (void)(expr); });                              \
+    INFO("message: " << message_);                                                            \
+    CHECK(!message_.empty());                                                                 \
+    for (const char* part_ : {__VA_ARGS__}) CHECK(message_.find(part_) != std::string::npos); \
+  } while (0)
+
+// Minimal safetensors writer: every tensor as F32, packed in name order.
+void WriteSafetensors(const std::string& path, const Tensors& tensors) {
+  json header = json::object();
+  std::string data;
+  for (const auto& [name, tensor] : tensors) {
+    const size_t begin = data.size();
+    data.append(reinterpret_cast<const char*>(tensor.data.data()), tensor.data.size() * 4);
+    header[name] = {
+        {"dtype", "F32"}, {"shape", tensor.shape}, {"data_offsets", {begin, data.size()}}};
+  }
+  const std::string text = header.dump();
+  const uint64_t size = text.size();
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(&size), 8);  // little-endian test hosts
+  out << text << data;
+}
+
+// Distinct, deterministic values so that a swapped tensor would show.
+Tensor Filled(std::vector<int64_t> shape, float base) {
+  Tensor t;
+  t.shape = std::move(shape);
+  int64_t count = 1;
+  for (const int64_t d : t.shape) count *= d;
+  for (int64_t k = 0; k < count; ++k) t.data.push_back(base + 0.001f * static_cast<float>(k));
+  return t;
+}
+
+void AddLinear(Tensors* t, const std::string& prefix, int64_t out, int64_t in, bool bias = true) {
+  (*t)[prefix + ".weight"] = Filled({out, in}, static_cast<float>(t->size()));
+  if (bias) (*t)[prefix + ".bias"] = Filled({out}, -static_cast<float>(t->size()));
+}
+
+// The seed's shape, shrunk: 3 experts 6 -> 8 -> 4, 2 gates 6 -> 5 -> 3, 2 towers 4 -> 4 -> 1,
+// with the nn.Sequential indices the seed uses (ReLU/Dropout in between).
+Tensors SeedTensors() {
+  Tensors t;
+  for (int e = 0; e < 3; ++e) {
+    AddLinear(&t, "experts." + std::to_string(e) + ".0", 8, 6);
+    AddLinear(&t, "experts." + std::to_string(e) + ".2", 4, 8);
+  }
+  for (int g = 1; g <= 2; ++g) {
+    AddLinear(&t, "gating" + std::to_string(g) + "_network.0", 5, 6);
+    AddLinear(&t, "gating" + std::to_string(g) + "_network.4", 3, 5);
+    AddLinear(&t, "task" + std::to_string(g) + "_head.0", 4, 4);
+    AddLinear(&t, "task" + std::to_string(g) + "_head.2", 1, 4);
+  }
+  return t;
+}
+
+// Three experts of different depths, one gate mixing them in the order 2, 0, 1, and three tasks:
+// two sharing the gate (MoE) and one Shared-Bottom task reading expert 1.
+const char* const kArch = R"({
+  "format": "mmoe-arch", "version": 1, "name": "three_tasks", "input_dim": 5,
+  "feature_names": ["f0", "f1", "f2", "f3", "f4"],
+  "experts": [
+    {"layers": [{"weight": "e0.l1.weight", "bias": "e0.l1.bias", "activation": "relu"},
+                {"weight": "e0.l2.weight", "bias": "e0.l2.bias", "activation": "relu"}]},
+    {"layers": [{"weight": "e1.l1.weight", "bias": "e1.l1.bias", "activation": "relu"}]},
+    {"layers": [{"weight": "e2.fc1.weight", "bias": "e2.fc1.bias", "activation": "relu"},
+                {"weight": "e2.fc2.weight", "activation": "none"}]}
+  ],
+  "gates": [
+    {"experts": [2, 0, 1],
+     "layers": [{"weight": "g.0.weight", "bias": "g.0.bias", "activation": "none"}]}
+  ],
+  "tasks": [
+    {"name": "ctr", "gate": 0, "tower": {"layers": [
+      {"weight": "ctr.0.weight", "bias": "ctr.0.bias", "activation": "relu"},
+      {"weight": "ctr.1.weight", "bias": "ctr.1.bias", "activation": "none"}]}},
+    {"name": "cvr", "gate": 0, "output": "sigmoid", "tower": {"layers": [
+      {"weight": "cvr.0.weight", "bias": "cvr.0.bias", "activation": "none"}]}},
+    {"name": "dwell", "gate": null, "expert": 1, "output": "identity", "tower": {"layers": [
+      {"weight": "dwell.0.weight", "bias": "dwell.0.bias", "activation": "none"}]}}
+  ]
+})";
+
+Tensors ArchTensors() {
+  Tensors t;
+  AddLinear(&t, "e0.l1", 6, 5);
+  AddLinear(&t, "e0.l2", 4, 6);
+  AddLinear(&t, "e1.l1", 4, 5);
+  AddLinear(&t, "e2.fc1", 7, 5);
+  AddLinear(&t, "e2.fc2", 4, 7, /*bias=*/false);
+  AddLinear(&t, "g.0", 3, 5);
+  AddLinear(&t, "ctr.0", 3, 4);
+  AddLinear(&t, "ctr.1", 1, 3);
+  AddLinear(&t, "cvr.0", 1, 4);
+  AddLinear(&t, "dwell.0", 1, 4);
+  return t;
+}
+
+std::vector<Activation> Activations(const FloatMlp& mlp) {
+  std::vector<Activation> result;
+  for (const FloatDense& layer : mlp.layers) result.push_back(layer.activation);
+  return result;
+}
+
+constexpr Activation kRelu = Activation::kRelu;
+constexpr Activation kNone = Activation::kNone;
+
+}  // namespace
+
+TEST_CASE("seed layout from a safetensors file") {
+  TempDir dir;
+  const Tensors tensors = SeedTensors();
+  WriteSafetensors(dir / "seed_model.safetensors", tensors);
+  const FloatModel m = ImportModel(dir / "seed_model.safetensors");
+
+  CHECK(m.name == "seed_model");
+  CHECK(m.input_dim == 6);
+  CHECK(m.feature_names.empty());
+  REQUIRE(m.experts.size() == 3);
+  CHECK(m.expert_width() == 4);
+  CHECK(m.experts[1].layers[1].name == "experts.1.2");
+  CHECK(m.experts[1].layers[1].weight == tensors.at("experts.1.2.weight").data);
+  CHECK(m.experts[1].layers[1].bias == tensors.at("experts.1.2.bias").data);
+  CHECK(Activations(m.experts[2]) == std::vector<Activation>{kRelu, kRelu});
+  REQUIRE(m.gates.size() == 2);
+  CHECK(m.gates[1].experts == std::vector<int>{0, 1, 2});
+  CHECK(m.gates[1].mlp.layers[0].name == "gating2_network.0");
+  CHECK(Activations(m.gates[0].mlp) == std::vector<Activation>{kRelu, kNone});
+  REQUIRE(m.tasks.size() == 2);
+  CHECK(m.tasks[0].name == "task1");
+  CHECK(m.tasks[1].name == "task2");
+  CHECK(m.tasks[1].gate == 1);
+  CHECK(m.tasks[1].output == TaskOutput::kSigmoid);
+  CHECK(m.tasks[1].tower.layers[1].name == "task2_head.2");
+  CHECK(Activations(m.tasks[0].tower) == std::vector<Activation>{kRelu, kNone});
+  // Layers: experts 3*(48+32), gates 2*(30+15), towers 2*(16+4); mixing 2 tasks * 4 * 3.
+  CHECK(m.macs() == 240 + 90 + 40 + 24);
+  CHECK(m.parameters() == 3 * (48 + 8 + 32 + 4) + 2 * (30 + 5 + 15 + 3) + 2 * (16 + 4 + 4 + 1));
+}
+
+TEST_CASE("seed layout sorts layer indices numerically (2 before 10)") {
+  Tensors t;
+  AddLinear(&t, "experts.0.2", 8, 6);
+  AddLinear(&t, "experts.0.10", 4, 8);
+  AddLinear(&t, "gating1_network.0", 1, 6);
+  AddLinear(&t, "task1_head.3", 4, 4);
+  AddLinear(&t, "task1_head.12", 1, 4);
+  const FloatModel m = ImportSeedLayout(t, "tiny");
+  CHECK(m.name == "tiny");
+  CHECK(m.experts[0].layers[0].name == "experts.0.2");
+  CHECK(m.experts[0].layers[1].name == "experts.0.10");
+  CHECK(m.tasks[0].tower.layers[1].name == "task1_head.12");
+}
+
+TEST_CASE("seed layout errors") {
+  TempDir dir;
+  Tensors t = SeedTensors();
+  t["bn.running_mean"] = Filled({4}, 0);
+  t["experts.01.0.weight"] = Filled({8, 6}, 0);
+  CHECK_ERROR_HAS(ImportSeedLayout(t, "w.safetensors"), "w.safetensors: 2 tensor(s) match no",
+                  "'bn.running_mean', 'experts.01.0.weight'");
+
+  t = SeedTensors();
+  AddLinear(&t, "task3_head.0", 1, 4);
+  CHECK_ERROR_HAS(ImportSeedLayout(t, "w"), "3 task heads", "but 2 gating networks");
+
+  t = SeedTensors();
+  for (const char* key :
+       {"experts.1.0.weight", "experts.1.0.bias", "experts.1.2.weight", "experts.1.2.bias"}) {
+    t.erase(key);
+  }
+  CHECK_ERROR_HAS(ImportSeedLayout(t, "w"), "found experts.2 but no experts.1");
+
+  t = SeedTensors();
+  t.erase("experts.0.2.weight");
+  CHECK_ERROR_HAS(ImportSeedLayout(t, "w"), "tensor 'experts.0.2.bias' has no matching weight");
+
+  t = SeedTensors();
+  t["experts.0.2.weight"] = Filled({4, 7}, 0);
+  WriteSafetensors(dir / "w.safetensors", t);
+  CHECK_ERROR_HAS(ImportModel(dir / "w.safetensors"),
+                  "w.safetensors: tensor 'experts.0.2.weight' has shape [4,7] but layer "
+                  "experts.0.2 expects input width 8 (the previous layer's output)");
+
+  t = SeedTensors();
+  t["experts.1.0.weight"].data[5] = std::numeric_limits<float>::quiet_NaN();
+  WriteSafetensors(dir / "w.safetensors", t);
+  CHECK_ERROR_HAS(ImportModel(dir / "w.safetensors"),
+                  "w.safetensors: tensor 'experts.1.0.weight' has NaN at flat index 5");
+  CHECK_ERROR_HAS(ImportSeedLayout(t, "w"), "expert 1 layer 0 (experts.1.0): weight[5] is NaN");
+
+  t = SeedTensors();
+  t["task2_head.2.weight"] = Filled({2, 4}, 0);
+  t["task2_head.2.bias"] = Filled({2}, 0);
+  CHECK_ERROR_HAS(ImportSeedLayout(t, "w"), "tensor 'task2_head.2.weight' has 2 outputs",
+                  "must end with 1");
+}
+
+TEST_CASE("architecture JSON: three tasks with MoE sharing and Shared-Bottom") {
+  const FloatModel m = ImportModelFromArch(json::parse(kArch), ArchTensors(), "w.safetensors");
+  CHECK(m.name == "three_tasks");
+  CHECK(m.input_dim == 5);
+  CHECK(m.feature_names.size() == 5);
+  REQUIRE(m.experts.size() == 3);
+  CHECK(m.experts[1].layers.size() == 1);
+  CHECK(m.experts[2].layers[1].name == "e2.fc2");
+  CHECK(m.experts[2].layers[1].bias == std::vector<float>(4, 0.0f));  // omitted bias
+  CHECK(Activations(m.experts[2]) == std::vector<Activation>{kRelu, kNone});
+  REQUIRE(m.gates.size() == 1);
+  CHECK(m.gates[0].experts == std::vector<int>{2, 0, 1});
+  REQUIRE(m.tasks.size() == 3);
+  CHECK(m.tasks[0].gate == 0);
+  CHECK(m.tasks[1].gate == 0);
+  CHECK(m.tasks[2].name == "dwell");
+  CHECK(m.tasks[2].gate == -1);
+  CHECK(m.tasks[2].expert == 1);
+  CHECK(m.tasks[2].output == TaskOutput::kIdentity);
+  CHECK(m.tasks[1].output == TaskOutput::kSigmoid);
+  // Layers 54 + 20 + 63 (experts) + 15 (gate) + 23 (towers); mixing: 2 gated tasks * 4 * 3.
+  CHECK(m.macs() == 137 + 15 + 23 + 24);
+  CHECK(m.parameters() == 162 + 18 + 29);
+
+  // The same through files; the name comes from the JSON, not the weights file.
+  TempDir dir;
+  WriteSafetensors(dir / "w.safetensors", ArchTensors());
+  std::ofstream(dir / "arch.json") << kArch;
+  const FloatModel from_files = ImportModel(dir / "w.safetensors", dir / "arch.json");
+  CHECK(from_files.macs() == m.macs());
+  CHECK(from_files.tasks[0].tower.layers[1].weight == m.tasks[0].tower.layers[1].weight);
+
+  json unnamed = json::parse(kArch);
+  unnamed.erase("name");
+  CHECK(ImportModelFromArch(unnamed, ArchTensors(), "dir/w.safetensors").name == "w");
+}
+
+TEST_CASE("architecture JSON: unknown keys name the field path") {
+  TempDir dir;
+  json arch = json::parse(kArch);
+  arch["tasks"][1]["tower"]["layers"][0]["activaton"] = "relu";
+  WriteSafetensors(dir / "w.safetensors", ArchTensors());
+  std::ofstream(dir / "arch.json") << arch.dump(2);
+  CHECK_ERROR_HAS(ImportModel(dir / "w.safetensors", dir / "arch.json"),
+                  "arch.json: tasks[1].tower.layers[0]: unknown key 'activaton'");
+
+  std::ofstream(dir / "arch.json") << R"({"format": "mmoe-arch", "format": "x"})";
+  CHECK_ERROR_HAS(ImportModel(dir / "w.safetensors", dir / "arch.json"),
+                  "arch.json: duplicate key 'format'");
+  std::ofstream(dir / "arch.json") << "{\"format\": ";
+  CHECK_ERROR_HAS(ImportModel(dir / "w.safetensors", dir / "arch.json"),
+                  "arch.json: invalid JSON: parse error");
+}
+
+TEST_CASE("architecture JSON: tensors missing, unused, or not chaining") {
+  const json arch = json::parse(kArch);
+  Tensors t = ArchTensors();
+  t.erase("e0.l2.weight");
+  CHECK_ERROR_HAS(ImportModelFromArch(arch, t, "w.safetensors"),
+                  "arch: experts[0].layers[1]: tensor 'e0.l2.weight' is not in w.safetensors");
+
+  t = ArchTensors();
+  t["extra.weight"] = Filled({2, 2}, 0);
+  CHECK_ERROR_HAS(ImportModelFromArch(arch, t, "w.safetensors"),
+                  "w.safetensors: 1 tensor(s) not used", "'extra.weight'");
+
+  t = ArchTensors();
+  t["e0.l2.weight"] = Filled({4, 7}, 0);
+  CHECK_ERROR_HAS(ImportModelFromArch(arch, t, "w.safetensors"),
+                  "w.safetensors: tensor 'e0.l2.weight' has shape [4,7] but layer e0.l2 expects "
+                  "input width 6 (the previous layer's output) [arch: experts[0].layers[1]]");
+
+  t = ArchTensors();
+  t["e1.l1.weight"] = Filled({3, 5}, 0);
+  t["e1.l1.bias"] = Filled({3}, 0);
+  CHECK_ERROR_HAS(ImportModelFromArch(arch, t, "w"),
+                  "expert 1 (e1.l1) ends at width 3 but expert 0 ends at 4");
+
+  t = ArchTensors();
+  t["g.0.weight"] = Filled({2, 5}, 0);
+  t["g.0.bias"] = Filled({2}, 0);
+  CHECK_ERROR_HAS(ImportModelFromArch(arch, t, "w"), "tensor 'g.0.weight' has 2 outputs",
+                  "gate 0 mixes 3 experts");
+
+  t = ArchTensors();
+  t["dwell.0.weight"] = Filled({1, 5}, 0);
+  CHECK_ERROR_HAS(ImportModelFromArch(arch, t, "w"), "layer dwell.0 expects input width 4",
+                  "(the expert width)", "[arch: tasks[2].tower.layers[0]]");
+
+  t = ArchTensors();
+  t["e0.l1.bias"] = Filled({5}, 0);
+  CHECK_ERROR_HAS(ImportModelFromArch(arch, t, "w"), "tensor 'e0.l1.bias' has shape [5]",
+                  "6 outputs");
+
+  t = ArchTensors();
+  t["e0.l1.weight"] = Filled({6, 5, 1}, 0);
+  CHECK_ERROR_HAS(ImportModelFromArch(arch, t, "w"), "tensor 'e0.l1.weight' has shape [6,5,1]",
+                  "[out, in]");
+}
+
+TEST_CASE("architecture JSON: field errors") {
+  const Tensors t = ArchTensors();
+  const auto error_with = [&](auto mutate) {
+    json arch = json::parse(kArch);
+    mutate(arch);
+    return ErrorOf([&] { ImportModelFromArch(arch, t, "w"); });
+  };
+  const auto check = [&](const std::string& message, const std::string& expected) {
+    INFO("message: " << message);
+    CHECK(message.find(expected) != std::string::npos);
+  };
+  check(error_with([](json& a) { a["format"] = "onnx"; }), "arch: format: expected \"mmoe-arch\"");
+  check(error_with([](json& a) { a["version"] = 2; }), "arch: version: expected 1, got 2");
+  check(error_with([](json& a) { a.erase("input_dim"); }), "arch: missing key 'input_dim'");
+  check(error_with([](json& a) { a["input_dim"] = 0; }), "arch: input_dim: expected a positive");
+  check(error_with([](json& a) { a["colour"] = 1; }), "arch: unknown key 'colour'");
+  check(error_with([](json& a) { a["feature_names"] = {"a"}; }),
+        "arch: feature_names: has 1 names but input_dim is 5");
+  check(error_with([](json& a) { a["experts"] = json::array(); }), "arch: experts: must not be");
+  check(error_with([](json& a) { a["tasks"][0]["gate"] = 1; }),
+        "arch: tasks[0].gate: expected null or a gate index below 1, got 1");
+  check(error_with([](json& a) { a["tasks"][0]["expert"] = 0; }),
+        "arch: tasks[0].expert: only allowed with \"gate\": null");
+  check(error_with([](json& a) { a["tasks"][2].erase("expert"); }),
+        "arch: tasks[2]: missing key 'expert'");
+  check(error_with([](json& a) { a["tasks"][2]["expert"] = 3; }),
+        "arch: tasks[2].expert: expected an expert index below 3, got 3");
+  check(error_with([](json& a) { a["tasks"][1]["name"] = "ctr"; }),
+        "arch: tasks[1].name: duplicate task name 'ctr'");
+  check(error_with([](json& a) { a["tasks"][1]["output"] = "softmax"; }),
+        "arch: tasks[1].output: expected \"sigmoid\" or \"identity\"");
+  check(error_with([](json& a) { a["gates"][0]["layers"][0]["activation"] = "relu"; }),
+        "arch: gates[0].layers[0].activation: the last layer of gate 0 must be \"none\"");
+  check(error_with([](json& a) { a["experts"][0]["layers"][0]["activation"] = "tanh"; }),
+        "arch: experts[0].layers[0].activation: expected \"relu\" or \"none\", got \"tanh\"");
+  check(error_with([](json& a) {
+          a["gates"][0]["experts"] = {0, 2, 0};
+        }),
+        "arch: gates[0].experts[2]: expert 0 is listed twice");
+  check(error_with([](json& a) {
+          a["gates"][0]["experts"] = {0, 1, -1};
+        }),
+        "arch: gates[0].experts[2]: expected an expert index below 3, got -1");
+  check(error_with([](json& a) { a["experts"][1]["layers"][0].erase("weight"); }),
+        "arch: experts[1].layers[0]: missing key 'weight'");
+}
+
+TEST_CASE("Validate names the first problem") {
+  const FloatModel good = ImportSeedLayout(SeedTensors(), "seed");
+  const auto error_with = [&](auto mutate) {
+    FloatModel m = good;
+    mutate(m);
+    return ErrorOf([&] { Validate(m); });
+  };
+  const auto check = [&](const std::string& message, const std::string& expected) {
+    INFO("message: " << message);
+    CHECK(message.find(expected) != std::string::npos);
+  };
+  CHECK(error_with([](FloatModel&) {}).empty());
+  check(error_with([](FloatModel& m) { m.experts.clear(); }), "model has no experts");
+  check(error_with([](FloatModel& m) { m.tasks.clear(); }), "model has no tasks");
+  check(error_with([](FloatModel& m) { m.input_dim = 0; }), "input_dim is 0");
+  check(error_with([](FloatModel& m) {
+          m.feature_names = {"a", "b"};
+        }),
+        "2 feature names but input_dim 6");
+  check(error_with([](FloatModel& m) { m.experts[1].layers[1].weight.pop_back(); }),
+        "expert 1 layer 1 (experts.1.2) has 31 weights, expected out * in = 32");
+  check(error_with([](FloatModel& m) { m.experts[0].layers[0].bias[1] = INFINITY; }),
+        "expert 0 layer 0 (experts.0.0): bias[1] is Inf");
+  check(error_with([](FloatModel& m) { m.experts[2].layers.pop_back(); }),
+        "expert 2 ends at width 8 but expert 0 ends at 4");
+  check(error_with([](FloatModel& m) { m.experts[0].layers[1].in = 7; }),
+        "expert 0 layer 1 (experts.0.2) has 32 weights");
+  check(error_with([](FloatModel& m) {
+          m.gates[0].experts = {0, 0, 1};
+        }),
+        "gate 0 lists expert 0 twice");
+  check(error_with([](FloatModel& m) {
+          m.gates[1].experts = {0, 1, 5};
+        }),
+        "gate 1 mixes expert 5, but there are 3 experts");
+  check(error_with([](FloatModel& m) {
+          m.gates[0].experts = {0, 1};
+        }),
+        "gate 0 ends at width 3 but mixes 2 experts");
+  check(error_with([](FloatModel& m) { m.gates[0].mlp.layers[1].activation = Activation::kRelu; }),
+        "gate 0 layer 1 (gating1_network.4) has an activation");
+  check(error_with([](FloatModel& m) { m.tasks[0].gate = 7; }),
+        "task 0 'task1' uses gate 7, but there are 2 gates");
+  check(error_with([](FloatModel& m) { m.tasks[0].gate = -1; }),
+        "task 0 'task1' has no gate and reads expert -1");
+  check(error_with([](FloatModel& m) { m.tasks[1].name = "task1"; }), "duplicate task name");
+  check(error_with([](FloatModel& m) { m.tasks[1].name.clear(); }), "task 1 has an empty name");
+  check(error_with([](FloatModel& m) {
+          FloatDense& last = m.tasks[0].tower.layers[1];
+          last.out = 2;
+          last.weight.resize(8);
+          last.bias.resize(2);
+        }),
+        "task 0 'task1' tower ends at width 2, expected 1");
+  check(error_with([](FloatModel& m) { m.tasks[1].tower.layers[0].in = 3; }),
+        "task 1 'task2' tower layer 0 (task2_head.0) has 16 weights");
+}

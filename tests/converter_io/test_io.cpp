@@ -1,0 +1,374 @@
+// Readers and writers: npy, csv, safetensors, atomic writes.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <iterator>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "mmoe/converter/io.h"
+
+namespace fs = std::filesystem;
+using namespace mmoe::converter;
+
+namespace {
+
+// A fresh directory under the system temp dir, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    static int counter = 0;
+    path_ = fs::temp_directory_path() /
+            ("mmoe_io_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The message ConvertError carries, or "" if `fn` did not throw it.
+template <typename Fn>
+std::string ErrorOf(Fn fn) {
+  try {
+    fn();
+  } catch (const ConvertError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+#define CHECK_ERROR_HAS(expr, ...)                                                            \
+  do {                                                                                        \
+    const std::string message_ = ErrorOf([&] { (void)(expr); });                              \
+    INFO("message: " << message_);                                                            \
+    CHECK(!message_.empty());                                                                 \
+    for (const char* part_ : {__VA_ARGS__}) CHECK(message_.find(part_) != std::string::npos); \
+  } while (0)
+
+template <typename T>
+void AppendLittleEndian(std::string* out, T value) {
+  unsigned char bytes[sizeof(T)];
+  std::memcpy(bytes, &value, sizeof(T));  // the test hosts are little-endian
+  out->append(reinterpret_cast<const char*>(bytes), sizeof(T));
+}
+
+// A raw .npy file: `header_dict` verbatim, `data` verbatim, header padded to 64 bytes.
+std::string NpyBytes(const std::string& header_dict, const std::string& data, int major = 1) {
+  std::string header = header_dict;
+  const size_t prefix = major == 1 ? 10 : 12;
+  while ((prefix + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::string bytes = "\x93NUMPY";
+  bytes += static_cast<char>(major);
+  bytes += '\0';
+  if (major == 1) {
+    AppendLittleEndian<uint16_t>(&bytes, static_cast<uint16_t>(header.size()));
+  } else {
+    AppendLittleEndian<uint32_t>(&bytes, static_cast<uint32_t>(header.size()));
+  }
+  return bytes + header + data;
+}
+
+std::string Dict(const std::string& descr, const std::string& shape, bool fortran = false) {
+  return "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") +
+         ", 'shape': " + shape + ", }";
+}
+
+template <typename T>
+std::string Values(std::initializer_list<T> values) {
+  std::string data;
+  for (T v : values) AppendLittleEndian(&data, v);
+  return data;
+}
+
+// A raw safetensors file from explicit header JSON and data.
+std::string SafetensorsBytes(const std::string& header_json, const std::string& data) {
+  std::string bytes;
+  AppendLittleEndian<uint64_t>(&bytes, header_json.size());
+  return bytes + header_json + data;
+}
+
+Matrix Sample() {
+  Matrix m;
+  m.rows = 3;
+  m.cols = 4;
+  m.data = {0.1f,         -2.5f, 1.0f / 3.0f, 3.4028235e38f, 1e-45f, -0.0f,
+            123456789.0f, 7.0f,  1e-30f,      2.0f / 3.0f,   -1e10f, 0.0f};
+  return m;
+}
+
+bool SameBits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("npy round trip keeps every float bit and aligns the data") {
+  TempDir dir;
+  const Matrix m = Sample();
+  WriteNpy(dir / "x.npy", m);
+  const Matrix back = ReadNpy(dir / "x.npy", 4);
+  CHECK(back.rows == 3);
+  CHECK(back.cols == 4);
+  CHECK(SameBits(back.data, m.data));
+  // numpy aligns the data to 64 bytes: 3 * 4 floats after a 64- or 128-byte preamble.
+  CHECK((fs::file_size(dir / "x.npy") - 48) % 64 == 0);
+  CHECK(ReadText(dir / "x.npy").find("'descr': '<f4'") != std::string::npos);
+}
+
+TEST_CASE("csv round trip with and without header") {
+  TempDir dir;
+  const Matrix m = Sample();
+  WriteCsv(dir / "h.csv", m, {"a", "b", "c", "d"});
+  std::vector<std::string> header;
+  Matrix back = ReadCsv(dir / "h.csv", 4, &header);
+  CHECK(header == std::vector<std::string>{"a", "b", "c", "d"});
+  CHECK(back.rows == 3);
+  CHECK(SameBits(back.data, m.data));
+
+  WriteCsv(dir / "n.csv", m, {});
+  back = ReadCsv(dir / "n.csv", -1, &header);
+  CHECK(header.empty());
+  CHECK(back.cols == 4);
+  CHECK(SameBits(back.data, m.data));
+  CHECK(ReadText(dir / "n.csv").substr(0, 14) == "0.100000001,-2");
+}
+
+TEST_CASE("ReadMatrix and WriteMatrix dispatch on the extension") {
+  TempDir dir;
+  const Matrix m = Sample();
+  WriteMatrix(dir / "a.NPY", m, {"ignored", "for", "npy", "files"});
+  WriteMatrix(dir / "b.Csv", m, {"w", "x", "y", "z"});
+  CHECK(SameBits(ReadMatrix(dir / "a.NPY").data, m.data));
+  CHECK(SameBits(ReadMatrix(dir / "b.Csv", 4).data, m.data));
+  CHECK_ERROR_HAS(ReadMatrix(dir / "c.txt"), "c.txt", "unknown extension '.txt'");
+  CHECK_ERROR_HAS(WriteMatrix(dir / "c.bin", m, {}), "c.bin", "'.bin'");
+  CHECK_ERROR_HAS(WriteCsv(dir / "d.csv", m, {"1", "2", "3", "4"}), "d.csv", "numbers");
+  CHECK_ERROR_HAS(WriteCsv(dir / "d.csv", m, {"a", "b"}), "d.csv", "2 names for 4 columns");
+  CHECK_ERROR_HAS(WriteCsv(dir / "d.csv", m, {"a", "b,c", "d", "e"}), "'b,c'");
+}
+
+TEST_CASE("npy dtypes, versions, 1-D shape and Fortran order") {
+  TempDir dir;
+  const auto read = [&](const std::string& bytes, int64_t cols = -1) {
+    WriteText(dir / "t.npy", bytes);
+    return ReadNpy(dir / "t.npy", cols);
+  };
+  Matrix m = read(NpyBytes(Dict("<f8", "(2,)"), Values<double>({0.5, -1.25})));
+  CHECK(m.rows == 2);
+  CHECK(m.cols == 1);
+  CHECK(m.data == std::vector<float>{0.5f, -1.25f});
+
+  m = read(NpyBytes(Dict("<i2", "(1, 3)"), Values<int16_t>({-3, 0, 32767}), 2));
+  CHECK(m.data == std::vector<float>{-3.0f, 0.0f, 32767.0f});
+  m = read(NpyBytes(Dict("|u1", "(1, 2)"), Values<uint8_t>({255, 7}), 3));
+  CHECK(m.data == std::vector<float>{255.0f, 7.0f});
+  m = read(NpyBytes(Dict("|b1", "(1, 2)"), Values<uint8_t>({1, 0})));
+  CHECK(m.data == std::vector<float>{1.0f, 0.0f});
+  m = read(NpyBytes(Dict("<i8", "(1, 2)"), Values<int64_t>({-5, 1LL << 40})));
+  CHECK(m.data == std::vector<float>{-5.0f, 1099511627776.0f});
+  m = read(NpyBytes(Dict("<u4", "(1, 1)"), Values<uint32_t>({4000000000u})));
+  CHECK(m.data == std::vector<float>{4e9f});
+  m = read(NpyBytes(Dict("|i1", "(1, 1)"), Values<int8_t>({-128})));
+  CHECK(m.data == std::vector<float>{-128.0f});
+
+  // Fortran order stores columns contiguously: [[1, 2, 3], [4, 5, 6]] is 1 4 2 5 3 6.
+  m = read(NpyBytes(Dict("<f4", "(2, 3)", true), Values<float>({1, 4, 2, 5, 3, 6})), 3);
+  CHECK(m.data == std::vector<float>{1, 2, 3, 4, 5, 6});
+}
+
+TEST_CASE("npy errors name the file and the position") {
+  TempDir dir;
+  const std::string path = dir / "calib.npy";
+  const auto read = [&](const std::string& bytes, int64_t cols = -1) {
+    WriteText(path, bytes);
+    return ReadNpy(path, cols);
+  };
+  const std::string six = Values<float>({1, 2, 3, 4, 5, 6});
+  CHECK_ERROR_HAS(read("PK\x03\x04 not numpy at all"), "calib.npy", "bad magic");
+  CHECK_ERROR_HAS(read(NpyBytes(Dict(">f4", "(2, 3)"), six)), "calib.npy", "big-endian");
+  CHECK_ERROR_HAS(read(NpyBytes(Dict("<c8", "(2, 3)"), six)), "calib.npy", "'<c8'");
+  CHECK_ERROR_HAS(read(NpyBytes(Dict("<f4", "(1, 2, 3)"), six)), "[1,2,3]");
+  CHECK_ERROR_HAS(read(NpyBytes(Dict("<f4", "(0, 3)"), "")), "calib.npy", "empty");
+  CHECK_ERROR_HAS(read(NpyBytes(Dict("<f4", "(3, 3)"), six)), "calib.npy", "truncated");
+  CHECK_ERROR_HAS(read(NpyBytes(Dict("<f4", "(1, 3)"), six)), "calib.npy", "12 unexpected bytes");
+  CHECK_ERROR_HAS(read(NpyBytes(Dict("<f4", "(2, 3)"), six), 4), "calib.npy", "3 columns",
+                  "expected 4");
+  CHECK_ERROR_HAS(read(NpyBytes("{'descr': '<f4', 'shape': (2, 3), }", six)), "bad npy header");
+  CHECK_ERROR_HAS(read(NpyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)", six)),
+                  "bad npy header");
+  std::string header = NpyBytes(Dict("<f4", "(2, 3)"), six);
+  CHECK_ERROR_HAS(read(header.substr(0, 40)), "calib.npy", "truncated npy header");
+
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  CHECK_ERROR_HAS(read(NpyBytes(Dict("<f4", "(2, 3)"), Values<float>({1, 2, 3, 4, 5, nan}))),
+                  "calib.npy: row 1, column 2 is NaN");
+  CHECK_ERROR_HAS(read(NpyBytes(Dict("<f4", "(2, 3)"), Values<float>({1, -inf, 3, 4, 5, 6}))),
+                  "calib.npy: row 0, column 1 is -Inf");
+  CHECK_ERROR_HAS(read(NpyBytes(Dict("<f8", "(1, 2)"), Values<double>({1.0, 1e300}))),
+                  "row 0, column 1", "float32 range");
+  CHECK_ERROR_HAS(ReadNpy(dir / "missing.npy"), "missing.npy", "No such file");
+}
+
+TEST_CASE("csv accepts CRLF, spaces, BOM, quoted header names and trailing blank lines") {
+  TempDir dir;
+  const std::string path = dir / "calib.csv";
+  WriteText(path, "\xEF\xBB\xBF \"f0\" , f1,f2\r\n 1.5 , -2,+3e2\r\n0,1e-400,  7 \r\n\r\n  \n");
+  std::vector<std::string> header;
+  const Matrix m = ReadCsv(path, 3, &header);
+  CHECK(header == std::vector<std::string>{"f0", "f1", "f2"});
+  CHECK(m.rows == 2);
+  CHECK(m.data == std::vector<float>{1.5f, -2.0f, 300.0f, 0.0f, 0.0f, 7.0f});
+}
+
+TEST_CASE("csv errors name the file and the 1-based line") {
+  TempDir dir;
+  const std::string path = dir / "calib.csv";
+  const auto read = [&](const std::string& text, int64_t cols = -1) {
+    WriteText(path, text);
+    return ReadCsv(path, cols);
+  };
+  CHECK_ERROR_HAS(read(""), "calib.csv: file is empty");
+  CHECK_ERROR_HAS(read("\n \n"), "calib.csv: file is empty");
+  CHECK_ERROR_HAS(read("a,b,c\n"), "calib.csv: header only");
+  CHECK_ERROR_HAS(read("a,b,c\n1,2,3\n4,5\n"), "calib.csv: line 3 has 2 values, expected 3");
+  CHECK_ERROR_HAS(read("1,2,3\n4,5,6\n", 4), "calib.csv: line 1 has 3 values, expected 4");
+  CHECK_ERROR_HAS(read("a,b\n1,2\n", 3), "calib.csv: line 1 (header) has 2 values, expected 3");
+  CHECK_ERROR_HAS(read("a,b\n1,2\n3,x\n"), "calib.csv: line 3, column 2: 'x' is not a number");
+  CHECK_ERROR_HAS(read("1,2\n3,\n"), "calib.csv: line 2, column 2 is empty");
+  CHECK_ERROR_HAS(read("1,2\nnan,4\n"), "calib.csv: line 2, column 1 is NaN");
+  CHECK_ERROR_HAS(read("1,2\n3,-inf\n"), "calib.csv: line 2, column 2 is -Inf");
+  CHECK_ERROR_HAS(read("1,2\n3,1e39\n"), "calib.csv: line 2, column 2", "float32 range");
+  CHECK_ERROR_HAS(read("1,2\n\n3,4\n"), "calib.csv: line 2 is blank");
+}
+
+TEST_CASE("WriteFileAtomic replaces the file and leaves no temporary behind") {
+  TempDir dir;
+  const std::string path = dir / "model.mmoe";
+  WriteFileAtomic(path, "first", 5);
+  WriteFileAtomic(path, "second", 6);
+  CHECK(ReadText(path) == "second");
+  CHECK(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()) == 1);
+
+  CHECK_ERROR_HAS(WriteFileAtomic(dir / "no/such/dir/x.bin", "x", 1), "x.bin",
+                  "No such file or directory");
+  // Renaming a file over a directory fails after the data was written: the temporary must go.
+  fs::create_directory(dir / "taken");
+  CHECK_ERROR_HAS(WriteFileAtomic(dir / "taken", "x", 1), "taken", "rename failed");
+  CHECK(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()) == 2);
+  CHECK_ERROR_HAS(ReadFileBytes(dir / "taken"), "taken", "cannot read");
+}
+
+TEST_CASE("WriteFileAtomic reports a failed write and keeps the old file") {
+  TempDir dir;
+  const std::string path = dir / "model.mmoe";
+  WriteFileAtomic(path, "old", 3);
+  // A file size limit makes write() fail with EFBIG, standing in for a full disk.
+  struct rlimit saved {};
+  REQUIRE(getrlimit(RLIMIT_FSIZE, &saved) == 0);
+  const auto old_handler = signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = saved;
+  small.rlim_cur = 1024;
+  REQUIRE(setrlimit(RLIMIT_FSIZE, &small) == 0);
+  const std::string big(4096, 'x');
+  const std::string message = ErrorOf([&] { WriteFileAtomic(path, big.data(), big.size()); });
+  setrlimit(RLIMIT_FSIZE, &saved);
+  signal(SIGXFSZ, old_handler);
+
+  CHECK(message.find("model.mmoe: write failed: File too large") != std::string::npos);
+  CHECK(ReadText(path) == "old");
+  CHECK(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()) == 1);
+}
+
+TEST_CASE("safetensors: dtypes are converted and metadata returned") {
+  TempDir dir;
+  const std::string path = dir / "w.safetensors";
+  // F32 [2,2] at 0..16, F64 [2] at 16..32, F16 [3] at 32..38, BF16 [1] at 38..40.
+  std::string data = Values<float>({1.0f, -2.0f, 0.25f, 3.0f}) + Values<double>({0.5, -8.0}) +
+                     Values<uint16_t>({0x3c00, 0xc000, 0x0001}) + Values<uint16_t>({0x3fc0});
+  const std::string header = R"({"__metadata__": {"format": "pt"},)"
+                             R"( "a": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]},)"
+                             R"( "b": {"dtype": "F64", "shape": [2], "data_offsets": [16, 32]},)"
+                             R"( "c": {"dtype": "F16", "shape": [3], "data_offsets": [32, 38]},)"
+                             R"( "d": {"dtype": "BF16", "shape": [], "data_offsets": [38, 40]}})";
+  WriteText(path, SafetensorsBytes(header + "   ", data));
+  std::map<std::string, std::string> metadata;
+  const auto tensors = ReadSafetensors(path, &metadata);
+  CHECK(metadata == std::map<std::string, std::string>{{"format", "pt"}});
+  REQUIRE(tensors.size() == 4);
+  CHECK(tensors.at("a").shape == std::vector<int64_t>{2, 2});
+  CHECK(tensors.at("a").data == std::vector<float>{1.0f, -2.0f, 0.25f, 3.0f});
+  CHECK(tensors.at("b").data == std::vector<float>{0.5f, -8.0f});
+  CHECK(tensors.at("c").data == std::vector<float>{1.0f, -2.0f, std::ldexp(1.0f, -24)});
+  CHECK(tensors.at("d").shape.empty());
+  CHECK(tensors.at("d").data == std::vector<float>{1.5f});
+}
+
+TEST_CASE("safetensors errors name the file and the tensor") {
+  TempDir dir;
+  const std::string path = dir / "w.safetensors";
+  const auto read = [&](const std::string& header, const std::string& data) {
+    WriteText(path, SafetensorsBytes(header, data));
+    return ReadSafetensors(path);
+  };
+  const std::string eight = Values<float>({1.0f, 2.0f});
+  CHECK_ERROR_HAS(read(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]})", eight),
+                  "w.safetensors: header: invalid JSON");
+  CHECK_ERROR_HAS(read(R"({"a": {"dtype": "I64", "shape": [1], "data_offsets": [0, 8]}})", eight),
+                  "tensor 'a' has dtype I64");
+  CHECK_ERROR_HAS(read(R"({"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}})", eight),
+                  "tensor 'a' has shape [3] F32 but 8 bytes");
+  CHECK_ERROR_HAS(read(R"({"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}})", eight),
+                  "tensor 'a'", "outside the data buffer");
+  CHECK_ERROR_HAS(read(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},)"
+                       R"( "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})",
+                       eight),
+                  "tensors 'a' and 'b' overlap");
+  CHECK_ERROR_HAS(read(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},)"
+                       R"( "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})",
+                       eight),
+                  "duplicate key 'a'");
+  CHECK_ERROR_HAS(read(R"({"a": {"dtype": "F32", "shape": [2], "offsets": [0, 8]}})", eight),
+                  "tensor 'a'", "unknown header key 'offsets'");
+  CHECK_ERROR_HAS(read(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})",
+                       Values<float>({1.0f, std::numeric_limits<float>::quiet_NaN()})),
+                  "w.safetensors: tensor 'a' has NaN at flat index 1");
+  CHECK_ERROR_HAS(read(R"({"a": {"dtype": "F64", "shape": [1], "data_offsets": [0, 8]}})",
+                       Values<double>({1e39})),
+                  "tensor 'a' has a value beyond the float32 range at flat index 0");
+
+  WriteText(path, "\x05");
+  CHECK_ERROR_HAS(ReadSafetensors(path), "w.safetensors", "too short");
+  std::string bad_length;
+  AppendLittleEndian<uint64_t>(&bad_length, 1000);
+  WriteText(path, bad_length + "{}");
+  CHECK_ERROR_HAS(ReadSafetensors(path), "w.safetensors: header length 1000");
+}
