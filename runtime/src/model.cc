@@ -9,13 +9,18 @@
 namespace mmoe {
 namespace {
 
+// Preparation builds small tables (std::vector); running out of memory there is reported,
+// not thrown, like every other failure.
 Status Finish(std::unique_ptr<ModelBytes> bytes, std::shared_ptr<const Model>* model,
               Model* (*make)(std::unique_ptr<ModelData>)) {
-  std::unique_ptr<ModelData> data(new (std::nothrow) ModelData());
-  if (!data) return Status::Error(StatusCode::kOutOfMemory, "out of memory");
-  if (Status s = VerifyAndPrepare(std::move(bytes), data.get()); !s.ok()) return s;
-  model->reset(make(std::move(data)));
-  return Status::Ok();
+  try {
+    std::unique_ptr<ModelData> data(new ModelData());
+    if (Status s = VerifyAndPrepare(std::move(bytes), data.get()); !s.ok()) return s;
+    model->reset(make(std::move(data)));
+    return Status::Ok();
+  } catch (const std::bad_alloc&) {
+    return Status::Error(StatusCode::kOutOfMemory, "out of memory preparing the model");
+  }
 }
 
 }  // namespace

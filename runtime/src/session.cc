@@ -129,8 +129,16 @@ Status Session::Create(std::shared_ptr<const Model> model, const SessionOptions&
     return Status::Error(StatusCode::kInvalidArgument, "tile_items %d is outside [1, %d]", options.tile_items,
                          kMaxTileItems);
   }
-  std::unique_ptr<Impl> impl(new (std::nothrow) Impl());
-  if (!impl) return Status::Error(StatusCode::kOutOfMemory, "out of memory creating a session");
+  try {
+    return CreateImpl(std::move(model), options, session);
+  } catch (const std::bad_alloc&) {
+    return Status::Error(StatusCode::kOutOfMemory, "out of memory creating a session");
+  }
+}
+
+Status Session::CreateImpl(std::shared_ptr<const Model> model, const SessionOptions& options,
+                           std::unique_ptr<Session>* session) {
+  std::unique_ptr<Impl> impl(new Impl());
   switch (options.backend) {
     case Backend::kAuto:
     case Backend::kReference:
@@ -150,8 +158,7 @@ Status Session::Create(std::shared_ptr<const Model> model, const SessionOptions&
   }
   impl->arena = static_cast<uint8_t*>(mem);
   impl->Layout(impl->arena);
-  session->reset(new (std::nothrow) Session(std::move(model), std::move(impl)));
-  if (!*session) return Status::Error(StatusCode::kOutOfMemory, "out of memory creating a session");
+  session->reset(new Session(std::move(model), std::move(impl)));
   return Status::Ok();
 }
 

@@ -99,6 +99,8 @@ class Session {
 
  private:
   Session(std::shared_ptr<const Model> model, std::unique_ptr<Impl> impl);
+  static Status CreateImpl(std::shared_ptr<const Model> model, const SessionOptions& options,
+                           std::unique_ptr<Session>* session);
   std::shared_ptr<const Model> model_;
   std::unique_ptr<Impl> impl_;
 };

@@ -1,0 +1,90 @@
+/* mmoe-edge runtime, C API (for C apps, JNI and Swift).
+ *
+ *   mmoe_model* model = NULL;
+ *   mmoe_status st = mmoe_model_load_file("model.mmoe", &model);
+ *   mmoe_session* session = NULL;
+ *   st = mmoe_session_create(model, NULL, &session);
+ *   st = mmoe_session_score(session, features, n_items, scores, n_items * mmoe_model_num_tasks(model));
+ *   if (st != MMOE_OK) fprintf(stderr, "%s\n", mmoe_last_error());
+ *   mmoe_session_destroy(session);
+ *   mmoe_model_destroy(model);
+ *
+ * Every function returns a status code; the message of the calling thread's last failure is
+ * mmoe_last_error(). No C++ exception crosses this API. A session keeps its model alive, so
+ * the model may be destroyed before its sessions. Score calls never allocate.
+ */
+#ifndef MMOE_MMOE_C_H_
+#define MMOE_MMOE_C_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Same values as mmoe::StatusCode. */
+typedef enum mmoe_status {
+  MMOE_OK = 0,
+  MMOE_INVALID_ARGUMENT = 1,
+  MMOE_IO_ERROR = 2,
+  MMOE_NOT_A_MODEL = 3,
+  MMOE_UNSUPPORTED_VERSION = 4,
+  MMOE_CORRUPT_MODEL = 5,
+  MMOE_INVALID_MODEL = 6,
+  MMOE_BUFFER_TOO_SMALL = 7,
+  MMOE_UNAVAILABLE = 8,
+  MMOE_OUT_OF_MEMORY = 9,
+  MMOE_INTERNAL = 10
+} mmoe_status;
+
+typedef enum mmoe_backend { MMOE_BACKEND_AUTO = 0, MMOE_BACKEND_REFERENCE = 1 } mmoe_backend;
+
+typedef struct mmoe_model mmoe_model;
+typedef struct mmoe_session mmoe_session;
+
+typedef struct mmoe_session_options {
+  mmoe_backend backend; /* MMOE_BACKEND_AUTO */
+  int tile_items;       /* 64; items processed together */
+} mmoe_session_options;
+
+/* Library version, e.g. "0.1.0". */
+const char* mmoe_version(void);
+/* Message of this thread's last failed call ("" if none). Valid until the next failing call. */
+const char* mmoe_last_error(void);
+/* Name of a status code, e.g. "INVALID_MODEL". */
+const char* mmoe_status_name(mmoe_status status);
+
+/* Maps and verifies a model file. */
+mmoe_status mmoe_model_load_file(const char* path, mmoe_model** model);
+/* Verifies a model in memory: copied when copy != 0, else borrowed (the caller keeps it alive
+ * and unchanged, 8-byte aligned, until the model and all its sessions are destroyed). */
+mmoe_status mmoe_model_load_buffer(const void* data, size_t size, int copy, mmoe_model** model);
+void mmoe_model_destroy(mmoe_model* model); /* NULL is ignored */
+
+int mmoe_model_input_dim(const mmoe_model* model);
+int mmoe_model_num_tasks(const mmoe_model* model);
+/* NULL when out of range. */
+const char* mmoe_model_task_name(const mmoe_model* model, int task);
+const char* mmoe_model_name(const mmoe_model* model);
+
+/* Fills the defaults. */
+void mmoe_session_options_init(mmoe_session_options* options);
+/* options may be NULL (defaults). */
+mmoe_status mmoe_session_create(const mmoe_model* model, const mmoe_session_options* options,
+                                mmoe_session** session);
+void mmoe_session_destroy(mmoe_session* session); /* NULL is ignored */
+
+/* features: n_items x input_dim float32; scores: n_items x num_tasks float32, capacity in floats. */
+mmoe_status mmoe_session_score(mmoe_session* session, const float* features, size_t n_items, float* scores,
+                               size_t scores_capacity);
+/* features already quantized with the model's input quantization (int8). */
+mmoe_status mmoe_session_score_quantized(mmoe_session* session, const int8_t* features, size_t n_items,
+                                         float* scores, size_t scores_capacity);
+size_t mmoe_session_arena_bytes(const mmoe_session* session);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMOE_MMOE_C_H_ */

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what mmoe-edge needs to build and test on Debian 12 (as root, or through sudo).
+#   scripts/setup.sh           build and test dependencies
+#   scripts/setup.sh --train   also python3-torch and python3-numpy, to retrain the examples
+# Packages already installed are skipped, so a second run costs nothing.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config
+  flatbuffers-compiler libflatbuffers-dev   # the model file format (the runtime's one dependency)
+  doctest-dev                               # tests
+  libcli11-dev nlohmann-json3-dev           # the mmoe tool and converter
+)
+if [[ ${1:-} == --train ]]; then
+  packages+=(python3-torch python3-numpy)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2> /dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo > /dev/null || { echo "setup: run as root (or install sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo=sudo
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# End-to-end tests of the `mmoe` command-line tool: one case per ctest test.
+#   cli_tests.sh MMOE_BINARY SOURCE_DIR CASE
+# Each case works in a fresh temporary directory and fails with a message saying what broke.
+set -euo pipefail
+mmoe=$1
+src=$2
+case_name=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+seed=$src/examples/seed
+
+fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
+convert_seed() {
+  "$mmoe" convert --weights "$seed/seed_mmoe.safetensors" --arch "$seed/seed_mmoe.arch.json" \
+    --calib "$seed/calib.npy" -o "$work/seed.mmoe" > "$work/convert.out"
+}
+# Runs a command that must fail; its stderr must contain every further argument.
+expect_failure() {
+  local cmd=$1; shift
+  if eval "$cmd" > "$work/out" 2> "$work/err"; then fail "succeeded: $cmd"; fi
+  for needle in "$@"; do
+    grep -qF -- "$needle" "$work/err" || fail "stderr of '$cmd' lacks '$needle': $(cat "$work/err")"
+  done
+}
+
+case $case_name in
+  convert)
+    convert_seed
+    [[ -s $work/seed.mmoe ]] || fail "no model written"
+    grep -q "wrote $work/seed.mmoe" "$work/convert.out" || fail "summary lacks the output: $(cat "$work/convert.out")"
+    grep -qE "^  interaction +[0-9.]+ +[0-9.]+" "$work/convert.out" || fail "no agreement table"
+    # Without --arch the seed's key layout is recognised; tasks get default names.
+    "$mmoe" convert --weights "$seed/seed_mmoe.safetensors" --calib "$seed/calib.npy" -o "$work/b.mmoe" > "$work/b.out"
+    grep -q "(task1, task2)" "$work/b.out" || fail "seed layout not recognised: $(head -2 "$work/b.out")"
+    ls "$work" | grep -qv -e '\.mmoe$' -e '\.out$' && fail "stray files left: $(ls "$work")"
+    true
+    ;;
+  inspect)
+    convert_seed
+    "$mmoe" inspect "$work/seed.mmoe" > "$work/inspect.out"
+    for needle in "MMoE(" "(experts): ModuleList(" "Linear(in_features=100, out_features=64, bias=True)" \
+                  "Softmax(dim=1) over experts [0, 1, 2, 3]" "Sigmoid()" "'interaction'" "'click'" \
+                  "zp=-128" "multiply-accumulates per item"; do
+      grep -qF -- "$needle" "$work/inspect.out" || fail "inspect output lacks '$needle'"
+    done
+    ;;
+  score)
+    convert_seed
+    "$mmoe" score "$work/seed.mmoe" -i "$seed/eval.npy" -o "$work/s.npy" > /dev/null
+    # npy: 128-byte header + 2000 x 2 float32.
+    [[ $(stat -c %s "$work/s.npy") -eq $((128 + 2000 * 2 * 4)) ]] || fail "scores npy has the wrong size"
+    head -c 128 "$work/s.npy" | grep -q "'shape': (2000, 2)" || fail "scores npy header: $(head -c 128 "$work/s.npy")"
+    # CSV input with a header gives the same scores as the same rows from .npy.
+    "$mmoe" score "$work/seed.mmoe" -i "$seed/eval.npy" -o "$work/all.csv" > /dev/null
+    "$mmoe" score "$work/seed.mmoe" -i "$src/tests/data/seed_rows.csv" -o "$work/rows.csv" > /dev/null
+    [[ $(head -1 "$work/rows.csv") == "interaction,click" ]] || fail "csv header: $(head -1 "$work/rows.csv")"
+    diff <(head -11 "$work/all.csv") "$work/rows.csv" > /dev/null || fail "csv and npy inputs score differently"
+    "$mmoe" score "$work/seed.mmoe" -i "$seed/eval.npy" --compare "$seed/eval_torch.npy" --head 2 > "$work/cmp.out"
+    grep -qE "^  click +[0-9.]+ +0\.00" "$work/cmp.out" || fail "comparison table: $(cat "$work/cmp.out")"
+    ;;
+  bad-input)
+    convert_seed
+    expect_failure "'$mmoe' score '$work/seed.mmoe' -i '$src/tests/data/bad_width.csv'" "bad_width.csv" "line 4" "99"
+    expect_failure "'$mmoe' score '$work/seed.mmoe' -i '$src/tests/data/nan_value.csv'" "nan_value.csv" "line 3"
+    expect_failure "'$mmoe' score '$work/missing.mmoe' -i '$seed/eval.npy'" "IO_ERROR" "missing.mmoe"
+    expect_failure "'$mmoe' inspect '$seed/seed_mmoe.safetensors'" "NOT_A_MODEL"
+    head -c 20000 "$work/seed.mmoe" > "$work/truncated.mmoe"
+    expect_failure "'$mmoe' inspect '$work/truncated.mmoe'" "CORRUPT_MODEL" "truncated.mmoe"
+    expect_failure "'$mmoe' convert --weights '$seed/seed_mmoe.safetensors' --calib '$src/tests/data/bad_width.csv' -o '$work/x.mmoe'" "bad_width.csv"
+    [[ -e $work/x.mmoe ]] && fail "a failed convert left an output file"
+    expect_failure "'$mmoe' score '$work/seed.mmoe'" "--input"
+    expect_failure "'$mmoe' frobnicate" "frobnicate"
+    true
+    ;;
+  no-clobber)
+    # An output path equal to an input is refused and the input survives byte for byte.
+    cp "$seed/calib.npy" "$work/calib.npy"
+    before=$(sha256sum < "$work/calib.npy")
+    expect_failure "'$mmoe' convert --weights '$seed/seed_mmoe.safetensors' --calib '$work/calib.npy' -o '$work/calib.npy'" "is the input file"
+    [[ $(sha256sum < "$work/calib.npy") == "$before" ]] || fail "the input was modified"
+    # A failed write (missing directory) leaves nothing behind.
+    expect_failure "'$mmoe' convert --weights '$seed/seed_mmoe.safetensors' --calib '$seed/calib.npy' -o '$work/no/such/dir/m.mmoe'" "m.mmoe"
+    [[ -z $(ls "$work" | grep -v calib.npy | grep -v -e '^out$' -e '^err$') ]] || fail "stray files: $(ls "$work")"
+    ;;
+  *)
+    fail "unknown case"
+    ;;
+esac
+echo "ok [$case_name]"
