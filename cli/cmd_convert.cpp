@@ -34,18 +34,20 @@ void RunConvert(const ConvertArgs& args) {
   if (!args.name.empty()) model.name = args.name;
   const converter::Matrix calib = converter::ReadMatrix(args.calib, model.input_dim);
   converter::ConvertOptions options = args.options;
-  options.activations =
-      args.activations == "int8" ? converter::ActivationPrecision::kInt8 : converter::ActivationPrecision::kMixed;
+  options.activations = args.activations == "int8" ? converter::ActivationPrecision::kInt8
+                                                   : converter::ActivationPrecision::kMixed;
   options.bias_correction = !args.no_bias_correction;
   const converter::ConvertResult r = converter::Convert(model, calib, options);
   converter::WriteFileAtomic(args.output, r.bytes.data(), r.bytes.size());
 
-  std::printf("model '%s': %d inputs, %zu experts, %zu gates, %zu tasks (", model.name.c_str(), model.input_dim,
-              model.experts.size(), model.gates.size(), model.tasks.size());
-  for (size_t t = 0; t < model.tasks.size(); ++t) std::printf("%s%s", t ? ", " : "", model.tasks[t].name.c_str());
+  std::printf("model '%s': %d inputs, %zu experts, %zu gates, %zu tasks (", model.name.c_str(),
+              model.input_dim, model.experts.size(), model.gates.size(), model.tasks.size());
+  for (size_t t = 0; t < model.tasks.size(); ++t)
+    std::printf("%s%s", t ? ", " : "", model.tasks[t].name.c_str());
   std::printf(")\n");
   std::printf("parameters: %s (%s bytes as int8 weights + int32 biases); %s multiply-accumulates per item\n",
-              Thousands(r.parameters).c_str(), Thousands(r.parameter_bytes).c_str(), Thousands(model.macs()).c_str());
+              Thousands(r.parameters).c_str(), Thousands(r.parameter_bytes).c_str(),
+              Thousands(model.macs()).c_str());
   std::printf("wrote %s: %s bytes (%.3f x parameter bytes)\n", args.output.c_str(),
               Thousands(static_cast<int64_t>(r.bytes.size())).c_str(),
               static_cast<double>(r.bytes.size()) / static_cast<double>(r.parameter_bytes));
@@ -65,8 +67,11 @@ void RunConvert(const ConvertArgs& args) {
 
 Action AddConvert(CLI::App& app) {
   auto args = std::make_shared<ConvertArgs>();
-  app.add_option("--weights", args->weights, "float32 weights (.safetensors)")->required()->check(CLI::ExistingFile);
-  app.add_option("--arch", args->arch, "architecture JSON (docs/arch-json.md); default: the seed's key layout")
+  app.add_option("--weights", args->weights, "float32 weights (.safetensors)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--arch", args->arch,
+                 "architecture JSON (docs/arch-json.md); default: the seed's key layout")
       ->check(CLI::ExistingFile);
   app.add_option("--calib", args->calib, "calibration inputs, [N, input_dim] (.npy float32/float64, or .csv)")
       ->required()
@@ -76,8 +81,9 @@ Action AddConvert(CLI::App& app) {
   app.add_option("--calibration", args->options.calibration, "activation range method")
       ->check(CLI::IsMember({"minmax"}))
       ->default_str("minmax");
-  app.add_option("--activations", args->activations,
-                 "mixed: int8 into the experts' hidden layers, int16 after them (default); int8: int8 everywhere")
+  app.add_option(
+         "--activations", args->activations,
+         "mixed: int8 into the experts' hidden layers, int16 after them (default); int8: int8 everywhere")
       ->check(CLI::IsMember({"mixed", "int8"}))
       ->default_str("mixed");
   app.add_flag("--no-bias-correction", args->no_bias_correction,

@@ -16,8 +16,9 @@ namespace {
 
 std::string Quant(const fb::ActivationQuant* q) {
   char buf[96];
-  std::snprintf(buf, sizeof(buf), "%s scale=%.6g zp=%d", q->type() == fb::ElementType::INT16 ? "int16" : "int8",
-                static_cast<double>(q->scale()), q->zero_point());
+  std::snprintf(buf, sizeof(buf), "%s scale=%.6g zp=%d",
+                q->type() == fb::ElementType::INT16 ? "int16" : "int8", static_cast<double>(q->scale()),
+                q->zero_point());
   return buf;
 }
 
@@ -55,7 +56,8 @@ void PrintMlp(const fb::Mlp* mlp, const std::string& label, const std::string& p
   std::printf("%s%sSequential(\n", pad.c_str(), label.c_str());
   const auto* layers = mlp->layers();
   for (uint32_t i = 0; i < layers->size(); ++i) {
-    PrintDense(layers->Get(i), static_cast<int>(i), pad + "  ", i + 1 == layers->size() ? tail : nullptr, totals);
+    PrintDense(layers->Get(i), static_cast<int>(i), pad + "  ", i + 1 == layers->size() ? tail : nullptr,
+               totals);
   }
   std::printf("%s)\n", pad.c_str());
 }
@@ -74,9 +76,9 @@ void RunInspect(const std::string& path) {
   }
   const fb::Model* m = fb::GetModel(model->flatbuffer());
   auto str = [](const flatbuffers::String* s) { return s ? s->c_str() : ""; };
-  std::printf("%s: mmoe-edge model '%s', format %u.%u, written by %s %s at %s\n", path.c_str(), str(m->name()),
-              m->format_version_major(), m->format_version_minor(), str(m->producer()), str(m->producer_version()),
-              str(m->created_utc()));
+  std::printf("%s: mmoe-edge model '%s', format %u.%u, written by %s %s at %s\n", path.c_str(),
+              str(m->name()), m->format_version_major(), m->format_version_minor(), str(m->producer()),
+              str(m->producer_version()), str(m->created_utc()));
   std::printf("input: %u features, %s%s\n", m->input_dim(), Quant(m->input()).c_str(),
               m->feature_names() && m->feature_names()->size() ? " (named)" : "");
   if (m->calibration()) {
@@ -93,7 +95,8 @@ void RunInspect(const std::string& path) {
     std::printf("  (gates): ModuleList(\n");
     for (uint32_t g = 0; g < m->gates()->size(); ++g) {
       std::string experts;
-      for (uint32_t e : *m->gates()->Get(g)->experts()) experts += (experts.empty() ? "" : ", ") + std::to_string(e);
+      for (uint32_t e : *m->gates()->Get(g)->experts())
+        experts += (experts.empty() ? "" : ", ") + std::to_string(e);
       const std::string softmax = "Softmax(dim=1) over experts [" + experts + "], Q15 weights";
       PrintMlp(m->gates()->Get(g)->mlp(), "(" + std::to_string(g) + "): ", "    ", softmax.c_str(), &totals);
     }
@@ -110,8 +113,8 @@ void RunInspect(const std::string& path) {
       std::snprintf(buf, sizeof(buf), "%s%.4g", scales.empty() ? "" : ", ", static_cast<double>(v));
       scales += buf;
     }
-    std::printf("    # task %u '%s' reads the mixture of %s (expert/tower-input scale ratios [%s]) as %s\n", t,
-                str(task->name()), source.c_str(), scales.c_str(),
+    std::printf("    # task %u '%s' reads the mixture of %s (expert/tower-input scale ratios [%s]) as %s\n",
+                t, str(task->name()), source.c_str(), scales.c_str(),
                 Quant(task->tower()->layers()->Get(0)->input()).c_str());
     PrintMlp(task->tower(), "(" + std::to_string(t) + "): ", "    ",
              task->output() == fb::TaskOutput::SIGMOID ? "Sigmoid()" : "Identity()", &totals);
@@ -119,7 +122,8 @@ void RunInspect(const std::string& path) {
   std::printf("  )\n)\n");
   std::printf("parameters: %s; %s multiply-accumulates per item; layer data %s bytes; file %s bytes\n",
               Thousands(totals.params).c_str(), Thousands(model->macs_per_item()).c_str(),
-              Thousands(totals.bytes).c_str(), Thousands(static_cast<int64_t>(model->flatbuffer_size())).c_str());
+              Thousands(totals.bytes).c_str(),
+              Thousands(static_cast<int64_t>(model->flatbuffer_size())).c_str());
 }
 
 }  // namespace

@@ -45,8 +45,8 @@ void RunScore(const ScoreArgs& args) {
   if (!args.compare.empty()) {
     reference = converter::ReadMatrix(args.compare, model->num_tasks());
     if (reference.rows != x.rows) {
-      throw std::runtime_error(args.compare + ": has " + std::to_string(reference.rows) + " rows, the input has " +
-                               std::to_string(x.rows));
+      throw std::runtime_error(args.compare + ": has " + std::to_string(reference.rows) +
+                               " rows, the input has " + std::to_string(x.rows));
     }
   }
   const int64_t head = std::min<int64_t>(args.head, x.rows);
@@ -82,7 +82,8 @@ Action AddScore(CLI::App& app) {
   auto args = std::make_shared<ScoreArgs>();
   app.add_option("model", args->model, "model file (.mmoe)")->required();
   app.add_option("-i,--input", args->input, "feature rows [N, input_dim] (.npy or .csv)")->required();
-  app.add_option("-o,--output", args->output, "scores [N, tasks] (.npy float32, or .csv with a task-name header)");
+  app.add_option("-o,--output", args->output,
+                 "scores [N, tasks] (.npy float32, or .csv with a task-name header)");
   app.add_option("--compare", args->compare, "reference scores [N, tasks] to compare with (e.g. PyTorch's)");
   app.add_option("--head", args->head, "print the first N rows of scores")->check(CLI::NonNegativeNumber);
   return [args] { RunScore(*args); };

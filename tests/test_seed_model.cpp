@@ -19,7 +19,8 @@ TEST_CASE("float reference matches PyTorch on the evaluation set to 1e-5") {
   const Matrix torch_probs = converter::ReadNpy(SourcePath("examples/seed/eval_torch.npy"));
   const Matrix torch_logits = converter::ReadNpy(SourcePath("examples/seed/eval_torch_logits.npy"));
   Matrix logits;
-  const Matrix probs = converter::FloatReference(testing::SeedFloatModel()).Forward(testing::SeedEval(), &logits);
+  const Matrix probs =
+      converter::FloatReference(testing::SeedFloatModel()).Forward(testing::SeedEval(), &logits);
   REQUIRE(probs.rows == torch_probs.rows);
   REQUIRE(probs.cols == torch_probs.cols);
   double max_prob = 0, max_logit = 0;
@@ -27,8 +28,8 @@ TEST_CASE("float reference matches PyTorch on the evaluation set to 1e-5") {
     max_prob = std::max(max_prob, std::fabs(double(probs.data[i]) - torch_probs.data[i]));
     max_logit = std::max(max_logit, std::fabs(double(logits.data[i]) - torch_logits.data[i]));
   }
-  std::printf("float reference vs PyTorch: max |dp| %.3g, max |dlogit| %.3g over %lld rows\n", max_prob, max_logit,
-              static_cast<long long>(probs.rows));
+  std::printf("float reference vs PyTorch: max |dp| %.3g, max |dlogit| %.3g over %lld rows\n", max_prob,
+              max_logit, static_cast<long long>(probs.rows));
   CHECK(max_prob <= 1e-5);
   CHECK(max_logit <= 1e-4);
 }
@@ -39,8 +40,8 @@ TEST_CASE("int8 model agrees with PyTorch on the evaluation set") {
   const auto agreement = converter::CompareScores(torch_probs, int8, {"interaction", "click"});
   REQUIRE(agreement.size() == 2);
   for (const auto& a : agreement) {
-    std::printf("int8 vs PyTorch, %-12s max %.5f  mean %.5f  p99 %.5f  spearman %.6f\n", a.task.c_str(), a.max_abs,
-                a.mean_abs, a.p99_abs, a.spearman);
+    std::printf("int8 vs PyTorch, %-12s max %.5f  mean %.5f  p99 %.5f  spearman %.6f\n", a.task.c_str(),
+                a.max_abs, a.mean_abs, a.p99_abs, a.spearman);
     CHECK(a.mean_abs <= 0.004);
     CHECK(a.p99_abs <= 0.025);
     CHECK(a.spearman >= 0.999);
@@ -76,8 +77,8 @@ TEST_CASE("seed model file size stays within 1.15 x its parameter bytes + 4 KiB"
   for (const auto& g : m.gates) add(g.mlp);
   for (const auto& t : m.tasks) add(t.tower);
   const double size = static_cast<double>(testing::SeedModelBytes().size());
-  std::printf("seed model: %.0f bytes for %lld parameter bytes (%.3fx)\n", size, static_cast<long long>(parameter_bytes),
-              size / parameter_bytes);
+  std::printf("seed model: %.0f bytes for %lld parameter bytes (%.3fx)\n", size,
+              static_cast<long long>(parameter_bytes), size / parameter_bytes);
   CHECK(size <= 1.15 * parameter_bytes + 4096);
 }
 

@@ -43,7 +43,8 @@ QuantParams Int8FromRange(const Range& range) {
 }
 
 QuantParams Int16FromRange(const Range& range) {
-  const double m = std::max(std::fabs(static_cast<double>(range.lo)), std::fabs(static_cast<double>(range.hi)));
+  const double m =
+      std::max(std::fabs(static_cast<double>(range.lo)), std::fabs(static_cast<double>(range.hi)));
   QuantParams q;
   q.int16 = true;
   q.scale = std::max(kMinScale, static_cast<float>(m / 32767.0));

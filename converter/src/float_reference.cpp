@@ -20,8 +20,8 @@ void Dense(const FloatDense& layer, const float* x, float* y) {
 }
 
 // Runs an MLP, reporting each layer's output; returns the last output.
-const std::vector<float>& RunMlp(const FloatMlp& mlp, const float* x, TensorId id, ActivationObserver* observer,
-                                 std::vector<float> (&buffers)[2]) {
+const std::vector<float>& RunMlp(const FloatMlp& mlp, const float* x, TensorId id,
+                                 ActivationObserver* observer, std::vector<float> (&buffers)[2]) {
   const float* cur = x;
   for (size_t l = 0; l < mlp.layers.size(); ++l) {
     std::vector<float>& out = buffers[l % 2];
@@ -60,12 +60,12 @@ Matrix FloatReference::Forward(const Matrix& x, Matrix* logits, ActivationObserv
     const float* xi = x.row(i);
     if (observer) observer->Observe(TensorId{TensorId::kInput, 0, 0}, xi, m.input_dim);
     for (size_t e = 0; e < m.experts.size(); ++e) {
-      expert_out[e] = RunMlp(m.experts[e], xi, TensorId{TensorId::kExpertLayer, static_cast<int>(e), 0}, observer,
-                             buffers);
+      expert_out[e] = RunMlp(m.experts[e], xi, TensorId{TensorId::kExpertLayer, static_cast<int>(e), 0},
+                             observer, buffers);
     }
     for (size_t g = 0; g < m.gates.size(); ++g) {
-      const std::vector<float>& z =
-          RunMlp(m.gates[g].mlp, xi, TensorId{TensorId::kGateLayer, static_cast<int>(g), 0}, observer, buffers);
+      const std::vector<float>& z = RunMlp(
+          m.gates[g].mlp, xi, TensorId{TensorId::kGateLayer, static_cast<int>(g), 0}, observer, buffers);
       // Softmax as torch.nn.Softmax: shift by the maximum, normalise.
       double zmax = z[0], sum = 0.0;
       for (float v : z) zmax = std::max<double>(zmax, v);

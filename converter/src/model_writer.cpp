@@ -59,8 +59,8 @@ class Writer {
   }
   // One layer reading a tensor quantized as `input` whose calibration mean is `input_mean`;
   // `output` is its requantized output (nullptr for an accumulator-output layer).
-  Offset<fb::Dense> Layer(const FloatDense& layer, const QuantParams& input, const std::vector<double>& input_mean,
-                          const QuantParams* output);
+  Offset<fb::Dense> Layer(const FloatDense& layer, const QuantParams& input,
+                          const std::vector<double>& input_mean, const QuantParams* output);
   // An MLP (part, index) whose first layer reads `input` with mean `input_mean`; hidden
   // outputs are int16 when `hidden16`; the last layer requantizes to `last_output` or, if
   // null, keeps its accumulator.
@@ -82,7 +82,8 @@ Offset<fb::Dense> Writer::Layer(const FloatDense& layer, const QuantParams& inpu
   std::vector<int32_t> bias(out);
   // The accumulator must stay in int32 for every input (the runtime verifies this bound).
   const int64_t x_max = input.int16 ? 32768 : 128;
-  const int64_t bias_limit = INT32_MAX - static_cast<int64_t>(in) * 127 * x_max - static_cast<int64_t>(in) * 127 * 128;
+  const int64_t bias_limit =
+      INT32_MAX - static_cast<int64_t>(in) * 127 * x_max - static_cast<int64_t>(in) * 127 * 128;
   const bool correct = options_.bias_correction && static_cast<int>(input_mean.size()) == in;
   for (int c = 0; c < out; ++c) {
     const float* w = layer.weight.data() + static_cast<size_t>(c) * in;
@@ -103,7 +104,8 @@ Offset<fb::Dense> Writer::Layer(const FloatDense& layer, const QuantParams& inpu
     double bq = std::nearbyint(real_bias / acc_scale);
     if (std::fabs(bq) > static_cast<double>(bias_limit)) {
       bq = std::clamp(bq, -static_cast<double>(bias_limit), static_cast<double>(bias_limit));
-      warnings_->push_back(layer.name + ": bias " + std::to_string(c) + " clamped to fit the int32 accumulator");
+      warnings_->push_back(layer.name + ": bias " + std::to_string(c) +
+                           " clamped to fit the int32 accumulator");
     }
     bias[c] = static_cast<int32_t>(bq);
     mult[c] = static_cast<float>(output ? acc_scale / output->scale : acc_scale);
@@ -135,7 +137,8 @@ Offset<fb::Dense> Writer::Layer(const FloatDense& layer, const QuantParams& inpu
 }
 
 Offset<fb::Mlp> Writer::Mlp(const FloatMlp& mlp, TensorId::Part part, int index, const QuantParams& input,
-                            const std::vector<double>& input_mean, bool hidden16, const QuantParams* last_output) {
+                            const std::vector<double>& input_mean, bool hidden16,
+                            const QuantParams* last_output) {
   std::vector<Offset<fb::Dense>> layers;
   QuantParams cur = input;
   std::vector<double> cur_mean = input_mean;
@@ -169,11 +172,13 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
     // The mixture reads expert outputs in float, so int16 has no accumulator bound here.
     const Range r = stats_.GetRange(TensorId::kExpertLayer, ei, last);
     expert_out.push_back(mixed ? Int16FromRange(r) : Int8FromRange(r));
-    experts.push_back(Mlp(m.experts[e], TensorId::kExpertLayer, ei, input, input_mean, false, &expert_out.back()));
+    experts.push_back(
+        Mlp(m.experts[e], TensorId::kExpertLayer, ei, input, input_mean, false, &expert_out.back()));
   }
   std::vector<Offset<fb::Gate>> gates;
   for (size_t g = 0; g < m.gates.size(); ++g) {
-    const auto mlp = Mlp(m.gates[g].mlp, TensorId::kGateLayer, static_cast<int>(g), input, input_mean, mixed, nullptr);
+    const auto mlp =
+        Mlp(m.gates[g].mlp, TensorId::kGateLayer, static_cast<int>(g), input, input_mean, mixed, nullptr);
     std::vector<uint32_t> idx(m.gates[g].experts.begin(), m.gates[g].experts.end());
     gates.push_back(fb::CreateGate(b_, mlp, b_.CreateVector(idx)));
   }
@@ -184,10 +189,11 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
     // The tower input gets its own calibrated range (the mixture's), not the experts'.
     const QuantParams tower_in =
         Activation(stats_.GetRange(TensorId::kTowerInput, ti), mixed, task.tower.in_width());
-    const auto tower = Mlp(task.tower, TensorId::kTowerLayer, ti, tower_in, stats_.GetMean(TensorId::kTowerInput, ti),
-                           mixed, nullptr);
+    const auto tower = Mlp(task.tower, TensorId::kTowerLayer, ti, tower_in,
+                           stats_.GetMean(TensorId::kTowerInput, ti), mixed, nullptr);
     std::vector<float> mix_scales;
-    const std::vector<int> mixed_experts = task.gate >= 0 ? m.gates[task.gate].experts : std::vector<int>{task.expert};
+    const std::vector<int> mixed_experts =
+        task.gate >= 0 ? m.gates[task.gate].experts : std::vector<int>{task.expert};
     for (int e : mixed_experts) {
       mix_scales.push_back(static_cast<float>(static_cast<double>(expert_out[e].scale) / tower_in.scale));
     }
@@ -211,8 +217,8 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
   const auto version = b_.CreateString(RuntimeVersion());
   const auto name = b_.CreateString(m.name);
   const auto created = b_.CreateString(options_.created_utc.empty() ? NowUtc() : options_.created_utc);
-  const auto calibration =
-      fb::CreateCalibration(b_, b_.CreateString(options_.calibration), static_cast<uint64_t>(calibration_rows));
+  const auto calibration = fb::CreateCalibration(b_, b_.CreateString(options_.calibration),
+                                                 static_cast<uint64_t>(calibration_rows));
   fb::ModelBuilder mb(b_);
   mb.add_format_version_major(kFormatVersionMajor);
   mb.add_format_version_minor(kFormatVersionMinor);
@@ -233,8 +239,9 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
 
 }  // namespace
 
-std::vector<uint8_t> BuildModelFile(const FloatModel& model, const ActivationStats& stats, int64_t calibration_rows,
-                                    const ConvertOptions& options, std::vector<std::string>* warnings) {
+std::vector<uint8_t> BuildModelFile(const FloatModel& model, const ActivationStats& stats,
+                                    int64_t calibration_rows, const ConvertOptions& options,
+                                    std::vector<std::string>* warnings) {
   return Writer(model, stats, options, warnings).Build(calibration_rows);
 }
 

@@ -34,7 +34,8 @@ Status Model::LoadFile(const char* path, std::shared_ptr<const Model>* model) {
   if (!path || !model) return Status::Error(StatusCode::kInvalidArgument, "LoadFile: null argument");
   std::unique_ptr<ModelBytes> bytes;
   if (Status s = MapFile(path, &bytes); !s.ok()) return s;
-  Status s = Finish(std::move(bytes), model, [](std::unique_ptr<ModelData> d) { return new Model(std::move(d)); });
+  Status s =
+      Finish(std::move(bytes), model, [](std::unique_ptr<ModelData> d) { return new Model(std::move(d)); });
   if (!s.ok()) {
     // Prefix the path so that messages about the contents say which file they are about.
     Status named = Status::Error(s.code(), "%s: %s", path, s.message());
@@ -51,12 +52,11 @@ Status Model::LoadBuffer(const void* data, size_t size, std::shared_ptr<const Mo
   std::unique_ptr<ModelBytes> bytes;
   Status s = copy ? CopyBuffer(data, size, &bytes) : BorrowBuffer(data, size, &bytes);
   if (!s.ok()) return s;
-  return Finish(std::move(bytes), model, [](std::unique_ptr<ModelData> d) { return new Model(std::move(d)); });
+  return Finish(std::move(bytes), model,
+                [](std::unique_ptr<ModelData> d) { return new Model(std::move(d)); });
 }
 
-const char* Model::name() const {
-  return data_->model->name() ? data_->model->name()->c_str() : "";
-}
+const char* Model::name() const { return data_->model->name() ? data_->model->name()->c_str() : ""; }
 int Model::input_dim() const { return data_->input_dim; }
 int Model::num_tasks() const { return static_cast<int>(data_->tasks.size()); }
 const char* Model::task_name(int task) const {
@@ -71,8 +71,10 @@ size_t Model::flatbuffer_size() const { return data_->bytes->size(); }
 
 const char* BackendName(Backend backend) {
   switch (backend) {
-    case Backend::kAuto: return "auto";
-    case Backend::kReference: return "reference";
+    case Backend::kAuto:
+      return "auto";
+    case Backend::kReference:
+      return "reference";
   }
   return "unknown";
 }

@@ -53,7 +53,8 @@ class Borrowed final : public ModelBytes {
 }  // namespace
 
 Status MapFile(const char* path, std::unique_ptr<ModelBytes>* out) {
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below as not regular.
+  const int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     return Status::Error(StatusCode::kIoError, "cannot open model '%s': %s", path, std::strerror(errno));
   }
@@ -61,8 +62,8 @@ Status MapFile(const char* path, std::unique_ptr<ModelBytes>* out) {
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     const int err = errno;
     close(fd);
-    return Status::Error(StatusCode::kIoError, "model '%s' is not a regular file%s%s", path,
-                         err ? ": " : "", err ? std::strerror(err) : "");
+    return Status::Error(StatusCode::kIoError, "model '%s' is not a regular file%s%s", path, err ? ": " : "",
+                         err ? std::strerror(err) : "");
   }
   const size_t size = static_cast<size_t>(st.st_size);
   if (size < 8) {

@@ -35,7 +35,7 @@ struct GatePlan {
 struct TaskPlan {
   const char* name = nullptr;
   int32_t gate = -1;
-  int32_t expert = -1;  // Shared-Bottom
+  int32_t expert = -1;                   // Shared-Bottom
   std::vector<int32_t> mix_zero_points;  // output zero point of each expert it mixes
   const float* mix_scales = nullptr;     // per mixed expert, in the file
   MixOutput mix;

@@ -18,15 +18,12 @@ inline float RoundHalfEven(float v) {
   return (v + kMagic) - kMagic;
 }
 
-inline float Clamp(float v, float lo, float hi) {
-  return v < lo ? lo : (v > hi ? hi : v);
-}
+inline float Clamp(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
 // q = clamp(round_half_even(float(acc) * multiplier) + zero_point, lo, hi). The clamp is
 // applied before rounding (the bounds are integers, so the result is the same) so that the
 // float never leaves the range where RoundHalfEven is exact.
-inline int32_t Requantize(int32_t acc, float multiplier, int32_t zero_point, int32_t lo,
-                          int32_t hi) {
+inline int32_t Requantize(int32_t acc, float multiplier, int32_t zero_point, int32_t lo, int32_t hi) {
   float v = static_cast<float>(acc) * multiplier;
   v = Clamp(v, static_cast<float>(lo - zero_point), static_cast<float>(hi - zero_point));
   return static_cast<int32_t>(RoundHalfEven(v)) + zero_point;
@@ -41,7 +38,7 @@ inline int8_t QuantizeFeature(float x, float inv_scale, int32_t zero_point) {
   return static_cast<int8_t>(static_cast<int32_t>(RoundHalfEven(v)) + zero_point);
 }
 
-// exp(x) for x in [-87, 88], relative error < 2e-7. Cody-Waite range reduction
+// exp(x) for x in [-87, 88], relative error < 2.6e-7. Cody-Waite range reduction
 // x = n ln2 + r with a two-part ln2 (the high part has 12 significant bits, so n * hi is
 // exact for |n| < 2^12), a degree-6 Taylor polynomial on |r| <= ln2/2 evaluated by Horner's
 // rule, and 2^n built from the exponent bits.

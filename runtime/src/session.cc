@@ -44,13 +44,13 @@ struct Session::Impl {
   uint8_t* arena = nullptr;
   size_t arena_bytes = 0;
 
-  int8_t* input_q = nullptr;                 // [tile][input_dim]
-  std::vector<void*> expert_out;             // per expert: [tile][expert_width], int8 or int16
-  void* ping = nullptr;                      // hidden activations, [tile][max width], int8 or int16
+  int8_t* input_q = nullptr;      // [tile][input_dim]
+  std::vector<void*> expert_out;  // per expert: [tile][expert_width], int8 or int16
+  void* ping = nullptr;           // hidden activations, [tile][max width], int8 or int16
   void* pong = nullptr;
-  float* logits = nullptr;                   // [tile][max(gate experts, 1)]
-  std::vector<float*> gate_probs;            // per gate: [tile][its experts]
-  void* tower_in = nullptr;                  // [tile][expert_width], int8 or int16
+  float* logits = nullptr;                           // [tile][max(gate experts, 1)]
+  std::vector<float*> gate_probs;                    // per gate: [tile][its experts]
+  void* tower_in = nullptr;                          // [tile][expert_width], int8 or int16
   std::vector<std::vector<const void*>> mix_inputs;  // per task: expert outputs it mixes
 
   ~Impl() { std::free(arena); }
@@ -110,8 +110,8 @@ struct Session::Impl {
       const TaskPlan& task = m.tasks[t];
       const std::vector<const void*>& inputs = mix_inputs[t];
       kernels->mix(inputs.data(), m.expert_type, task.mix_zero_points.data(), task.mix_scales,
-                   task.gate >= 0 ? gate_probs[task.gate] : nullptr, static_cast<int32_t>(inputs.size()), batch,
-                   m.expert_width, task.mix, tower_in);
+                   task.gate >= 0 ? gate_probs[task.gate] : nullptr, static_cast<int32_t>(inputs.size()),
+                   batch, m.expert_width, task.mix, tower_in);
       RunMlp(task.tower, batch, tower_in, logits);
       kernels->task_output(logits, batch, task.sigmoid, scores + t, n_tasks);
     }
@@ -124,7 +124,8 @@ Session::~Session() = default;
 
 Status Session::Create(std::shared_ptr<const Model> model, const SessionOptions& options,
                        std::unique_ptr<Session>* session) {
-  if (!model || !session) return Status::Error(StatusCode::kInvalidArgument, "Session::Create: null argument");
+  if (!model || !session)
+    return Status::Error(StatusCode::kInvalidArgument, "Session::Create: null argument");
   if (options.tile_items < 1 || options.tile_items > kMaxTileItems) {
     return Status::Error(StatusCode::kInvalidArgument, "tile_items %d is outside [1, %d]", options.tile_items,
                          kMaxTileItems);
@@ -166,15 +167,17 @@ namespace {
 
 Status CheckScoreArgs(const void* features, size_t n_items, const float* scores, size_t capacity,
                       const ModelData& m) {
-  if (!features || !scores) return Status::Error(StatusCode::kInvalidArgument, "Score: null features or scores");
+  if (!features || !scores)
+    return Status::Error(StatusCode::kInvalidArgument, "Score: null features or scores");
   if (n_items == 0) return Status::Error(StatusCode::kInvalidArgument, "Score: n_items is 0");
   const size_t n_tasks = m.tasks.size();
   if (n_items > SIZE_MAX / 4 / static_cast<size_t>(m.input_dim) || n_items > SIZE_MAX / 4 / n_tasks) {
     return Status::Error(StatusCode::kInvalidArgument, "Score: n_items %zu is too large", n_items);
   }
   if (capacity < n_items * n_tasks) {
-    return Status::Error(StatusCode::kBufferTooSmall, "Score: scores holds %zu floats, %zu items x %zu tasks need %zu",
-                         capacity, n_items, n_tasks, n_items * n_tasks);
+    return Status::Error(StatusCode::kBufferTooSmall,
+                         "Score: scores holds %zu floats, %zu items x %zu tasks need %zu", capacity, n_items,
+                         n_tasks, n_items * n_tasks);
   }
   return Status::Ok();
 }
@@ -194,7 +197,8 @@ Status Session::Score(const float* features, size_t n_items, float* scores, size
   return Status::Ok();
 }
 
-Status Session::ScoreQuantized(const int8_t* features, size_t n_items, float* scores, size_t scores_capacity) {
+Status Session::ScoreQuantized(const int8_t* features, size_t n_items, float* scores,
+                               size_t scores_capacity) {
   const ModelData& m = *impl_->model;
   if (Status s = CheckScoreArgs(features, n_items, scores, scores_capacity, m); !s.ok()) return s;
   const size_t dim = static_cast<size_t>(m.input_dim);
@@ -208,9 +212,11 @@ Status Session::ScoreQuantized(const int8_t* features, size_t n_items, float* sc
 Status Session::QuantizeInput(const float* features, size_t n_items, int8_t* quantized,
                               size_t quantized_capacity) const {
   const ModelData& m = *impl_->model;
-  if (!features || !quantized) return Status::Error(StatusCode::kInvalidArgument, "QuantizeInput: null argument");
+  if (!features || !quantized)
+    return Status::Error(StatusCode::kInvalidArgument, "QuantizeInput: null argument");
   const size_t dim = static_cast<size_t>(m.input_dim);
-  if (n_items > SIZE_MAX / dim) return Status::Error(StatusCode::kInvalidArgument, "QuantizeInput: too many items");
+  if (n_items > SIZE_MAX / dim)
+    return Status::Error(StatusCode::kInvalidArgument, "QuantizeInput: too many items");
   if (quantized_capacity < n_items * dim) {
     return Status::Error(StatusCode::kBufferTooSmall, "QuantizeInput: output holds %zu values, need %zu",
                          quantized_capacity, n_items * dim);

@@ -7,17 +7,28 @@ namespace mmoe {
 
 const char* StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "OK";
-    case StatusCode::kInvalidArgument: return "INVALID_ARGUMENT";
-    case StatusCode::kIoError: return "IO_ERROR";
-    case StatusCode::kNotAModel: return "NOT_A_MODEL";
-    case StatusCode::kUnsupportedVersion: return "UNSUPPORTED_VERSION";
-    case StatusCode::kCorruptModel: return "CORRUPT_MODEL";
-    case StatusCode::kInvalidModel: return "INVALID_MODEL";
-    case StatusCode::kBufferTooSmall: return "BUFFER_TOO_SMALL";
-    case StatusCode::kUnavailable: return "UNAVAILABLE";
-    case StatusCode::kOutOfMemory: return "OUT_OF_MEMORY";
-    case StatusCode::kInternal: return "INTERNAL";
+    case StatusCode::kOk:
+      return "OK";
+    case StatusCode::kInvalidArgument:
+      return "INVALID_ARGUMENT";
+    case StatusCode::kIoError:
+      return "IO_ERROR";
+    case StatusCode::kNotAModel:
+      return "NOT_A_MODEL";
+    case StatusCode::kUnsupportedVersion:
+      return "UNSUPPORTED_VERSION";
+    case StatusCode::kCorruptModel:
+      return "CORRUPT_MODEL";
+    case StatusCode::kInvalidModel:
+      return "INVALID_MODEL";
+    case StatusCode::kBufferTooSmall:
+      return "BUFFER_TOO_SMALL";
+    case StatusCode::kUnavailable:
+      return "UNAVAILABLE";
+    case StatusCode::kOutOfMemory:
+      return "OUT_OF_MEMORY";
+    case StatusCode::kInternal:
+      return "INTERNAL";
   }
   return "UNKNOWN";
 }

@@ -15,9 +15,9 @@ namespace mmoe {
 namespace {
 
 // Limits that keep every size computation far from overflow and every accumulator exact.
-constexpr uint32_t kMaxWidth = 1u << 16;     // features or units in one layer
-constexpr uint32_t kMaxLayers = 64;          // layers in one MLP
-constexpr uint32_t kMaxExperts = 256;        // experts, and experts one gate mixes
+constexpr uint32_t kMaxWidth = 1u << 16;  // features or units in one layer
+constexpr uint32_t kMaxLayers = 64;       // layers in one MLP
+constexpr uint32_t kMaxExperts = 256;     // experts, and experts one gate mixes
 constexpr uint32_t kMaxTasks = 256;
 constexpr uint32_t kMaxGates = 256;
 // Multipliers stay in a range where float(acc) * m is neither denormal nor infinite.
@@ -50,8 +50,8 @@ class Verifier {
   Status Quant(const fb::ActivationQuant* q, const char* what, const char* path);
   Status Layer(const fb::Dense* layer, const char* path);
   // Checks an MLP whose first layer reads `input` (in_width wide) and ends as `last_kind`.
-  Status Mlp(const fb::Mlp* mlp, const char* path, uint32_t in_width,
-             const fb::ActivationQuant* input, fb::OutputKind last_kind, MlpPlan* plan);
+  Status Mlp(const fb::Mlp* mlp, const char* path, uint32_t in_width, const fb::ActivationQuant* input,
+             fb::OutputKind last_kind, MlpPlan* plan);
   void Prepare(const fb::Dense* layer, DenseLayer* out);
 
   ModelData* d_;
@@ -61,8 +61,8 @@ class Verifier {
 Status Verifier::Quant(const fb::ActivationQuant* q, const char* what, const char* path) {
   if (!q) return Status::Error(StatusCode::kInvalidModel, "%s: %s quantization is missing", path, what);
   if (!std::isfinite(q->scale()) || !(q->scale() > 0.0f) || !std::isnormal(q->scale())) {
-    return Status::Error(StatusCode::kInvalidModel, "%s: %s scale %g is not a finite positive number",
-                         path, what, static_cast<double>(q->scale()));
+    return Status::Error(StatusCode::kInvalidModel, "%s: %s scale %g is not a finite positive number", path,
+                         what, static_cast<double>(q->scale()));
   }
   if (q->type() == fb::ElementType::INT8) {
     if (q->zero_point() < -128 || q->zero_point() > 127) {
@@ -71,8 +71,8 @@ Status Verifier::Quant(const fb::ActivationQuant* q, const char* what, const cha
     }
   } else if (q->type() == fb::ElementType::INT16) {
     if (q->zero_point() != 0) {
-      return Status::Error(StatusCode::kInvalidModel, "%s: %s int16 zero point %d must be 0", path,
-                           what, q->zero_point());
+      return Status::Error(StatusCode::kInvalidModel, "%s: %s int16 zero point %d must be 0", path, what,
+                           q->zero_point());
     }
   } else {
     return Status::Error(StatusCode::kInvalidModel, "%s: %s has unknown element type %d", path, what,
@@ -91,8 +91,7 @@ Status Verifier::Layer(const fb::Dense* layer, const char* path) {
   const uint64_t n_weights = static_cast<uint64_t>(in) * out;
   if (layer->weights()->size() != n_weights) {
     return Status::Error(StatusCode::kInvalidModel, "%s: weights has %u values, expected %llu (%u x %u)",
-                         path, layer->weights()->size(), static_cast<unsigned long long>(n_weights),
-                         out, in);
+                         path, layer->weights()->size(), static_cast<unsigned long long>(n_weights), out, in);
   }
   struct {
     const char* name;
@@ -121,8 +120,8 @@ Status Verifier::Layer(const fb::Dense* layer, const char* path) {
                            path, c, static_cast<double>(ws));
     }
     if (!InRange(m)) {
-      return Status::Error(StatusCode::kInvalidModel, "%s: multiplier %u is %g, outside [2^-64, 2^30]",
-                           path, c, static_cast<double>(m));
+      return Status::Error(StatusCode::kInvalidModel, "%s: multiplier %u is %g, outside [2^-64, 2^30]", path,
+                           c, static_cast<double>(m));
     }
   }
   const bool accumulator = layer->output_kind() == fb::OutputKind::ACCUMULATOR;
@@ -135,8 +134,8 @@ Status Verifier::Layer(const fb::Dense* layer, const char* path) {
                          static_cast<int>(layer->activation()));
   }
   if (accumulator && layer->activation() != fb::Activation::NONE) {
-    return Status::Error(StatusCode::kInvalidModel, "%s: an accumulator-output layer cannot have an activation",
-                         path);
+    return Status::Error(StatusCode::kInvalidModel,
+                         "%s: an accumulator-output layer cannot have an activation", path);
   }
   if (!accumulator) {
     if (Status s = Quant(layer->output(), "output", path); !s.ok()) return s;
@@ -153,8 +152,8 @@ Status Verifier::Layer(const fb::Dense* layer, const char* path) {
     const int64_t bound = (folded < 0 ? -folded : folded) + static_cast<int64_t>(in) * 127 * x_max;
     if (bound > INT32_MAX) {
       return Status::Error(StatusCode::kInvalidModel,
-                           "%s: output %u can overflow its int32 accumulator (bias %d, %u inputs)",
-                           path, c, layer->bias()->Get(c), in);
+                           "%s: output %u can overflow its int32 accumulator (bias %d, %u inputs)", path, c,
+                           layer->bias()->Get(c), in);
     }
   }
   return Status::Ok();
@@ -172,7 +171,8 @@ void Verifier::Prepare(const fb::Dense* layer, DenseLayer* out) {
     const bool int16 = layer->output()->type() == fb::ElementType::INT16;
     out->output = int16 ? DenseOutput::kInt16 : DenseOutput::kInt8;
     out->output_zero_point = layer->output()->zero_point();
-    out->output_min = layer->activation() == fb::Activation::RELU ? out->output_zero_point : (int16 ? -32768 : -128);
+    out->output_min =
+        layer->activation() == fb::Activation::RELU ? out->output_zero_point : (int16 ? -32768 : -128);
     out->output_max = int16 ? 32767 : 127;
   }
   int32_t* bias = d_->folded_bias.data() + bias_used_;
@@ -205,8 +205,8 @@ Status Verifier::Mlp(const fb::Mlp* mlp, const char* path, uint32_t in_width,
                   *lname ? ")" : "");
     if (Status s = Layer(layer, lpath); !s.ok()) return s;
     if (layer->in_features() != prev_width) {
-      return Status::Error(StatusCode::kInvalidModel, "%s: reads %u features but its input has %u",
-                           lpath, layer->in_features(), prev_width);
+      return Status::Error(StatusCode::kInvalidModel, "%s: reads %u features but its input has %u", lpath,
+                           layer->in_features(), prev_width);
     }
     if (prev_quant && !SameQuant(layer->input(), prev_quant)) {
       return Status::Error(StatusCode::kInvalidModel,
@@ -235,8 +235,7 @@ Status Verifier::Run() {
     return Status::Error(StatusCode::kInvalidModel, "model: input_dim %u is 0 or above %u", m->input_dim(),
                          kMaxWidth);
   }
-  if (m->feature_names() && m->feature_names()->size() != 0 &&
-      m->feature_names()->size() != m->input_dim()) {
+  if (m->feature_names() && m->feature_names()->size() != 0 && m->feature_names()->size() != m->input_dim()) {
     return Status::Error(StatusCode::kInvalidModel, "model: %u feature names for %u inputs",
                          m->feature_names()->size(), m->input_dim());
   }
@@ -277,8 +276,7 @@ Status Verifier::Run() {
   for (uint32_t e = 0; e < n_experts; ++e) {
     std::snprintf(path, sizeof(path), "experts[%u]", e);
     const fb::Mlp* mlp = m->experts()->Get(e);
-    if (Status s = Mlp(mlp, path, m->input_dim(), m->input(), fb::OutputKind::REQUANTIZED,
-                       &d_->experts[e]);
+    if (Status s = Mlp(mlp, path, m->input_dim(), m->input(), fb::OutputKind::REQUANTIZED, &d_->experts[e]);
         !s.ok())
       return s;
     const fb::Dense* last = mlp->layers()->Get(mlp->layers()->size() - 1);
@@ -286,9 +284,10 @@ Status Verifier::Run() {
       d_->expert_width = static_cast<int32_t>(last->out_features());
       d_->expert_type = TypeOf(last->output());
     }
-    if (static_cast<int32_t>(last->out_features()) != d_->expert_width || TypeOf(last->output()) != d_->expert_type) {
-      return Status::Error(StatusCode::kInvalidModel, "%s: output width or element type differs from experts[0]'s",
-                           path);
+    if (static_cast<int32_t>(last->out_features()) != d_->expert_width ||
+        TypeOf(last->output()) != d_->expert_type) {
+      return Status::Error(StatusCode::kInvalidModel,
+                           "%s: output width or element type differs from experts[0]'s", path);
     }
     d_->expert_zero_points.push_back(last->output()->zero_point());
   }
@@ -337,8 +336,8 @@ Status Verifier::Run() {
                            plan.name, plan.gate, n_gates);
     }
     if (plan.gate == -1 && (plan.expert < 0 || plan.expert >= static_cast<int32_t>(n_experts))) {
-      return Status::Error(StatusCode::kInvalidModel, "%s (%s): no gate and expert %d is out of range",
-                           path, plan.name, plan.expert);
+      return Status::Error(StatusCode::kInvalidModel, "%s (%s): no gate and expert %d is out of range", path,
+                           plan.name, plan.expert);
     }
     if (task->output() != fb::TaskOutput::SIGMOID && task->output() != fb::TaskOutput::IDENTITY) {
       return Status::Error(StatusCode::kInvalidModel, "%s (%s): unknown output %d", path, plan.name,
@@ -346,20 +345,21 @@ Status Verifier::Run() {
     }
     plan.sigmoid = task->output() == fb::TaskOutput::SIGMOID;
     if (plan.gate >= 0) {
-      for (int32_t e : d_->gates[plan.gate].experts) plan.mix_zero_points.push_back(d_->expert_zero_points[e]);
+      for (int32_t e : d_->gates[plan.gate].experts)
+        plan.mix_zero_points.push_back(d_->expert_zero_points[e]);
     } else {
       plan.mix_zero_points.push_back(d_->expert_zero_points[plan.expert]);
     }
     const int32_t mixed = static_cast<int32_t>(plan.mix_zero_points.size());
     if (task->mix_scales()->size() != static_cast<uint32_t>(mixed)) {
-      return Status::Error(StatusCode::kInvalidModel, "%s (%s): %u mix scales for %d mixed experts", path, plan.name,
-                           task->mix_scales()->size(), mixed);
+      return Status::Error(StatusCode::kInvalidModel, "%s (%s): %u mix scales for %d mixed experts", path,
+                           plan.name, task->mix_scales()->size(), mixed);
     }
     for (int32_t j = 0; j < mixed; ++j) {
       const float ms = task->mix_scales()->Get(j);
       if (!InRange(ms) || ms > kMaxMixScale || ms < kMinMixScale) {
-        return Status::Error(StatusCode::kInvalidModel, "%s (%s): mix scale %d is %g, outside [2^-30, 2^30]", path,
-                             plan.name, j, static_cast<double>(ms));
+        return Status::Error(StatusCode::kInvalidModel, "%s (%s): mix scale %d is %g, outside [2^-30, 2^30]",
+                             path, plan.name, j, static_cast<double>(ms));
       }
     }
     plan.mix_scales = task->mix_scales()->data();
@@ -378,10 +378,12 @@ Status Verifier::Run() {
         !s.ok())
       return s;
     if (plan.tower.layers.back().out != 1) {
-      return Status::Error(StatusCode::kInvalidModel, "%s (%s): tower ends with %d outputs, expected 1",
-                           path, plan.name, plan.tower.layers.back().out);
+      return Status::Error(StatusCode::kInvalidModel, "%s (%s): tower ends with %d outputs, expected 1", path,
+                           plan.name, plan.tower.layers.back().out);
     }
-    d_->macs += static_cast<int64_t>(mixed) * d_->expert_width;
+    // Mixing costs expert_width MACs per mixed expert, for gated tasks only: the same count as
+    // converter::FloatModel::macs(), so that `mmoe convert` and `mmoe inspect` agree.
+    if (plan.gate >= 0) d_->macs += static_cast<int64_t>(mixed) * d_->expert_width;
   }
   return Status::Ok();
 }
@@ -393,8 +395,7 @@ Status VerifyAndPrepare(std::unique_ptr<ModelBytes> bytes, ModelData* data) {
   const size_t size = bytes->size();
   if (size < 8 || !flatbuffers::BufferHasIdentifier(buf, fb::ModelIdentifier())) {
     return Status::Error(StatusCode::kNotAModel,
-                         "not an mmoe-edge model: the file identifier \"MMOE\" is missing (%zu bytes)",
-                         size);
+                         "not an mmoe-edge model: the file identifier \"MMOE\" is missing (%zu bytes)", size);
   }
   if (size >= FLATBUFFERS_MAX_BUFFER_SIZE) {
     return Status::Error(StatusCode::kCorruptModel, "model is %zu bytes, above the 2 GiB FlatBuffers limit",
@@ -406,8 +407,9 @@ Status VerifyAndPrepare(std::unique_ptr<ModelBytes> bytes, ModelData* data) {
     flatbuffers::Verifier v(buf, size);
     const flatbuffers::uoffset_t root_offset = flatbuffers::ReadScalar<flatbuffers::uoffset_t>(buf);
     if (root_offset % 4 != 0 || root_offset > size - 4) {
-      return Status::Error(StatusCode::kCorruptModel, "model file is corrupt: root offset %u is outside its %zu bytes",
-                           root_offset, size);
+      return Status::Error(StatusCode::kCorruptModel,
+                           "model file is corrupt: root offset %u is outside its %zu bytes", root_offset,
+                           size);
     }
     const auto* table = flatbuffers::GetRoot<flatbuffers::Table>(buf);
     const auto* root = flatbuffers::GetRoot<fb::Model>(buf);
@@ -419,8 +421,8 @@ Status VerifyAndPrepare(std::unique_ptr<ModelBytes> bytes, ModelData* data) {
     if (root->format_version_major() > kFormatVersionMajor) {
       return Status::Error(StatusCode::kUnsupportedVersion,
                            "model format version %u.%u is newer than this runtime's %d.%d",
-                           root->format_version_major(), root->format_version_minor(),
-                           kFormatVersionMajor, kFormatVersionMinor);
+                           root->format_version_major(), root->format_version_minor(), kFormatVersionMajor,
+                           kFormatVersionMinor);
     }
     if (root->format_version_major() == 0) {
       return Status::Error(StatusCode::kUnsupportedVersion, "model format version 0.%u is not supported",

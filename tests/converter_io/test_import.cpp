@@ -13,51 +13,17 @@
 #include <string>
 #include <vector>
 
+#include "io_test_support.h"
 #include "mmoe/converter/io.h"
 
 namespace fs = std::filesystem;
 using namespace mmoe::converter;
+using mmoe::converter::testing::ErrorOf;
+using mmoe::converter::testing::TempDir;
 using nlohmann::json;
 using Tensors = std::map<std::string, Tensor>;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("mmoe_import_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
-template <typename Fn>
-std::string ErrorOf(Fn fn) {
-  try {
-    fn();
-  } catch (const ConvertError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-#define CHECK_ERROR_HAS(expr, ...)                                                            \
-  do {                                                                                        \
-    const std::string message_ = ErrorOf([&] { (void)(expr); });                              \
-    INFO("message: " << message_);                                                            \
-    CHECK(!message_.empty());                                                                 \
-    for (const char* part_ : {__VA_ARGS__}) CHECK(message_.find(part_) != std::string::npos); \
-  } while (0)
 
 // Minimal safetensors writer: every tensor as F32, packed in name order.
 void WriteSafetensors(const std::string& path, const Tensors& tensors) {
@@ -66,8 +32,7 @@ void WriteSafetensors(const std::string& path, const Tensors& tensors) {
   for (const auto& [name, tensor] : tensors) {
     const size_t begin = data.size();
     data.append(reinterpret_cast<const char*>(tensor.data.data()), tensor.data.size() * 4);
-    header[name] = {
-        {"dtype", "F32"}, {"shape", tensor.shape}, {"data_offsets", {begin, data.size()}}};
+    header[name] = {{"dtype", "F32"}, {"shape", tensor.shape}, {"data_offsets", {begin, data.size()}}};
   }
   const std::string text = header.dump();
   const uint64_t size = text.size();
@@ -246,8 +211,7 @@ TEST_CASE("seed layout errors") {
   t = SeedTensors();
   t["task2_head.2.weight"] = Filled({2, 4}, 0);
   t["task2_head.2.bias"] = Filled({2}, 0);
-  CHECK_ERROR_HAS(ImportSeedLayout(t, "w"), "tensor 'task2_head.2.weight' has 2 outputs",
-                  "must end with 1");
+  CHECK_ERROR_HAS(ImportSeedLayout(t, "w"), "tensor 'task2_head.2.weight' has 2 outputs", "must end with 1");
 }
 
 TEST_CASE("architecture JSON: three tasks with MoE sharing and Shared-Bottom") {
@@ -297,8 +261,7 @@ TEST_CASE("architecture JSON: unknown keys name the field path") {
                   "arch.json: tasks[1].tower.layers[0]: unknown key 'activaton'");
 
   std::ofstream(dir / "arch.json") << R"({"format": "mmoe-arch", "format": "x"})";
-  CHECK_ERROR_HAS(ImportModel(dir / "w.safetensors", dir / "arch.json"),
-                  "arch.json: duplicate key 'format'");
+  CHECK_ERROR_HAS(ImportModel(dir / "w.safetensors", dir / "arch.json"), "arch.json: duplicate key 'format'");
   std::ofstream(dir / "arch.json") << "{\"format\": ";
   CHECK_ERROR_HAS(ImportModel(dir / "w.safetensors", dir / "arch.json"),
                   "arch.json: invalid JSON: parse error");
@@ -313,8 +276,8 @@ TEST_CASE("architecture JSON: tensors missing, unused, or not chaining") {
 
   t = ArchTensors();
   t["extra.weight"] = Filled({2, 2}, 0);
-  CHECK_ERROR_HAS(ImportModelFromArch(arch, t, "w.safetensors"),
-                  "w.safetensors: 1 tensor(s) not used", "'extra.weight'");
+  CHECK_ERROR_HAS(ImportModelFromArch(arch, t, "w.safetensors"), "w.safetensors: 1 tensor(s) not used",
+                  "'extra.weight'");
 
   t = ArchTensors();
   t["e0.l2.weight"] = Filled({4, 7}, 0);
@@ -341,13 +304,11 @@ TEST_CASE("architecture JSON: tensors missing, unused, or not chaining") {
 
   t = ArchTensors();
   t["e0.l1.bias"] = Filled({5}, 0);
-  CHECK_ERROR_HAS(ImportModelFromArch(arch, t, "w"), "tensor 'e0.l1.bias' has shape [5]",
-                  "6 outputs");
+  CHECK_ERROR_HAS(ImportModelFromArch(arch, t, "w"), "tensor 'e0.l1.bias' has shape [5]", "6 outputs");
 
   t = ArchTensors();
   t["e0.l1.weight"] = Filled({6, 5, 1}, 0);
-  CHECK_ERROR_HAS(ImportModelFromArch(arch, t, "w"), "tensor 'e0.l1.weight' has shape [6,5,1]",
-                  "[out, in]");
+  CHECK_ERROR_HAS(ImportModelFromArch(arch, t, "w"), "tensor 'e0.l1.weight' has shape [6,5,1]", "[out, in]");
 }
 
 TEST_CASE("architecture JSON: field errors") {
@@ -373,8 +334,7 @@ TEST_CASE("architecture JSON: field errors") {
         "arch: tasks[0].gate: expected null or a gate index below 1, got 1");
   check(error_with([](json& a) { a["tasks"][0]["expert"] = 0; }),
         "arch: tasks[0].expert: only allowed with \"gate\": null");
-  check(error_with([](json& a) { a["tasks"][2].erase("expert"); }),
-        "arch: tasks[2]: missing key 'expert'");
+  check(error_with([](json& a) { a["tasks"][2].erase("expert"); }), "arch: tasks[2]: missing key 'expert'");
   check(error_with([](json& a) { a["tasks"][2]["expert"] = 3; }),
         "arch: tasks[2].expert: expected an expert index below 3, got 3");
   check(error_with([](json& a) { a["tasks"][1]["name"] = "ctr"; }),
@@ -412,10 +372,7 @@ TEST_CASE("Validate names the first problem") {
   check(error_with([](FloatModel& m) { m.experts.clear(); }), "model has no experts");
   check(error_with([](FloatModel& m) { m.tasks.clear(); }), "model has no tasks");
   check(error_with([](FloatModel& m) { m.input_dim = 0; }), "input_dim is 0");
-  check(error_with([](FloatModel& m) {
-          m.feature_names = {"a", "b"};
-        }),
-        "2 feature names but input_dim 6");
+  check(error_with([](FloatModel& m) { m.feature_names = {"a", "b"}; }), "2 feature names but input_dim 6");
   check(error_with([](FloatModel& m) { m.experts[1].layers[1].weight.pop_back(); }),
         "expert 1 layer 1 (experts.1.2) has 31 weights, expected out * in = 32");
   check(error_with([](FloatModel& m) { m.experts[0].layers[0].bias[1] = INFINITY; }),
@@ -424,10 +381,7 @@ TEST_CASE("Validate names the first problem") {
         "expert 2 ends at width 8 but expert 0 ends at 4");
   check(error_with([](FloatModel& m) { m.experts[0].layers[1].in = 7; }),
         "expert 0 layer 1 (experts.0.2) has 32 weights");
-  check(error_with([](FloatModel& m) {
-          m.gates[0].experts = {0, 0, 1};
-        }),
-        "gate 0 lists expert 0 twice");
+  check(error_with([](FloatModel& m) { m.gates[0].experts = {0, 0, 1}; }), "gate 0 lists expert 0 twice");
   check(error_with([](FloatModel& m) {
           m.gates[1].experts = {0, 1, 5};
         }),

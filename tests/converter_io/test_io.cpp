@@ -16,33 +16,15 @@
 #include <string>
 #include <vector>
 
+#include "io_test_support.h"
 #include "mmoe/converter/io.h"
 
 namespace fs = std::filesystem;
 using namespace mmoe::converter;
+using mmoe::converter::testing::ErrorOf;
+using mmoe::converter::testing::TempDir;
 
 namespace {
-
-// A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("mmoe_io_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 void WriteText(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
@@ -52,25 +34,6 @@ std::string ReadText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
-
-// The message ConvertError carries, or "" if `fn` did not throw it.
-template <typename Fn>
-std::string ErrorOf(Fn fn) {
-  try {
-    fn();
-  } catch (const ConvertError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-#define CHECK_ERROR_HAS(expr, ...)                                                            \
-  do {                                                                                        \
-    const std::string message_ = ErrorOf([&] { (void)(expr); });                              \
-    INFO("message: " << message_);                                                            \
-    CHECK(!message_.empty());                                                                 \
-    for (const char* part_ : {__VA_ARGS__}) CHECK(message_.find(part_) != std::string::npos); \
-  } while (0)
 
 template <typename T>
 void AppendLittleEndian(std::string* out, T value) {
@@ -219,8 +182,7 @@ TEST_CASE("npy errors name the file and the position") {
   CHECK_ERROR_HAS(read(NpyBytes(Dict("<f4", "(0, 3)"), "")), "calib.npy", "empty");
   CHECK_ERROR_HAS(read(NpyBytes(Dict("<f4", "(3, 3)"), six)), "calib.npy", "truncated");
   CHECK_ERROR_HAS(read(NpyBytes(Dict("<f4", "(1, 3)"), six)), "calib.npy", "12 unexpected bytes");
-  CHECK_ERROR_HAS(read(NpyBytes(Dict("<f4", "(2, 3)"), six), 4), "calib.npy", "3 columns",
-                  "expected 4");
+  CHECK_ERROR_HAS(read(NpyBytes(Dict("<f4", "(2, 3)"), six), 4), "calib.npy", "3 columns", "expected 4");
   CHECK_ERROR_HAS(read(NpyBytes("{'descr': '<f4', 'shape': (2, 3), }", six)), "bad npy header");
   CHECK_ERROR_HAS(read(NpyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)", six)),
                   "bad npy header");
@@ -233,8 +195,8 @@ TEST_CASE("npy errors name the file and the position") {
                   "calib.npy: row 1, column 2 is NaN");
   CHECK_ERROR_HAS(read(NpyBytes(Dict("<f4", "(2, 3)"), Values<float>({1, -inf, 3, 4, 5, 6}))),
                   "calib.npy: row 0, column 1 is -Inf");
-  CHECK_ERROR_HAS(read(NpyBytes(Dict("<f8", "(1, 2)"), Values<double>({1.0, 1e300}))),
-                  "row 0, column 1", "float32 range");
+  CHECK_ERROR_HAS(read(NpyBytes(Dict("<f8", "(1, 2)"), Values<double>({1.0, 1e300}))), "row 0, column 1",
+                  "float32 range");
   CHECK_ERROR_HAS(ReadNpy(dir / "missing.npy"), "missing.npy", "No such file");
 }
 
@@ -278,8 +240,7 @@ TEST_CASE("WriteFileAtomic replaces the file and leaves no temporary behind") {
   CHECK(ReadText(path) == "second");
   CHECK(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()) == 1);
 
-  CHECK_ERROR_HAS(WriteFileAtomic(dir / "no/such/dir/x.bin", "x", 1), "x.bin",
-                  "No such file or directory");
+  CHECK_ERROR_HAS(WriteFileAtomic(dir / "no/such/dir/x.bin", "x", 1), "x.bin", "No such file or directory");
   // Renaming a file over a directory fails after the data was written: the temporary must go.
   fs::create_directory(dir / "taken");
   CHECK_ERROR_HAS(WriteFileAtomic(dir / "taken", "x", 1), "taken", "rename failed");
@@ -356,14 +317,14 @@ TEST_CASE("safetensors errors name the file and the tensor") {
                        R"( "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})",
                        eight),
                   "duplicate key 'a'");
-  CHECK_ERROR_HAS(read(R"({"a": {"dtype": "F32", "shape": [2], "offsets": [0, 8]}})", eight),
-                  "tensor 'a'", "unknown header key 'offsets'");
+  CHECK_ERROR_HAS(read(R"({"a": {"dtype": "F32", "shape": [2], "offsets": [0, 8]}})", eight), "tensor 'a'",
+                  "unknown header key 'offsets'");
   CHECK_ERROR_HAS(read(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})",
                        Values<float>({1.0f, std::numeric_limits<float>::quiet_NaN()})),
                   "w.safetensors: tensor 'a' has NaN at flat index 1");
-  CHECK_ERROR_HAS(read(R"({"a": {"dtype": "F64", "shape": [1], "data_offsets": [0, 8]}})",
-                       Values<double>({1e39})),
-                  "tensor 'a' has a value beyond the float32 range at flat index 0");
+  CHECK_ERROR_HAS(
+      read(R"({"a": {"dtype": "F64", "shape": [1], "data_offsets": [0, 8]}})", Values<double>({1e39})),
+      "tensor 'a' has a value beyond the float32 range at flat index 0");
 
   WriteText(path, "\x05");
   CHECK_ERROR_HAS(ReadSafetensors(path), "w.safetensors", "too short");

@@ -13,7 +13,9 @@
 namespace mmoe::testing {
 
 // Path of a file under the repository root.
-inline std::string SourcePath(const std::string& relative) { return std::string(MMOE_SOURCE_DIR) + "/" + relative; }
+inline std::string SourcePath(const std::string& relative) {
+  return std::string(MMOE_SOURCE_DIR) + "/" + relative;
+}
 
 // The shipped trained seed model (examples/seed), imported with its architecture JSON.
 const converter::FloatModel& SeedFloatModel();

@@ -25,8 +25,8 @@ std::string ErrnoText(int err) { return std::strerror(err); }
 std::string TempPathFor(const std::string& path) {
   static std::atomic<unsigned> counter{0};
   const std::filesystem::path target(path);
-  const std::string name = "." + target.filename().string() + ".tmp." + std::to_string(::getpid()) +
-                           "." + std::to_string(counter++);
+  const std::string name = "." + target.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
+                           std::to_string(counter++);
   return (target.parent_path() / name).string();
 }
 

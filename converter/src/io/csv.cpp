@@ -91,9 +91,7 @@ std::string HeaderName(std::string_view field) {
   return std::string(field);
 }
 
-std::string At(const std::string& path, size_t line) {
-  return path + ": line " + std::to_string(line);
-}
+std::string At(const std::string& path, size_t line) { return path + ": line " + std::to_string(line); }
 
 float ParseValue(std::string_view field, const std::string& path, size_t line, size_t column) {
   const std::string where = At(path, line) + ", column " + std::to_string(column);
@@ -176,8 +174,7 @@ void WriteCsv(const std::string& path, const Matrix& m, const std::vector<std::s
   bool header_is_numeric = !header.empty();
   for (size_t c = 0; c < header.size(); ++c) {
     if (header[c].find_first_of(",\"\r\n") != std::string::npos) {
-      throw ConvertError(path + ": header name '" + header[c] +
-                         "' contains a comma, quote or line break");
+      throw ConvertError(path + ": header name '" + header[c] + "' contains a comma, quote or line break");
     }
     header_is_numeric = header_is_numeric && ParseNumber(Trim(header[c])).has_value();
     text += (c ? "," : "") + header[c];

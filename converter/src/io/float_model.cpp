@@ -53,8 +53,7 @@ void CheckLayer(const FloatDense& layer, const std::string& label) {
 }
 
 // Layers well formed and chained from `in_width`, which `in_source` describes for messages.
-void CheckMlp(const FloatMlp& mlp, const std::string& label, int in_width,
-              const std::string& in_source) {
+void CheckMlp(const FloatMlp& mlp, const std::string& label, int in_width, const std::string& in_source) {
   if (mlp.layers.empty()) Fail(label + " has no layers");
   int expected = in_width;
   for (size_t i = 0; i < mlp.layers.size(); ++i) {
@@ -63,8 +62,7 @@ void CheckMlp(const FloatMlp& mlp, const std::string& label, int in_width,
     CheckLayer(layer, layer_label);
     if (layer.in != expected) {
       Fail(layer_label + " reads width " + std::to_string(layer.in) + " but " +
-           (i == 0 ? in_source : "the previous layer's output") + " is " +
-           std::to_string(expected));
+           (i == 0 ? in_source : "the previous layer's output") + " is " + std::to_string(expected));
     }
     expected = layer.out;
   }
@@ -99,8 +97,8 @@ void CheckGates(const FloatModel& model) {
     std::set<int> seen;
     for (const int e : gate.experts) {
       if (e < 0 || e >= n_experts) {
-        Fail(label + " mixes expert " + std::to_string(e) + ", but there are " +
-             std::to_string(n_experts) + " experts");
+        Fail(label + " mixes expert " + std::to_string(e) + ", but there are " + std::to_string(n_experts) +
+             " experts");
       }
       if (!seen.insert(e).second) Fail(label + " lists expert " + std::to_string(e) + " twice");
     }
@@ -124,10 +122,9 @@ void CheckTasks(const FloatModel& model) {
       Fail(label + " uses gate " + std::to_string(task.gate) + ", but there are " +
            std::to_string(model.gates.size()) + " gates");
     }
-    if (task.gate == -1 &&
-        (task.expert < 0 || task.expert >= static_cast<int>(model.experts.size()))) {
-      Fail(label + " has no gate and reads expert " + std::to_string(task.expert) +
-           ", but there are " + std::to_string(model.experts.size()) + " experts");
+    if (task.gate == -1 && (task.expert < 0 || task.expert >= static_cast<int>(model.experts.size()))) {
+      Fail(label + " has no gate and reads expert " + std::to_string(task.expert) + ", but there are " +
+           std::to_string(model.experts.size()) + " experts");
     }
     const std::string tower = label + " tower";
     CheckMlp(task.tower, tower, model.expert_width(), "the expert width");
@@ -143,13 +140,11 @@ void CheckTasks(const FloatModel& model) {
 
 int64_t FloatModel::macs() const {
   int64_t total = 0;
-  ForEachLayer(
-      *this, [&](const FloatDense& layer) { total += static_cast<int64_t>(layer.in) * layer.out; });
+  ForEachLayer(*this, [&](const FloatDense& layer) { total += static_cast<int64_t>(layer.in) * layer.out; });
   // Mixing: each gated task sums expert_width-wide outputs weighted by its gate.
   for (const FloatTask& task : tasks) {
     if (task.gate >= 0 && task.gate < static_cast<int>(gates.size())) {
-      total += static_cast<int64_t>(expert_width()) *
-               static_cast<int64_t>(gates[task.gate].experts.size());
+      total += static_cast<int64_t>(expert_width()) * static_cast<int64_t>(gates[task.gate].experts.size());
     }
   }
   return total;
@@ -167,10 +162,9 @@ void Validate(const FloatModel& model) {
   if (model.experts.empty()) Fail("model has no experts");
   if (model.tasks.empty()) Fail("model has no tasks");
   if (model.input_dim <= 0) Fail("input_dim is " + std::to_string(model.input_dim));
-  if (!model.feature_names.empty() &&
-      model.feature_names.size() != static_cast<size_t>(model.input_dim)) {
-    Fail("model has " + std::to_string(model.feature_names.size()) +
-         " feature names but input_dim " + std::to_string(model.input_dim));
+  if (!model.feature_names.empty() && model.feature_names.size() != static_cast<size_t>(model.input_dim)) {
+    Fail("model has " + std::to_string(model.feature_names.size()) + " feature names but input_dim " +
+         std::to_string(model.input_dim));
   }
   CheckExperts(model);
   CheckGates(model);

@@ -81,9 +81,7 @@ std::string NameList(const std::vector<std::string>& names) {
 std::string Stem(const std::string& path) { return std::filesystem::path(path).stem().string(); }
 
 // " [arch.json: experts[0].layers[1]]" when the layer came from the JSON.
-std::string WhereSuffix(const std::string& where) {
-  return where.empty() ? "" : " [" + where + "]";
-}
+std::string WhereSuffix(const std::string& where) { return where.empty() ? "" : " [" + where + "]"; }
 
 // --------------------------------------------------------------------------------------------
 // ArchSpec -> FloatModel.
@@ -117,9 +115,7 @@ class ModelBuilder {
   }
 
  private:
-  [[noreturn]] void Fail(const std::string& what) const {
-    throw ConvertError(label_ + ": " + what);
-  }
+  [[noreturn]] void Fail(const std::string& what) const { throw ConvertError(label_ + ": " + what); }
 
   const Tensor& Find(const std::string& name, const std::string& where) {
     const auto it = tensors_.find(name);
@@ -156,14 +152,13 @@ class ModelBuilder {
     const bool has_suffix =
         spec.weight.size() > suffix.size() &&
         spec.weight.compare(spec.weight.size() - suffix.size(), suffix.size(), suffix) == 0;
-    layer.name =
-        has_suffix ? spec.weight.substr(0, spec.weight.size() - suffix.size()) : spec.weight;
+    layer.name = has_suffix ? spec.weight.substr(0, spec.weight.size() - suffix.size()) : spec.weight;
     layer.out = static_cast<int>(w.shape[0]);
     layer.in = static_cast<int>(w.shape[1]);
     if (layer.in != in_width) {
-      Fail("tensor '" + spec.weight + "' has shape " + ShapeText(w.shape) + " but layer " +
-           layer.name + " expects input width " + std::to_string(in_width) + " (" + in_source +
-           ")" + WhereSuffix(spec.where));
+      Fail("tensor '" + spec.weight + "' has shape " + ShapeText(w.shape) + " but layer " + layer.name +
+           " expects input width " + std::to_string(in_width) + " (" + in_source + ")" +
+           WhereSuffix(spec.where));
     }
     layer.weight = w.data;
     layer.activation = spec.activation;
@@ -173,8 +168,8 @@ class ModelBuilder {
     }
     const Tensor& b = Find(spec.bias, spec.where);
     if (b.shape.size() != 1 || b.shape[0] != layer.out) {
-      Fail("tensor '" + spec.bias + "' has shape " + ShapeText(b.shape) + " but layer " +
-           layer.name + " has " + std::to_string(layer.out) + " outputs" + WhereSuffix(spec.where));
+      Fail("tensor '" + spec.bias + "' has shape " + ShapeText(b.shape) + " but layer " + layer.name +
+           " has " + std::to_string(layer.out) + " outputs" + WhereSuffix(spec.where));
     }
     layer.bias = b.data;
     return layer;
@@ -225,9 +220,9 @@ class ModelBuilder {
     task.output = spec.output;
     task.tower = Mlp(spec.tower, model.expert_width(), "the expert width");
     if (task.tower.out_width() != 1) {
-      Fail("tensor '" + spec.tower.layers.back().weight + "' has " +
-           std::to_string(task.tower.out_width()) + " outputs but " + spec.tower.label +
-           " must end with 1 (the task's logit)" + WhereSuffix(spec.tower.where));
+      Fail("tensor '" + spec.tower.layers.back().weight + "' has " + std::to_string(task.tower.out_width()) +
+           " outputs but " + spec.tower.label + " must end with 1 (the task's logit)" +
+           WhereSuffix(spec.tower.where));
     }
     return task;
   }
@@ -255,9 +250,8 @@ class ArchParser {
 
   ArchSpec Parse(const json& arch) {
     if (!arch.is_object()) Fail("", "expected a JSON object at the top level");
-    CheckKeys(
-        arch, "",
-        {"format", "version", "name", "input_dim", "feature_names", "experts", "gates", "tasks"});
+    CheckKeys(arch, "",
+              {"format", "version", "name", "input_dim", "feature_names", "experts", "gates", "tasks"});
     if (Required(arch, "", "format") != "mmoe-arch") {
       Fail("format", "expected \"mmoe-arch\", got " + Brief(arch["format"]));
     }
@@ -298,17 +292,13 @@ class ArchParser {
     throw ConvertError(Where(path) + ": " + what);
   }
 
-  std::string Where(const std::string& path) const {
-    return path.empty() ? label_ : label_ + ": " + path;
-  }
+  std::string Where(const std::string& path) const { return path.empty() ? label_ : label_ + ": " + path; }
 
   static std::string Join(const std::string& path, const std::string& key) {
     return path.empty() ? key : path + "." + key;
   }
 
-  static std::string Index(const std::string& path, size_t i) {
-    return path + "[" + std::to_string(i) + "]";
-  }
+  static std::string Index(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
 
   // The offending value in a message, cut short if long.
   static std::string Brief(const json& value) {
@@ -320,8 +310,8 @@ class ArchParser {
   void CheckKeys(const json& object, const std::string& path,
                  std::initializer_list<const char*> allowed) const {
     for (const auto& item : object.items()) {
-      const bool known = std::any_of(allowed.begin(), allowed.end(),
-                                     [&](const char* key) { return item.key() == key; });
+      const bool known =
+          std::any_of(allowed.begin(), allowed.end(), [&](const char* key) { return item.key() == key; });
       if (!known) Fail(path, "unknown key '" + item.key() + "'");
     }
   }
@@ -377,8 +367,8 @@ class ArchParser {
   std::vector<std::string> FeatureNames(const json& arch, int input_dim) const {
     const json& names = Array(arch["feature_names"], "feature_names");
     if (names.size() != static_cast<size_t>(input_dim)) {
-      Fail("feature_names", "has " + std::to_string(names.size()) + " names but input_dim is " +
-                                std::to_string(input_dim));
+      Fail("feature_names",
+           "has " + std::to_string(names.size()) + " names but input_dim is " + std::to_string(input_dim));
     }
     std::vector<std::string> result;
     for (size_t i = 0; i < names.size(); ++i) {
@@ -431,9 +421,8 @@ class ArchParser {
       const json& experts = NonEmptyArray(value["experts"], experts_path);
       std::vector<int> list;
       for (size_t i = 0; i < experts.size(); ++i) {
-        const int e =
-            IntInRange(experts[i], Index(experts_path, i), 0, static_cast<int64_t>(n_experts) - 1,
-                       "an expert index below " + std::to_string(n_experts));
+        const int e = IntInRange(experts[i], Index(experts_path, i), 0, static_cast<int64_t>(n_experts) - 1,
+                                 "an expert index below " + std::to_string(n_experts));
         if (std::find(list.begin(), list.end(), e) != list.end()) {
           Fail(Index(experts_path, i), "expert " + std::to_string(e) + " is listed twice");
         }
@@ -444,8 +433,7 @@ class ArchParser {
     return gate;
   }
 
-  TaskSpec Task(const json& value, const std::string& path, size_t index,
-                const ArchSpec& spec) const {
+  TaskSpec Task(const json& value, const std::string& path, size_t index, const ArchSpec& spec) const {
     ObjectWithKeys(value, path, {"name", "gate", "expert", "tower", "output"});
     TaskSpec task;
     task.name = value.contains("name") ? NonEmptyString(value["name"], Join(path, "name"))
@@ -490,8 +478,7 @@ FloatModel BuildFromArch(const json& arch, const std::map<std::string, Tensor>& 
   const std::vector<std::string> unused = builder.Unused();
   if (!unused.empty()) {
     throw ConvertError(weights_label + ": " + std::to_string(unused.size()) +
-                       " tensor(s) not used by the architecture in " + arch_label + ": " +
-                       NameList(unused));
+                       " tensor(s) not used by the architecture in " + arch_label + ": " + NameList(unused));
   }
   ValidateImported(model, weights_label);
   return model;
@@ -525,8 +512,7 @@ std::optional<int> ParseWrapped(const std::string& text, const std::string& pref
       text.compare(text.size() - suffix.size(), suffix.size(), suffix) != 0) {
     return {};
   }
-  const auto t =
-      ParseIndex(text.substr(prefix.size(), text.size() - prefix.size() - suffix.size()));
+  const auto t = ParseIndex(text.substr(prefix.size(), text.size() - prefix.size() - suffix.size()));
   if (!t || *t < 1) return {};
   return t;
 }
@@ -591,8 +577,7 @@ class SeedRecognizer {
     if (experts.empty()) Fail("no expert tensors (experts.{i}.{j}.weight) in the seed layout");
     if (tasks.empty()) Fail("no task heads (task{t}_head.{j}.weight) in the seed layout");
     if (gates.size() != tasks.size()) {
-      Fail(std::to_string(tasks.size()) + " task heads (task{t}_head) but " +
-           std::to_string(gates.size()) +
+      Fail(std::to_string(tasks.size()) + " task heads (task{t}_head) but " + std::to_string(gates.size()) +
            " gating networks (gating{t}_network); the seed layout has one gate per task");
     }
 
@@ -614,9 +599,7 @@ class SeedRecognizer {
   }
 
  private:
-  [[noreturn]] void Fail(const std::string& what) const {
-    throw ConvertError(label_ + ": " + what);
-  }
+  [[noreturn]] void Fail(const std::string& what) const { throw ConvertError(label_ + ": " + what); }
 
   void Classify(const std::map<std::string, Tensor>& tensors) {
     std::vector<std::string> unknown;
@@ -651,8 +634,7 @@ class SeedRecognizer {
   }
 
   // Hidden layers get ReLU; the last one too only for experts (gates and towers end linear).
-  MlpSpec Mlp(const std::map<int, SeedLinear>& layers, const std::string& label,
-              bool last_relu) const {
+  MlpSpec Mlp(const std::map<int, SeedLinear>& layers, const std::string& label, bool last_relu) const {
     MlpSpec mlp;
     mlp.label = label;
     for (auto it = layers.begin(); it != layers.end(); ++it) {
@@ -681,9 +663,8 @@ FloatModel BuildSeed(const std::map<std::string, Tensor>& tensors, const std::st
 // "[json.exception.parse_error.101] parse error at line 1..." -> "parse error at line 1...".
 std::string WithoutJsonPrefix(const std::string& message) {
   const size_t end = message.find("] ");
-  return message.rfind("[json.exception.", 0) == 0 && end != std::string::npos
-             ? message.substr(end + 2)
-             : message;
+  return message.rfind("[json.exception.", 0) == 0 && end != std::string::npos ? message.substr(end + 2)
+                                                                               : message;
 }
 
 }  // namespace
@@ -714,8 +695,7 @@ FloatModel ImportModelFromArch(const json& arch, const std::map<std::string, Ten
   return BuildFromArch(arch, tensors, source_name, "arch");
 }
 
-FloatModel ImportSeedLayout(const std::map<std::string, Tensor>& tensors,
-                            const std::string& model_name) {
+FloatModel ImportSeedLayout(const std::map<std::string, Tensor>& tensors, const std::string& model_name) {
   return BuildSeed(tensors, model_name, model_name);
 }
 

@@ -224,17 +224,15 @@ std::string ExtractHeader(const std::string& bytes, const std::string& path, siz
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   const uint64_t header_size = LoadLittleEndian(p + kMagicSize + 2, static_cast<int>(length_size));
   if (header_size > bytes.size() - prefix) {
-    throw ConvertError(path + ": truncated npy header (header length " +
-                       std::to_string(header_size) + ", file size " + std::to_string(bytes.size()) +
-                       ")");
+    throw ConvertError(path + ": truncated npy header (header length " + std::to_string(header_size) +
+                       ", file size " + std::to_string(bytes.size()) + ")");
   }
   *data_start = prefix + header_size;
   return bytes.substr(prefix, header_size);
 }
 
 // [N] -> N x 1, [N, D] -> N x D; anything else, or an empty matrix, is an error.
-void MatrixShape(const std::vector<int64_t>& shape, const std::string& path, int64_t* rows,
-                 int64_t* cols) {
+void MatrixShape(const std::vector<int64_t>& shape, const std::string& path, int64_t* rows, int64_t* cols) {
   if (shape.size() != 1 && shape.size() != 2) {
     throw ConvertError(path + ": array has shape " + ShapeText(shape) + ", expected [N, D] or [N]");
   }
@@ -247,9 +245,7 @@ void MatrixShape(const std::vector<int64_t>& shape, const std::string& path, int
 
 // Element (r, c) converted to float; the error names its 0-based position.
 float CheckedValue(double v, int64_t r, int64_t c, const std::string& path) {
-  const auto where = [&] {
-    return path + ": row " + std::to_string(r) + ", column " + std::to_string(c);
-  };
+  const auto where = [&] { return path + ": row " + std::to_string(r) + ", column " + std::to_string(c); };
   if (std::isnan(v)) throw ConvertError(where() + " is NaN");
   if (std::isinf(v)) throw ConvertError(where() + (v > 0 ? " is +Inf" : " is -Inf"));
   if (std::fabs(v) >= kFloatOverflow) {
@@ -315,8 +311,8 @@ void WriteNpy(const std::string& path, const Matrix& m) {
     throw ConvertError(path + ": matrix has " + std::to_string(m.data.size()) +
                        " values, expected rows * cols = " + std::to_string(m.rows * m.cols));
   }
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" +
-                       std::to_string(m.rows) + ", " + std::to_string(m.cols) + "), }";
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(m.rows) + ", " +
+                       std::to_string(m.cols) + "), }";
   // numpy pads the header with spaces and a final newline so the data starts 64-byte aligned.
   const size_t prefix = kMagicSize + 2 + 2;
   const size_t total = (prefix + header.size() + 1 + 63) / 64 * 64;

@@ -76,8 +76,7 @@ uint64_t NonNegativeInteger(const nlohmann::json& value, const std::string& what
   return value.get<uint64_t>();
 }
 
-TensorEntry ParseEntry(const std::string& name, const nlohmann::json& info,
-                       const std::string& path) {
+TensorEntry ParseEntry(const std::string& name, const nlohmann::json& info, const std::string& path) {
   const std::string where = path + ": tensor '" + name + "'";
   if (!info.is_object()) throw ConvertError(where + ": header entry is not an object");
   for (const auto& [key, value] : info.items()) {
@@ -118,9 +117,8 @@ TensorEntry ParseEntry(const std::string& name, const nlohmann::json& info,
 void CheckExtent(const TensorEntry& e, uint64_t data_size, const std::string& path) {
   const std::string where = path + ": tensor '" + e.name + "'";
   if (e.begin > e.end || e.end > data_size) {
-    throw ConvertError(where + ": data_offsets [" + std::to_string(e.begin) + ", " +
-                       std::to_string(e.end) + "] are outside the data buffer of " +
-                       std::to_string(data_size) + " bytes");
+    throw ConvertError(where + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
+                       "] are outside the data buffer of " + std::to_string(data_size) + " bytes");
   }
   // Count elements with an overflow guard: no valid count exceeds the buffer size.
   const bool empty = std::find(e.shape.begin(), e.shape.end(), 0) != e.shape.end();
@@ -203,8 +201,8 @@ std::map<std::string, Tensor> ReadSafetensors(const std::string& path,
                                               std::map<std::string, std::string>* metadata) {
   const std::string bytes = ReadFileBytes(path);
   if (bytes.size() < 8) {
-    throw ConvertError(path + ": too short for a safetensors file (" +
-                       std::to_string(bytes.size()) + " bytes)");
+    throw ConvertError(path + ": too short for a safetensors file (" + std::to_string(bytes.size()) +
+                       " bytes)");
   }
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   const uint64_t header_size = LoadLittleEndian(p, 8);

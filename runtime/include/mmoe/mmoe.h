@@ -84,8 +84,7 @@ class Session {
   // scores_capacity is the number of floats `scores` can hold.
   Status Score(const float* features, size_t n_items, float* scores, size_t scores_capacity);
   // The same from features already quantized with the model's input quantization.
-  Status ScoreQuantized(const int8_t* features, size_t n_items, float* scores,
-                        size_t scores_capacity);
+  Status ScoreQuantized(const int8_t* features, size_t n_items, float* scores, size_t scores_capacity);
 
   // Quantizes float features exactly as Score does (n_items * input_dim values).
   Status QuantizeInput(const float* features, size_t n_items, int8_t* quantized,

@@ -45,7 +45,7 @@ struct MixOutput {
 using DenseFn = void (*)(const DenseLayer& layer, size_t batch, const void* x, void* y);
 
 struct KernelTable {
-  const char* name;  // e.g. "reference"
+  const char* name;     // e.g. "reference"
   DenseFn dense[2][3];  // [ElementType input][DenseOutput output]
   // Float features [count] -> int8.
   void (*quantize)(const float* x, size_t count, float inv_scale, int32_t zero_point, int8_t* q);

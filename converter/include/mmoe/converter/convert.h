@@ -18,8 +18,8 @@ enum class ActivationPrecision { kMixed, kInt8 };
 struct ConvertOptions {
   std::string calibration = "minmax";  // range method for activations
   ActivationPrecision activations = ActivationPrecision::kMixed;
-  bool bias_correction = true;         // fold the calibration-mean weight rounding error into biases
-  std::string created_utc;             // ISO 8601; empty: now
+  bool bias_correction = true;  // fold the calibration-mean weight rounding error into biases
+  std::string created_utc;      // ISO 8601; empty: now
 };
 
 // Agreement of int8 scores with float scores on the same rows, per task.
@@ -32,19 +32,20 @@ struct TaskAgreement {
 };
 
 struct ConvertResult {
-  std::vector<uint8_t> bytes;          // the model file
-  int64_t parameters = 0;              // weights + biases
-  int64_t parameter_bytes = 0;         // int8 weights + int32 biases
+  std::vector<uint8_t> bytes;            // the model file
+  int64_t parameters = 0;                // weights + biases
+  int64_t parameter_bytes = 0;           // int8 weights + int32 biases
   std::vector<TaskAgreement> agreement;  // float vs int8 on the calibration rows
-  std::vector<std::string> warnings;   // e.g. a clamped bias
+  std::vector<std::string> warnings;     // e.g. a clamped bias
 };
 
 ConvertResult Convert(const FloatModel& model, const Matrix& calibration, const ConvertOptions& options);
 
 // Builds the model file from a float model and its calibration statistics.
 class ActivationStats;
-std::vector<uint8_t> BuildModelFile(const FloatModel& model, const ActivationStats& stats, int64_t calibration_rows,
-                                    const ConvertOptions& options, std::vector<std::string>* warnings);
+std::vector<uint8_t> BuildModelFile(const FloatModel& model, const ActivationStats& stats,
+                                    int64_t calibration_rows, const ConvertOptions& options,
+                                    std::vector<std::string>* warnings);
 
 // Per-task max / mean / 99th-percentile absolute difference and Spearman rank correlation
 // between two [N][tasks] score matrices.

@@ -30,8 +30,7 @@ class FloatReference {
 
   // x: [N][input_dim]. Returns [N][tasks]: sigmoid probabilities (identity tasks: logits).
   // `logits` (optional) receives the towers' pre-sigmoid outputs.
-  Matrix Forward(const Matrix& x, Matrix* logits = nullptr,
-                 ActivationObserver* observer = nullptr) const;
+  Matrix Forward(const Matrix& x, Matrix* logits = nullptr, ActivationObserver* observer = nullptr) const;
 
  private:
   const FloatModel& model_;

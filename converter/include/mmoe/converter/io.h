@@ -89,8 +89,8 @@ struct Tensor {
 // length against the file size, well-formed JSON without duplicate names, offsets in range and
 // non-overlapping, byte size == product(shape) * dtype size, finite values (the error names the
 // tensor and the flat index). "__metadata__" (string to string) goes to `metadata` if given.
-std::map<std::string, Tensor> ReadSafetensors(
-    const std::string& path, std::map<std::string, std::string>* metadata = nullptr);
+std::map<std::string, Tensor> ReadSafetensors(const std::string& path,
+                                              std::map<std::string, std::string>* metadata = nullptr);
 
 // Parses JSON text, rejecting duplicate object keys (which nlohmann::json would silently
 // collapse). Errors read "<label>: <what>".
@@ -110,8 +110,7 @@ FloatModel ImportModel(const std::string& weights_path, const std::string& arch_
 
 // The same from parsed parts. `source_name` is the weights file's name: it prefixes tensor
 // errors and its stem is the default model name. JSON errors are prefixed with "arch".
-FloatModel ImportModelFromArch(const nlohmann::json& arch,
-                               const std::map<std::string, Tensor>& tensors,
+FloatModel ImportModelFromArch(const nlohmann::json& arch, const std::map<std::string, Tensor>& tensors,
                                const std::string& source_name);
 
 // The seed layout: experts.{i}.{j}, gating{t}_network.{j}, task{t}_head.{j} (.weight / .bias,
@@ -119,7 +118,6 @@ FloatModel ImportModelFromArch(const nlohmann::json& arch,
 // input width; gate t mixes all experts for task t ("task1", "task2", ...); the number of task
 // heads must equal the number of gates. ReLU after every expert layer and between gate/tower
 // layers; sigmoid outputs. `model_name` names the model and prefixes errors.
-FloatModel ImportSeedLayout(const std::map<std::string, Tensor>& tensors,
-                            const std::string& model_name);
+FloatModel ImportSeedLayout(const std::map<std::string, Tensor>& tensors, const std::string& model_name);
 
 }  // namespace mmoe::converter

@@ -77,7 +77,8 @@ void MixTyped(const void* const* experts, const int32_t* zero_points, const floa
       }
       float v = numerics::Clamp(acc, static_cast<float>(mix.min - mix.zero_point),
                                 static_cast<float>(mix.max - mix.zero_point));
-      out[i * width + c] = static_cast<Out>(static_cast<int32_t>(numerics::RoundHalfEven(v)) + mix.zero_point);
+      out[i * width + c] =
+          static_cast<Out>(static_cast<int32_t>(numerics::RoundHalfEven(v)) + mix.zero_point);
     }
   }
 }

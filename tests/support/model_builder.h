@@ -1,0 +1,82 @@
+// Model files assembled field by field, for tests of what the runtime refuses.
+//
+// The converter only writes valid files, so a test that needs a zero scale, a repeated expert
+// or a tower ending in two outputs describes the model here (a plain mirror of schema/mmoe.fbs:
+// flatc ran without --gen-object-api), changes one field, and serialises it with
+// FlatBufferBuilder. MinimalModelSpec() is small but touches every part: hidden layers, a gate,
+// a gated task and a Shared-Bottom task.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mmoe_generated.h"
+
+namespace mmoe::testing {
+
+struct QuantSpec {
+  fb::ElementType type = fb::ElementType::INT8;
+  float scale = 1.0f / 16;
+  int32_t zero_point = 0;
+};
+
+struct DenseSpec {
+  std::string name;  // empty: not written
+  uint32_t in = 0;
+  uint32_t out = 0;
+  QuantSpec input;
+  std::vector<int8_t> weights;  // out * in
+  std::vector<float> weight_scales;
+  std::vector<int32_t> bias;
+  fb::OutputKind output_kind = fb::OutputKind::REQUANTIZED;
+  std::optional<QuantSpec> output;  // nullopt: field absent
+  fb::Activation activation = fb::Activation::NONE;
+  std::vector<float> multipliers;
+};
+
+struct MlpSpec {
+  std::vector<DenseSpec> layers;
+};
+
+struct GateSpec {
+  MlpSpec mlp;
+  std::vector<uint32_t> experts;
+};
+
+struct TaskSpec {
+  std::string name;
+  int32_t gate = -1;
+  int32_t expert = -1;
+  std::vector<float> mix_scales;
+  MlpSpec tower;
+  fb::TaskOutput output = fb::TaskOutput::SIGMOID;
+};
+
+struct ModelSpec {
+  uint16_t version_major = 1;
+  uint16_t version_minor = 0;
+  std::string name = "minimal";
+  uint32_t input_dim = 0;
+  std::vector<std::string> feature_names;  // empty: not written
+  QuantSpec input;
+  std::vector<MlpSpec> experts;
+  std::vector<GateSpec> gates;
+  std::vector<TaskSpec> tasks;
+};
+
+// A consistent layer `in` -> `out` reading `input`: small nonzero weights, weight scales of
+// 1/64, zero biases and the multipliers the converter would store. `output` nullopt makes it
+// an accumulator-output layer (a gate's logits, a tower's logit).
+DenseSpec MakeDense(const std::string& name, uint32_t in, uint32_t out, const QuantSpec& input,
+                    const std::optional<QuantSpec>& output, fb::Activation activation = fb::Activation::NONE);
+
+// 3 int8 inputs; experts 0 and 1: 3 -> 4 -> 2 (ReLU, int8); gate 0 mixes experts {0, 1}
+// with one 3 -> 2 accumulator layer; task 0 "click": gate 0, tower 2 -> 3 -> 1, sigmoid;
+// task 1 "dwell": Shared-Bottom on expert 1, tower 2 -> 1, identity.
+ModelSpec MinimalModelSpec();
+
+std::vector<uint8_t> BuildModel(const ModelSpec& spec);
+
+}  // namespace mmoe::testing

@@ -1,0 +1,558 @@
+// Hostile and broken model files: each is refused with the status code its kind of damage
+// calls for and a message naming the part at fault, and none crashes the loader. Loads go
+// through exact-size heap buffers borrowed without a copy, so that AddressSanitizer flags
+// any read past the end of the file.
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <initializer_list>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "mmoe/mmoe.h"
+#include "mmoe_generated.h"
+#include "support/fixtures.h"
+#include "support/model_builder.h"
+
+namespace mmoe {
+namespace {
+
+using testing::DenseSpec;
+using testing::MakeDense;
+using testing::ModelSpec;
+using testing::QuantSpec;
+
+// A model loaded from its own exact-size copy of some bytes. `buffer` is declared first so
+// that it outlives the model borrowing it.
+struct Loaded {
+  std::unique_ptr<uint8_t[]> buffer;
+  Status status;
+  std::shared_ptr<const Model> model;
+};
+
+Loaded LoadExact(const uint8_t* data, size_t size) {
+  Loaded l;
+  l.buffer.reset(new uint8_t[size == 0 ? 1 : size]);  // new[] is aligned for any scalar
+  if (size) std::memcpy(l.buffer.get(), data, size);
+  l.status = Model::LoadBuffer(l.buffer.get(), size, &l.model, /*copy=*/false);
+  return l;
+}
+
+Loaded LoadExact(const std::vector<uint8_t>& bytes) { return LoadExact(bytes.data(), bytes.size()); }
+
+// `s` failed with `code` and a message containing every fragment.
+void CheckRefused(const Status& s, StatusCode code, std::initializer_list<const char*> fragments) {
+  const std::string message = s.message();
+  CAPTURE(message);
+  CHECK(s.code() == code);
+  for (const char* f : fragments) {
+    INFO(f);
+    CHECK(message.find(f) != std::string::npos);
+  }
+}
+
+bool IsCleanRefusal(StatusCode code) {
+  return code == StatusCode::kNotAModel || code == StatusCode::kUnsupportedVersion ||
+         code == StatusCode::kCorruptModel || code == StatusCode::kInvalidModel;
+}
+
+// Scores `rows` items of `features` (input_dim wide, zero-padded if short) and checks that
+// every score is finite, and a probability for sigmoid tasks. Identity scores are float(acc)
+// times a verified multiplier, so they are bounded too.
+void ScoreAndCheck(const std::shared_ptr<const Model>& model, const std::vector<float>& features,
+                   size_t rows) {
+  SessionOptions options;
+  options.tile_items = 3;  // several tiles, one partial
+  std::unique_ptr<Session> session;
+  Status s = Session::Create(model, options, &session);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  std::vector<float> x(rows * model->input_dim(), 0.0f);
+  std::copy_n(features.begin(), std::min(features.size(), x.size()), x.begin());
+  std::vector<float> scores(rows * model->num_tasks(), -1.0f);
+  s = session->Score(x.data(), rows, scores.data(), scores.size());
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  const auto* tasks = fb::GetModel(model->flatbuffer())->tasks();
+  for (size_t i = 0; i < scores.size(); ++i) {
+    const bool sigmoid = tasks->Get(i % tasks->size())->output() == fb::TaskOutput::SIGMOID;
+    CHECK(std::isfinite(scores[i]));
+    if (sigmoid) CHECK((scores[i] >= 0.0f && scores[i] <= 1.0f));
+  }
+}
+
+std::vector<float> SeedRows(size_t rows) {
+  const converter::Matrix& eval = testing::SeedEval();
+  return std::vector<float>(eval.data.begin(), eval.data.begin() + rows * eval.cols);
+}
+
+// --- Not a model at all ----------------------------------------------------------------------
+
+std::vector<uint8_t> Bytes(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
+
+TEST_CASE("buffers that are not models are refused with NOT_A_MODEL") {
+  std::shared_ptr<const Model> model;
+  const uint8_t byte = 0;
+  CheckRefused(Model::LoadBuffer(&byte, 0, &model), StatusCode::kNotAModel, {"0 bytes"});
+  CheckRefused(LoadExact(Bytes("MMOEMMO")).status, StatusCode::kNotAModel, {"7 bytes"});
+  const std::vector<std::vector<uint8_t>> headers = {
+      // PNG signature and the start of its IHDR chunk.
+      {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I',
+       'H',  'D', 'R', 0,   0,    1,    0,    0,    0, 1, 0, 8,  6},
+      // ELF64 little-endian header start.
+      {0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0x3e, 0, 1, 0, 0, 0},
+      Bytes("{\"format\": \"mmoe-arch\", \"version\": 1, \"experts\": []}"),
+      std::vector<uint8_t>(64, 0),
+      Bytes("MMOE0000"),  // the identifier belongs at offset 4, not 0
+  };
+  for (const auto& h : headers) {
+    CAPTURE(h.size());
+    CheckRefused(LoadExact(h).status, StatusCode::kNotAModel, {"\"MMOE\""});
+  }
+  CHECK(Model::LoadBuffer(nullptr, 100, &model).code() == StatusCode::kInvalidArgument);
+  CHECK(Model::LoadBuffer(&byte, 1, nullptr).code() == StatusCode::kInvalidArgument);
+  CHECK(model == nullptr);
+}
+
+TEST_CASE("a borrowed buffer must be 8-byte aligned") {
+  const std::vector<uint8_t>& seed = testing::SeedModelBytes();
+  std::unique_ptr<uint8_t[]> storage(new uint8_t[seed.size() + 8]);
+  std::memcpy(storage.get() + 1, seed.data(), seed.size());
+  std::shared_ptr<const Model> model;
+  CheckRefused(Model::LoadBuffer(storage.get() + 1, seed.size(), &model, /*copy=*/false),
+               StatusCode::kInvalidArgument, {"aligned"});
+  // Copying takes care of the alignment.
+  CHECK(Model::LoadBuffer(storage.get() + 1, seed.size(), &model, /*copy=*/true).ok());
+}
+
+// --- Damaged seed model ----------------------------------------------------------------------
+
+TEST_CASE("the seed model truncated at any length is refused cleanly") {
+  const std::vector<uint8_t>& seed = testing::SeedModelBytes();
+  std::vector<size_t> lengths;
+  for (size_t n = 0; n < 64; ++n) lengths.push_back(n);
+  for (size_t k = 1; k < 50; ++k) lengths.push_back(seed.size() * k / 50);
+  for (size_t n = seed.size() - 8; n < seed.size(); ++n) lengths.push_back(n);
+  for (size_t n : lengths) {
+    CAPTURE(n);
+    const Loaded l = LoadExact(seed.data(), n);
+    INFO(l.status.message());
+    CHECK_FALSE(l.status.ok());
+    CHECK(IsCleanRefusal(l.status.code()));
+    CHECK(std::strlen(l.status.message()) > 0);
+    if (n < 8) CHECK(l.status.code() == StatusCode::kNotAModel);
+  }
+  const Loaded whole = LoadExact(seed);
+  REQUIRE_MESSAGE(whole.status.ok(), whole.status.message());
+  ScoreAndCheck(whole.model, SeedRows(5), 5);
+}
+
+// Every flip either is refused with a clean code or gives a model that scores sanely.
+TEST_CASE("the seed model with a flipped byte is refused cleanly or still scores") {
+  const std::vector<uint8_t>& seed = testing::SeedModelBytes();
+  std::mt19937 rng(20260101);
+  std::vector<size_t> positions;
+  for (size_t p = 0; p < 512; ++p) positions.push_back(p);  // root table, vtables, headers
+  for (int i = 0; i < 1500; ++i) positions.push_back(rng() % seed.size());
+  const std::vector<float> rows = SeedRows(4);
+  int refused = 0, loaded = 0;
+  std::vector<uint8_t> damaged = seed;
+  for (size_t p : positions) {
+    const uint8_t mask = static_cast<uint8_t>(1 + rng() % 255);
+    damaged[p] ^= mask;
+    const Loaded l = LoadExact(damaged);
+    damaged[p] ^= mask;
+    CAPTURE(p);
+    CAPTURE(static_cast<int>(mask));
+    INFO(l.status.message());
+    if (l.status.ok()) {
+      ++loaded;
+      ScoreAndCheck(l.model, rows, 4);
+    } else {
+      ++refused;
+      CHECK(IsCleanRefusal(l.status.code()));
+    }
+  }
+  std::printf("byte flips in the seed model: %d refused, %d loaded and scored\n", refused, loaded);
+  // Both paths ran: flips in the header are refused, flips in weight data load.
+  CHECK(refused > 50);
+  CHECK(loaded > 500);
+}
+
+// --- Format versions -------------------------------------------------------------------------
+
+TEST_CASE("a newer major format version is refused with UNSUPPORTED_VERSION naming both versions") {
+  ModelSpec spec = testing::MinimalModelSpec();
+  spec.version_major = 2;
+  spec.version_minor = 3;
+  CheckRefused(LoadExact(testing::BuildModel(spec)).status, StatusCode::kUnsupportedVersion, {"2.3", "1.0"});
+
+  // The seed model with its version field patched in place.
+  std::vector<uint8_t> seed = testing::SeedModelBytes();
+  const auto* root = flatbuffers::GetRoot<flatbuffers::Table>(seed.data());
+  const uint8_t* field = root->GetAddressOf(fb::Model::VT_FORMAT_VERSION_MAJOR);
+  REQUIRE(field != nullptr);
+  const uint16_t newer = 7;
+  std::memcpy(seed.data() + (field - seed.data()), &newer, sizeof(newer));
+  CheckRefused(LoadExact(seed).status, StatusCode::kUnsupportedVersion, {"7.0", "newer", "1.0"});
+
+  spec.version_major = 0;
+  CheckRefused(LoadExact(testing::BuildModel(spec)).status, StatusCode::kUnsupportedVersion, {"0.3"});
+}
+
+TEST_CASE("a newer minor format version loads: minor versions only add fields") {
+  ModelSpec spec = testing::MinimalModelSpec();
+  spec.version_minor = 9;
+  const Loaded l = LoadExact(testing::BuildModel(spec));
+  REQUIRE_MESSAGE(l.status.ok(), l.status.message());
+}
+
+// --- Semantic violations in a well-formed file -------------------------------------------------
+
+TEST_CASE("the minimal built model loads and scores") {
+  const Loaded l = LoadExact(testing::BuildModel(testing::MinimalModelSpec()));
+  REQUIRE_MESSAGE(l.status.ok(), l.status.message());
+  CHECK(l.model->input_dim() == 3);
+  CHECK(l.model->num_experts() == 2);
+  CHECK(l.model->num_gates() == 1);
+  REQUIRE(l.model->num_tasks() == 2);
+  CHECK(std::string(l.model->task_name(0)) == "click");
+  CHECK(std::string(l.model->task_name(1)) == "dwell");
+  // Layers: experts 2 x (12 + 8), gate 6, towers 6 + 3 + 2; mixing: one gated task, 2 x 2.
+  CHECK(l.model->macs_per_item() == 40 + 6 + 11 + 4);
+  ScoreAndCheck(l.model, {0.5f, -1.0f, 2.0f, 0.0f, 0.25f, 1.0f, 3.0f, 3.0f, -3.0f}, 3);
+}
+
+struct Violation {
+  const char* what;
+  std::function<void(ModelSpec*)> tweak;
+  std::vector<const char*> fragments;  // the message names the part at fault
+};
+
+DenseSpec& ExpertLayer(ModelSpec* m, int e, int l) { return m->experts[e].layers[l]; }
+
+const float kNaN = std::numeric_limits<float>::quiet_NaN();
+const float kInf = std::numeric_limits<float>::infinity();
+
+// The runtime folds -zp_in * sum_k w[c][k] into bias[c]. Picks a bias whose own magnitude
+// leaves room for the worst-case sum of products (in * 127 * 128) but whose folded value does
+// not: a verifier that bounded the stored bias instead of the folded one would miss it.
+void BiasOverflowingWhenFolded(ModelSpec* m) {
+  DenseSpec& layer = ExpertLayer(m, 0, 0);
+  int64_t wsum = 0;
+  for (uint32_t k = 0; k < layer.in; ++k) wsum += layer.weights[k];
+  const int64_t fold = -static_cast<int64_t>(layer.input.zero_point) * wsum;  // added to bias[0]
+  REQUIRE(std::abs(fold) >= 2);
+  const int64_t products = static_cast<int64_t>(layer.in) * 127 * 128;
+  const int64_t magnitude = std::numeric_limits<int32_t>::max() - products - std::abs(fold) / 2;
+  layer.bias[0] = static_cast<int32_t>(fold > 0 ? magnitude : -magnitude);
+}
+
+std::vector<Violation> Violations() {
+  const QuantSpec relu{fb::ElementType::INT8, 1.0f / 16, -128};
+  return {
+      {"gate expert index out of range",
+       [](ModelSpec* m) {
+         m->gates[0].experts = {0, 5};
+       },
+       {"gates[0]", "expert index 5 is out of range"}},
+      {"repeated gate expert index",
+       [](ModelSpec* m) {
+         m->gates[0].experts = {1, 1};
+       },
+       {"gates[0]", "expert index 1 is repeated"}},
+      {"gate logits != its experts",
+       [](ModelSpec* m) { m->gates[0].experts = {1}; },
+       {"gates[0]", "2 logits for 1 experts"}},
+      {"gate mixing no experts",
+       [](ModelSpec* m) { m->gates[0].experts.clear(); },
+       {"gates[0]", "mixes 0 experts"}},
+      {"weights of the wrong length",
+       [](ModelSpec* m) { ExpertLayer(m, 1, 0).weights.pop_back(); },
+       {"experts[1].layers[0] (experts.1.0)", "weights has 11 values, expected 12"}},
+      {"bias of the wrong length",
+       [](ModelSpec* m) { m->tasks[0].tower.layers[0].bias.push_back(0); },
+       {"tasks[0].tower.layers[0] (tasks.0.0)", "bias has 4 values, expected 3"}},
+      {"zero input scale",
+       [](ModelSpec* m) { m->input.scale = 0.0f; },
+       {"model", "input scale 0 is not a finite positive number"}},
+      {"NaN output scale",
+       [](ModelSpec* m) { ExpertLayer(m, 0, 1).output->scale = kNaN; },
+       {"experts[0].layers[1] (experts.0.1)", "output scale", "nan"}},
+      {"denormal input scale",
+       [](ModelSpec* m) { m->input.scale = 1e-40f; },
+       {"model", "input scale", "not a finite positive number"}},
+      {"zero weight scale",
+       [](ModelSpec* m) { ExpertLayer(m, 0, 1).weight_scales[1] = 0.0f; },
+       {"experts[0].layers[1] (experts.0.1)", "weight scale 1 is 0"}},
+      {"infinite weight scale",
+       [](ModelSpec* m) { m->gates[0].mlp.layers[0].weight_scales[0] = kInf; },
+       {"gates[0].layers[0] (gates.0.0)", "weight scale 0 is inf"}},
+      {"multiplier below range",
+       [](ModelSpec* m) { m->gates[0].mlp.layers[0].multipliers[1] = 1e-30f; },
+       {"gates[0].layers[0] (gates.0.0)", "multiplier 1 is 1e-30", "outside [2^-64, 2^30]"}},
+      {"NaN multiplier",
+       [](ModelSpec* m) { m->tasks[1].tower.layers[0].multipliers[0] = kNaN; },
+       {"tasks[1].tower.layers[0] (tasks.1.0)", "multiplier 0 is", "outside"}},
+      {"int8 zero point out of range",
+       [](ModelSpec* m) { m->input.zero_point = 200; },
+       {"model", "input int8 zero point 200 is outside [-128, 127]"}},
+      {"int16 zero point != 0",
+       [](ModelSpec* m) {
+         for (auto& e : m->experts)
+           e.layers.back().output = QuantSpec{fb::ElementType::INT16, 1.0f / 4096, 5};
+       },
+       {"experts[0].layers[1] (experts.0.1)", "output int16 zero point 5 must be 0"}},
+      {"unknown element type",
+       [](ModelSpec* m) { ExpertLayer(m, 0, 0).output->type = static_cast<fb::ElementType>(3); },
+       {"experts[0].layers[0] (experts.0.0)", "unknown element type 3"}},
+      {"int16 model input",
+       [](ModelSpec* m) {
+         m->input = QuantSpec{fb::ElementType::INT16, 1.0f / 32, 0};
+       },
+       {"model", "input must be int8"}},
+      {"layer widths that do not chain",
+       [relu](ModelSpec* m) {
+         ExpertLayer(m, 0, 1) = MakeDense("experts.0.1", 5, 2, relu, relu, fb::Activation::RELU);
+       },
+       {"experts[0].layers[1] (experts.0.1)", "reads 5 features but its input has 4"}},
+      {"tower reading the wrong width",
+       [relu](ModelSpec* m) {
+         m->tasks[1].tower.layers[0] = MakeDense("tasks.1.0", 3, 1, relu, std::nullopt);
+       },
+       {"tasks[1].tower.layers[0] (tasks.1.0)", "reads 3 features but its input has 2"}},
+      {"input quantization differing from its producer's",
+       [](ModelSpec* m) { ExpertLayer(m, 1, 1).input.scale = 1.0f / 8; },
+       {"experts[1].layers[1] (experts.1.1)", "input quantization differs"}},
+      {"experts of different widths",
+       [relu](ModelSpec* m) {
+         ExpertLayer(m, 1, 1) = MakeDense("experts.1.1", 4, 3, relu, relu, fb::Activation::RELU);
+       },
+       {"experts[1]", "output width or element type differs"}},
+      {"tower not ending in 1 output",
+       [relu](ModelSpec* m) {
+         m->tasks[0].tower.layers[1] = MakeDense("tasks.0.1", 3, 2, relu, std::nullopt);
+       },
+       {"tasks[0] (click)", "tower ends with 2 outputs, expected 1"}},
+      {"expert ending in an accumulator",
+       [](ModelSpec* m) {
+         ExpertLayer(m, 0, 1).output_kind = fb::OutputKind::ACCUMULATOR;
+         ExpertLayer(m, 0, 1).activation = fb::Activation::NONE;
+       },
+       {"experts[0].layers[1] (experts.0.1)", "output must be requantized"}},
+      {"gate logits requantized",
+       [relu](ModelSpec* m) { m->gates[0].mlp.layers[0] = MakeDense("gates.0.0", 3, 2, m->input, relu); },
+       {"gates[0].layers[0] (gates.0.0)", "output must be the accumulator"}},
+      {"accumulator layer with an activation",
+       [](ModelSpec* m) { m->gates[0].mlp.layers[0].activation = fb::Activation::RELU; },
+       {"gates[0].layers[0] (gates.0.0)", "accumulator-output layer cannot have an activation"}},
+      {"requantized layer without output quantization",
+       [](ModelSpec* m) { ExpertLayer(m, 1, 0).output.reset(); },
+       {"experts[1].layers[0] (experts.1.0)", "output quantization is missing"}},
+      {"unknown activation",
+       [](ModelSpec* m) { ExpertLayer(m, 0, 0).activation = static_cast<fb::Activation>(7); },
+       {"experts[0].layers[0] (experts.0.0)", "unknown activation 7"}},
+      {"unknown output kind",
+       [](ModelSpec* m) { ExpertLayer(m, 0, 0).output_kind = static_cast<fb::OutputKind>(9); },
+       {"experts[0].layers[0] (experts.0.0)", "unknown output kind 9"}},
+      {"unknown task output",
+       [](ModelSpec* m) { m->tasks[1].output = static_cast<fb::TaskOutput>(5); },
+       {"tasks[1] (dwell)", "unknown output 5"}},
+      {"task gate out of range",
+       [](ModelSpec* m) { m->tasks[0].gate = 1; },
+       {"tasks[0] (click)", "gate 1 is out of range (1 gates)"}},
+      {"negative task gate",
+       [](ModelSpec* m) { m->tasks[0].gate = -2; },
+       {"tasks[0] (click)", "gate -2 is out of range"}},
+      {"Shared-Bottom expert out of range",
+       [](ModelSpec* m) { m->tasks[1].expert = 2; },
+       {"tasks[1] (dwell)", "no gate and expert 2 is out of range"}},
+      {"no experts", [](ModelSpec* m) { m->experts.clear(); }, {"model", "0 experts"}},
+      {"no tasks", [](ModelSpec* m) { m->tasks.clear(); }, {"model", "0 tasks"}},
+      {"an MLP without layers",
+       [](ModelSpec* m) { m->gates[0].mlp.layers.clear(); },
+       {"gates[0]", "has 0 layers"}},
+      {"input_dim 0", [](ModelSpec* m) { m->input_dim = 0; }, {"model", "input_dim 0"}},
+      {"feature names for another width",
+       [](ModelSpec* m) {
+         m->feature_names = {"a", "b"};
+       },
+       {"model", "2 feature names for 3 inputs"}},
+      {"a weight of -128",
+       [](ModelSpec* m) { ExpertLayer(m, 0, 0).weights[5] = -128; },
+       {"experts[0].layers[0] (experts.0.0)", "weight 5 is -128"}},
+      {"an accumulator that can overflow int32",
+       [](ModelSpec* m) { ExpertLayer(m, 1, 0).bias[2] = std::numeric_limits<int32_t>::max() - 1000; },
+       {"experts[1].layers[0] (experts.1.0)", "output 2 can overflow its int32 accumulator"}},
+      {"a bias that overflows only once the input zero point is folded in",
+       BiasOverflowingWhenFolded,
+       {"experts[0].layers[0] (experts.0.0)", "output 0 can overflow"}},
+      {"mix_scales of the wrong length",
+       [](ModelSpec* m) { m->tasks[0].mix_scales = {1.0f}; },
+       {"tasks[0] (click)", "1 mix scales for 2 mixed experts"}},
+      {"Shared-Bottom task with two mix scales",
+       [](ModelSpec* m) {
+         m->tasks[1].mix_scales = {1.0f, 1.0f};
+       },
+       {"tasks[1] (dwell)", "2 mix scales for 1 mixed experts"}},
+      {"zero mix scale",
+       [](ModelSpec* m) { m->tasks[0].mix_scales[1] = 0.0f; },
+       {"tasks[0] (click)", "mix scale 1 is 0"}},
+      {"huge mix scale",
+       [](ModelSpec* m) { m->tasks[0].mix_scales[0] = 1e20f; },
+       {"tasks[0] (click)", "mix scale 0 is 1e+20"}},
+      {"tower input with a bad zero point",
+       [](ModelSpec* m) { m->tasks[1].tower.layers[0].input.zero_point = -129; },
+       {"tasks[1]", "tower input int8 zero point -129"}},
+  };
+}
+
+TEST_CASE("well-formed files breaking an invariant are refused with INVALID_MODEL naming the part") {
+  for (const Violation& v : Violations()) {
+    INFO(v.what);
+    ModelSpec spec = testing::MinimalModelSpec();
+    v.tweak(&spec);
+    const Loaded l = LoadExact(testing::BuildModel(spec));
+    CheckRefused(l.status, StatusCode::kInvalidModel, {});
+    for (const char* f : v.fragments) {
+      INFO(f);
+      CHECK(std::string(l.status.message()).find(f) != std::string::npos);
+    }
+  }
+}
+
+// --- Files ---------------------------------------------------------------------------------
+
+// A fresh directory under the system's temporary directory, removed with its contents.
+class TempDir {
+ public:
+  TempDir() {
+    std::string templ = (std::filesystem::temp_directory_path() / "mmoe-files-XXXXXX").string();
+    REQUIRE(mkdtemp(templ.data()) != nullptr);
+    path_ = templ;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+void WriteFile(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  REQUIRE(out.good());
+}
+
+TEST_CASE("LoadFile: missing files, directories and broken files say which path") {
+  TempDir dir;
+  std::shared_ptr<const Model> model;
+  const std::string missing = dir / "no-such-model.mmoe";
+  CheckRefused(Model::LoadFile(missing.c_str(), &model), StatusCode::kIoError,
+               {missing.c_str(), "cannot open"});
+  CheckRefused(Model::LoadFile(dir.path().c_str(), &model), StatusCode::kIoError,
+               {dir.path().c_str(), "not a regular file"});
+  // A FIFO without a writer: opening it must not block the caller forever.
+  const std::string fifo = dir / "fifo.mmoe";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  CheckRefused(Model::LoadFile(fifo.c_str(), &model), StatusCode::kIoError,
+               {fifo.c_str(), "not a regular file"});
+
+  const std::string tiny = dir / "tiny.mmoe";
+  WriteFile(tiny, {'M', 'M', 'O'});
+  CheckRefused(Model::LoadFile(tiny.c_str(), &model), StatusCode::kNotAModel, {tiny.c_str()});
+
+  ModelSpec spec = testing::MinimalModelSpec();
+  spec.gates[0].experts = {0, 9};
+  const std::string invalid = dir / "invalid.mmoe";
+  WriteFile(invalid, testing::BuildModel(spec));
+  CheckRefused(Model::LoadFile(invalid.c_str(), &model), StatusCode::kInvalidModel,
+               {invalid.c_str(), "gates[0]: expert index 9 is out of range"});
+
+  std::vector<uint8_t> truncated = testing::SeedModelBytes();
+  truncated.resize(truncated.size() / 2);
+  const std::string corrupt = dir / "truncated.mmoe";
+  WriteFile(corrupt, truncated);
+  CheckRefused(Model::LoadFile(corrupt.c_str(), &model), StatusCode::kCorruptModel, {corrupt.c_str()});
+  CHECK(model == nullptr);
+
+  CHECK(Model::LoadFile(nullptr, &model).code() == StatusCode::kInvalidArgument);
+  CHECK(Model::LoadFile(missing.c_str(), nullptr).code() == StatusCode::kInvalidArgument);
+
+  const std::string good = dir / "seed.mmoe";
+  WriteFile(good, testing::SeedModelBytes());
+  const Status s = Model::LoadFile(good.c_str(), &model);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  ScoreAndCheck(model, SeedRows(5), 5);
+}
+
+// --- Session misuse ------------------------------------------------------------------------
+
+TEST_CASE("Session::Create refuses a null model and tile sizes outside [1, 4096]") {
+  std::unique_ptr<Session> session;
+  CHECK(Session::Create(nullptr, SessionOptions(), &session).code() == StatusCode::kInvalidArgument);
+  CHECK(Session::Create(testing::SeedModel(), SessionOptions(), nullptr).code() ==
+        StatusCode::kInvalidArgument);
+  for (int tile : {0, -1, 4097, 100000}) {
+    CAPTURE(tile);
+    SessionOptions options;
+    options.tile_items = tile;
+    CheckRefused(Session::Create(testing::SeedModel(), options, &session), StatusCode::kInvalidArgument,
+                 {"tile_items"});
+    CHECK(session == nullptr);
+  }
+  SessionOptions options;
+  options.backend = static_cast<Backend>(77);
+  CHECK(Session::Create(testing::SeedModel(), options, &session).code() == StatusCode::kUnavailable);
+}
+
+TEST_CASE("Session::Score refuses null pointers, zero items and a short scores buffer") {
+  const auto model = testing::SeedModel();
+  std::unique_ptr<Session> session;
+  REQUIRE(Session::Create(model, SessionOptions(), &session).ok());
+  const size_t n = 3, tasks = static_cast<size_t>(model->num_tasks());
+  const std::vector<float> x = SeedRows(n);
+  std::vector<float> scores(n * tasks, -1.0f);
+
+  CheckRefused(session->Score(nullptr, n, scores.data(), scores.size()), StatusCode::kInvalidArgument,
+               {"null"});
+  CheckRefused(session->Score(x.data(), n, nullptr, scores.size()), StatusCode::kInvalidArgument, {"null"});
+  CheckRefused(session->Score(x.data(), 0, scores.data(), scores.size()), StatusCode::kInvalidArgument,
+               {"n_items is 0"});
+  CheckRefused(session->Score(x.data(), n, scores.data(), scores.size() - 1), StatusCode::kBufferTooSmall,
+               {"5 floats", "need 6"});
+  CheckRefused(session->Score(x.data(), SIZE_MAX / 2, scores.data(), scores.size()),
+               StatusCode::kInvalidArgument, {"too large"});
+  // Refusals write nothing.
+  for (float s : scores) CHECK(s == -1.0f);
+
+  std::vector<int8_t> q(n * model->input_dim());
+  CheckRefused(session->QuantizeInput(x.data(), n, q.data(), q.size() - 1), StatusCode::kBufferTooSmall, {});
+  REQUIRE(session->QuantizeInput(x.data(), n, q.data(), q.size()).ok());
+  CheckRefused(session->ScoreQuantized(nullptr, n, scores.data(), scores.size()),
+               StatusCode::kInvalidArgument, {});
+  CheckRefused(session->ScoreQuantized(q.data(), n, scores.data(), 1), StatusCode::kBufferTooSmall, {});
+
+  // The session still works after being misused, and both entry points agree.
+  REQUIRE(session->Score(x.data(), n, scores.data(), scores.size()).ok());
+  std::vector<float> from_quantized(scores.size());
+  REQUIRE(session->ScoreQuantized(q.data(), n, from_quantized.data(), from_quantized.size()).ok());
+  CHECK(std::memcmp(scores.data(), from_quantized.data(), scores.size() * sizeof(float)) == 0);
+}
+
+}  // namespace
+}  // namespace mmoe
