@@ -12,5 +12,6 @@ using Action = std::function<void()>;
 Action AddConvert(CLI::App& app);
 Action AddInspect(CLI::App& app);
 Action AddScore(CLI::App& app);
+Action AddBench(CLI::App& app);
 
 }  // namespace mmoe::cli

@@ -17,13 +17,14 @@ int main(int argc, char** argv) {
   add("convert", "Quantize float weights (.safetensors) into an int8 model file", mmoe::cli::AddConvert);
   add("inspect", "Print a model file's structure and quantization", mmoe::cli::AddInspect);
   add("score", "Score feature rows (.npy/.csv) with a model", mmoe::cli::AddScore);
+  add("bench", "Time model load, session creation and Score calls on one backend", mmoe::cli::AddBench);
   // Name an unknown command rather than CLI11's generic "a subcommand is required".
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
     for (auto& entry : commands) known = known || entry.first->get_name() == argv[1];
     if (!known) {
       std::fprintf(stderr,
-                   "mmoe: error: unknown command '%s' (commands: convert, inspect, score; see --help)\n",
+                   "mmoe: error: unknown command '%s' (commands: convert, inspect, score, bench; see --help)\n",
                    argv[1]);
       return 2;
     }

@@ -1,4 +1,5 @@
 // mmoe::Model: loading (file mapping or caller's buffer), verification and accessors.
+#include <cstring>
 #include <new>
 
 #include "mmoe/mmoe.h"
@@ -75,8 +76,23 @@ const char* BackendName(Backend backend) {
       return "auto";
     case Backend::kReference:
       return "reference";
+    case Backend::kSimd:
+      return "simd";
+    case Backend::kXnnpack:
+      return "xnnpack";
   }
   return "unknown";
+}
+
+bool ParseBackend(const char* name, Backend* backend) {
+  if (!name || !backend) return false;
+  for (Backend b : {Backend::kAuto, Backend::kReference, Backend::kSimd, Backend::kXnnpack}) {
+    if (std::strcmp(name, BackendName(b)) == 0) {
+      *backend = b;
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace mmoe

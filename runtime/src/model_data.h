@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,8 @@ namespace mmoe {
 namespace fb {
 struct Model;
 }
+struct Program;
+enum class WeightLayout : uint8_t;
 
 // Owns (or borrows) the model file's bytes.
 class ModelBytes {
@@ -44,6 +47,12 @@ struct TaskPlan {
 };
 
 struct ModelData {
+  ModelData();
+  ~ModelData();
+  // The fused execution plan with int8 weights packed in `layout`, built on first use and
+  // shared by every session (thread-safe).
+  const Program& GetProgram(WeightLayout layout) const;
+
   std::unique_ptr<ModelBytes> bytes;
   const fb::Model* model = nullptr;
   std::vector<int32_t> folded_bias;  // every layer's bias with its input zero point folded in
@@ -62,6 +71,10 @@ struct ModelData {
   int32_t max_layer_width = 0;  // widest layer input or output anywhere (hidden tensors)
   int64_t parameters = 0;
   int64_t macs = 0;
+
+ private:
+  mutable std::once_flag program_once_[2];
+  mutable std::unique_ptr<Program> programs_[2];
 };
 
 // Verifies `bytes` (FlatBuffers verifier, then every invariant of docs/numerics.md) and

@@ -59,16 +59,32 @@ class Model {
 
 enum class Backend : int {
   kAuto = 0,       // the fastest available on this CPU
-  kReference = 1,  // scalar specification kernels
+  kReference = 1,  // scalar specification kernels, one layer at a time
+  kSimd = 2,       // the project's fused SIMD kernels, ISA chosen from the CPU's features
+  kXnnpack = 3,    // XNNPACK's int8 operators (builds with MMOE_WITH_XNNPACK)
 };
 const char* BackendName(Backend backend);
+// "auto", "reference", "simd", "xnnpack" -> backend; false if the name is unknown.
+bool ParseBackend(const char* name, Backend* backend);
+// Whether this build and CPU can run `backend`.
+bool BackendAvailable(Backend backend);
 
 struct SessionOptions {
   Backend backend = Backend::kAuto;
   // Items processed together; the arena holds one tile's activations. Any n_items can be
   // scored; larger tiles amortise per-layer overhead, smaller ones stay in L1.
   int tile_items = 64;
+  // Instruction set for Backend::kSimd: empty picks the best the CPU supports; otherwise a
+  // name from SimdIsaNames() (e.g. "avx2"), refused with kUnavailable if the CPU lacks it.
+  const char* isa = nullptr;
+  // Threads splitting a Score call's tiles (1: the calling thread only). With more than one
+  // the session owns worker threads and Score waits for them.
+  int threads = 1;
 };
+
+// Instruction sets the simd backend has kernels for in this build, best first, that this
+// CPU supports, e.g. {"avx512vnni", "avxvnni", "avx2", "generic"}; nullptr-terminated.
+const char* const* SimdIsaNames();
 
 class Session {
  public:
@@ -91,6 +107,8 @@ class Session {
                        size_t quantized_capacity) const;
 
   Backend backend() const;
+  // The kernels in use, e.g. "reference", "avx512vnni".
+  const char* isa() const;
   size_t arena_bytes() const;
   const Model& model() const { return *model_; }
 

@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "kernels/kernels.h"
+#include "kernels/row_ops.h"
 #include "numerics.h"
 
 namespace mmoe {
@@ -42,44 +43,18 @@ void Quantize(const float* x, size_t count, float inv_scale, int32_t zero_point,
   for (size_t i = 0; i < count; ++i) q[i] = numerics::QuantizeFeature(x[i], inv_scale, zero_point);
 }
 
-// Softmax in float with the project's own exp: shift by the maximum, floor at -32, sum in
-// index order, one division for the reciprocal of the sum, one product per probability.
 void Softmax(const float* logits, size_t batch, int32_t n, float* probs) {
-  for (size_t i = 0; i < batch; ++i) {
-    const float* z = logits + i * n;
-    float* p = probs + i * n;
-    float zmax = z[0];
-    for (int32_t j = 1; j < n; ++j) zmax = z[j] > zmax ? z[j] : zmax;
-    float sum = 0.0f;
-    for (int32_t j = 0; j < n; ++j) {
-      float d = z[j] - zmax;
-      d = d < numerics::kSoftmaxFloor ? numerics::kSoftmaxFloor : d;
-      p[j] = numerics::Exp(d);
-      sum = sum + p[j];
-    }
-    const float inv = 1.0f / sum;
-    for (int32_t j = 0; j < n; ++j) p[j] = p[j] * inv;
-  }
+  for (size_t i = 0; i < batch; ++i) rows::Softmax(logits + i * n, n, probs + i * n);
 }
 
 template <typename Expert, typename Out>
 void MixTyped(const void* const* experts, const int32_t* zero_points, const float* scales, const float* probs,
-              int32_t n, size_t batch, int32_t width, const MixOutput& mix, void* out_) {
-  Out* out = static_cast<Out*>(out_);
-  float a[256];  // n <= 256 is a verified model invariant
+              int32_t n, size_t batch, int32_t width, const MixOutput& mix, void* out) {
+  const Expert* rows_i[256];  // n <= 256 is a verified model invariant
   for (size_t i = 0; i < batch; ++i) {
-    for (int32_t j = 0; j < n; ++j) a[j] = probs ? probs[i * n + j] * scales[j] : scales[j];
-    for (int32_t c = 0; c < width; ++c) {
-      float acc = 0.0f;
-      for (int32_t j = 0; j < n; ++j) {
-        const int32_t q = static_cast<const Expert*>(experts[j])[i * width + c];
-        acc = acc + a[j] * static_cast<float>(q - zero_points[j]);
-      }
-      float v = numerics::Clamp(acc, static_cast<float>(mix.min - mix.zero_point),
-                                static_cast<float>(mix.max - mix.zero_point));
-      out[i * width + c] =
-          static_cast<Out>(static_cast<int32_t>(numerics::RoundHalfEven(v)) + mix.zero_point);
-    }
+    for (int32_t j = 0; j < n; ++j) rows_i[j] = static_cast<const Expert*>(experts[j]) + i * width;
+    rows::Mix(rows_i, zero_points, scales, probs ? probs + i * n : nullptr, n, width, mix,
+              static_cast<Out*>(out) + i * width);
   }
 }
 
@@ -92,9 +67,7 @@ void Mix(const void* const* experts, ElementType expert_type, const int32_t* zer
 }
 
 void TaskOutput(const float* logits, size_t batch, bool sigmoid, float* scores, size_t stride) {
-  for (size_t i = 0; i < batch; ++i) {
-    scores[i * stride] = sigmoid ? numerics::Sigmoid(logits[i]) : logits[i];
-  }
+  for (size_t i = 0; i < batch; ++i) scores[i * stride] = rows::TaskScore(logits[i], sigmoid);
 }
 
 }  // namespace

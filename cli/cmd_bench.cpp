@@ -1,0 +1,238 @@
+// mmoe bench M.mmoe [--backend B] [--batch N] [--threads T] [--warmup W] [--runs R] [--json]
+//
+// Times one model the way TensorFlow Lite's benchmark_model does: model load, session
+// creation, then R timed Score calls of `batch` items after W untimed ones. Reports the
+// latency distribution per call, throughput, the session arena and the peak resident set.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "mmoe/converter/io.h"
+#include "mmoe/mmoe.h"
+
+namespace mmoe::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct BenchArgs {
+  std::string model, backend = "auto", isa, input;
+  int batch = 1;
+  int threads = 1;
+  int tile = SessionOptions().tile_items;
+  int warmup = 100;
+  int runs = 1000;
+  bool json = false;
+};
+
+struct Timings {
+  double load_ms = 0, init_ms = 0;
+  double mean_us = 0, p50_us = 0, p90_us = 0, p99_us = 0, min_us = 0, max_us = 0;
+};
+
+void Check(const Status& s) {
+  if (!s.ok()) throw std::runtime_error(std::string(StatusCodeName(s.code())) + ": " + s.message());
+}
+
+double MillisSince(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// Rounds for printing: sub-nanosecond digits of a steady_clock reading are noise.
+double Round(double x, int digits) {
+  const double scale = std::pow(10.0, digits);
+  return std::round(x * scale) / scale;
+}
+
+// Deterministic 0/1 features (the seed model's inputs are binary), so that runs on different
+// machines and days score the same rows. splitmix64 rather than <random>'s distributions,
+// whose output differs between standard libraries.
+std::vector<float> BinaryFeatures(size_t count) {
+  std::vector<float> x(count);
+  uint64_t state = 0x6d6d6f652d656467ull;  // "mmoe-edg"
+  for (float& v : x) {
+    state += 0x9e3779b97f4a7c15ull;
+    uint64_t z = state;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    v = static_cast<float>((z ^ (z >> 31)) >> 63);
+  }
+  return x;
+}
+
+// `batch` rows of features: the --input rows repeated cyclically, or binary pseudo-random.
+std::vector<float> Features(const BenchArgs& args, int input_dim) {
+  const size_t dim = static_cast<size_t>(input_dim);
+  const size_t n = static_cast<size_t>(args.batch);
+  if (args.input.empty()) return BinaryFeatures(n * dim);
+  const converter::Matrix m = converter::ReadMatrix(args.input, input_dim);
+  std::vector<float> x(n * dim);
+  for (size_t i = 0; i < n; ++i) {
+    const float* row = m.row(static_cast<int64_t>(i % static_cast<size_t>(m.rows)));
+    std::copy(row, row + dim, x.begin() + static_cast<std::ptrdiff_t>(i * dim));
+  }
+  return x;
+}
+
+SessionOptions MakeOptions(const BenchArgs& args) {
+  SessionOptions options;
+  if (!ParseBackend(args.backend.c_str(), &options.backend)) {
+    throw std::runtime_error("unknown backend '" + args.backend +
+                             "' (backends: auto, reference, simd, xnnpack)");
+  }
+  options.isa = args.isa.empty() ? nullptr : args.isa.c_str();
+  options.tile_items = args.tile;
+  options.threads = args.threads;
+  return options;
+}
+
+// Nearest-rank percentile of sorted values.
+double Percentile(const std::vector<double>& sorted, double p) {
+  const size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
+  return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+// The timed region: one steady_clock pair per call around Score, into a pre-sized vector, so
+// nothing but the call itself (and ~20 ns of clock reads) is measured.
+std::vector<double> TimeCalls(Session& session, const std::vector<float>& x, std::vector<float>& scores,
+                              size_t batch, int warmup, int runs) {
+  for (int i = 0; i < warmup; ++i) Check(session.Score(x.data(), batch, scores.data(), scores.size()));
+  std::vector<double> us(static_cast<size_t>(runs));
+  for (double& t : us) {
+    const Clock::time_point t0 = Clock::now();
+    const Status s = session.Score(x.data(), batch, scores.data(), scores.size());
+    const Clock::time_point t1 = Clock::now();
+    if (!s.ok()) Check(s);
+    t = std::chrono::duration<double, std::micro>(t1 - t0).count();
+  }
+  return us;
+}
+
+void Summarize(std::vector<double> us, Timings* t) {
+  double sum = 0;
+  for (double v : us) sum += v;
+  std::sort(us.begin(), us.end());
+  t->mean_us = sum / static_cast<double>(us.size());
+  t->p50_us = Percentile(us, 50);
+  t->p90_us = Percentile(us, 90);
+  t->p99_us = Percentile(us, 99);
+  t->min_us = us.front();
+  t->max_us = us.back();
+}
+
+long PeakRssKb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;  // kilobytes on Linux
+}
+
+nlohmann::json Report(const BenchArgs& args, const Session& session, const Timings& t) {
+  const Model& model = session.model();
+  // Throughput from the median call: one preempted call on a shared machine moves the mean
+  // (reported too) but not the median.
+  const double items_per_s = args.batch * 1e6 / t.p50_us;
+  const char* isa = session.isa();
+  return nlohmann::json{
+      {"model", args.model},
+      {"model_bytes", std::filesystem::file_size(args.model)},
+      {"macs_per_item", model.macs_per_item()},
+      {"backend", BackendName(session.backend())},
+      {"isa", isa ? isa : ""},
+      {"batch", args.batch},
+      {"threads", args.threads},
+      {"tile_items", args.tile},
+      {"warmup", args.warmup},
+      {"runs", args.runs},
+      {"load_ms", Round(t.load_ms, 3)},
+      {"init_ms", Round(t.init_ms, 3)},
+      {"mean_us", Round(t.mean_us, 3)},
+      {"p50_us", Round(t.p50_us, 3)},
+      {"p90_us", Round(t.p90_us, 3)},
+      {"p99_us", Round(t.p99_us, 3)},
+      {"min_us", Round(t.min_us, 3)},
+      {"max_us", Round(t.max_us, 3)},
+      {"items_per_s", Round(items_per_s, 0)},
+      {"gmacs", Round(items_per_s * static_cast<double>(model.macs_per_item()) / 1e9, 3)},
+      {"arena_bytes", session.arena_bytes()},
+      {"peak_rss_kb", PeakRssKb()},
+  };
+}
+
+void PrintHuman(const nlohmann::json& r) {
+  auto num = [&](const char* key) { return r.at(key).get<double>(); };
+  std::printf("model:          %s (%lld bytes, %lld MACs/item)\n", r.at("model").get<std::string>().c_str(),
+              r.at("model_bytes").get<long long>(), r.at("macs_per_item").get<long long>());
+  std::printf("backend:        %s (%s), batch %d, threads %d, tile %d\n",
+              r.at("backend").get<std::string>().c_str(), r.at("isa").get<std::string>().c_str(),
+              r.at("batch").get<int>(), r.at("threads").get<int>(), r.at("tile_items").get<int>());
+  std::printf("load:           %.3f ms\n", num("load_ms"));
+  std::printf("session init:   %.3f ms\n", num("init_ms"));
+  std::printf("latency/call:   mean %.3f  p50 %.3f  p90 %.3f  p99 %.3f  (min %.3f, max %.3f) us over %d runs\n",
+              num("mean_us"), num("p50_us"), num("p90_us"), num("p99_us"), num("min_us"), num("max_us"),
+              r.at("runs").get<int>());
+  std::printf("throughput:     %.0f items/s (from p50), %.3f GMAC/s\n", num("items_per_s"), num("gmacs"));
+  std::printf("arena:          %zu bytes\n", r.at("arena_bytes").get<size_t>());
+  std::printf("peak RSS:       %ld kB\n", r.at("peak_rss_kb").get<long>());
+}
+
+void RunBench(const BenchArgs& args) {
+  const SessionOptions options = MakeOptions(args);
+  Timings t;
+  Clock::time_point t0 = Clock::now();
+  std::shared_ptr<const Model> model;
+  Check(Model::LoadFile(args.model.c_str(), &model));
+  t.load_ms = MillisSince(t0);
+
+  t0 = Clock::now();
+  std::unique_ptr<Session> session;
+  Check(Session::Create(model, options, &session));
+  t.init_ms = MillisSince(t0);
+
+  const std::vector<float> x = Features(args, model->input_dim());
+  std::vector<float> scores(static_cast<size_t>(args.batch) * static_cast<size_t>(model->num_tasks()));
+  Summarize(TimeCalls(*session, x, scores, static_cast<size_t>(args.batch), args.warmup, args.runs), &t);
+
+  const nlohmann::json report = Report(args, *session, t);
+  if (args.json) {
+    std::printf("%s\n", report.dump().c_str());
+  } else {
+    PrintHuman(report);
+  }
+}
+
+}  // namespace
+
+Action AddBench(CLI::App& app) {
+  auto args = std::make_shared<BenchArgs>();
+  app.add_option("model", args->model, "model file (.mmoe)")->required();
+  app.add_option("--backend", args->backend, "auto, reference, simd or xnnpack")->capture_default_str();
+  app.add_option("--isa", args->isa, "instruction set for the simd backend (default: the best available)");
+  app.add_option("--batch", args->batch, "items per Score call")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  app.add_option("--threads", args->threads, "session threads")->check(CLI::Range(1, 1024))->capture_default_str();
+  app.add_option("--tile", args->tile, "items per tile (SessionOptions::tile_items)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--warmup", args->warmup, "untimed calls first")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--runs", args->runs, "timed calls")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("-i,--input", args->input,
+                 "feature rows (.npy/.csv), repeated to fill the batch (default: pseudo-random 0/1)");
+  app.add_flag("--json", args->json, "print one JSON object on one line");
+  return [args] { RunBench(*args); };
+}
+
+}  // namespace mmoe::cli

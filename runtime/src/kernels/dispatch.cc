@@ -1,0 +1,35 @@
+// Chooses GEMM kernels from the CPU's features, once; the best first.
+#include <cstring>
+
+#include "cpu_features.h"
+#include "kernels/gemm.h"
+
+namespace mmoe {
+
+const GemmKernels* FindGemmKernels(const char* isa) {
+  const CpuFeatures& cpu = GetCpuFeatures();
+  struct Entry {
+    const char* name;
+    bool supported;
+    const GemmKernels* (*table)();
+  };
+  const Entry entries[] = {
+#if defined(MMOE_ARCH_X86_64)
+    {"avx512vnni", cpu.avx512vnni, [] { return &Avx512VnniGemmKernels(); }},
+    {"avxvnni", cpu.avxvnni, [] { return &AvxVnniGemmKernels(); }},
+    {"avx2", cpu.avx2, [] { return &Avx2GemmKernels(); }},
+#endif
+#if defined(MMOE_ARCH_ARM)
+    {"neondot", cpu.neon_dot, [] { return &NeonDotGemmKernels(); }},
+    {"neon", cpu.neon, [] { return &NeonGemmKernels(); }},
+#endif
+    {"generic", true, [] { return &GenericGemmKernels(); }},
+  };
+  for (const Entry& e : entries) {
+    if (!e.supported) continue;
+    if (!isa || !*isa || std::strcmp(isa, e.name) == 0) return e.table();
+  }
+  return nullptr;
+}
+
+}  // namespace mmoe

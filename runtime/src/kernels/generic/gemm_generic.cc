@@ -1,0 +1,60 @@
+// Portable GEMM over the packed layouts: the fallback for CPUs without a dedicated kernel,
+// and a readable statement of what the SIMD kernels compute.
+#include "kernels/gemm.h"
+#include "kernels/gemm_epilogue.h"
+
+namespace mmoe {
+namespace {
+
+template <typename In>
+void GemmTyped(const GemmArgs& args) {
+  const PackedGemm& g = *args.gemm;
+  const In* a = static_cast<const In*>(args.a);
+  int32_t acc[kBlockColumns];
+  for (size_t s = 0; s < g.segments.size(); ++s) {
+    const Segment& seg = g.segments[s];
+    for (int32_t col0 = seg.begin; col0 < seg.end; col0 += kBlockColumns) {
+      const int32_t block = col0 / kBlockColumns;
+      for (size_t i = 0; i < args.m; ++i) {
+        const In* ai = a + i * args.a_stride;
+        for (int32_t c = 0; c < kBlockColumns; ++c) acc[c] = g.bias[col0 + c];
+        if (g.layout == WeightLayout::kInt8x4) {
+          const int8_t* w =
+              static_cast<const int8_t*>(g.weights) + static_cast<size_t>(block) * g.k_pad * kBlockColumns;
+          for (int32_t k = 0; k < g.k_pad; k += 4, w += 4 * kBlockColumns) {
+            for (int32_t c = 0; c < kBlockColumns; ++c) {
+              for (int32_t kk = 0; kk < 4; ++kk) acc[c] += static_cast<int32_t>(w[c * 4 + kk]) * ai[k + kk];
+            }
+          }
+        } else {
+          const int16_t* w =
+              static_cast<const int16_t*>(g.weights) + static_cast<size_t>(block) * g.k_pad * kBlockColumns;
+          for (int32_t k = 0; k < g.k_pad; k += 2, w += 2 * kBlockColumns) {
+            for (int32_t c = 0; c < kBlockColumns; ++c) {
+              acc[c] +=
+                  static_cast<int32_t>(w[c * 2]) * ai[k] + static_cast<int32_t>(w[c * 2 + 1]) * ai[k + 1];
+            }
+          }
+        }
+        StoreBlockScalar(g, args, s, col0, i, acc);
+      }
+    }
+  }
+}
+
+void Gemm(const GemmArgs& args) {
+  if (args.gemm->input == ElementType::kInt16) {
+    GemmTyped<int16_t>(args);
+  } else {
+    GemmTyped<int8_t>(args);
+  }
+}
+
+}  // namespace
+
+const GemmKernels& GenericGemmKernels() {
+  static const GemmKernels table = {"generic", WeightLayout::kInt8x4, Gemm};
+  return table;
+}
+
+}  // namespace mmoe

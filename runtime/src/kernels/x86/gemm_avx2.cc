@@ -1,0 +1,145 @@
+// qs8/qs16 GEMM for AVX2 without VNNI: 8 output columns per ymm register, weights packed as
+// int16 pairs (kInt16x2) and vpmaddwd on sign-extended input pairs. vpmaddubsw is avoided on
+// purpose: it saturates at int16 and would not be exact for every weight.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/gemm.h"
+
+namespace mmoe {
+namespace {
+
+// Two consecutive inputs as one 32-bit lane of two int16 values.
+inline int32_t PairS8(const int8_t* p) {
+  return static_cast<int32_t>(static_cast<uint16_t>(static_cast<int16_t>(p[0]))) |
+         (static_cast<int32_t>(static_cast<int16_t>(p[1])) << 16);
+}
+inline int32_t PairS16(const int16_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+// Requantizes (or scales) 8 accumulators of columns [col0, col0 + 8) into `dst`.
+inline void Store8(__m256i acc, const PackedGemm& g, int32_t col0, DenseOutput type, int32_t real_cols,
+                   void* dst) {
+  const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(g.multiplier + col0));
+  if (type == DenseOutput::kReal) {
+    if (real_cols >= 8) {
+      _mm256_storeu_ps(static_cast<float*>(dst), v);
+    } else if (real_cols > 0) {
+      const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+      _mm256_maskstore_ps(static_cast<float*>(dst), _mm256_cmpgt_epi32(_mm256_set1_epi32(real_cols), lane),
+                          v);
+    }
+    return;
+  }
+  const __m256 c =
+      _mm256_min_ps(_mm256_max_ps(v, _mm256_loadu_ps(g.lo + col0)), _mm256_loadu_ps(g.hi + col0));
+  const __m256i q = _mm256_add_epi32(
+      _mm256_cvtps_epi32(c), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.zero_point + col0)));
+  // Values are already in range, so the saturating packs are exact.
+  const __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+  if (type == DenseOutput::kInt16) {
+    _mm_storeu_si128(static_cast<__m128i*>(dst), q16);
+  } else {
+    _mm_storel_epi64(static_cast<__m128i*>(dst), _mm_packs_epi16(q16, q16));
+  }
+}
+
+struct TileArgs {
+  const GemmArgs* args;
+  size_t segment;
+  int32_t col0;  // first column of the tile, a multiple of 8
+  size_t row0;
+};
+
+// MR rows x NH halves (8 columns each) of 16-column blocks.
+template <bool kInt16, int MR, int NH>
+void Tile(const TileArgs& t) {
+  const GemmArgs& args = *t.args;
+  const PackedGemm& g = *args.gemm;
+  const int32_t groups = g.k_pad / 2;
+  const int16_t* w = static_cast<const int16_t*>(g.weights);
+  // Half h of the tile: block (col0 + 8h) / 16, offset 8 columns * 2 when it is the upper half.
+  const int16_t* wh[NH];
+  for (int h = 0; h < NH; ++h) {
+    const int32_t col = t.col0 + 8 * h;
+    wh[h] = w + static_cast<size_t>(col / kBlockColumns) * groups * 32 + (col % kBlockColumns) * 2;
+  }
+  __m256i acc[MR][NH];
+  for (int h = 0; h < NH; ++h) {
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.bias + t.col0 + 8 * h));
+    for (int r = 0; r < MR; ++r) acc[r][h] = b;
+  }
+  for (int32_t k = 0; k < groups; ++k) {
+    __m256i wv[NH];
+    for (int h = 0; h < NH; ++h) {
+      wv[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wh[h] + static_cast<size_t>(k) * 32));
+    }
+    for (int r = 0; r < MR; ++r) {
+      const size_t at = (t.row0 + r) * args.a_stride + 2 * static_cast<size_t>(k);
+      const int32_t pair = kInt16 ? PairS16(static_cast<const int16_t*>(args.a) + at)
+                                  : PairS8(static_cast<const int8_t*>(args.a) + at);
+      const __m256i av = _mm256_set1_epi32(pair);
+      for (int h = 0; h < NH; ++h) acc[r][h] = _mm256_add_epi32(acc[r][h], _mm256_madd_epi16(av, wv[h]));
+    }
+  }
+  const Segment& seg = g.segments[t.segment];
+  const DenseOutput type = g.segment_types[t.segment];
+  const size_t esize = type == DenseOutput::kInt8 ? 1 : (type == DenseOutput::kInt16 ? 2 : 4);
+  const size_t stride = static_cast<size_t>(args.dst_stride[t.segment]);
+  uint8_t* dst = static_cast<uint8_t*>(args.dst[t.segment]);
+  for (int r = 0; r < MR; ++r) {
+    for (int h = 0; h < NH; ++h) {
+      const int32_t col = t.col0 + 8 * h;
+      Store8(acc[r][h], g, col, type, seg.end - col,
+             dst + ((t.row0 + r) * stride + static_cast<size_t>(col - seg.begin)) * esize);
+    }
+  }
+}
+
+template <bool kInt16, int MR>
+void TileRows(const TileArgs& t, int nh) {
+  switch (nh) {
+    case 2:
+      return Tile<kInt16, MR, 2>(t);
+    case 4:
+      return Tile<kInt16, MR, 4>(t);
+    default:
+      return Tile<kInt16, MR, 6>(t);
+  }
+}
+
+template <bool kInt16>
+void GemmTyped(const GemmArgs& args) {
+  const PackedGemm& g = *args.gemm;
+  for (size_t s = 0; s < g.segments.size(); ++s) {
+    const Segment& seg = g.segments[s];
+    const int32_t halves = (seg.end - seg.begin + kBlockColumns - 1) / kBlockColumns * 2;
+    for (int32_t h = 0; h < halves; h += 6) {
+      const int nh = halves - h < 6 ? halves - h : 6;
+      TileArgs t{&args, s, seg.begin + h * 8, 0};
+      for (; t.row0 + 2 <= args.m; t.row0 += 2) TileRows<kInt16, 2>(t, nh);
+      if (t.row0 < args.m) TileRows<kInt16, 1>(t, nh);
+    }
+  }
+}
+
+void Gemm(const GemmArgs& args) {
+  if (args.gemm->input == ElementType::kInt16) {
+    GemmTyped<true>(args);
+  } else {
+    GemmTyped<false>(args);
+  }
+}
+
+}  // namespace
+
+const GemmKernels& Avx2GemmKernels() {
+  static const GemmKernels table = {"avx2", WeightLayout::kInt16x2, Gemm};
+  return table;
+}
+
+}  // namespace mmoe

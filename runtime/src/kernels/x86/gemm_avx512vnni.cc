@@ -1,0 +1,146 @@
+// qs8/qs16 GEMM for AVX-512 VNNI: 16 output columns per zmm register.
+//   int8 input:  vpdpbusd, the input shifted to uint8 (x ^ 0x80 = x + 128) and the bias
+//                pre-corrected by -128 * sum_k w, so 4 multiply-accumulates per lane per op.
+//   int16 input: vpdpwssd on int16 weight pairs.
+// Tiles of MR rows x NB blocks of 16 columns keep MR * NB accumulators in registers.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/gemm.h"
+
+namespace mmoe {
+namespace {
+
+inline int32_t Load32(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+// Requantizes (or scales) 16 accumulators of columns [col0, col0 + 16) into `dst`.
+inline void StoreBlock(__m512i acc, const PackedGemm& g, int32_t col0, DenseOutput type, int32_t real_cols,
+                       void* dst) {
+  const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(g.multiplier + col0));
+  if (type == DenseOutput::kReal) {
+    const __mmask16 mask = real_cols >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << real_cols) - 1);
+    _mm512_mask_storeu_ps(dst, mask, v);
+    return;
+  }
+  const __m512 c =
+      _mm512_min_ps(_mm512_max_ps(v, _mm512_loadu_ps(g.lo + col0)), _mm512_loadu_ps(g.hi + col0));
+  // cvtps2dq rounds to nearest even (the default MXCSR mode), like numerics::RoundHalfEven.
+  const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(c), _mm512_loadu_si512(g.zero_point + col0));
+  if (type == DenseOutput::kInt16) {
+    _mm256_storeu_si256(static_cast<__m256i*>(dst), _mm512_cvtepi32_epi16(q));
+  } else {
+    _mm_storeu_si128(static_cast<__m128i*>(dst), _mm512_cvtepi32_epi8(q));
+  }
+}
+
+struct TileArgs {
+  const GemmArgs* args;
+  size_t segment;
+  int32_t col0;  // first column of the tile's first block
+  size_t row0;
+};
+
+template <bool kInt16, int MR, int NB>
+void Tile(const TileArgs& t) {
+  const GemmArgs& args = *t.args;
+  const PackedGemm& g = *args.gemm;
+  const int32_t groups = kInt16 ? g.k_pad / 2 : g.k_pad / 4;  // k-groups of one 64-byte block
+  const size_t block = static_cast<size_t>(t.col0 / kBlockColumns);
+  const uint8_t* w = static_cast<const uint8_t*>(g.weights) + block * groups * 64;
+  const int32_t* bias = (kInt16 ? g.bias : g.bias_u8) + t.col0;
+  __m512i acc[MR][NB];
+  for (int j = 0; j < NB; ++j) {
+    const __m512i b = _mm512_loadu_si512(bias + 16 * j);
+    for (int r = 0; r < MR; ++r) acc[r][j] = b;
+  }
+  const size_t elem = kInt16 ? 2 : 1;
+  const uint8_t* a = static_cast<const uint8_t*>(args.a) + t.row0 * args.a_stride * elem;
+  const size_t a_row = args.a_stride * elem;
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  for (int32_t k = 0; k < groups; ++k) {
+    __m512i wv[NB];
+    for (int j = 0; j < NB; ++j) wv[j] = _mm512_loadu_si512(w + (static_cast<size_t>(j) * groups + k) * 64);
+    for (int r = 0; r < MR; ++r) {
+      const __m512i av = _mm512_set1_epi32(Load32(a + r * a_row + 4 * static_cast<size_t>(k)));
+      for (int j = 0; j < NB; ++j) {
+        acc[r][j] = kInt16 ? _mm512_dpwssd_epi32(acc[r][j], av, wv[j])
+                           : _mm512_dpbusd_epi32(acc[r][j], _mm512_xor_si512(av, flip), wv[j]);
+      }
+    }
+  }
+  const Segment& seg = g.segments[t.segment];
+  const DenseOutput type = g.segment_types[t.segment];
+  const size_t esize = type == DenseOutput::kInt8 ? 1 : (type == DenseOutput::kInt16 ? 2 : 4);
+  const size_t stride = static_cast<size_t>(args.dst_stride[t.segment]);
+  uint8_t* dst = static_cast<uint8_t*>(args.dst[t.segment]);
+  for (int r = 0; r < MR; ++r) {
+    for (int j = 0; j < NB; ++j) {
+      const int32_t col = t.col0 + 16 * j;
+      StoreBlock(acc[r][j], g, col, type, seg.end - col,
+                 dst + ((t.row0 + r) * stride + static_cast<size_t>(col - seg.begin)) * esize);
+    }
+  }
+}
+
+template <bool kInt16, int MR>
+void TileRows(const TileArgs& t, int nb) {
+  switch (nb) {
+    case 1:
+      return Tile<kInt16, MR, 1>(t);
+    case 2:
+      return Tile<kInt16, MR, 2>(t);
+    case 3:
+      return Tile<kInt16, MR, 3>(t);
+    default:
+      return Tile<kInt16, MR, 4>(t);
+  }
+}
+
+template <bool kInt16>
+void GemmTyped(const GemmArgs& args) {
+  const PackedGemm& g = *args.gemm;
+  for (size_t s = 0; s < g.segments.size(); ++s) {
+    const Segment& seg = g.segments[s];
+    const int32_t blocks = (seg.end - seg.begin + kBlockColumns - 1) / kBlockColumns;
+    for (int32_t b = 0; b < blocks; b += 4) {
+      const int nb = blocks - b < 4 ? blocks - b : 4;
+      TileArgs t{&args, s, seg.begin + b * kBlockColumns, 0};
+      for (; t.row0 + 4 <= args.m; t.row0 += 4) TileRows<kInt16, 4>(t, nb);
+      switch (args.m - t.row0) {
+        case 3:
+          TileRows<kInt16, 3>(t, nb);
+          break;
+        case 2:
+          TileRows<kInt16, 2>(t, nb);
+          break;
+        case 1:
+          TileRows<kInt16, 1>(t, nb);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+}
+
+void Gemm(const GemmArgs& args) {
+  if (args.gemm->input == ElementType::kInt16) {
+    GemmTyped<true>(args);
+  } else {
+    GemmTyped<false>(args);
+  }
+}
+
+}  // namespace
+
+const GemmKernels& Avx512VnniGemmKernels() {
+  static const GemmKernels table = {"avx512vnni", WeightLayout::kInt8x4, Gemm};
+  return table;
+}
+
+}  // namespace mmoe

@@ -1,0 +1,146 @@
+// qs8/qs16 GEMM for AVX-VNNI (VEX-encoded VNNI on ymm, e.g. Alder Lake and later): 8 output
+// columns per register.
+//   int8 input:  vpdpbusd on kInt8x4 weights, the input shifted to uint8 (x ^ 0x80) and the
+//                bias pre-corrected by -128 * sum_k w.
+//   int16 input: vpdpwssd on kInt16x2 weights.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/gemm.h"
+
+namespace mmoe {
+namespace {
+
+inline int32_t Load32(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+// Requantizes (or scales) 8 accumulators of columns [col0, col0 + 8) into `dst`.
+inline void Store8(__m256i acc, const PackedGemm& g, int32_t col0, DenseOutput type, int32_t real_cols,
+                   void* dst) {
+  const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(g.multiplier + col0));
+  if (type == DenseOutput::kReal) {
+    if (real_cols >= 8) {
+      _mm256_storeu_ps(static_cast<float*>(dst), v);
+    } else if (real_cols > 0) {
+      const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+      _mm256_maskstore_ps(static_cast<float*>(dst), _mm256_cmpgt_epi32(_mm256_set1_epi32(real_cols), lane),
+                          v);
+    }
+    return;
+  }
+  const __m256 c =
+      _mm256_min_ps(_mm256_max_ps(v, _mm256_loadu_ps(g.lo + col0)), _mm256_loadu_ps(g.hi + col0));
+  const __m256i q = _mm256_add_epi32(
+      _mm256_cvtps_epi32(c), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.zero_point + col0)));
+  // Values are already in range, so the saturating packs are exact.
+  const __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+  if (type == DenseOutput::kInt16) {
+    _mm_storeu_si128(static_cast<__m128i*>(dst), q16);
+  } else {
+    _mm_storel_epi64(static_cast<__m128i*>(dst), _mm_packs_epi16(q16, q16));
+  }
+}
+
+struct TileArgs {
+  const GemmArgs* args;
+  size_t segment;
+  int32_t col0;  // first column of the tile, a multiple of 8
+  size_t row0;
+};
+
+// MR rows x NH halves (8 columns each) of 16-column blocks.
+template <bool kInt16, int MR, int NH>
+void Tile(const TileArgs& t) {
+  const GemmArgs& args = *t.args;
+  const PackedGemm& g = *args.gemm;
+  const int32_t groups = kInt16 ? g.k_pad / 2 : g.k_pad / 4;  // k-groups of one 64-byte block
+  const uint8_t* w = static_cast<const uint8_t*>(g.weights);
+  const uint8_t* wh[NH];
+  for (int h = 0; h < NH; ++h) {
+    const int32_t col = t.col0 + 8 * h;
+    wh[h] = w + static_cast<size_t>(col / kBlockColumns) * groups * 64 + (col % kBlockColumns) * 4;
+  }
+  const int32_t* bias = kInt16 ? g.bias : g.bias_u8;
+  __m256i acc[MR][NH];
+  for (int h = 0; h < NH; ++h) {
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + t.col0 + 8 * h));
+    for (int r = 0; r < MR; ++r) acc[r][h] = b;
+  }
+  const size_t elem = kInt16 ? 2 : 1;
+  const uint8_t* a = static_cast<const uint8_t*>(args.a) + t.row0 * args.a_stride * elem;
+  const size_t a_row = args.a_stride * elem;
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  for (int32_t k = 0; k < groups; ++k) {
+    __m256i wv[NH];
+    for (int h = 0; h < NH; ++h) {
+      wv[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wh[h] + static_cast<size_t>(k) * 64));
+    }
+    for (int r = 0; r < MR; ++r) {
+      const __m256i av = _mm256_set1_epi32(Load32(a + r * a_row + 4 * static_cast<size_t>(k)));
+      for (int h = 0; h < NH; ++h) {
+        acc[r][h] = kInt16 ? _mm256_dpwssd_avx_epi32(acc[r][h], av, wv[h])
+                           : _mm256_dpbusd_avx_epi32(acc[r][h], _mm256_xor_si256(av, flip), wv[h]);
+      }
+    }
+  }
+  const Segment& seg = g.segments[t.segment];
+  const DenseOutput type = g.segment_types[t.segment];
+  const size_t esize = type == DenseOutput::kInt8 ? 1 : (type == DenseOutput::kInt16 ? 2 : 4);
+  const size_t stride = static_cast<size_t>(args.dst_stride[t.segment]);
+  uint8_t* dst = static_cast<uint8_t*>(args.dst[t.segment]);
+  for (int r = 0; r < MR; ++r) {
+    for (int h = 0; h < NH; ++h) {
+      const int32_t col = t.col0 + 8 * h;
+      Store8(acc[r][h], g, col, type, seg.end - col,
+             dst + ((t.row0 + r) * stride + static_cast<size_t>(col - seg.begin)) * esize);
+    }
+  }
+}
+
+template <bool kInt16, int MR>
+void TileRows(const TileArgs& t, int nh) {
+  switch (nh) {
+    case 2:
+      return Tile<kInt16, MR, 2>(t);
+    case 4:
+      return Tile<kInt16, MR, 4>(t);
+    default:
+      return Tile<kInt16, MR, 6>(t);
+  }
+}
+
+template <bool kInt16>
+void GemmTyped(const GemmArgs& args) {
+  const PackedGemm& g = *args.gemm;
+  for (size_t s = 0; s < g.segments.size(); ++s) {
+    const Segment& seg = g.segments[s];
+    const int32_t halves = (seg.end - seg.begin + kBlockColumns - 1) / kBlockColumns * 2;
+    for (int32_t h = 0; h < halves; h += 6) {
+      const int nh = halves - h < 6 ? halves - h : 6;
+      TileArgs t{&args, s, seg.begin + h * 8, 0};
+      for (; t.row0 + 2 <= args.m; t.row0 += 2) TileRows<kInt16, 2>(t, nh);
+      if (t.row0 < args.m) TileRows<kInt16, 1>(t, nh);
+    }
+  }
+}
+
+void Gemm(const GemmArgs& args) {
+  if (args.gemm->input == ElementType::kInt16) {
+    GemmTyped<true>(args);
+  } else {
+    GemmTyped<false>(args);
+  }
+}
+
+}  // namespace
+
+const GemmKernels& AvxVnniGemmKernels() {
+  static const GemmKernels table = {"avxvnni", WeightLayout::kInt8x4, Gemm};
+  return table;
+}
+
+}  // namespace mmoe

@@ -1,0 +1,48 @@
+// Executors score one tile of items with a given backend; a Session owns one per thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "mmoe/status.h"
+
+namespace mmoe {
+
+struct ModelData;
+struct Program;
+struct GemmKernels;
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  // Scores `batch` (<= the tile size) items: from float features [batch][input_dim] when
+  // `quantized` is null, else from int8 features. scores: [batch][num_tasks].
+  virtual void ScoreTile(const float* features, const int8_t* quantized, size_t batch, float* scores) = 0;
+  virtual size_t arena_bytes() const = 0;
+  virtual const char* isa() const = 0;
+};
+
+// Layer by layer through the reference kernels.
+Status CreateReferenceExecutor(const ModelData& model, size_t tile, std::unique_ptr<Executor>* out);
+// Through a Program with the given GEMM kernels.
+Status CreateProgramExecutor(const ModelData& model, const Program& program, const GemmKernels& kernels,
+                             size_t tile, std::unique_ptr<Executor>* out);
+
+// One arena allocation, 64-byte aligned and zeroed.
+class Arena {
+ public:
+  Arena() = default;
+  ~Arena();
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+  bool Allocate(size_t bytes);
+  uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace mmoe

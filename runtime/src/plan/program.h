@@ -1,0 +1,98 @@
+// The execution plan of the optimised backends: a model's layers regrouped into GEMMs over
+// packed weights, and the list of operations that score one tile of items.
+//
+// What MMoE allows is fused here: every expert's and gate's first layer reads the same
+// input, so they form one GEMM whose output columns are split into segments (one per expert
+// or gate); later expert layers are the diagonal blocks of a block-diagonal product and run
+// as one GEMM each. Weights are packed once per model and layout and shared by all sessions.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/kernels.h"
+
+namespace mmoe {
+
+// Packed weight layouts. Output columns come in blocks of 16 (zero-padded); within a block
+// the weights of one k-group are contiguous, column-major:
+//   kInt8x4:  int8,  [n_pad/16][k_pad/4][16][4]   (x86 VNNI vpdpbusd, ARM sdot)
+//   kInt16x2: int16, [n_pad/16][k_pad/2][16][2]   (pmaddwd / vpdpwssd, smlal; int16 inputs)
+enum class WeightLayout : uint8_t { kInt8x4 = 0, kInt16x2 = 1 };
+
+constexpr int kBlockColumns = 16;
+constexpr int kPadK = 4;  // every activation row is padded to a multiple of 4 elements
+
+// One arena buffer holding a tile's tensor: rows of `stride` elements of `type`.
+struct BufferDesc {
+  DenseOutput type = DenseOutput::kInt8;  // int8, int16 or float
+  int32_t stride = 0;                     // elements per row (padded)
+};
+
+// A run of output columns written to one buffer with one element type.
+struct Segment {
+  int32_t begin = 0;   // first column, a multiple of 16
+  int32_t end = 0;     // one past the last real column
+  int32_t buffer = 0;  // destination buffer; columns land at [column - begin]
+};
+
+struct PackedGemm {
+  int32_t k = 0, k_pad = 0;  // inputs; k_pad is a multiple of 4
+  int32_t n = 0, n_pad = 0;  // outputs (all segments); n_pad is a multiple of 16
+  ElementType input = ElementType::kInt8;
+  WeightLayout layout = WeightLayout::kInt8x4;
+  const void* weights = nullptr;
+  // Per padded column: folded bias for the signed input; for int8 input also the bias for the
+  // input shifted to uint8 (x + 128), which vpdpbusd needs: bias - 128 * sum_k w.
+  const int32_t* bias = nullptr;
+  const int32_t* bias_u8 = nullptr;
+  const float* multiplier = nullptr;
+  const float* lo = nullptr;  // requantized columns: clamp bounds min - zp and max - zp
+  const float* hi = nullptr;
+  const int32_t* zero_point = nullptr;
+  std::vector<Segment> segments;
+  std::vector<DenseOutput> segment_types;  // per segment (the buffer's type)
+  int64_t macs = 0;                        // real (unpadded) multiply-accumulates per item
+};
+
+struct Op {
+  enum Kind : uint8_t { kQuantize, kGemm, kSoftmax, kMix, kTaskOutput } kind;
+  int32_t index = 0;   // gemm, gate or task index
+  int32_t input = 0;   // buffer read (quantize: written)
+  int32_t output = 0;  // buffer written (softmax: probabilities; mix: tower input)
+};
+
+struct MixPlan {
+  std::vector<int32_t> expert_buffers;  // per mixed expert
+  std::vector<int32_t> zero_points;
+  const float* scales = nullptr;
+  int32_t probs_buffer = -1;  // -1: no gate
+  int32_t n = 0;
+  int32_t width = 0;
+  MixOutput out;
+};
+
+struct Program {
+  std::vector<BufferDesc> buffers;
+  std::vector<PackedGemm> gemms;
+  std::vector<Op> ops;
+  std::vector<MixPlan> mixes;       // per task
+  std::vector<int32_t> gate_width;  // per gate: experts it mixes
+  std::vector<bool> task_sigmoid;   // per task
+  int32_t input_buffer = 0;
+  int32_t num_tasks = 0;
+
+  // Storage the pointers above refer to.
+  std::vector<int8_t> weights8;
+  std::vector<int16_t> weights16;
+  std::vector<int32_t> ints;
+  std::vector<float> floats;
+};
+
+struct ModelData;
+// Builds the program of `model` with weights packed in `layout` for int8-input GEMMs (int16-
+// input GEMMs always use kInt16x2).
+void BuildProgram(const ModelData& model, WeightLayout int8_layout, Program* program);
+
+}  // namespace mmoe

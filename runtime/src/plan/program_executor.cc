@@ -1,0 +1,173 @@
+// Runs a Program (plan/program.h) on one tile: quantize, fused GEMMs, softmax, mixture,
+// task outputs. Every buffer is placed in the arena at creation; ScoreTile allocates nothing.
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "kernels/gemm.h"
+#include "kernels/row_ops.h"
+#include "model_data.h"
+#include "numerics.h"
+#include "plan/executor.h"
+
+namespace mmoe {
+namespace {
+
+constexpr size_t kAlign = 64;
+
+size_t ElementSize(DenseOutput t) { return t == DenseOutput::kInt8 ? 1 : (t == DenseOutput::kInt16 ? 2 : 4); }
+
+class ProgramExecutor final : public Executor {
+ public:
+  ProgramExecutor(const ModelData& model, const Program& program, const GemmKernels& kernels, size_t tile)
+      : m_(model), p_(program), k_(kernels), tile_(tile) {}
+
+  Status Init();
+  void ScoreTile(const float* features, const int8_t* quantized, size_t batch, float* scores) override;
+  size_t arena_bytes() const override { return arena_.size(); }
+  const char* isa() const override { return k_.isa; }
+
+ private:
+  void Mix(const MixPlan& mix, size_t batch, int32_t out_buffer);
+
+  const ModelData& m_;
+  const Program& p_;
+  const GemmKernels& k_;
+  size_t tile_;
+  Arena arena_;
+  std::vector<uint8_t*> buffers_;
+  // Per GEMM: destination pointers and strides per segment, fixed at creation.
+  std::vector<std::vector<void*>> dst_;
+  std::vector<std::vector<int32_t>> dst_stride_;
+};
+
+Status ProgramExecutor::Init() {
+  size_t total = 0;
+  std::vector<size_t> offsets;
+  for (const BufferDesc& b : p_.buffers) {
+    offsets.push_back(total);
+    total += (tile_ * b.stride * ElementSize(b.type) + kAlign - 1) / kAlign * kAlign;
+  }
+  if (!arena_.Allocate(total)) {
+    return Status::Error(StatusCode::kOutOfMemory, "cannot allocate a %zu-byte arena", total);
+  }
+  for (size_t off : offsets) buffers_.push_back(arena_.data() + off);
+  for (const PackedGemm& g : p_.gemms) {
+    std::vector<void*> d;
+    std::vector<int32_t> st;
+    for (const Segment& s : g.segments) {
+      d.push_back(buffers_[s.buffer]);
+      st.push_back(p_.buffers[s.buffer].stride);
+    }
+    dst_.push_back(std::move(d));
+    dst_stride_.push_back(std::move(st));
+  }
+  return Status::Ok();
+}
+
+void ProgramExecutor::Mix(const MixPlan& mix, size_t batch, int32_t out_buffer) {
+  const bool e16 = m_.expert_type == ElementType::kInt16;
+  const bool o16 = mix.out.type == ElementType::kInt16;
+  const size_t in_stride = static_cast<size_t>(p_.buffers[mix.expert_buffers[0]].stride);
+  const size_t out_stride = static_cast<size_t>(p_.buffers[out_buffer].stride);
+  const float* probs =
+      mix.probs_buffer >= 0 ? reinterpret_cast<const float*>(buffers_[mix.probs_buffer]) : nullptr;
+  const void* rows[256];
+  for (size_t i = 0; i < batch; ++i) {
+    for (int32_t j = 0; j < mix.n; ++j) {
+      rows[j] = buffers_[mix.expert_buffers[j]] + i * in_stride * (e16 ? 2 : 1);
+    }
+    const float* pi = probs ? probs + i * mix.n : nullptr;
+    uint8_t* out = buffers_[out_buffer] + i * out_stride * (o16 ? 2 : 1);
+    if (e16 && o16) {
+      rows::Mix(reinterpret_cast<const int16_t* const*>(rows), mix.zero_points.data(), mix.scales, pi, mix.n,
+                mix.width, mix.out, reinterpret_cast<int16_t*>(out));
+    } else if (e16) {
+      rows::Mix(reinterpret_cast<const int16_t* const*>(rows), mix.zero_points.data(), mix.scales, pi, mix.n,
+                mix.width, mix.out, reinterpret_cast<int8_t*>(out));
+    } else if (o16) {
+      rows::Mix(reinterpret_cast<const int8_t* const*>(rows), mix.zero_points.data(), mix.scales, pi, mix.n,
+                mix.width, mix.out, reinterpret_cast<int16_t*>(out));
+    } else {
+      rows::Mix(reinterpret_cast<const int8_t* const*>(rows), mix.zero_points.data(), mix.scales, pi, mix.n,
+                mix.width, mix.out, reinterpret_cast<int8_t*>(out));
+    }
+  }
+}
+
+void ProgramExecutor::ScoreTile(const float* features, const int8_t* quantized, size_t batch, float* scores) {
+  const size_t dim = static_cast<size_t>(m_.input_dim);
+  const size_t in_stride = static_cast<size_t>(p_.buffers[p_.input_buffer].stride);
+  int8_t* x = reinterpret_cast<int8_t*>(buffers_[p_.input_buffer]);
+  for (size_t i = 0; i < batch; ++i) {
+    if (quantized) {
+      std::memcpy(x + i * in_stride, quantized + i * dim, dim);
+    } else {
+      for (size_t k = 0; k < dim; ++k) {
+        x[i * in_stride + k] =
+            numerics::QuantizeFeature(features[i * dim + k], m_.input_inv_scale, m_.input_zero_point);
+      }
+    }
+  }
+  for (const Op& op : p_.ops) {
+    switch (op.kind) {
+      case Op::kQuantize:
+        break;  // done above
+      case Op::kGemm: {
+        GemmArgs args;
+        args.gemm = &p_.gemms[op.index];
+        args.m = batch;
+        args.a = buffers_[op.input];
+        args.a_stride = static_cast<size_t>(p_.buffers[op.input].stride);
+        args.dst = dst_[op.index].data();
+        args.dst_stride = dst_stride_[op.index].data();
+        k_.gemm(args);
+        break;
+      }
+      case Op::kSoftmax: {
+        const int32_t n = p_.gate_width[op.index];
+        const size_t stride = static_cast<size_t>(p_.buffers[op.input].stride);
+        const float* z = reinterpret_cast<const float*>(buffers_[op.input]);
+        float* probs = reinterpret_cast<float*>(buffers_[op.output]);
+        for (size_t i = 0; i < batch; ++i) rows::Softmax(z + i * stride, n, probs + i * n);
+        break;
+      }
+      case Op::kMix:
+        Mix(p_.mixes[op.index], batch, op.output);
+        break;
+      case Op::kTaskOutput: {
+        const size_t stride = static_cast<size_t>(p_.buffers[op.input].stride);
+        const float* z = reinterpret_cast<const float*>(buffers_[op.input]);
+        const bool sigmoid = p_.task_sigmoid[op.index];
+        for (size_t i = 0; i < batch; ++i) {
+          scores[i * p_.num_tasks + op.index] = rows::TaskScore(z[i * stride], sigmoid);
+        }
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Arena::~Arena() { std::free(data_); }
+
+bool Arena::Allocate(size_t bytes) {
+  void* mem = nullptr;
+  if (posix_memalign(&mem, kAlign, bytes ? bytes : kAlign) != 0) return false;
+  std::memset(mem, 0, bytes);  // padding lanes are read (times zero weights): keep them defined
+  data_ = static_cast<uint8_t*>(mem);
+  size_ = bytes;
+  return true;
+}
+
+Status CreateProgramExecutor(const ModelData& model, const Program& program, const GemmKernels& kernels,
+                             size_t tile, std::unique_ptr<Executor>* out) {
+  auto exec = std::make_unique<ProgramExecutor>(model, program, kernels, tile);
+  if (Status s = exec->Init(); !s.ok()) return s;
+  *out = std::move(exec);
+  return Status::Ok();
+}
+
+}  // namespace mmoe

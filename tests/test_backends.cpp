@@ -1,0 +1,180 @@
+// Every backend and every ISA variant gives the same bytes as the reference kernels, for the
+// seed model and for randomly shaped models (odd widths, 1 to 16 experts, 1 to 4 tasks),
+// at batch sizes 1, 2, 3, 7, 64 and 1000, from float and from pre-quantized features.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "support/fixtures.h"
+#include "support/random_model.h"
+
+namespace mmoe {
+namespace {
+
+using converter::Matrix;
+
+struct Variant {
+  Backend backend;
+  std::string isa;  // "" for the backend's default
+  std::string label() const { return std::string(BackendName(backend)) + (isa.empty() ? "" : ":" + isa); }
+};
+
+// The reference backend first, then simd with every ISA this CPU runs, then xnnpack.
+std::vector<Variant> Variants() {
+  std::vector<Variant> v = {{Backend::kReference, ""}};
+  for (const char* const* isa = SimdIsaNames(); *isa; ++isa) v.push_back({Backend::kSimd, *isa});
+  if (BackendAvailable(Backend::kXnnpack)) v.push_back({Backend::kXnnpack, ""});
+  return v;
+}
+
+Matrix Score(const std::shared_ptr<const Model>& model, const Variant& variant, const Matrix& x, int tile,
+             bool quantized) {
+  SessionOptions options;
+  options.backend = variant.backend;
+  options.isa = variant.isa.empty() ? nullptr : variant.isa.c_str();
+  options.tile_items = tile;
+  std::unique_ptr<Session> session;
+  Status s = Session::Create(model, options, &session);
+  REQUIRE_MESSAGE(s.ok(), variant.label() << ": " << s.message());
+  Matrix out;
+  out.rows = x.rows;
+  out.cols = model->num_tasks();
+  out.data.assign(static_cast<size_t>(out.rows * out.cols), -1.0f);
+  if (quantized) {
+    std::vector<int8_t> q(x.data.size());
+    REQUIRE(session->QuantizeInput(x.data.data(), x.rows, q.data(), q.size()).ok());
+    s = session->ScoreQuantized(q.data(), x.rows, out.data.data(), out.data.size());
+  } else {
+    s = session->Score(x.data.data(), x.rows, out.data.data(), out.data.size());
+  }
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  return out;
+}
+
+Matrix Head(const Matrix& x, int64_t rows) {
+  Matrix h;
+  h.rows = rows;
+  h.cols = x.cols;
+  h.data.assign(x.data.begin(), x.data.begin() + rows * x.cols);
+  return h;
+}
+
+void CheckSameBytes(const std::shared_ptr<const Model>& model, const Matrix& x, const std::string& what) {
+  const std::vector<Variant> variants = Variants();
+  REQUIRE(variants.size() >= 2);  // at least the reference and the portable simd kernels
+  for (int64_t batch : {1, 2, 3, 7, 64, 1000}) {
+    if (batch > x.rows) continue;
+    const Matrix rows = Head(x, batch);
+    const Matrix expected = Score(model, variants[0], rows, 64, false);
+    for (const Variant& v : variants) {
+      for (int tile : {1, 5, 64}) {
+        for (bool quantized : {false, true}) {
+          const Matrix got = Score(model, v, rows, tile, quantized);
+          INFO(what << ", " << v.label() << ", batch " << batch << ", tile " << tile
+                    << (quantized ? ", int8 input" : ", float input"));
+          CHECK(std::memcmp(got.data.data(), expected.data.data(), expected.data.size() * sizeof(float)) ==
+                0);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("backends: the ISA list names the portable kernels and what this CPU runs") {
+  std::vector<std::string> names;
+  for (const char* const* isa = SimdIsaNames(); *isa; ++isa) names.push_back(*isa);
+  REQUIRE(!names.empty());
+  CHECK(names.back() == "generic");
+  std::unique_ptr<Session> session;
+  SessionOptions options;
+  options.backend = Backend::kSimd;
+  options.isa = "no-such-isa";
+  CHECK(Session::Create(testing::SeedModel(), options, &session).code() == StatusCode::kUnavailable);
+  options.isa = nullptr;
+  REQUIRE(Session::Create(testing::SeedModel(), options, &session).ok());
+  CHECK(std::string(session->isa()) == names.front());
+}
+
+TEST_CASE("backends: every backend and ISA scores the seed model with the reference bytes") {
+  Matrix x = testing::SeedEval();
+  // Also features outside the calibrated range and NaN (missing) ones.
+  x.data[3] = 7.5f;
+  x.data[150] = -3.0f;
+  x.data[260] = std::numeric_limits<float>::quiet_NaN();
+  CheckSameBytes(testing::SeedModel(), x, "seed model");
+}
+
+TEST_CASE("backends: every backend and ISA gives the reference bytes on randomly shaped models") {
+  std::mt19937 rng(2026);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int trial = 0; trial < 12; ++trial) {
+    testing::RandomModelSpec spec;
+    spec.seed = static_cast<uint32_t>(100 + trial);
+    spec.gain = 2.0f;
+    spec.gate_gain = 2.0f;
+    spec.input_dim = trial == 0 ? 1 : pick(1, 130);  // odd, and not multiples of 4/8/16/64
+    spec.num_experts = trial == 1 ? 16 : pick(1, 16);
+    spec.expert_widths.clear();
+    for (int l = 0, depth = pick(1, 3); l < depth; ++l) spec.expert_widths.push_back(pick(1, 70));
+    const int n_tasks = pick(1, 4);
+    const int n_gates = trial % 4 == 3 ? 0 : (trial % 4 == 2 ? 1 : n_tasks);  // SB, MoE, MMoE
+    for (int g = 0; g < n_gates; ++g) {
+      testing::RandomGateSpec gate;
+      for (int l = 0, depth = pick(0, 2); l < depth; ++l) gate.hidden.push_back(pick(1, 40));
+      if (pick(0, 1) && spec.num_experts > 1) {
+        for (int e = 0; e < spec.num_experts; e += 2) gate.experts.push_back(e);
+      }
+      spec.gates.push_back(gate);
+    }
+    for (int t = 0; t < n_tasks; ++t) {
+      testing::RandomTaskSpec task;
+      task.gate = n_gates == 0 ? -1 : (n_gates == 1 ? 0 : t);
+      task.expert = n_gates == 0 ? pick(0, spec.num_experts - 1) : -1;
+      task.tower.clear();
+      for (int l = 0, depth = pick(0, 2); l < depth; ++l) task.tower.push_back(pick(1, 40));
+      if (t == 1) task.output = converter::TaskOutput::kIdentity;
+      spec.tasks.push_back(task);
+    }
+    const converter::FloatModel fm = testing::RandomFloatModel(spec);
+    const testing::FeatureKind kind =
+        trial % 2 ? testing::FeatureKind::kGaussian : testing::FeatureKind::kBinary;
+    const Matrix calib = testing::RandomFeatures(256, spec.input_dim, kind, spec.seed + 1);
+    const Matrix eval = testing::RandomFeatures(1000, spec.input_dim, kind, spec.seed + 2);
+    for (auto precision : {converter::ActivationPrecision::kMixed, converter::ActivationPrecision::kInt8}) {
+      converter::ConvertOptions options;
+      options.activations = precision;
+      const auto bytes = converter::Convert(fm, calib, options).bytes;
+      std::shared_ptr<const Model> model;
+      REQUIRE(Model::LoadBuffer(bytes.data(), bytes.size(), &model).ok());
+      CheckSameBytes(model, eval,
+                     "trial " + std::to_string(trial) + " (input " + std::to_string(spec.input_dim) + ", " +
+                         std::to_string(spec.num_experts) + " experts, " + std::to_string(n_tasks) +
+                         " tasks, " +
+                         (precision == converter::ActivationPrecision::kMixed ? "mixed" : "int8") + ")");
+    }
+  }
+}
+
+TEST_CASE("backends: threads split the work and give the same bytes") {
+  const Matrix& x = testing::SeedEval();
+  const Matrix expected = Score(testing::SeedModel(), {Backend::kReference, ""}, x, 64, false);
+  for (int threads : {2, 3, 8}) {
+    SessionOptions options;
+    options.threads = threads;
+    options.tile_items = 16;
+    std::unique_ptr<Session> session;
+    REQUIRE(Session::Create(testing::SeedModel(), options, &session).ok());
+    for (int64_t n : {int64_t{1}, int64_t{17}, x.rows}) {
+      std::vector<float> out(static_cast<size_t>(n * 2));
+      REQUIRE(session->Score(x.data.data(), static_cast<size_t>(n), out.data(), out.size()).ok());
+      CHECK(std::memcmp(out.data(), expected.data.data(), out.size() * sizeof(float)) == 0);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mmoe
