@@ -77,7 +77,7 @@ const char* const* SimdIsaNames() {
   static std::once_flag once;
   std::call_once(once, [] {
     int n = 0;
-    for (const char* isa : {"avx512vnni", "avxvnni", "avx2", "neondot", "neon", "generic"}) {
+    for (const char* isa : {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "neondot", "neon", "generic"}) {
       if (FindGemmKernels(isa)) names[n++] = isa;
     }
   });

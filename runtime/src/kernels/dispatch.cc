@@ -16,6 +16,7 @@ const GemmKernels* FindGemmKernels(const char* isa) {
   const Entry entries[] = {
 #if defined(MMOE_ARCH_X86_64)
     {"avx512vnni", cpu.avx512vnni, [] { return &Avx512VnniGemmKernels(); }},
+    {"avx512vnni256", cpu.avx512vnni, [] { return &Avx512Vnni256GemmKernels(); }},
     {"avxvnni", cpu.avxvnni, [] { return &AvxVnniGemmKernels(); }},
     {"avx2", cpu.avx2, [] { return &Avx2GemmKernels(); }},
 #endif

@@ -38,6 +38,7 @@ const GemmKernels& GenericGemmKernels();
 const GemmKernels& Avx2GemmKernels();
 const GemmKernels& AvxVnniGemmKernels();
 const GemmKernels& Avx512VnniGemmKernels();
+const GemmKernels& Avx512Vnni256GemmKernels();
 const GemmKernels& NeonGemmKernels();
 const GemmKernels& NeonDotGemmKernels();
 

@@ -1,0 +1,424 @@
+// mmoe_bench_backends MODEL.mmoe WEIGHTS.safetensors ARCH.json [--runs R] [--warmup W] [--rounds K]
+//
+// Scores the same items through every int8 backend this build and CPU accept (reference,
+// simd once per instruction set, xnnpack) and through a plain float32 Eigen implementation of
+// the same network, at batch 1, 16 and 256, single-threaded, in one process. The cases take
+// turns in rounds so that the frequency changes and neighbours of a shared machine hit all of
+// them alike. Prints one JSON line per case to stdout; checks go to stderr.
+#include <Eigen/Core>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "mmoe/converter/float_reference.h"
+#include "mmoe/converter/io.h"
+#include "mmoe/mmoe.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using RowVector = Eigen::Matrix<float, 1, Eigen::Dynamic>;
+
+constexpr int kBatches[] = {1, 16, 256};
+constexpr int kMaxBatch = 256;
+
+// ---------------------------------------------------------------------------------------------
+// The float32 network, written the way a C++ user with Eigen would: one row per item, each
+// Linear layer a matrix product plus a broadcast bias. Activations are sized once per batch
+// (Resize) so that Forward, like Session::Score, does not allocate.
+
+class EigenMmoe {
+ public:
+  explicit EigenMmoe(const mmoe::converter::FloatModel& model);
+  void Resize(Eigen::Index batch);
+  // x: batch rows of input_dim floats; scores: batch rows of num_tasks floats.
+  void Forward(const float* x, float* scores);
+
+ private:
+  struct Dense {
+    RowMatrix w;  // [out][in], as torch.nn.Linear stores it
+    RowVector b;
+    bool relu = false;
+  };
+  struct Mlp {
+    std::vector<Dense> layers;
+    std::vector<RowMatrix> out;  // one activation per layer
+  };
+  struct Gate {
+    Mlp mlp;
+    std::vector<int> experts;
+    Eigen::VectorXf row_max, row_sum;
+  };
+  struct Task {
+    int gate = -1, expert = -1;
+    bool sigmoid = true;
+    RowMatrix in;
+    Mlp tower;
+  };
+
+  static Mlp MakeMlp(const mmoe::converter::FloatMlp& mlp);
+  static void ResizeMlp(Mlp& mlp, Eigen::Index batch);
+  template <typename In>
+  static RowMatrix& Run(Mlp& mlp, const Eigen::MatrixBase<In>& x);
+  static void SoftmaxRows(RowMatrix& z, Eigen::VectorXf& row_max, Eigen::VectorXf& row_sum);
+
+  int input_dim_ = 0;
+  Eigen::Index batch_ = 0;
+  std::vector<Mlp> experts_;
+  std::vector<Gate> gates_;
+  std::vector<Task> tasks_;
+};
+
+EigenMmoe::EigenMmoe(const mmoe::converter::FloatModel& model) : input_dim_(model.input_dim) {
+  for (const auto& e : model.experts) experts_.push_back(MakeMlp(e));
+  for (const auto& g : model.gates) gates_.push_back(Gate{MakeMlp(g.mlp), g.experts, {}, {}});
+  for (const auto& t : model.tasks) {
+    tasks_.push_back(
+        Task{t.gate, t.expert, t.output == mmoe::converter::TaskOutput::kSigmoid, {}, MakeMlp(t.tower)});
+  }
+}
+
+EigenMmoe::Mlp EigenMmoe::MakeMlp(const mmoe::converter::FloatMlp& mlp) {
+  Mlp out;
+  for (const auto& d : mlp.layers) {
+    Dense dense;
+    dense.w = Eigen::Map<const RowMatrix>(d.weight.data(), d.out, d.in);
+    dense.b = Eigen::Map<const RowVector>(d.bias.data(), d.out);
+    dense.relu = d.activation == mmoe::converter::Activation::kRelu;
+    out.layers.push_back(std::move(dense));
+  }
+  out.out.resize(out.layers.size());
+  return out;
+}
+
+void EigenMmoe::ResizeMlp(Mlp& mlp, Eigen::Index batch) {
+  for (size_t l = 0; l < mlp.layers.size(); ++l) mlp.out[l].resize(batch, mlp.layers[l].w.rows());
+}
+
+void EigenMmoe::Resize(Eigen::Index batch) {
+  batch_ = batch;
+  for (Mlp& e : experts_) ResizeMlp(e, batch);
+  for (Gate& g : gates_) {
+    ResizeMlp(g.mlp, batch);
+    g.row_max.resize(batch);
+    g.row_sum.resize(batch);
+  }
+  for (Task& t : tasks_) {
+    t.in.resize(batch, experts_.front().layers.back().w.rows());
+    ResizeMlp(t.tower, batch);
+  }
+}
+
+template <typename In>
+RowMatrix& EigenMmoe::Run(Mlp& mlp, const Eigen::MatrixBase<In>& x) {
+  for (size_t l = 0; l < mlp.layers.size(); ++l) {
+    const Dense& d = mlp.layers[l];
+    RowMatrix& y = mlp.out[l];
+    if (l == 0) {
+      y.noalias() = x * d.w.transpose();
+    } else {
+      y.noalias() = mlp.out[l - 1] * d.w.transpose();
+    }
+    y.rowwise() += d.b;
+    if (d.relu) y = y.cwiseMax(0.0f);
+  }
+  return mlp.out.back();
+}
+
+// Softmax of each row, shifted by the row's maximum as torch.nn.Softmax does.
+void EigenMmoe::SoftmaxRows(RowMatrix& z, Eigen::VectorXf& row_max, Eigen::VectorXf& row_sum) {
+  row_max = z.rowwise().maxCoeff();
+  z.colwise() -= row_max;
+  z = z.array().exp().matrix();
+  row_sum = z.rowwise().sum();
+  z.array().colwise() /= row_sum.array();
+}
+
+void EigenMmoe::Forward(const float* x, float* scores) {
+  const Eigen::Map<const RowMatrix> input(x, batch_, input_dim_);
+  for (Mlp& e : experts_) Run(e, input);
+  for (Gate& g : gates_) SoftmaxRows(Run(g.mlp, input), g.row_max, g.row_sum);
+  Eigen::Map<RowMatrix> out(scores, batch_, static_cast<Eigen::Index>(tasks_.size()));
+  for (size_t t = 0; t < tasks_.size(); ++t) {
+    Task& task = tasks_[t];
+    if (task.gate < 0) {
+      task.in = experts_[task.expert].out.back();
+    } else {
+      // Mixture in expert order: in += expert_j * p_j (one weight per row).
+      const Gate& g = gates_[task.gate];
+      const RowMatrix& p = g.mlp.out.back();
+      task.in.setZero();
+      for (size_t j = 0; j < g.experts.size(); ++j) {
+        task.in.array() += experts_[g.experts[j]].out.back().array().colwise() * p.col(j).array();
+      }
+    }
+    const RowMatrix& logit = Run(task.tower, task.in);
+    if (task.sigmoid) {
+      out.col(t) = (1.0f + (-logit.col(0).array()).exp()).inverse().matrix();
+    } else {
+      out.col(t) = logit.col(0);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases and timing.
+
+struct Options {
+  std::string model, weights, arch;
+  int runs = 1000;
+  int warmup = 50;
+  int rounds = 10;
+};
+
+// One way of scoring: an int8 session, or the Eigen network.
+struct Case {
+  std::string name, backend, isa;
+  std::function<void(const float* x, size_t batch, float* scores)> score;
+  std::vector<double> us;  // timed calls of the current batch
+};
+
+[[noreturn]] void Die(const std::string& message) {
+  std::fprintf(stderr, "mmoe_bench_backends: %s\n", message.c_str());
+  std::exit(1);
+}
+
+void CheckOk(const mmoe::Status& s, const char* what) {
+  if (!s.ok()) Die(std::string(what) + ": " + mmoe::StatusCodeName(s.code()) + ": " + s.message());
+}
+
+Options ParseArgs(int argc, char** argv) {
+  Options o;
+  std::vector<std::string> positional;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> int {
+      if (i + 1 >= argc) Die(a + " needs a value");
+      const int v = std::atoi(argv[++i]);
+      if (v < 1) Die(a + " must be a positive integer");
+      return v;
+    };
+    if (a == "--runs") {
+      o.runs = value();
+    } else if (a == "--warmup") {
+      o.warmup = value();
+    } else if (a == "--rounds") {
+      o.rounds = value();
+    } else if (a == "-h" || a == "--help" || a.rfind("--", 0) == 0) {
+      std::fprintf(stderr,
+                   "usage: mmoe_bench_backends MODEL.mmoe WEIGHTS.safetensors ARCH.json "
+                   "[--runs R (1000)] [--warmup W (50)] [--rounds K (10)]\n");
+      std::exit(a == "-h" || a == "--help" ? 0 : 2);
+    } else {
+      positional.push_back(a);
+    }
+  }
+  if (positional.size() != 3) Die("expected MODEL.mmoe WEIGHTS.safetensors ARCH.json (see --help)");
+  o.model = positional[0];
+  o.weights = positional[1];
+  o.arch = positional[2];
+  o.rounds = std::min(o.rounds, o.runs);
+  return o;
+}
+
+// The same deterministic 0/1 features as `mmoe bench` (splitmix64), so figures agree.
+std::vector<float> BinaryFeatures(size_t count) {
+  std::vector<float> x(count);
+  uint64_t state = 0x6d6d6f652d656467ull;
+  for (float& v : x) {
+    state += 0x9e3779b97f4a7c15ull;
+    uint64_t z = state;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    v = static_cast<float>((z ^ (z >> 31)) >> 63);
+  }
+  return x;
+}
+
+double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(static_cast<double>(a[i]) - b[i]));
+  return m;
+}
+
+// The Eigen network must compute what the converter's float reference computes, or its
+// timings would be of some other network.
+void CheckFloatNetwork(const mmoe::converter::FloatModel& fm, EigenMmoe& net, const std::vector<float>& x,
+                       std::vector<float>* eigen_scores) {
+  mmoe::converter::Matrix in;
+  in.rows = kMaxBatch;
+  in.cols = fm.input_dim;
+  in.data = x;
+  const mmoe::converter::Matrix ref = mmoe::converter::FloatReference(fm).Forward(in);
+  eigen_scores->assign(ref.data.size(), 0.0f);
+  net.Resize(kMaxBatch);
+  net.Forward(x.data(), eigen_scores->data());
+  const double diff = MaxAbsDiff(ref.data, *eigen_scores);
+  std::fprintf(stderr, "float32 (Eigen, %s) vs FloatReference: max |diff| = %.3g over %d items\n",
+               Eigen::SimdInstructionSetsInUse(), diff, kMaxBatch);
+  if (!(diff <= 1e-4)) Die("the Eigen float32 network disagrees with FloatReference");
+}
+
+struct Int8Config {
+  mmoe::Backend backend;
+  std::string isa;  // simd only
+};
+
+std::vector<Int8Config> Int8Configs() {
+  std::vector<Int8Config> configs{{mmoe::Backend::kReference, ""}};
+  if (const char* const* names = mmoe::SimdIsaNames()) {
+    for (; *names; ++names) configs.push_back({mmoe::Backend::kSimd, *names});
+  }
+  if (configs.size() == 1) configs.push_back({mmoe::Backend::kSimd, ""});
+  configs.push_back({mmoe::Backend::kXnnpack, ""});
+  return configs;
+}
+
+// Sessions for every configuration Session::Create accepts; the others are named on stderr.
+std::vector<Case> MakeInt8Cases(const std::shared_ptr<const mmoe::Model>& model, const std::vector<float>& x,
+                                const std::vector<float>& float_scores,
+                                std::vector<std::unique_ptr<mmoe::Session>>* sessions) {
+  std::vector<Case> cases;
+  for (const Int8Config& c : Int8Configs()) {
+    mmoe::SessionOptions options;
+    options.backend = c.backend;
+    options.isa = c.isa.empty() ? nullptr : c.isa.c_str();
+    options.threads = 1;
+    std::string name = mmoe::BackendName(c.backend);
+    if (!c.isa.empty()) name += "/" + c.isa;
+    std::unique_ptr<mmoe::Session> session;
+    const mmoe::Status s = mmoe::Session::Create(model, options, &session);
+    if (!s.ok()) {
+      std::fprintf(stderr, "skipping %s: %s: %s\n", name.c_str(), mmoe::StatusCodeName(s.code()), s.message());
+      continue;
+    }
+    std::vector<float> scores(float_scores.size());
+    CheckOk(session->Score(x.data(), kMaxBatch, scores.data(), scores.size()), name.c_str());
+    const char* isa = session->isa() ? session->isa() : "";
+    std::fprintf(stderr, "%s (isa %s): max |int8 score - float32 score| = %.4f over %d items\n", name.c_str(),
+                 isa, MaxAbsDiff(scores, float_scores), kMaxBatch);
+    mmoe::Session* raw = session.get();
+    sessions->push_back(std::move(session));
+    Case k{name, mmoe::BackendName(c.backend), isa, nullptr, {}};
+    const size_t tasks = static_cast<size_t>(model->num_tasks());
+    k.score = [raw, tasks](const float* in, size_t batch, float* out) {
+      const mmoe::Status st = raw->Score(in, batch, out, batch * tasks);
+      if (!st.ok()) CheckOk(st, "Score");
+    };
+    cases.push_back(std::move(k));
+  }
+  return cases;
+}
+
+double Percentile(const std::vector<double>& sorted, double p) {
+  const size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
+  return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+void TimeCalls(Case& c, const float* x, size_t batch, float* scores, int calls) {
+  for (int i = 0; i < calls; ++i) {
+    const Clock::time_point t0 = Clock::now();
+    c.score(x, batch, scores);
+    const Clock::time_point t1 = Clock::now();
+    c.us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+  }
+}
+
+// Warm-up, then `rounds` rounds in which every case takes its turn (the order rotating), so
+// slow phases of a noisy machine fall on all cases rather than on whichever ran then. Each
+// turn starts with one untimed call: the previous case evicted this one's weights from L1/L2.
+void RunRounds(std::vector<Case>& cases, const Options& o, const float* x, size_t batch, float* scores) {
+  for (Case& c : cases) {
+    c.us.clear();
+    c.us.reserve(static_cast<size_t>(o.runs));
+    for (int i = 0; i < o.warmup; ++i) c.score(x, batch, scores);
+  }
+  const size_t n = cases.size();
+  for (int r = 0; r < o.rounds; ++r) {
+    const int calls = o.runs / o.rounds + (r < o.runs % o.rounds ? 1 : 0);
+    for (size_t i = 0; i < n; ++i) {
+      Case& c = cases[(i + static_cast<size_t>(r)) % n];
+      c.score(x, batch, scores);
+      TimeCalls(c, x, batch, scores, calls);
+    }
+  }
+}
+
+double Round(double x, int digits) {
+  const double scale = std::pow(10.0, digits);
+  return std::round(x * scale) / scale;
+}
+
+void PrintResults(std::vector<Case>& cases, int batch, double macs, double float_p50) {
+  for (Case& c : cases) {
+    std::vector<double>& us = c.us;
+    double sum = 0;
+    for (double v : us) sum += v;
+    std::sort(us.begin(), us.end());
+    const double p50 = Percentile(us, 50);
+    const double items_per_s = batch * 1e6 / p50;
+    const nlohmann::json line{
+        {"case", c.name},
+        {"backend", c.backend},
+        {"isa", c.isa},
+        {"batch", batch},
+        {"threads", 1},
+        {"runs", us.size()},
+        {"p50_us", Round(p50, 3)},
+        {"p90_us", Round(Percentile(us, 90), 3)},
+        {"p99_us", Round(Percentile(us, 99), 3)},
+        {"mean_us", Round(sum / static_cast<double>(us.size()), 3)},
+        {"items_per_s", Round(items_per_s, 0)},
+        {"ratio_vs_float32", Round(float_p50 / p50, 3)},
+        {"gmacs", Round(items_per_s * macs / 1e9, 3)},
+    };
+    std::printf("%s\n", line.dump().c_str());
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = ParseArgs(argc, argv);
+  std::shared_ptr<const mmoe::Model> model;
+  CheckOk(mmoe::Model::LoadFile(o.model.c_str(), &model), o.model.c_str());
+  mmoe::converter::FloatModel fm;
+  try {
+    fm = mmoe::converter::ImportModel(o.weights, o.arch);
+  } catch (const std::exception& e) {
+    Die(e.what());
+  }
+  if (fm.input_dim != model->input_dim() || static_cast<int>(fm.tasks.size()) != model->num_tasks()) {
+    Die("the float weights and the model file describe different networks");
+  }
+  EigenMmoe net(fm);
+  const std::vector<float> x = BinaryFeatures(static_cast<size_t>(kMaxBatch) * fm.input_dim);
+  std::vector<float> float_scores;
+  CheckFloatNetwork(fm, net, x, &float_scores);
+
+  std::vector<std::unique_ptr<mmoe::Session>> sessions;
+  std::vector<Case> cases = MakeInt8Cases(model, x, float_scores, &sessions);
+  cases.push_back(Case{"float32/eigen", "float32", Eigen::SimdInstructionSetsInUse(),
+                       [&net](const float* in, size_t, float* out) { net.Forward(in, out); },
+                       {}});
+  std::vector<float> scores(static_cast<size_t>(kMaxBatch) * model->num_tasks());
+  for (int batch : kBatches) {
+    net.Resize(batch);
+    RunRounds(cases, o, x.data(), static_cast<size_t>(batch), scores.data());
+    std::vector<double> float_us = cases.back().us;
+    std::sort(float_us.begin(), float_us.end());
+    PrintResults(cases, batch, static_cast<double>(model->macs_per_item()), Percentile(float_us, 50));
+  }
+  return 0;
+}

@@ -1,0 +1,237 @@
+// mmoe_peak_int8 [--trial-ms MS] [--trials N] [--macs MACS_PER_ITEM]
+//
+// This core's int8 multiply-accumulate peak: loops of independent int8 dot-product
+// instructions with nothing else in flight (no loads, no stores), the ceiling any int8 kernel
+// on this machine works under. One JSON line per instruction sequence:
+//   avx512vnni  vpdpbusd zmm                      64 MACs per instruction
+//   avxvnni     vpdpbusd ymm (VEX)                32 MACs per instruction
+//   avx512bw    vpmaddubsw + vpmaddwd + vpaddd zmm  64 MACs per three instructions
+//   avx2        vpmaddubsw + vpmaddwd + vpaddd ymm  32 MACs per three instructions
+// Sequences the CPU lacks (__builtin_cpu_supports) are reported with "supported": false.
+// Also prints the seed-model items/s the peak implies (peak / MACs per item), and the
+// core's clock estimated from a chain of dependent adds, to give MACs per cycle.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The seed model's multiply-accumulates per item (mmoe inspect prints it).
+constexpr double kSeedMacsPerItem = 41568;
+
+struct Options {
+  int trial_ms = 200;
+  int trials = 7;
+  double macs_per_item = kSeedMacsPerItem;
+};
+
+// Keeps the compiler from treating `v` as a known constant or hoisting work on it out of a
+// loop; emits no instruction.
+template <typename T>
+inline void Opaque(T& v) {
+  asm volatile("" : "+x"(v));
+}
+
+int32_t g_sink;  // results go here so that the loops are not dead code
+
+// Each kernel runs `iters` iterations and returns the multiply-accumulates done.
+using Kernel = uint64_t (*)(uint64_t iters);
+
+// 16 independent accumulators: vpdpbusd's latency (4-5 cycles) times its throughput (up to
+// 2 per cycle) needs at least 10 in flight.
+__attribute__((target("avx512f,avx512vnni"), noinline)) uint64_t Avx512Vnni(uint64_t iters) {
+  constexpr int kAcc = 16;
+  __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-5);
+  Opaque(a);
+  Opaque(b);
+  __m512i acc[kAcc];
+  for (int k = 0; k < kAcc; ++k) acc[k] = _mm512_set1_epi32(k);
+  for (uint64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 16
+    for (int k = 0; k < kAcc; ++k) acc[k] = _mm512_dpbusd_epi32(acc[k], a, b);
+  }
+  __m512i sum = acc[0];
+  for (int k = 1; k < kAcc; ++k) sum = _mm512_add_epi32(sum, acc[k]);
+  g_sink += _mm512_reduce_add_epi32(sum);
+  return iters * kAcc * 64;
+}
+
+__attribute__((target("avx2,avxvnni"), noinline)) uint64_t AvxVnni(uint64_t iters) {
+  constexpr int kAcc = 12;
+  __m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(-5);
+  Opaque(a);
+  Opaque(b);
+  __m256i acc[kAcc];
+  for (int k = 0; k < kAcc; ++k) acc[k] = _mm256_set1_epi32(k);
+  for (uint64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 12
+    for (int k = 0; k < kAcc; ++k) acc[k] = _mm256_dpbusd_avx_epi32(acc[k], a, b);
+  }
+  __m256i sum = acc[0];
+  for (int k = 1; k < kAcc; ++k) sum = _mm256_add_epi32(sum, acc[k]);
+  alignas(32) int32_t lanes[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), sum);
+  for (int32_t v : lanes) g_sink += v;
+  return iters * kAcc * 32;
+}
+
+// Without VNNI an int8 dot product takes three instructions: u8 x s8 pairs to int16
+// (vpmaddubsw), int16 pairs to int32 (vpmaddwd by ones), accumulate (vpaddd). `a` is made
+// opaque every iteration, or the compiler would hoist the two multiplies out of the loop.
+__attribute__((target("avx512f,avx512bw"), noinline)) uint64_t Avx512Bw(uint64_t iters) {
+  constexpr int kAcc = 8;
+  __m512i a = _mm512_set1_epi8(3);
+  const __m512i ones = _mm512_set1_epi16(1);
+  __m512i b[kAcc], acc[kAcc];
+  for (int k = 0; k < kAcc; ++k) {
+    b[k] = _mm512_set1_epi8(static_cast<char>(-1 - k));
+    acc[k] = _mm512_setzero_si512();
+  }
+  for (uint64_t i = 0; i < iters; ++i) {
+    Opaque(a);
+#pragma GCC unroll 8
+    for (int k = 0; k < kAcc; ++k) {
+      acc[k] = _mm512_add_epi32(acc[k], _mm512_madd_epi16(_mm512_maddubs_epi16(a, b[k]), ones));
+    }
+  }
+  __m512i sum = acc[0];
+  for (int k = 1; k < kAcc; ++k) sum = _mm512_add_epi32(sum, acc[k]);
+  g_sink += _mm512_reduce_add_epi32(sum);
+  return iters * kAcc * 64;
+}
+
+__attribute__((target("avx2"), noinline)) uint64_t Avx2(uint64_t iters) {
+  constexpr int kAcc = 4;  // 16 ymm registers: 4 accumulators, 4 weights, a, ones, temporaries
+  __m256i a = _mm256_set1_epi8(3);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i b[kAcc], acc[kAcc];
+  for (int k = 0; k < kAcc; ++k) {
+    b[k] = _mm256_set1_epi8(static_cast<char>(-1 - k));
+    acc[k] = _mm256_setzero_si256();
+  }
+  for (uint64_t i = 0; i < iters; ++i) {
+    Opaque(a);
+#pragma GCC unroll 4
+    for (int k = 0; k < kAcc; ++k) {
+      acc[k] = _mm256_add_epi32(acc[k], _mm256_madd_epi16(_mm256_maddubs_epi16(a, b[k]), ones));
+    }
+  }
+  __m256i sum = acc[0];
+  for (int k = 1; k < kAcc; ++k) sum = _mm256_add_epi32(sum, acc[k]);
+  alignas(32) int32_t lanes[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), sum);
+  for (int32_t v : lanes) g_sink += v;
+  return iters * kAcc * 32;
+}
+
+// A chain of dependent 64-bit adds retires one per cycle on every x86 core of the last two
+// decades, so adds per second is the clock the core ran at (turbo included).
+__attribute__((noinline)) uint64_t AddChain(uint64_t iters) {
+  uint64_t x = 0;
+  for (uint64_t i = 0; i < iters; ++i) {
+    asm volatile(
+        ".rept 100\n\t"
+        "addq $1, %0\n\t"
+        ".endr"
+        : "+r"(x));
+  }
+  g_sink += static_cast<int32_t>(x);
+  return iters * 100;
+}
+
+struct KernelInfo {
+  const char* name;
+  const char* instructions;
+  bool supported;
+  Kernel run;
+};
+
+std::vector<KernelInfo> Kernels() {
+  __builtin_cpu_init();
+  const bool avx512f = __builtin_cpu_supports("avx512f");
+  return {
+      {"avx512vnni", "vpdpbusd zmm", avx512f && __builtin_cpu_supports("avx512vnni"), Avx512Vnni},
+      {"avxvnni", "vpdpbusd ymm (VEX)", __builtin_cpu_supports("avxvnni") != 0, AvxVnni},
+      {"avx512bw", "vpmaddubsw+vpmaddwd+vpaddd zmm", avx512f && __builtin_cpu_supports("avx512bw"), Avx512Bw},
+      {"avx2", "vpmaddubsw+vpmaddwd+vpaddd ymm", __builtin_cpu_supports("avx2") != 0, Avx2},
+  };
+}
+
+double Seconds(Kernel run, uint64_t iters, uint64_t* ops) {
+  const Clock::time_point t0 = Clock::now();
+  *ops = run(iters);
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Operations per second in each of `trials` trials of about trial_ms, sorted ascending.
+std::vector<double> Measure(Kernel run, const Options& o) {
+  uint64_t ops = 0;
+  uint64_t iters = 1000;
+  // Grow the trial until it is long enough to time, then size it to trial_ms.
+  double s = Seconds(run, iters, &ops);
+  while (s < 0.01) {
+    iters *= 4;
+    s = Seconds(run, iters, &ops);
+  }
+  iters = std::max<uint64_t>(1, static_cast<uint64_t>(static_cast<double>(iters) * o.trial_ms / 1000.0 / s));
+  std::vector<double> rates;
+  for (int t = 0; t < o.trials; ++t) {
+    s = Seconds(run, iters, &ops);
+    rates.push_back(static_cast<double>(ops) / s);
+  }
+  std::sort(rates.begin(), rates.end());
+  return rates;
+}
+
+Options ParseArgs(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (i + 1 < argc && a == "--trial-ms") {
+      o.trial_ms = std::max(1, std::atoi(argv[++i]));
+    } else if (i + 1 < argc && a == "--trials") {
+      o.trials = std::max(1, std::atoi(argv[++i]));
+    } else if (i + 1 < argc && a == "--macs") {
+      o.macs_per_item = std::max(1.0, std::atof(argv[++i]));
+    } else {
+      std::fprintf(stderr, "usage: mmoe_peak_int8 [--trial-ms MS (200)] [--trials N (7)] [--macs MACS (%.0f)]\n",
+                   kSeedMacsPerItem);
+      std::exit(a == "-h" || a == "--help" ? 0 : 2);
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = ParseArgs(argc, argv);
+  std::vector<double> hz = Measure(AddChain, o);
+  const double ghz = hz.back() / 1e9;
+  for (const KernelInfo& k : Kernels()) {
+    if (!k.supported) {
+      std::printf("{\"kernel\":\"%s\",\"instructions\":\"%s\",\"supported\":false}\n", k.name, k.instructions);
+      continue;
+    }
+    // Best and median trial: the peak is the best the core sustained; the median shows
+    // how much of it a shared machine gives on a typical trial.
+    const std::vector<double> rates = Measure(k.run, o);
+    const double peak = rates.back() / 1e9, median = rates[rates.size() / 2] / 1e9;
+    std::printf(
+        "{\"kernel\":\"%s\",\"instructions\":\"%s\",\"supported\":true,\"threads\":1,"
+        "\"gmacs_per_core\":%.2f,\"gmacs_median\":%.2f,\"core_ghz\":%.3f,\"macs_per_cycle\":%.1f,"
+        "\"macs_per_item\":%.0f,\"items_per_s_limit\":%.0f}\n",
+        k.name, k.instructions, peak, median, ghz, peak / ghz, o.macs_per_item, peak * 1e9 / o.macs_per_item);
+    std::fflush(stdout);
+  }
+  return g_sink == 0x7fffffff ? 1 : 0;  // reads the sink; never true in practice
+}

@@ -1,0 +1,6 @@
+// AVX-512 VNNI (EVEX-encoded, 256-bit) instance of the 256-bit VNNI GEMM.
+#define MMOE_DPBUSD256 _mm256_dpbusd_epi32
+#define MMOE_DPWSSD256 _mm256_dpwssd_epi32
+#define MMOE_VNNI256_NAME "avx512vnni256"
+#define MMOE_VNNI256_TABLE Avx512Vnni256GemmKernels
+#include "kernels/x86/gemm_vnni256.inc"
