@@ -299,7 +299,8 @@ std::vector<Case> MakeInt8Cases(const std::shared_ptr<const mmoe::Model>& model,
     std::unique_ptr<mmoe::Session> session;
     const mmoe::Status s = mmoe::Session::Create(model, options, &session);
     if (!s.ok()) {
-      std::fprintf(stderr, "skipping %s: %s: %s\n", name.c_str(), mmoe::StatusCodeName(s.code()), s.message());
+      std::fprintf(stderr, "skipping %s: %s: %s\n", name.c_str(), mmoe::StatusCodeName(s.code()),
+                   s.message());
       continue;
     }
     std::vector<float> scores(float_scores.size());
@@ -409,7 +410,9 @@ int main(int argc, char** argv) {
 
   std::vector<std::unique_ptr<mmoe::Session>> sessions;
   std::vector<Case> cases = MakeInt8Cases(model, x, float_scores, &sessions);
-  cases.push_back(Case{"float32/eigen", "float32", Eigen::SimdInstructionSetsInUse(),
+  cases.push_back(Case{"float32/eigen",
+                       "float32",
+                       Eigen::SimdInstructionSetsInUse(),
                        [&net](const float* in, size_t, float* out) { net.Forward(in, out); },
                        {}});
   std::vector<float> scores(static_cast<size_t>(kMaxBatch) * model->num_tasks());

@@ -34,12 +34,10 @@ struct Options {
   double macs_per_item = kSeedMacsPerItem;
 };
 
-// Keeps the compiler from treating `v` as a known constant or hoisting work on it out of a
-// loop; emits no instruction.
-template <typename T>
-inline void Opaque(T& v) {
-  asm volatile("" : "+x"(v));
-}
+// Keeps the compiler from treating vector `v` as a known constant or hoisting work on it out
+// of a loop; emits no instruction. "+v" allows all 32 EVEX registers, "+x" the 16 of AVX2.
+#define MMOE_OPAQUE512(v) asm volatile("" : "+v"(v))
+#define MMOE_OPAQUE256(v) asm volatile("" : "+x"(v))
 
 int32_t g_sink;  // results go here so that the loops are not dead code
 
@@ -51,8 +49,8 @@ using Kernel = uint64_t (*)(uint64_t iters);
 __attribute__((target("avx512f,avx512vnni"), noinline)) uint64_t Avx512Vnni(uint64_t iters) {
   constexpr int kAcc = 16;
   __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-5);
-  Opaque(a);
-  Opaque(b);
+  MMOE_OPAQUE512(a);
+  MMOE_OPAQUE512(b);
   __m512i acc[kAcc];
   for (int k = 0; k < kAcc; ++k) acc[k] = _mm512_set1_epi32(k);
   for (uint64_t i = 0; i < iters; ++i) {
@@ -61,15 +59,17 @@ __attribute__((target("avx512f,avx512vnni"), noinline)) uint64_t Avx512Vnni(uint
   }
   __m512i sum = acc[0];
   for (int k = 1; k < kAcc; ++k) sum = _mm512_add_epi32(sum, acc[k]);
-  g_sink += _mm512_reduce_add_epi32(sum);
+  alignas(64) int32_t lanes[16];  // not _mm512_reduce_add_epi32: GCC 12 warns inside it
+  _mm512_store_si512(lanes, sum);
+  for (int32_t v : lanes) g_sink += v;
   return iters * kAcc * 64;
 }
 
 __attribute__((target("avx2,avxvnni"), noinline)) uint64_t AvxVnni(uint64_t iters) {
   constexpr int kAcc = 12;
   __m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(-5);
-  Opaque(a);
-  Opaque(b);
+  MMOE_OPAQUE256(a);
+  MMOE_OPAQUE256(b);
   __m256i acc[kAcc];
   for (int k = 0; k < kAcc; ++k) acc[k] = _mm256_set1_epi32(k);
   for (uint64_t i = 0; i < iters; ++i) {
@@ -97,7 +97,7 @@ __attribute__((target("avx512f,avx512bw"), noinline)) uint64_t Avx512Bw(uint64_t
     acc[k] = _mm512_setzero_si512();
   }
   for (uint64_t i = 0; i < iters; ++i) {
-    Opaque(a);
+    MMOE_OPAQUE512(a);
 #pragma GCC unroll 8
     for (int k = 0; k < kAcc; ++k) {
       acc[k] = _mm512_add_epi32(acc[k], _mm512_madd_epi16(_mm512_maddubs_epi16(a, b[k]), ones));
@@ -105,7 +105,9 @@ __attribute__((target("avx512f,avx512bw"), noinline)) uint64_t Avx512Bw(uint64_t
   }
   __m512i sum = acc[0];
   for (int k = 1; k < kAcc; ++k) sum = _mm512_add_epi32(sum, acc[k]);
-  g_sink += _mm512_reduce_add_epi32(sum);
+  alignas(64) int32_t lanes[16];  // not _mm512_reduce_add_epi32: GCC 12 warns inside it
+  _mm512_store_si512(lanes, sum);
+  for (int32_t v : lanes) g_sink += v;
   return iters * kAcc * 64;
 }
 
@@ -119,7 +121,7 @@ __attribute__((target("avx2"), noinline)) uint64_t Avx2(uint64_t iters) {
     acc[k] = _mm256_setzero_si256();
   }
   for (uint64_t i = 0; i < iters; ++i) {
-    Opaque(a);
+    MMOE_OPAQUE256(a);
 #pragma GCC unroll 4
     for (int k = 0; k < kAcc; ++k) {
       acc[k] = _mm256_add_epi32(acc[k], _mm256_madd_epi16(_mm256_maddubs_epi16(a, b[k]), ones));
@@ -203,7 +205,8 @@ Options ParseArgs(int argc, char** argv) {
     } else if (i + 1 < argc && a == "--macs") {
       o.macs_per_item = std::max(1.0, std::atof(argv[++i]));
     } else {
-      std::fprintf(stderr, "usage: mmoe_peak_int8 [--trial-ms MS (200)] [--trials N (7)] [--macs MACS (%.0f)]\n",
+      std::fprintf(stderr,
+                   "usage: mmoe_peak_int8 [--trial-ms MS (200)] [--trials N (7)] [--macs MACS (%.0f)]\n",
                    kSeedMacsPerItem);
       std::exit(a == "-h" || a == "--help" ? 0 : 2);
     }
@@ -219,7 +222,8 @@ int main(int argc, char** argv) {
   const double ghz = hz.back() / 1e9;
   for (const KernelInfo& k : Kernels()) {
     if (!k.supported) {
-      std::printf("{\"kernel\":\"%s\",\"instructions\":\"%s\",\"supported\":false}\n", k.name, k.instructions);
+      std::printf("{\"kernel\":\"%s\",\"instructions\":\"%s\",\"supported\":false}\n", k.name,
+                  k.instructions);
       continue;
     }
     // Best and median trial: the peak is the best the core sustained; the median shows

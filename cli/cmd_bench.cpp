@@ -178,9 +178,10 @@ void PrintHuman(const nlohmann::json& r) {
               r.at("batch").get<int>(), r.at("threads").get<int>(), r.at("tile_items").get<int>());
   std::printf("load:           %.3f ms\n", num("load_ms"));
   std::printf("session init:   %.3f ms\n", num("init_ms"));
-  std::printf("latency/call:   mean %.3f  p50 %.3f  p90 %.3f  p99 %.3f  (min %.3f, max %.3f) us over %d runs\n",
-              num("mean_us"), num("p50_us"), num("p90_us"), num("p99_us"), num("min_us"), num("max_us"),
-              r.at("runs").get<int>());
+  std::printf(
+      "latency/call:   mean %.3f  p50 %.3f  p90 %.3f  p99 %.3f  (min %.3f, max %.3f) us over %d runs\n",
+      num("mean_us"), num("p50_us"), num("p90_us"), num("p99_us"), num("min_us"), num("max_us"),
+      r.at("runs").get<int>());
   std::printf("throughput:     %.0f items/s (from p50), %.3f GMAC/s\n", num("items_per_s"), num("gmacs"));
   std::printf("arena:          %zu bytes\n", r.at("arena_bytes").get<size_t>());
   std::printf("peak RSS:       %ld kB\n", r.at("peak_rss_kb").get<long>());
@@ -221,7 +222,9 @@ Action AddBench(CLI::App& app) {
   app.add_option("--batch", args->batch, "items per Score call")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
-  app.add_option("--threads", args->threads, "session threads")->check(CLI::Range(1, 1024))->capture_default_str();
+  app.add_option("--threads", args->threads, "session threads")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   app.add_option("--tile", args->tile, "items per tile (SessionOptions::tile_items)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

@@ -10,6 +10,7 @@ packages=(
   flatbuffers-compiler libflatbuffers-dev   # the model file format (the runtime's one dependency)
   doctest-dev                               # tests
   libcli11-dev nlohmann-json3-dev           # the mmoe tool and converter
+  libeigen3-dev                             # bench/: the float32 baseline
 )
 if [[ ${1:-} == --train ]]; then
   packages+=(python3-torch python3-numpy)

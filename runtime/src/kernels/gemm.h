@@ -23,11 +23,47 @@ struct GemmArgs {
   const int32_t* dst_stride = nullptr;  // per segment, elements; a multiple of 16
 };
 
+// A tile's mixture for one task: out[i][c] for c < width (rows padded to 16 may be written
+// whole), with the arithmetic of rows::Mix.
+struct MixArgs {
+  const void* const* experts = nullptr;  // per mixed expert: [batch][in_stride]
+  bool experts_int16 = false;
+  size_t in_stride = 0;
+  const int32_t* zero_points = nullptr;  // per mixed expert
+  const float* scales = nullptr;         // per mixed expert
+  const float* probs = nullptr;          // [batch][n], or nullptr (weight 1)
+  int32_t n = 0;
+  int32_t width = 0;
+  size_t batch = 0;
+  MixOutput out;
+  void* dst = nullptr;  // [batch][out_stride] of out.type
+  size_t out_stride = 0;
+};
+
+// The per-item operations of a tile, vectorised across items or channels with exactly the
+// arithmetic of kernels/row_ops.h.
+struct RowKernels {
+  // n floats -> int8 (numerics::QuantizeFeature).
+  void (*quantize)(const float* x, size_t n, float inv_scale, int32_t zero_point, int8_t* q);
+  // Logits [batch][z_stride] -> probabilities [batch][n] (rows::Softmax).
+  void (*softmax)(const float* z, size_t z_stride, size_t batch, int32_t n, float* probs);
+  void (*mix)(const MixArgs& args);
+  // Logits [batch][z_stride] (column 0) -> scores[i * scores_stride] (rows::TaskScore).
+  void (*task_output)(const float* z, size_t z_stride, size_t batch, bool sigmoid, float* scores,
+                      size_t scores_stride);
+};
+
 struct GemmKernels {
   const char* isa;           // "avx512vnni", "avx2", "neondot", "generic", ...
   WeightLayout int8_layout;  // packing its int8-input GEMMs expect
   void (*gemm)(const GemmArgs& args);
+  const RowKernels* rows;
 };
+
+// Row kernels per instruction set.
+const RowKernels& GenericRowKernels();
+const RowKernels& Avx2RowKernels();
+const RowKernels& Avx512RowKernels();
 
 // Kernels for `isa`, or nullptr when this build has none or the CPU cannot run them.
 // isa == nullptr or "": the best available.

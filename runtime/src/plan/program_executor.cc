@@ -40,6 +40,7 @@ class ProgramExecutor final : public Executor {
   // Per GEMM: destination pointers and strides per segment, fixed at creation.
   std::vector<std::vector<void*>> dst_;
   std::vector<std::vector<int32_t>> dst_stride_;
+  std::vector<std::vector<const void*>> mix_inputs_;  // per task: expert output buffers
 };
 
 Status ProgramExecutor::Init() {
@@ -63,51 +64,42 @@ Status ProgramExecutor::Init() {
     dst_.push_back(std::move(d));
     dst_stride_.push_back(std::move(st));
   }
+  for (const MixPlan& mix : p_.mixes) {
+    std::vector<const void*> inputs;
+    for (int32_t b : mix.expert_buffers) inputs.push_back(buffers_[b]);
+    mix_inputs_.push_back(std::move(inputs));
+  }
   return Status::Ok();
 }
 
 void ProgramExecutor::Mix(const MixPlan& mix, size_t batch, int32_t out_buffer) {
-  const bool e16 = m_.expert_type == ElementType::kInt16;
-  const bool o16 = mix.out.type == ElementType::kInt16;
-  const size_t in_stride = static_cast<size_t>(p_.buffers[mix.expert_buffers[0]].stride);
-  const size_t out_stride = static_cast<size_t>(p_.buffers[out_buffer].stride);
-  const float* probs =
-      mix.probs_buffer >= 0 ? reinterpret_cast<const float*>(buffers_[mix.probs_buffer]) : nullptr;
-  const void* rows[256];
-  for (size_t i = 0; i < batch; ++i) {
-    for (int32_t j = 0; j < mix.n; ++j) {
-      rows[j] = buffers_[mix.expert_buffers[j]] + i * in_stride * (e16 ? 2 : 1);
-    }
-    const float* pi = probs ? probs + i * mix.n : nullptr;
-    uint8_t* out = buffers_[out_buffer] + i * out_stride * (o16 ? 2 : 1);
-    if (e16 && o16) {
-      rows::Mix(reinterpret_cast<const int16_t* const*>(rows), mix.zero_points.data(), mix.scales, pi, mix.n,
-                mix.width, mix.out, reinterpret_cast<int16_t*>(out));
-    } else if (e16) {
-      rows::Mix(reinterpret_cast<const int16_t* const*>(rows), mix.zero_points.data(), mix.scales, pi, mix.n,
-                mix.width, mix.out, reinterpret_cast<int8_t*>(out));
-    } else if (o16) {
-      rows::Mix(reinterpret_cast<const int8_t* const*>(rows), mix.zero_points.data(), mix.scales, pi, mix.n,
-                mix.width, mix.out, reinterpret_cast<int16_t*>(out));
-    } else {
-      rows::Mix(reinterpret_cast<const int8_t* const*>(rows), mix.zero_points.data(), mix.scales, pi, mix.n,
-                mix.width, mix.out, reinterpret_cast<int8_t*>(out));
-    }
-  }
+  MixArgs args;
+  args.experts = mix_inputs_[&mix - p_.mixes.data()].data();
+  args.experts_int16 = m_.expert_type == ElementType::kInt16;
+  args.in_stride = static_cast<size_t>(p_.buffers[mix.expert_buffers[0]].stride);
+  args.zero_points = mix.zero_points.data();
+  args.scales = mix.scales;
+  args.probs = mix.probs_buffer >= 0 ? reinterpret_cast<const float*>(buffers_[mix.probs_buffer]) : nullptr;
+  args.n = mix.n;
+  args.width = mix.width;
+  args.batch = batch;
+  args.out = mix.out;
+  args.dst = buffers_[out_buffer];
+  args.out_stride = static_cast<size_t>(p_.buffers[out_buffer].stride);
+  k_.rows->mix(args);
 }
 
 void ProgramExecutor::ScoreTile(const float* features, const int8_t* quantized, size_t batch, float* scores) {
   const size_t dim = static_cast<size_t>(m_.input_dim);
   const size_t in_stride = static_cast<size_t>(p_.buffers[p_.input_buffer].stride);
   int8_t* x = reinterpret_cast<int8_t*>(buffers_[p_.input_buffer]);
-  for (size_t i = 0; i < batch; ++i) {
-    if (quantized) {
-      std::memcpy(x + i * in_stride, quantized + i * dim, dim);
-    } else {
-      for (size_t k = 0; k < dim; ++k) {
-        x[i * in_stride + k] =
-            numerics::QuantizeFeature(features[i * dim + k], m_.input_inv_scale, m_.input_zero_point);
-      }
+  if (quantized) {
+    for (size_t i = 0; i < batch; ++i) std::memcpy(x + i * in_stride, quantized + i * dim, dim);
+  } else if (in_stride == dim) {
+    k_.rows->quantize(features, batch * dim, m_.input_inv_scale, m_.input_zero_point, x);
+  } else {
+    for (size_t i = 0; i < batch; ++i) {
+      k_.rows->quantize(features + i * dim, dim, m_.input_inv_scale, m_.input_zero_point, x + i * in_stride);
     }
   }
   for (const Op& op : p_.ops) {
@@ -128,9 +120,8 @@ void ProgramExecutor::ScoreTile(const float* features, const int8_t* quantized, 
       case Op::kSoftmax: {
         const int32_t n = p_.gate_width[op.index];
         const size_t stride = static_cast<size_t>(p_.buffers[op.input].stride);
-        const float* z = reinterpret_cast<const float*>(buffers_[op.input]);
-        float* probs = reinterpret_cast<float*>(buffers_[op.output]);
-        for (size_t i = 0; i < batch; ++i) rows::Softmax(z + i * stride, n, probs + i * n);
+        k_.rows->softmax(reinterpret_cast<const float*>(buffers_[op.input]), stride, batch, n,
+                         reinterpret_cast<float*>(buffers_[op.output]));
         break;
       }
       case Op::kMix:
@@ -138,11 +129,8 @@ void ProgramExecutor::ScoreTile(const float* features, const int8_t* quantized, 
         break;
       case Op::kTaskOutput: {
         const size_t stride = static_cast<size_t>(p_.buffers[op.input].stride);
-        const float* z = reinterpret_cast<const float*>(buffers_[op.input]);
-        const bool sigmoid = p_.task_sigmoid[op.index];
-        for (size_t i = 0; i < batch; ++i) {
-          scores[i * p_.num_tasks + op.index] = rows::TaskScore(z[i * stride], sigmoid);
-        }
+        k_.rows->task_output(reinterpret_cast<const float*>(buffers_[op.input]), stride, batch,
+                             p_.task_sigmoid[op.index], scores + op.index, static_cast<size_t>(p_.num_tasks));
         break;
       }
     }

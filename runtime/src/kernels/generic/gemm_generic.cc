@@ -53,7 +53,7 @@ void Gemm(const GemmArgs& args) {
 }  // namespace
 
 const GemmKernels& GenericGemmKernels() {
-  static const GemmKernels table = {"generic", WeightLayout::kInt8x4, Gemm};
+  static const GemmKernels table = {"generic", WeightLayout::kInt8x4, Gemm, &GenericRowKernels()};
   return table;
 }
 

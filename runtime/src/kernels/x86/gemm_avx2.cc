@@ -138,7 +138,7 @@ void Gemm(const GemmArgs& args) {
 }  // namespace
 
 const GemmKernels& Avx2GemmKernels() {
-  static const GemmKernels table = {"avx2", WeightLayout::kInt16x2, Gemm};
+  static const GemmKernels table = {"avx2", WeightLayout::kInt16x2, Gemm, &Avx2RowKernels()};
   return table;
 }
 

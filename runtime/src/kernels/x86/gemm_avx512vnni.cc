@@ -139,7 +139,7 @@ void Gemm(const GemmArgs& args) {
 }  // namespace
 
 const GemmKernels& Avx512VnniGemmKernels() {
-  static const GemmKernels table = {"avx512vnni", WeightLayout::kInt8x4, Gemm};
+  static const GemmKernels table = {"avx512vnni", WeightLayout::kInt8x4, Gemm, &Avx512RowKernels()};
   return table;
 }
 

@@ -3,4 +3,5 @@
 #define MMOE_DPWSSD256 _mm256_dpwssd_epi32
 #define MMOE_VNNI256_NAME "avx512vnni256"
 #define MMOE_VNNI256_TABLE Avx512Vnni256GemmKernels
+#define MMOE_VNNI256_ROWS Avx512RowKernels
 #include "kernels/x86/gemm_vnni256.inc"

@@ -1,0 +1,150 @@
+// Row kernels for AVX2: 8 items or 8 channels per register, with exactly the operation
+// sequence of kernels/row_ops.h and numerics.h in every lane.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/gemm.h"
+#include "kernels/row_ops.h"
+
+namespace mmoe {
+namespace {
+
+inline __m256 RoundHalfEven(__m256 v) {
+  const __m256 m = _mm256_set1_ps(12582912.0f);
+  return _mm256_sub_ps(_mm256_add_ps(v, m), m);
+}
+
+// numerics::Exp, lane by lane.
+inline __m256 Exp(__m256 x) {
+  const __m256 n = RoundHalfEven(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)));
+  __m256 r = _mm256_sub_ps(x, _mm256_mul_ps(n, _mm256_set1_ps(0.693145751953125f)));
+  r = _mm256_sub_ps(r, _mm256_mul_ps(n, _mm256_set1_ps(1.42860682030941723212e-6f)));
+  __m256 p = _mm256_set1_ps(1.0f / 720.0f);
+  p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.0f / 120.0f));
+  p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.0f / 24.0f));
+  p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.0f / 6.0f));
+  p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(0.5f));
+  p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.0f));
+  p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.0f));
+  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+
+inline __m256 Clamp(__m256 v, float lo, float hi) {
+  return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(lo)), _mm256_set1_ps(hi));
+}
+
+void Quantize(const float* x, size_t n, float inv_scale, int32_t zero_point, int8_t* q) {
+  const __m256 inv = _mm256_set1_ps(inv_scale);
+  const float lo = static_cast<float>(-128 - zero_point), hi = static_cast<float>(127 - zero_point);
+  const __m256i zp = _mm256_set1_epi32(zero_point);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), inv);
+    v = _mm256_andnot_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q), v);  // NaN -> 0
+    const __m256i r = _mm256_add_epi32(_mm256_cvtps_epi32(RoundHalfEven(Clamp(v, lo, hi))), zp);
+    const __m128i r16 = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(q + i), _mm_packs_epi16(r16, r16));
+  }
+  for (; i < n; ++i) q[i] = numerics::QuantizeFeature(x[i], inv_scale, zero_point);
+}
+
+// Lanes are items.
+void Softmax(const float* z, size_t z_stride, size_t batch, int32_t n, float* probs) {
+  const __m256i rows = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                          _mm256_set1_epi32(static_cast<int32_t>(z_stride)));
+  size_t i = 0;
+  for (; i + 8 <= batch; i += 8) {
+    const float* zi = z + i * z_stride;
+    __m256 zmax = _mm256_i32gather_ps(zi, rows, 4);
+    for (int32_t j = 1; j < n; ++j) zmax = _mm256_max_ps(_mm256_i32gather_ps(zi + j, rows, 4), zmax);
+    __m256 e[256];  // n <= 256 is a verified model invariant
+    __m256 sum = _mm256_setzero_ps();
+    for (int32_t j = 0; j < n; ++j) {
+      const __m256 d = _mm256_max_ps(_mm256_sub_ps(_mm256_i32gather_ps(zi + j, rows, 4), zmax),
+                                     _mm256_set1_ps(numerics::kSoftmaxFloor));
+      e[j] = Exp(d);
+      sum = _mm256_add_ps(sum, e[j]);
+    }
+    const __m256 inv = _mm256_div_ps(_mm256_set1_ps(1.0f), sum);
+    for (int32_t j = 0; j < n; ++j) {
+      alignas(32) float lanes[8];
+      _mm256_store_ps(lanes, _mm256_mul_ps(e[j], inv));
+      for (int l = 0; l < 8; ++l) probs[(i + l) * n + j] = lanes[l];
+    }
+  }
+  for (; i < batch; ++i) rows::Softmax(z + i * z_stride, n, probs + i * n);
+}
+
+template <bool kExpert16, bool kOut16>
+void MixTyped(const MixArgs& a) {
+  const float lo = static_cast<float>(a.out.min - a.out.zero_point);
+  const float hi = static_cast<float>(a.out.max - a.out.zero_point);
+  const __m256i out_zp = _mm256_set1_epi32(a.out.zero_point);
+  for (size_t i = 0; i < a.batch; ++i) {
+    __m256 coef[256];
+    for (int32_t j = 0; j < a.n; ++j) {
+      coef[j] = _mm256_set1_ps(a.probs ? a.probs[i * a.n + j] * a.scales[j] : a.scales[j]);
+    }
+    for (int32_t c = 0; c < a.width; c += 8) {
+      __m256 acc = _mm256_setzero_ps();
+      const size_t at = i * a.in_stride + static_cast<size_t>(c);
+      for (int32_t j = 0; j < a.n; ++j) {
+        const __m256i q =
+            kExpert16 ? _mm256_cvtepi16_epi32(_mm_loadu_si128(
+                            reinterpret_cast<const __m128i*>(static_cast<const int16_t*>(a.experts[j]) + at)))
+                      : _mm256_cvtepi8_epi32(_mm_loadl_epi64(
+                            reinterpret_cast<const __m128i*>(static_cast<const int8_t*>(a.experts[j]) + at)));
+        const __m256 x = _mm256_cvtepi32_ps(_mm256_sub_epi32(q, _mm256_set1_epi32(a.zero_points[j])));
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(coef[j], x));
+      }
+      const __m256i r = _mm256_add_epi32(_mm256_cvtps_epi32(RoundHalfEven(Clamp(acc, lo, hi))), out_zp);
+      const __m128i r16 = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+      const size_t out_at = i * a.out_stride + static_cast<size_t>(c);
+      if (kOut16) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<int16_t*>(a.dst) + out_at), r16);
+      } else {
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(static_cast<int8_t*>(a.dst) + out_at),
+                         _mm_packs_epi16(r16, r16));
+      }
+    }
+  }
+}
+
+void Mix(const MixArgs& a) {
+  const bool o16 = a.out.type == ElementType::kInt16;
+  if (a.experts_int16) {
+    o16 ? MixTyped<true, true>(a) : MixTyped<true, false>(a);
+  } else {
+    o16 ? MixTyped<false, true>(a) : MixTyped<false, false>(a);
+  }
+}
+
+void TaskOutput(const float* z, size_t z_stride, size_t batch, bool sigmoid, float* scores,
+                size_t scores_stride) {
+  const __m256i rows = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                          _mm256_set1_epi32(static_cast<int32_t>(z_stride)));
+  size_t i = 0;
+  for (; i + 8 <= batch; i += 8) {
+    __m256 v = _mm256_i32gather_ps(z + i * z_stride, rows, 4);
+    if (sigmoid) {
+      const __m256 zc = Clamp(v, -numerics::kSigmoidLimit, numerics::kSigmoidLimit);
+      const __m256 e = Exp(_mm256_xor_ps(zc, _mm256_set1_ps(-0.0f)));
+      v = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+    }
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, v);
+    for (int l = 0; l < 8; ++l) scores[(i + l) * scores_stride] = lanes[l];
+  }
+  for (; i < batch; ++i) scores[i * scores_stride] = rows::TaskScore(z[i * z_stride], sigmoid);
+}
+
+}  // namespace
+
+const RowKernels& Avx2RowKernels() {
+  static const RowKernels table = {Quantize, Softmax, Mix, TaskOutput};
+  return table;
+}
+
+}  // namespace mmoe

@@ -1,0 +1,155 @@
+// Row kernels for AVX-512 (F + BW): 16 items or 16 channels per register, with exactly the
+// operation sequence of kernels/row_ops.h and numerics.h in every lane.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/gemm.h"
+#include "kernels/row_ops.h"
+
+namespace mmoe {
+namespace {
+
+constexpr float kMagic = 12582912.0f;  // numerics::RoundHalfEven
+
+inline __m512 RoundHalfEven(__m512 v) {
+  const __m512 m = _mm512_set1_ps(kMagic);
+  return _mm512_sub_ps(_mm512_add_ps(v, m), m);
+}
+
+// numerics::Exp, lane by lane.
+inline __m512 Exp(__m512 x) {
+  const __m512 n = RoundHalfEven(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)));
+  __m512 r = _mm512_sub_ps(x, _mm512_mul_ps(n, _mm512_set1_ps(0.693145751953125f)));
+  r = _mm512_sub_ps(r, _mm512_mul_ps(n, _mm512_set1_ps(1.42860682030941723212e-6f)));
+  __m512 p = _mm512_set1_ps(1.0f / 720.0f);
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f / 120.0f));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f / 24.0f));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f / 6.0f));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(0.5f));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f));
+  const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
+}
+
+// numerics::Clamp for values that are not NaN.
+inline __m512 Clamp(__m512 v, float lo, float hi) {
+  return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(lo)), _mm512_set1_ps(hi));
+}
+
+__mmask16 Tail(size_t n) { return n >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << n) - 1); }
+
+void Quantize(const float* x, size_t n, float inv_scale, int32_t zero_point, int8_t* q) {
+  const __m512 inv = _mm512_set1_ps(inv_scale);
+  const float lo = static_cast<float>(-128 - zero_point), hi = static_cast<float>(127 - zero_point);
+  const __m512i zp = _mm512_set1_epi32(zero_point);
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 mask = Tail(n - i);
+    __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + i), inv);
+    v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v, _mm512_setzero_ps());  // NaN -> 0
+    const __m512i r = _mm512_add_epi32(_mm512_cvtps_epi32(RoundHalfEven(Clamp(v, lo, hi))), zp);
+    _mm_mask_storeu_epi8(q + i, mask, _mm512_cvtepi32_epi8(r));
+  }
+}
+
+// Lanes are items: gathers column j of 16 rows.
+void Softmax(const float* z, size_t z_stride, size_t batch, int32_t n, float* probs) {
+  const __m512i rows =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(static_cast<int32_t>(z_stride)));
+  const __m512i out_rows = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(n));
+  size_t i = 0;
+  for (; i + 16 <= batch; i += 16) {
+    const float* zi = z + i * z_stride;
+    float* pi = probs + i * n;
+    __m512 zmax = _mm512_i32gather_ps(rows, zi, 4);
+    for (int32_t j = 1; j < n; ++j) zmax = _mm512_max_ps(_mm512_i32gather_ps(rows, zi + j, 4), zmax);
+    __m512 e[256];  // n <= 256 is a verified model invariant
+    __m512 sum = _mm512_setzero_ps();
+    for (int32_t j = 0; j < n; ++j) {
+      const __m512 d = _mm512_max_ps(_mm512_sub_ps(_mm512_i32gather_ps(rows, zi + j, 4), zmax),
+                                     _mm512_set1_ps(numerics::kSoftmaxFloor));
+      e[j] = Exp(d);
+      sum = _mm512_add_ps(sum, e[j]);
+    }
+    const __m512 inv = _mm512_div_ps(_mm512_set1_ps(1.0f), sum);
+    for (int32_t j = 0; j < n; ++j) _mm512_i32scatter_ps(pi + j, out_rows, _mm512_mul_ps(e[j], inv), 4);
+  }
+  for (; i < batch; ++i) rows::Softmax(z + i * z_stride, n, probs + i * n);
+}
+
+template <bool kExpert16, bool kOut16>
+void MixTyped(const MixArgs& a) {
+  const float lo = static_cast<float>(a.out.min - a.out.zero_point);
+  const float hi = static_cast<float>(a.out.max - a.out.zero_point);
+  const __m512i out_zp = _mm512_set1_epi32(a.out.zero_point);
+  for (size_t i = 0; i < a.batch; ++i) {
+    __m512 coef[256];
+    __m512i zp[256];
+    for (int32_t j = 0; j < a.n; ++j) {
+      coef[j] = _mm512_set1_ps(a.probs ? a.probs[i * a.n + j] * a.scales[j] : a.scales[j]);
+      zp[j] = _mm512_set1_epi32(a.zero_points[j]);
+    }
+    for (int32_t c = 0; c < a.width; c += 16) {
+      __m512 acc = _mm512_setzero_ps();
+      for (int32_t j = 0; j < a.n; ++j) {
+        const size_t at = i * a.in_stride + static_cast<size_t>(c);
+        const __m512i q =
+            kExpert16 ? _mm512_cvtepi16_epi32(_mm256_loadu_si256(
+                            reinterpret_cast<const __m256i*>(static_cast<const int16_t*>(a.experts[j]) + at)))
+                      : _mm512_cvtepi8_epi32(_mm_loadu_si128(
+                            reinterpret_cast<const __m128i*>(static_cast<const int8_t*>(a.experts[j]) + at)));
+        acc = _mm512_add_ps(acc, _mm512_mul_ps(coef[j], _mm512_cvtepi32_ps(_mm512_sub_epi32(q, zp[j]))));
+      }
+      const __m512i r = _mm512_add_epi32(_mm512_cvtps_epi32(RoundHalfEven(Clamp(acc, lo, hi))), out_zp);
+      const size_t at = i * a.out_stride + static_cast<size_t>(c);
+      if (kOut16) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(static_cast<int16_t*>(a.dst) + at),
+                            _mm512_cvtepi32_epi16(r));
+      } else {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<int8_t*>(a.dst) + at),
+                         _mm512_cvtepi32_epi8(r));
+      }
+    }
+  }
+}
+
+void Mix(const MixArgs& a) {
+  const bool o16 = a.out.type == ElementType::kInt16;
+  if (a.experts_int16) {
+    o16 ? MixTyped<true, true>(a) : MixTyped<true, false>(a);
+  } else {
+    o16 ? MixTyped<false, true>(a) : MixTyped<false, false>(a);
+  }
+}
+
+void TaskOutput(const float* z, size_t z_stride, size_t batch, bool sigmoid, float* scores,
+                size_t scores_stride) {
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i in_rows = _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int32_t>(z_stride)));
+  const __m512i out_rows = _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int32_t>(scores_stride)));
+  size_t i = 0;
+  for (; i + 16 <= batch; i += 16) {
+    __m512 v = _mm512_i32gather_ps(in_rows, z + i * z_stride, 4);
+    if (sigmoid) {
+      const __m512 zc = Clamp(v, -numerics::kSigmoidLimit, numerics::kSigmoidLimit);
+      const __m512 neg =
+          _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(zc), _mm512_set1_epi32(INT32_MIN)));
+      const __m512 e = Exp(neg);
+      v = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    }
+    _mm512_i32scatter_ps(scores + i * scores_stride, out_rows, v, 4);
+  }
+  for (; i < batch; ++i) scores[i * scores_stride] = rows::TaskScore(z[i * z_stride], sigmoid);
+}
+
+}  // namespace
+
+const RowKernels& Avx512RowKernels() {
+  static const RowKernels table = {Quantize, Softmax, Mix, TaskOutput};
+  return table;
+}
+
+}  // namespace mmoe
