@@ -368,7 +368,7 @@ void PrintResults(std::vector<Case>& cases, int batch, double macs, double float
     std::sort(us.begin(), us.end());
     const double p50 = Percentile(us, 50);
     const double items_per_s = batch * 1e6 / p50;
-    const nlohmann::json line{
+    const nlohmann::ordered_json line{
         {"case", c.name},
         {"backend", c.backend},
         {"isa", c.isa},
@@ -379,7 +379,7 @@ void PrintResults(std::vector<Case>& cases, int batch, double macs, double float
         {"p90_us", Round(Percentile(us, 90), 3)},
         {"p99_us", Round(Percentile(us, 99), 3)},
         {"mean_us", Round(sum / static_cast<double>(us.size()), 3)},
-        {"items_per_s", Round(items_per_s, 0)},
+        {"items_per_s", std::llround(items_per_s)},
         {"ratio_vs_float32", Round(float_p50 / p50, 3)},
         {"gmacs", Round(items_per_s * macs / 1e9, 3)},
     };

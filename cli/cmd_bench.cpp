@@ -137,13 +137,13 @@ long PeakRssKb() {
   return usage.ru_maxrss;  // kilobytes on Linux
 }
 
-nlohmann::json Report(const BenchArgs& args, const Session& session, const Timings& t) {
+nlohmann::ordered_json Report(const BenchArgs& args, const Session& session, const Timings& t) {
   const Model& model = session.model();
   // Throughput from the median call: one preempted call on a shared machine moves the mean
   // (reported too) but not the median.
   const double items_per_s = args.batch * 1e6 / t.p50_us;
   const char* isa = session.isa();
-  return nlohmann::json{
+  return nlohmann::ordered_json{
       {"model", args.model},
       {"model_bytes", std::filesystem::file_size(args.model)},
       {"macs_per_item", model.macs_per_item()},
@@ -162,14 +162,14 @@ nlohmann::json Report(const BenchArgs& args, const Session& session, const Timin
       {"p99_us", Round(t.p99_us, 3)},
       {"min_us", Round(t.min_us, 3)},
       {"max_us", Round(t.max_us, 3)},
-      {"items_per_s", Round(items_per_s, 0)},
+      {"items_per_s", std::llround(items_per_s)},
       {"gmacs", Round(items_per_s * static_cast<double>(model.macs_per_item()) / 1e9, 3)},
       {"arena_bytes", session.arena_bytes()},
       {"peak_rss_kb", PeakRssKb()},
   };
 }
 
-void PrintHuman(const nlohmann::json& r) {
+void PrintHuman(const nlohmann::ordered_json& r) {
   auto num = [&](const char* key) { return r.at(key).get<double>(); };
   std::printf("model:          %s (%lld bytes, %lld MACs/item)\n", r.at("model").get<std::string>().c_str(),
               r.at("model_bytes").get<long long>(), r.at("macs_per_item").get<long long>());
@@ -204,7 +204,7 @@ void RunBench(const BenchArgs& args) {
   std::vector<float> scores(static_cast<size_t>(args.batch) * static_cast<size_t>(model->num_tasks()));
   Summarize(TimeCalls(*session, x, scores, static_cast<size_t>(args.batch), args.warmup, args.runs), &t);
 
-  const nlohmann::json report = Report(args, *session, t);
+  const nlohmann::ordered_json report = Report(args, *session, t);
   if (args.json) {
     std::printf("%s\n", report.dump().c_str());
   } else {

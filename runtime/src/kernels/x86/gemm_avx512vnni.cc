@@ -45,32 +45,59 @@ struct TileArgs {
   size_t row0;
 };
 
+template <bool kInt16>
+inline __m512i MultiplyAdd(__m512i acc, __m512i a, __m512i w) {
+  // int8 input: shift to uint8 for vpdpbusd (x ^ 0x80 == x + 128; the bias compensates).
+  return kInt16 ? _mm512_dpwssd_epi32(acc, a, w)
+                : _mm512_dpbusd_epi32(acc, _mm512_xor_si512(a, _mm512_set1_epi8(static_cast<char>(0x80))), w);
+}
+
 template <bool kInt16, int MR, int NB>
 void Tile(const TileArgs& t) {
+  // Small tiles would wait on one accumulator's latency each step: KU independent partial
+  // sums over interleaved k-groups keep the pipeline full (integer sums: exact in any order).
+  constexpr int KU = MR * NB >= 4 ? 1 : (MR * NB >= 2 ? 2 : 4);
   const GemmArgs& args = *t.args;
   const PackedGemm& g = *args.gemm;
   const int32_t groups = kInt16 ? g.k_pad / 2 : g.k_pad / 4;  // k-groups of one 64-byte block
   const size_t block = static_cast<size_t>(t.col0 / kBlockColumns);
   const uint8_t* w = static_cast<const uint8_t*>(g.weights) + block * groups * 64;
   const int32_t* bias = (kInt16 ? g.bias : g.bias_u8) + t.col0;
-  __m512i acc[MR][NB];
+  __m512i acc[KU][MR][NB];
   for (int j = 0; j < NB; ++j) {
     const __m512i b = _mm512_loadu_si512(bias + 16 * j);
-    for (int r = 0; r < MR; ++r) acc[r][j] = b;
+    for (int r = 0; r < MR; ++r) {
+      acc[0][r][j] = b;
+      for (int u = 1; u < KU; ++u) acc[u][r][j] = _mm512_setzero_si512();
+    }
   }
   const size_t elem = kInt16 ? 2 : 1;
   const uint8_t* a = static_cast<const uint8_t*>(args.a) + t.row0 * args.a_stride * elem;
   const size_t a_row = args.a_stride * elem;
-  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-  for (int32_t k = 0; k < groups; ++k) {
+  int32_t k = 0;
+  for (; k + KU <= groups; k += KU) {
+#pragma GCC unroll 4
+    for (int u = 0; u < KU; ++u) {
+      __m512i wv[NB];
+      for (int j = 0; j < NB; ++j)
+        wv[j] = _mm512_loadu_si512(w + (static_cast<size_t>(j) * groups + k + u) * 64);
+      for (int r = 0; r < MR; ++r) {
+        const __m512i av = _mm512_set1_epi32(Load32(a + r * a_row + 4 * static_cast<size_t>(k + u)));
+        for (int j = 0; j < NB; ++j) acc[u][r][j] = MultiplyAdd<kInt16>(acc[u][r][j], av, wv[j]);
+      }
+    }
+  }
+  for (; k < groups; ++k) {
     __m512i wv[NB];
     for (int j = 0; j < NB; ++j) wv[j] = _mm512_loadu_si512(w + (static_cast<size_t>(j) * groups + k) * 64);
     for (int r = 0; r < MR; ++r) {
       const __m512i av = _mm512_set1_epi32(Load32(a + r * a_row + 4 * static_cast<size_t>(k)));
-      for (int j = 0; j < NB; ++j) {
-        acc[r][j] = kInt16 ? _mm512_dpwssd_epi32(acc[r][j], av, wv[j])
-                           : _mm512_dpbusd_epi32(acc[r][j], _mm512_xor_si512(av, flip), wv[j]);
-      }
+      for (int j = 0; j < NB; ++j) acc[0][r][j] = MultiplyAdd<kInt16>(acc[0][r][j], av, wv[j]);
+    }
+  }
+  for (int u = 1; u < KU; ++u) {
+    for (int r = 0; r < MR; ++r) {
+      for (int j = 0; j < NB; ++j) acc[0][r][j] = _mm512_add_epi32(acc[0][r][j], acc[u][r][j]);
     }
   }
   const Segment& seg = g.segments[t.segment];
@@ -81,7 +108,7 @@ void Tile(const TileArgs& t) {
   for (int r = 0; r < MR; ++r) {
     for (int j = 0; j < NB; ++j) {
       const int32_t col = t.col0 + 16 * j;
-      StoreBlock(acc[r][j], g, col, type, seg.end - col,
+      StoreBlock(acc[0][r][j], g, col, type, seg.end - col,
                  dst + ((t.row0 + r) * stride + static_cast<size_t>(col - seg.begin)) * esize);
     }
   }
