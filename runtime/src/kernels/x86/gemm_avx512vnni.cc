@@ -18,19 +18,28 @@ inline int32_t Load32(const void* p) {
   return v;
 }
 
-// Requantizes (or scales) 16 accumulators of columns [col0, col0 + 16) into `dst`.
-inline void StoreBlock(__m512i acc, const PackedGemm& g, int32_t col0, DenseOutput type, int32_t real_cols,
-                       void* dst) {
-  const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(g.multiplier + col0));
+// The per-column constants of one 16-column block, loaded once per tile.
+struct BlockParams {
+  __m512 multiplier, lo, hi;
+  __m512i zero_point;
+  BlockParams(const PackedGemm& g, int32_t col0)
+      : multiplier(_mm512_loadu_ps(g.multiplier + col0)),
+        lo(_mm512_loadu_ps(g.lo + col0)),
+        hi(_mm512_loadu_ps(g.hi + col0)),
+        zero_point(_mm512_loadu_si512(g.zero_point + col0)) {}
+};
+
+// Requantizes (or scales) 16 accumulators of one block into `dst`.
+inline void StoreBlock(__m512i acc, const BlockParams& p, DenseOutput type, int32_t real_cols, void* dst) {
+  const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), p.multiplier);
   if (type == DenseOutput::kReal) {
     const __mmask16 mask = real_cols >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << real_cols) - 1);
     _mm512_mask_storeu_ps(dst, mask, v);
     return;
   }
-  const __m512 c =
-      _mm512_min_ps(_mm512_max_ps(v, _mm512_loadu_ps(g.lo + col0)), _mm512_loadu_ps(g.hi + col0));
+  const __m512 c = _mm512_min_ps(_mm512_max_ps(v, p.lo), p.hi);
   // cvtps2dq rounds to nearest even (the default MXCSR mode), like numerics::RoundHalfEven.
-  const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(c), _mm512_loadu_si512(g.zero_point + col0));
+  const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(c), p.zero_point);
   if (type == DenseOutput::kInt16) {
     _mm256_storeu_si256(static_cast<__m256i*>(dst), _mm512_cvtepi32_epi16(q));
   } else {
@@ -105,10 +114,11 @@ void Tile(const TileArgs& t) {
   const size_t esize = type == DenseOutput::kInt8 ? 1 : (type == DenseOutput::kInt16 ? 2 : 4);
   const size_t stride = static_cast<size_t>(args.dst_stride[t.segment]);
   uint8_t* dst = static_cast<uint8_t*>(args.dst[t.segment]);
-  for (int r = 0; r < MR; ++r) {
-    for (int j = 0; j < NB; ++j) {
-      const int32_t col = t.col0 + 16 * j;
-      StoreBlock(acc[0][r][j], g, col, type, seg.end - col,
+  for (int j = 0; j < NB; ++j) {
+    const int32_t col = t.col0 + 16 * j;
+    const BlockParams params(g, col);
+    for (int r = 0; r < MR; ++r) {
+      StoreBlock(acc[0][r][j], params, type, seg.end - col,
                  dst + ((t.row0 + r) * stride + static_cast<size_t>(col - seg.begin)) * esize);
     }
   }
@@ -137,6 +147,10 @@ void GemmTyped(const GemmArgs& args) {
     for (int32_t b = 0; b < blocks; b += 4) {
       const int nb = blocks - b < 4 ? blocks - b : 4;
       TileArgs t{&args, s, seg.begin + b * kBlockColumns, 0};
+      // Narrow segments take 8 rows at a time: more accumulators, weights loaded half as often.
+      if (nb <= 2) {
+        for (; t.row0 + 8 <= args.m; t.row0 += 8) nb == 1 ? Tile<kInt16, 8, 1>(t) : Tile<kInt16, 8, 2>(t);
+      }
       for (; t.row0 + 4 <= args.m; t.row0 += 4) TileRows<kInt16, 4>(t, nb);
       switch (args.m - t.row0) {
         case 3:
