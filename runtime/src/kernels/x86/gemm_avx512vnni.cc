@@ -65,7 +65,7 @@ template <bool kInt16, int MR, int NB>
 void Tile(const TileArgs& t) {
   // Small tiles would wait on one accumulator's latency each step: KU independent partial
   // sums over interleaved k-groups keep the pipeline full (integer sums: exact in any order).
-  constexpr int KU = MR * NB >= 4 ? 1 : (MR * NB >= 2 ? 2 : 4);
+  constexpr int KU = MR == 1 ? (NB >= 4 ? 2 : 4) : (MR * NB >= 4 ? 1 : 2);
   const GemmArgs& args = *t.args;
   const PackedGemm& g = *args.gemm;
   const int32_t groups = kInt16 ? g.k_pad / 2 : g.k_pad / 4;  // k-groups of one 64-byte block
