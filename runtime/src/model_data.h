@@ -73,8 +73,8 @@ struct ModelData {
   int64_t macs = 0;
 
  private:
-  mutable std::once_flag program_once_[2];
-  mutable std::unique_ptr<Program> programs_[2];
+  mutable std::once_flag program_once_[3];  // one per WeightLayout
+  mutable std::unique_ptr<Program> programs_[3];
 };
 
 // Verifies `bytes` (FlatBuffers verifier, then every invariant of docs/numerics.md) and

@@ -19,7 +19,9 @@ namespace mmoe {
 // the weights of one k-group are contiguous, column-major:
 //   kInt8x4:  int8,  [n_pad/16][k_pad/4][16][4]   (x86 VNNI vpdpbusd, ARM sdot)
 //   kInt16x2: int16, [n_pad/16][k_pad/2][16][2]   (pmaddwd / vpdpwssd, smlal; int16 inputs)
-enum class WeightLayout : uint8_t { kInt8x4 = 0, kInt16x2 = 1 };
+//   kInt8Rows: int8, [n_pad][k_pad], one contiguous row per column (portable dot products)
+enum class WeightLayout : uint8_t { kInt8x4 = 0, kInt16x2 = 1, kInt8Rows = 2 };
+constexpr int kWeightLayouts = 3;
 
 constexpr int kBlockColumns = 16;
 constexpr int kPadK = 4;  // every activation row is padded to a multiple of 4 elements

@@ -111,7 +111,7 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
   float* mult = p_->floats.data() + pend.float_offset;
   float* lo = mult + g.n_pad;
   float* hi = lo + g.n_pad;
-  int8_t* w8 = p_->weights8.data() + (g.layout == WeightLayout::kInt8x4 ? pend.w_offset : 0);
+  int8_t* w8 = p_->weights8.data() + (g.layout != WeightLayout::kInt16x2 ? pend.w_offset : 0);
   int16_t* w16 = p_->weights16.data() + (g.layout == WeightLayout::kInt16x2 ? pend.w_offset : 0);
   for (size_t s = 0; s < g.segments.size(); ++s) {
     const DenseLayer& layer = *pend.columns[s].layer;
@@ -122,7 +122,9 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
       for (int32_t k = 0; k < layer.in; ++k) {
         const int8_t w = layer.weights[static_cast<size_t>(c) * layer.in + k];
         wsum += w;
-        if (g.layout == WeightLayout::kInt8x4) {
+        if (g.layout == WeightLayout::kInt8Rows) {
+          w8[static_cast<size_t>(col) * g.k_pad + k] = w;
+        } else if (g.layout == WeightLayout::kInt8x4) {
           w8[((static_cast<size_t>(block) * (g.k_pad / 4) + k / 4) * kBlockColumns + cc) * 4 + k % 4] = w;
         } else {
           w16[((static_cast<size_t>(block) * (g.k_pad / 2) + k / 2) * kBlockColumns + cc) * 2 + k % 2] = w;
@@ -140,7 +142,7 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
     }
   }
   g.weights =
-      g.layout == WeightLayout::kInt8x4 ? static_cast<const void*>(w8) : static_cast<const void*>(w16);
+      g.layout != WeightLayout::kInt16x2 ? static_cast<const void*>(w8) : static_cast<const void*>(w16);
   g.bias = bias;
   g.bias_u8 = bias_u8;
   g.zero_point = zp;

@@ -18,7 +18,15 @@ void GemmTyped(const GemmArgs& args) {
       for (size_t i = 0; i < args.m; ++i) {
         const In* ai = a + i * args.a_stride;
         for (int32_t c = 0; c < kBlockColumns; ++c) acc[c] = g.bias[col0 + c];
-        if (g.layout == WeightLayout::kInt8x4) {
+        if (g.layout == WeightLayout::kInt8Rows) {
+          // One contiguous dot product per column: vectorises on any SIMD width.
+          const int8_t* w = static_cast<const int8_t*>(g.weights) + static_cast<size_t>(col0) * g.k_pad;
+          for (int32_t c = 0; c < kBlockColumns; ++c, w += g.k_pad) {
+            int32_t sum = 0;
+            for (int32_t k = 0; k < g.k_pad; ++k) sum += static_cast<int32_t>(w[k]) * ai[k];
+            acc[c] += sum;
+          }
+        } else if (g.layout == WeightLayout::kInt8x4) {
           const int8_t* w =
               static_cast<const int8_t*>(g.weights) + static_cast<size_t>(block) * g.k_pad * kBlockColumns;
           for (int32_t k = 0; k < g.k_pad; k += 4, w += 4 * kBlockColumns) {
@@ -53,7 +61,7 @@ void Gemm(const GemmArgs& args) {
 }  // namespace
 
 const GemmKernels& GenericGemmKernels() {
-  static const GemmKernels table = {"generic", WeightLayout::kInt8x4, Gemm, &GenericRowKernels()};
+  static const GemmKernels table = {"generic", WeightLayout::kInt8Rows, Gemm, &GenericRowKernels()};
   return table;
 }
 
