@@ -11,6 +11,7 @@ packages=(
   doctest-dev                               # tests
   libcli11-dev nlohmann-json3-dev           # the mmoe tool and converter
   libeigen3-dev                             # bench/: the float32 baseline
+  libxnnpack-dev libpthreadpool-dev         # the optional xnnpack backend (MMOE_WITH_XNNPACK)
 )
 if [[ ${1:-} == --train ]]; then
   packages+=(python3-torch python3-numpy)

@@ -19,6 +19,18 @@ namespace {
 constexpr int kMaxTileItems = 4096;
 constexpr int kMaxThreads = 64;
 
+// One thread's executor: `kernels` null for the reference backend.
+Status CreateExecutor(Backend backend, const ModelData& model, const GemmKernels* kernels, size_t tile,
+                      std::unique_ptr<Executor>* exec) {
+  if (!kernels) return CreateReferenceExecutor(model, tile, exec);
+  const Program& program = model.GetProgram(kernels->int8_layout);
+#if MMOE_WITH_XNNPACK
+  if (backend == Backend::kXnnpack) return CreateXnnpackExecutor(model, program, *kernels, tile, exec);
+#endif
+  (void)backend;
+  return CreateProgramExecutor(model, program, *kernels, tile, exec);
+}
+
 }  // namespace
 
 struct Session::Impl {
@@ -91,7 +103,11 @@ bool BackendAvailable(Backend backend) {
     case Backend::kSimd:
       return true;
     case Backend::kXnnpack:
+#if MMOE_WITH_XNNPACK
+      return XnnpackAvailable();
+#else
       return false;
+#endif
   }
   return false;
 }
@@ -132,25 +148,28 @@ Status Session::CreateImpl(std::shared_ptr<const Model> model, const SessionOpti
       break;
     case Backend::kAuto:
     case Backend::kSimd:
+#if MMOE_WITH_XNNPACK
+    case Backend::kXnnpack:  // our kernels (`isa`) run the layers XNNPACK does not
+#endif
       kernels = FindGemmKernels(want_isa ? options.isa : nullptr);
       if (!kernels) {
         return Status::Error(StatusCode::kUnavailable,
                              "simd kernels for isa '%s' are not built or not supported by this CPU",
                              want_isa ? options.isa : "");
       }
-      impl->backend = Backend::kSimd;
+      impl->backend = options.backend == Backend::kXnnpack ? Backend::kXnnpack : Backend::kSimd;
       break;
+#if !MMOE_WITH_XNNPACK
     case Backend::kXnnpack:
       return Status::Error(StatusCode::kUnavailable,
                            "the xnnpack backend is not built in (MMOE_WITH_XNNPACK)");
+#endif
     default:
       return Status::Error(StatusCode::kUnavailable, "unknown backend %d", static_cast<int>(options.backend));
   }
   for (int t = 0; t < options.threads; ++t) {
     std::unique_ptr<Executor> exec;
-    Status s = kernels ? CreateProgramExecutor(*impl->model, impl->model->GetProgram(kernels->int8_layout),
-                                               *kernels, impl->tile, &exec)
-                       : CreateReferenceExecutor(*impl->model, impl->tile, &exec);
+    Status s = CreateExecutor(impl->backend, *impl->model, kernels, impl->tile, &exec);
     if (!s.ok()) return s;
     impl->executors.push_back(std::move(exec));
   }

@@ -64,6 +64,7 @@ struct GemmKernels {
 const RowKernels& GenericRowKernels();
 const RowKernels& Avx2RowKernels();
 const RowKernels& Avx512RowKernels();
+const RowKernels& NeonRowKernels();
 
 // Kernels for `isa`, or nullptr when this build has none or the CPU cannot run them.
 // isa == nullptr or "": the best available.

@@ -28,6 +28,12 @@ Status CreateReferenceExecutor(const ModelData& model, size_t tile, std::unique_
 // Through a Program with the given GEMM kernels.
 Status CreateProgramExecutor(const ModelData& model, const Program& program, const GemmKernels& kernels,
                              size_t tile, std::unique_ptr<Executor>* out);
+// Through a Program with XNNPACK's int8 operators for the int8 -> int8 layers and `fallback`
+// for the rest (built with MMOE_WITH_XNNPACK only; runtime/src/xnnpack/).
+Status CreateXnnpackExecutor(const ModelData& model, const Program& program, const GemmKernels& fallback,
+                             size_t tile, std::unique_ptr<Executor>* out);
+// Whether XNNPACK initialises on this CPU (built with MMOE_WITH_XNNPACK only).
+bool XnnpackAvailable();
 
 // One arena allocation, 64-byte aligned and zeroed.
 class Arena {

@@ -34,9 +34,10 @@ struct BufferDesc {
 
 // A run of output columns written to one buffer with one element type.
 struct Segment {
-  int32_t begin = 0;   // first column, a multiple of 16
-  int32_t end = 0;     // one past the last real column
-  int32_t buffer = 0;  // destination buffer; columns land at [column - begin]
+  int32_t begin = 0;                  // first column, a multiple of 16
+  int32_t end = 0;                    // one past the last real column
+  int32_t buffer = 0;                 // destination buffer; columns land at [column - begin]
+  const DenseLayer* layer = nullptr;  // the layer these columns compute (in ModelData)
 };
 
 struct PackedGemm {

@@ -65,6 +65,7 @@ int32_t Builder::AddGemm(int32_t input, std::vector<Column> columns) {
     s.begin = g.n_pad;
     s.end = g.n_pad + c.layer->out;
     s.buffer = c.buffer;
+    s.layer = c.layer;
     g.segments.push_back(s);
     g.segment_types.push_back(p_->buffers[c.buffer].type);
     g.n_pad += RoundUp(c.layer->out, kBlockColumns);

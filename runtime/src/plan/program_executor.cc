@@ -1,5 +1,7 @@
 // Runs a Program (plan/program.h) on one tile: quantize, fused GEMMs, softmax, mixture,
 // task outputs. Every buffer is placed in the arena at creation; ScoreTile allocates nothing.
+#include "plan/program_executor.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -9,7 +11,6 @@
 #include "kernels/row_ops.h"
 #include "model_data.h"
 #include "numerics.h"
-#include "plan/executor.h"
 
 namespace mmoe {
 namespace {
@@ -18,38 +19,16 @@ constexpr size_t kAlign = 64;
 
 size_t ElementSize(DenseOutput t) { return t == DenseOutput::kInt8 ? 1 : (t == DenseOutput::kInt16 ? 2 : 4); }
 
-class ProgramExecutor final : public Executor {
- public:
-  ProgramExecutor(const ModelData& model, const Program& program, const GemmKernels& kernels, size_t tile)
-      : m_(model), p_(program), k_(kernels), tile_(tile) {}
+}  // namespace
 
-  Status Init();
-  void ScoreTile(const float* features, const int8_t* quantized, size_t batch, float* scores) override;
-  size_t arena_bytes() const override { return arena_.size(); }
-  const char* isa() const override { return k_.isa; }
-
- private:
-  void Mix(const MixPlan& mix, size_t batch, int32_t out_buffer);
-
-  const ModelData& m_;
-  const Program& p_;
-  const GemmKernels& k_;
-  size_t tile_;
-  Arena arena_;
-  std::vector<uint8_t*> buffers_;
-  // Per GEMM: destination pointers and strides per segment, fixed at creation.
-  std::vector<std::vector<void*>> dst_;
-  std::vector<std::vector<int32_t>> dst_stride_;
-  std::vector<std::vector<const void*>> mix_inputs_;  // per task: expert output buffers
-};
-
-Status ProgramExecutor::Init() {
+Status ProgramExecutor::Init(size_t extra_bytes) {
   size_t total = 0;
   std::vector<size_t> offsets;
   for (const BufferDesc& b : p_.buffers) {
     offsets.push_back(total);
     total += (tile_ * b.stride * ElementSize(b.type) + kAlign - 1) / kAlign * kAlign;
   }
+  total += (extra_bytes + kAlign - 1) / kAlign * kAlign;
   if (!arena_.Allocate(total)) {
     return Status::Error(StatusCode::kOutOfMemory, "cannot allocate a %zu-byte arena", total);
   }
@@ -89,6 +68,22 @@ void ProgramExecutor::Mix(const MixPlan& mix, size_t batch, int32_t out_buffer) 
   k_.rows->mix(args);
 }
 
+void ProgramExecutor::RunGemm(const Op& op, size_t batch) {
+  RunGemmWith(p_.gemms[op.index], op, batch, dst_[op.index].data(), dst_stride_[op.index].data());
+}
+
+void ProgramExecutor::RunGemmWith(const PackedGemm& g, const Op& op, size_t batch, void* const* dst,
+                                  const int32_t* dst_stride) const {
+  GemmArgs args;
+  args.gemm = &g;
+  args.m = batch;
+  args.a = buffers_[op.input];
+  args.a_stride = static_cast<size_t>(p_.buffers[op.input].stride);
+  args.dst = dst;
+  args.dst_stride = dst_stride;
+  k_.gemm(args);
+}
+
 void ProgramExecutor::ScoreTile(const float* features, const int8_t* quantized, size_t batch, float* scores) {
   const size_t dim = static_cast<size_t>(m_.input_dim);
   const size_t in_stride = static_cast<size_t>(p_.buffers[p_.input_buffer].stride);
@@ -106,17 +101,9 @@ void ProgramExecutor::ScoreTile(const float* features, const int8_t* quantized, 
     switch (op.kind) {
       case Op::kQuantize:
         break;  // done above
-      case Op::kGemm: {
-        GemmArgs args;
-        args.gemm = &p_.gemms[op.index];
-        args.m = batch;
-        args.a = buffers_[op.input];
-        args.a_stride = static_cast<size_t>(p_.buffers[op.input].stride);
-        args.dst = dst_[op.index].data();
-        args.dst_stride = dst_stride_[op.index].data();
-        k_.gemm(args);
+      case Op::kGemm:
+        RunGemm(op, batch);
         break;
-      }
       case Op::kSoftmax: {
         const int32_t n = p_.gate_width[op.index];
         const size_t stride = static_cast<size_t>(p_.buffers[op.input].stride);
@@ -136,8 +123,6 @@ void ProgramExecutor::ScoreTile(const float* features, const int8_t* quantized, 
     }
   }
 }
-
-}  // namespace
 
 Arena::~Arena() { std::free(data_); }
 

@@ -12,8 +12,9 @@ namespace {
 
 // Two consecutive inputs as one 32-bit lane of two int16 values.
 inline int32_t PairS8(const int8_t* p) {
-  return static_cast<int32_t>(static_cast<uint16_t>(static_cast<int16_t>(p[0]))) |
-         (static_cast<int32_t>(static_cast<int16_t>(p[1])) << 16);
+  const uint32_t lo = static_cast<uint16_t>(static_cast<int16_t>(p[0]));
+  const uint32_t hi = static_cast<uint16_t>(static_cast<int16_t>(p[1]));
+  return static_cast<int32_t>(lo | (hi << 16));
 }
 inline int32_t PairS16(const int16_t* p) {
   int32_t v;

@@ -1,0 +1,193 @@
+// Row kernels for ARMv7 NEON and AArch64 Advanced SIMD: 4 items or 4 channels per register
+// (8 channels per step where bytes are stored), with exactly the operation sequence of
+// kernels/row_ops.h and numerics.h in every lane.
+//
+// Separate vmulq/vaddq everywhere, never vmla/vfma: one rounding per operation, as in the
+// scalar code (the build also disables contraction). ARMv7 NEON flushes denormals to zero;
+// docs/numerics.md explains why none occur in these sequences, so the lanes still agree with
+// the scalar (VFP) code.
+#include <arm_neon.h>
+
+#include <cstdint>
+
+#include "kernels/gemm.h"
+#include "kernels/row_ops.h"
+
+namespace mmoe {
+namespace {
+
+inline float32x4_t RoundHalfEven(float32x4_t v) {
+  const float32x4_t m = vdupq_n_f32(12582912.0f);  // numerics::RoundHalfEven
+  return vsubq_f32(vaddq_f32(v, m), m);
+}
+
+// Integer-valued floats (after RoundHalfEven) to int32: truncation is exact.
+inline int32x4_t ToInt(float32x4_t rounded) { return vcvtq_s32_f32(rounded); }
+
+// numerics::Clamp for values that are not NaN.
+inline float32x4_t Clamp(float32x4_t v, float lo, float hi) {
+  return vminq_f32(vmaxq_f32(v, vdupq_n_f32(lo)), vdupq_n_f32(hi));
+}
+
+inline float32x4_t MulAdd(float32x4_t p, float32x4_t r, float c) {
+  return vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(c));
+}
+
+// numerics::Exp, lane by lane.
+inline float32x4_t Exp(float32x4_t x) {
+  const float32x4_t n = RoundHalfEven(vmulq_f32(x, vdupq_n_f32(1.44269504088896341f)));
+  float32x4_t r = vsubq_f32(x, vmulq_f32(n, vdupq_n_f32(0.693145751953125f)));
+  r = vsubq_f32(r, vmulq_f32(n, vdupq_n_f32(1.42860682030941723212e-6f)));
+  float32x4_t p = vdupq_n_f32(1.0f / 720.0f);
+  p = MulAdd(p, r, 1.0f / 120.0f);
+  p = MulAdd(p, r, 1.0f / 24.0f);
+  p = MulAdd(p, r, 1.0f / 6.0f);
+  p = MulAdd(p, r, 0.5f);
+  p = MulAdd(p, r, 1.0f);
+  p = MulAdd(p, r, 1.0f);
+  const int32x4_t bits = vshlq_n_s32(vaddq_s32(ToInt(n), vdupq_n_s32(127)), 23);
+  return vmulq_f32(p, vreinterpretq_f32_s32(bits));
+}
+
+// a / b in IEEE single precision, lane by lane.
+inline float32x4_t Divide(float32x4_t a, float32x4_t b) {
+#if defined(__aarch64__)
+  return vdivq_f32(a, b);
+#else
+  // ARMv7 NEON has only a reciprocal estimate: divide each lane on VFP, as the scalar code.
+  float x[4], y[4];
+  vst1q_f32(x, a);
+  vst1q_f32(y, b);
+  for (int l = 0; l < 4; ++l) x[l] = x[l] / y[l];
+  return vld1q_f32(x);
+#endif
+}
+
+// Column j of 4 rows `stride` floats apart.
+inline float32x4_t Gather4(const float* z, size_t stride) {
+  const float lanes[4] = {z[0], z[stride], z[2 * stride], z[3 * stride]};
+  return vld1q_f32(lanes);
+}
+inline void Scatter4(float32x4_t v, float* out, size_t stride) {
+  float lanes[4];
+  vst1q_f32(lanes, v);
+  for (int l = 0; l < 4; ++l) out[l * stride] = lanes[l];
+}
+
+// Two int32x4 (already in the type's range) to 8 int8 or int16 values: the saturating
+// narrows are exact.
+inline int16x8_t Narrow16(int32x4_t lo, int32x4_t hi) { return vcombine_s16(vqmovn_s32(lo), vqmovn_s32(hi)); }
+
+void Quantize(const float* x, size_t n, float inv_scale, int32_t zero_point, int8_t* q) {
+  const float32x4_t inv = vdupq_n_f32(inv_scale);
+  const float lo = static_cast<float>(-128 - zero_point), hi = static_cast<float>(127 - zero_point);
+  const int32x4_t zp = vdupq_n_s32(zero_point);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    int32x4_t r[2];
+    for (int h = 0; h < 2; ++h) {
+      float32x4_t v = vmulq_f32(vld1q_f32(x + i + 4 * h), inv);
+      // NaN -> 0: keep the lanes equal to themselves.
+      v = vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), vceqq_f32(v, v)));
+      r[h] = vaddq_s32(ToInt(RoundHalfEven(Clamp(v, lo, hi))), zp);
+    }
+    vst1_s8(q + i, vqmovn_s16(Narrow16(r[0], r[1])));
+  }
+  for (; i < n; ++i) q[i] = numerics::QuantizeFeature(x[i], inv_scale, zero_point);
+}
+
+// Lanes are items.
+void Softmax(const float* z, size_t z_stride, size_t batch, int32_t n, float* probs) {
+  size_t i = 0;
+  for (; i + 4 <= batch; i += 4) {
+    const float* zi = z + i * z_stride;
+    float32x4_t zmax = Gather4(zi, z_stride);
+    for (int32_t j = 1; j < n; ++j) zmax = vmaxq_f32(Gather4(zi + j, z_stride), zmax);
+    float32x4_t e[256];  // n <= 256 is a verified model invariant
+    float32x4_t sum = vdupq_n_f32(0.0f);
+    for (int32_t j = 0; j < n; ++j) {
+      const float32x4_t d =
+          vmaxq_f32(vsubq_f32(Gather4(zi + j, z_stride), zmax), vdupq_n_f32(numerics::kSoftmaxFloor));
+      e[j] = Exp(d);
+      sum = vaddq_f32(sum, e[j]);
+    }
+    const float32x4_t inv = Divide(vdupq_n_f32(1.0f), sum);
+    for (int32_t j = 0; j < n; ++j) Scatter4(vmulq_f32(e[j], inv), probs + i * n + j, static_cast<size_t>(n));
+  }
+  for (; i < batch; ++i) rows::Softmax(z + i * z_stride, n, probs + i * n);
+}
+
+// 8 expert outputs minus the zero point, as floats (two vectors).
+inline void LoadExpert8(const int8_t* p, int32_t zero_point, float32x4_t (&x)[2]) {
+  const int16x8_t q = vmovl_s8(vld1_s8(p));
+  const int32x4_t zp = vdupq_n_s32(zero_point);
+  x[0] = vcvtq_f32_s32(vsubq_s32(vmovl_s16(vget_low_s16(q)), zp));
+  x[1] = vcvtq_f32_s32(vsubq_s32(vmovl_s16(vget_high_s16(q)), zp));
+}
+inline void LoadExpert8(const int16_t* p, int32_t zero_point, float32x4_t (&x)[2]) {
+  const int16x8_t q = vld1q_s16(p);
+  const int32x4_t zp = vdupq_n_s32(zero_point);
+  x[0] = vcvtq_f32_s32(vsubq_s32(vmovl_s16(vget_low_s16(q)), zp));
+  x[1] = vcvtq_f32_s32(vsubq_s32(vmovl_s16(vget_high_s16(q)), zp));
+}
+
+inline void Store8(int16x8_t q, int16_t* out) { vst1q_s16(out, q); }
+inline void Store8(int16x8_t q, int8_t* out) { vst1_s8(out, vqmovn_s16(q)); }
+
+// Lanes are channels, 8 per step (rows are padded to 16, so whole steps stay in the row).
+template <typename Expert, typename Out>
+void MixTyped(const MixArgs& a) {
+  const float lo = static_cast<float>(a.out.min - a.out.zero_point);
+  const float hi = static_cast<float>(a.out.max - a.out.zero_point);
+  const int32x4_t out_zp = vdupq_n_s32(a.out.zero_point);
+  for (size_t i = 0; i < a.batch; ++i) {
+    float32x4_t coef[256];  // n <= 256 is a verified model invariant
+    for (int32_t j = 0; j < a.n; ++j)
+      coef[j] = vdupq_n_f32(a.probs ? a.probs[i * a.n + j] * a.scales[j] : a.scales[j]);
+    for (int32_t c = 0; c < a.width; c += 8) {
+      const size_t at = i * a.in_stride + static_cast<size_t>(c);
+      float32x4_t acc[2] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)};
+      for (int32_t j = 0; j < a.n; ++j) {
+        float32x4_t x[2];
+        LoadExpert8(static_cast<const Expert*>(a.experts[j]) + at, a.zero_points[j], x);
+        for (int h = 0; h < 2; ++h) acc[h] = vaddq_f32(acc[h], vmulq_f32(coef[j], x[h]));
+      }
+      int32x4_t r[2];
+      for (int h = 0; h < 2; ++h) r[h] = vaddq_s32(ToInt(RoundHalfEven(Clamp(acc[h], lo, hi))), out_zp);
+      Store8(Narrow16(r[0], r[1]), static_cast<Out*>(a.dst) + i * a.out_stride + static_cast<size_t>(c));
+    }
+  }
+}
+
+void Mix(const MixArgs& a) {
+  const bool o16 = a.out.type == ElementType::kInt16;
+  if (a.experts_int16) {
+    o16 ? MixTyped<int16_t, int16_t>(a) : MixTyped<int16_t, int8_t>(a);
+  } else {
+    o16 ? MixTyped<int8_t, int16_t>(a) : MixTyped<int8_t, int8_t>(a);
+  }
+}
+
+// Lanes are items.
+void TaskOutput(const float* z, size_t z_stride, size_t batch, bool sigmoid, float* scores,
+                size_t scores_stride) {
+  size_t i = 0;
+  for (; i + 4 <= batch; i += 4) {
+    float32x4_t v = Gather4(z + i * z_stride, z_stride);
+    if (sigmoid) {
+      const float32x4_t e = Exp(vnegq_f32(Clamp(v, -numerics::kSigmoidLimit, numerics::kSigmoidLimit)));
+      v = Divide(vdupq_n_f32(1.0f), vaddq_f32(vdupq_n_f32(1.0f), e));
+    }
+    Scatter4(v, scores + i * scores_stride, scores_stride);
+  }
+  for (; i < batch; ++i) scores[i * scores_stride] = rows::TaskScore(z[i * z_stride], sigmoid);
+}
+
+}  // namespace
+
+const RowKernels& NeonRowKernels() {
+  static const RowKernels table = {Quantize, Softmax, Mix, TaskOutput};
+  return table;
+}
+
+}  // namespace mmoe

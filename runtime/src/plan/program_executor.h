@@ -1,0 +1,47 @@
+// Runs a Program (plan/program.h) on one tile with one set of kernels. The xnnpack backend
+// derives from it and replaces how GEMMs run (RunGemm); everything else is shared.
+#pragma once
+
+#include <vector>
+
+#include "kernels/gemm.h"
+#include "plan/executor.h"
+#include "plan/program.h"
+
+namespace mmoe {
+
+class ProgramExecutor : public Executor {
+ public:
+  ProgramExecutor(const ModelData& model, const Program& program, const GemmKernels& kernels, size_t tile)
+      : m_(model), p_(program), k_(kernels), tile_(tile) {}
+
+  // Places every buffer in one arena (plus `extra_bytes` of readable slack at its end).
+  Status Init(size_t extra_bytes = 0);
+  void ScoreTile(const float* features, const int8_t* quantized, size_t batch, float* scores) override;
+  size_t arena_bytes() const override { return arena_.size(); }
+  const char* isa() const override { return k_.isa; }
+
+ protected:
+  // Runs the GEMM of `op` on `batch` rows.
+  virtual void RunGemm(const Op& op, size_t batch);
+  // Runs `g` (one of the program's GEMMs, or a subset of its segments) with our kernels.
+  void RunGemmWith(const PackedGemm& g, const Op& op, size_t batch, void* const* dst,
+                   const int32_t* dst_stride) const;
+
+  const ModelData& m_;
+  const Program& p_;
+  const GemmKernels& k_;
+  size_t tile_;
+  Arena arena_;
+  std::vector<uint8_t*> buffers_;
+  // Per GEMM: destination pointers and strides per segment, fixed at creation.
+  std::vector<std::vector<void*>> dst_;
+  std::vector<std::vector<int32_t>> dst_stride_;
+
+ private:
+  void Mix(const MixPlan& mix, size_t batch, int32_t out_buffer);
+
+  std::vector<std::vector<const void*>> mix_inputs_;  // per task: expert output buffers
+};
+
+}  // namespace mmoe

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Cross-builds mmoe-edge (Release) for ARM and runs the whole ctest suite under qemu-user:
+#   build-aarch64/  AArch64, tested on cortex-a53 (NEON only) and max (NEON + dot product)
+#   build-armv7/    ARMv7-A NEON (hard float), tested on cortex-a15
+# and checks which simd ISAs each emulated CPU offers (neondot only where it has SDOT).
+#   scripts/test-arm.sh                 both architectures
+#   scripts/test-arm.sh aarch64|armv7   one of them
+# Installs Debian's cross compilers and qemu-user when they are missing (as root or via sudo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+targets=("$@")
+((${#targets[@]})) || targets=(aarch64 armv7)
+jobs=$(nproc)
+
+scripts/setup.sh  # the host's flatc and header-only libraries serve the cross builds too
+
+install_cross_tools() {
+  local packages=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user) missing=() p
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2> /dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo=sudo
+  echo "test-arm: installing ${missing[*]}"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# build DIR TOOLCHAIN: configure and build. MMOE_QEMU_CPU stays empty so that QEMU_CPU in
+# the environment picks the emulated CPU of each test run. (Compiler flags are cached at the
+# first configure: remove DIR after editing a toolchain file.)
+build() {
+  local dir=$1 toolchain=$2
+  local log=$dir/test-arm-build.log
+  echo "test-arm: building $dir"
+  mkdir -p "$dir"
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_TOOLCHAIN_FILE="$toolchain" \
+    -DMMOE_QEMU_CPU= > "$log" 2>&1 || { cat "$log"; exit 1; }
+  cmake --build "$dir" -j "$jobs" >> "$log" 2>&1 || { tail -50 "$log"; exit 1; }
+  rm -f "$log"
+}
+
+# check_isas DIR QEMU SYSROOT CPU ISA...: `mmoe bench --isa X` succeeds for exactly the ISAs
+# listed (of neondot, neon, generic) on that CPU.
+check_isas() {
+  local dir=$1 qemu=$2 sysroot=$3 cpu=$4 isa
+  shift 4
+  local model=$dir/test-arm-seed.mmoe seed=examples/seed
+  local mmoe=("$qemu" -L "$sysroot" -cpu "$cpu" "$dir/cli/mmoe")
+  [[ -s $model ]] || "${mmoe[@]}" convert --weights "$seed/seed_mmoe.safetensors" \
+    --arch "$seed/seed_mmoe.arch.json" --calib "$seed/calib.npy" -o "$model" > /dev/null
+  for isa in neondot neon generic; do
+    local want=no got=no
+    [[ " $* " == *" $isa "* ]] && want=yes
+    "${mmoe[@]}" bench "$model" --backend simd --isa "$isa" --runs 2 --warmup 0 > /dev/null 2>&1 && got=yes
+    if [[ $want != "$got" ]]; then
+      echo "test-arm: $dir on $cpu: isa $isa available: $got, expected $want" >&2
+      return 1
+    fi
+  done
+  echo "test-arm: $dir on $cpu offers: $*"
+}
+
+# run_tests DIR QEMU SYSROOT CPU ISA...: the ctest suite, then the ISA check, on one CPU.
+# Failures are collected, so that every CPU is tested.
+failed=()
+run_tests() {
+  local dir=$1 cpu=$4
+  echo "test-arm: ctest in $dir on $cpu"
+  QEMU_CPU=$cpu ctest --test-dir "$dir" --output-on-failure -j "$jobs" || failed+=("ctest in $dir on $cpu")
+  check_isas "$@" || failed+=("ISA list of $dir on $cpu")
+}
+
+install_cross_tools
+for target in "${targets[@]}"; do
+  case $target in
+    aarch64)
+      build build-aarch64 toolchains/aarch64-linux-gnu.cmake
+      run_tests build-aarch64 qemu-aarch64 /usr/aarch64-linux-gnu cortex-a53 neon generic
+      run_tests build-aarch64 qemu-aarch64 /usr/aarch64-linux-gnu max neondot neon generic
+      ;;
+    armv7)
+      build build-armv7 toolchains/arm-linux-gnueabihf.cmake
+      run_tests build-armv7 qemu-arm /usr/arm-linux-gnueabihf cortex-a15 neon generic
+      ;;
+    *)
+      echo "test-arm: unknown target '$target' (aarch64, armv7)" >&2
+      exit 2
+      ;;
+  esac
+done
+if ((${#failed[@]})); then
+  printf 'test-arm: FAILED: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
+echo "test-arm: all passed"
