@@ -16,6 +16,11 @@ set(CMAKE_C_COMPILER arm-linux-gnueabihf-gcc)
 set(CMAKE_CXX_COMPILER arm-linux-gnueabihf-g++)
 # The target's libraries come from the cross sysroot; programs (flatc) from the host.
 set(CMAKE_FIND_ROOT_PATH /usr/arm-linux-gnueabihf)
+# scripts/make-sysroot.sh unpacks Debian's XNNPACK for the target; -DMMOE_SYSROOT_EXTRA=DIR
+# adds it, so that the xnnpack backend cross-builds too.
+if(MMOE_SYSROOT_EXTRA)
+  list(APPEND CMAKE_FIND_ROOT_PATH ${MMOE_SYSROOT_EXTRA})
+endif()
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 # FlatBuffers, doctest, CLI11, nlohmann-json (and Eigen) are header-only: the host's copies

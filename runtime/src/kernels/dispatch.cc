@@ -21,7 +21,9 @@ const GemmKernels* FindGemmKernels(const char* isa) {
     {"avx2", cpu.avx2, [] { return &Avx2GemmKernels(); }},
 #endif
 #if defined(MMOE_ARCH_ARM)
+#if defined(__aarch64__)
     {"neondot", cpu.neon_dot, [] { return &NeonDotGemmKernels(); }},
+#endif
     {"neon", cpu.neon, [] { return &NeonGemmKernels(); }},
 #endif
     {"generic", true, [] { return &GenericGemmKernels(); }},

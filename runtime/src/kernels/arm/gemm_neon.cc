@@ -97,11 +97,4 @@ const GemmKernels& NeonGemmKernels() {
   return table;
 }
 
-#if !defined(__aarch64__)
-// 32-bit ARM has no dot-product kernels (runtime/CMakeLists.txt builds gemm_neondot.cc for
-// AArch64 only), but dispatch.cc names the entry on every ARM build. It is never called:
-// cpu_features.cc reports neon_dot only on AArch64. This keeps the link whole.
-const GemmKernels& NeonDotGemmKernels() { return NeonGemmKernels(); }
-#endif
-
 }  // namespace mmoe

@@ -1,6 +1,6 @@
 // Code shared by the ARM GEMM kernels (gemm_neon.cc for ARMv7 NEON and AArch64 Advanced SIMD,
 // gemm_neondot.cc for AArch64 SDOT): the tiling over rows and 16-column blocks, the vector
-// epilogue of gemm_epilogue.h, and the int16-pair GEMM (kInt16x2) both use for int16 inputs.
+// epilogue of gemm_epilogue.h, and the int16-pair GEMM (kInt16x2) both run on int16 inputs.
 //
 // A tile is MR rows x one 16-column block. Its accumulators are 4 int32x4 per row (columns
 // c..c+3 in vector c/4), so the block's weights, loaded once per k step, serve MR rows.
