@@ -19,9 +19,12 @@
 #include <string>
 #include <vector>
 
+#include "bench_features.h"
 #include "mmoe/converter/float_reference.h"
 #include "mmoe/converter/io.h"
 #include "mmoe/mmoe.h"
+
+using mmoe::cli::BinaryFeatures;
 
 namespace {
 
@@ -229,20 +232,6 @@ Options ParseArgs(int argc, char** argv) {
   o.arch = positional[2];
   o.rounds = std::min(o.rounds, o.runs);
   return o;
-}
-
-// The same deterministic 0/1 features as `mmoe bench` (splitmix64), so figures agree.
-std::vector<float> BinaryFeatures(size_t count) {
-  std::vector<float> x(count);
-  uint64_t state = 0x6d6d6f652d656467ull;
-  for (float& v : x) {
-    state += 0x9e3779b97f4a7c15ull;
-    uint64_t z = state;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    v = static_cast<float>((z ^ (z >> 31)) >> 63);
-  }
-  return x;
 }
 
 double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {

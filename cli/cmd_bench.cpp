@@ -17,11 +17,13 @@
 #include <string>
 #include <vector>
 
+#include "bench_features.h"
 #include "commands.h"
 #include "mmoe/converter/io.h"
 #include "mmoe/mmoe.h"
 
 namespace mmoe::cli {
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -53,22 +55,6 @@ double MillisSince(Clock::time_point t0) {
 double Round(double x, int digits) {
   const double scale = std::pow(10.0, digits);
   return std::round(x * scale) / scale;
-}
-
-// Deterministic 0/1 features (the seed model's inputs are binary), so that runs on different
-// machines and days score the same rows. splitmix64 rather than <random>'s distributions,
-// whose output differs between standard libraries.
-std::vector<float> BinaryFeatures(size_t count) {
-  std::vector<float> x(count);
-  uint64_t state = 0x6d6d6f652d656467ull;  // "mmoe-edg"
-  for (float& v : x) {
-    state += 0x9e3779b97f4a7c15ull;
-    uint64_t z = state;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    v = static_cast<float>((z ^ (z >> 31)) >> 63);
-  }
-  return x;
 }
 
 // `batch` rows of features: the --input rows repeated cyclically, or binary pseudo-random.

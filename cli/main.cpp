@@ -23,9 +23,10 @@ int main(int argc, char** argv) {
     bool known = false;
     for (auto& entry : commands) known = known || entry.first->get_name() == argv[1];
     if (!known) {
-      std::fprintf(stderr,
-                   "mmoe: error: unknown command '%s' (commands: convert, inspect, score, bench; see --help)\n",
-                   argv[1]);
+      std::fprintf(
+          stderr,
+          "mmoe: error: unknown command '%s' (commands: convert, inspect, score, bench; see --help)\n",
+          argv[1]);
       return 2;
     }
   }

@@ -75,7 +75,7 @@ void CheckSameBytes(const std::shared_ptr<const Model>& model, const Matrix& x, 
         for (bool quantized : {false, true}) {
           const Matrix got = Score(model, v, rows, tile, quantized);
           INFO(what << ", " << v.label() << ", batch " << batch << ", tile " << tile
-                    << (quantized ? ", int8 input" : ", float input"));
+                    << std::string(quantized ? ", int8 input" : ", float input"));
           CHECK(std::memcmp(got.data.data(), expected.data.data(), expected.data.size() * sizeof(float)) ==
                 0);
         }
