@@ -15,8 +15,14 @@ function(mmoe_runnable target var)
     string(APPEND emulator "'${arg}' ")
   endforeach()
   set(wrapper ${PROJECT_BINARY_DIR}/emulated/${target}.sh)
+  set(${var} ${wrapper} PARENT_SCOPE)
+  # Several directories may ask for the same program: generate its wrapper once.
+  get_property(done GLOBAL PROPERTY MMOE_EMULATED_${target})
+  if(done)
+    return()
+  endif()
+  set_property(GLOBAL PROPERTY MMOE_EMULATED_${target} TRUE)
   file(GENERATE OUTPUT ${wrapper}
        CONTENT "#!/bin/sh\nexec ${emulator}'$<TARGET_FILE:${target}>' \"$@\"\n"
        FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
-  set(${var} ${wrapper} PARENT_SCOPE)
 endfunction()
