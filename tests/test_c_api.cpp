@@ -163,6 +163,8 @@ TEST_CASE("C API: session options: defaults, tile sizes and backends") {
   mmoe_session_options_init(&options);
   CHECK(options.backend == MMOE_BACKEND_AUTO);
   CHECK(options.tile_items == 64);
+  CHECK(options.isa == nullptr);
+  CHECK(options.threads == 1);
 
   // Tiling is a scheduling choice only: every tile size and backend scores the same bytes.
   const Matrix& x = testing::SeedEval();
@@ -175,6 +177,12 @@ TEST_CASE("C API: session options: defaults, tile sizes and backends") {
   }
   options.tile_items = 64;
   options.backend = MMOE_BACKEND_REFERENCE;
+  CheckSameBytes(ScoreC(model.get(), x, &options), cpp);
+  // The portable simd kernels on two threads, too.
+  options.backend = MMOE_BACKEND_SIMD;
+  options.isa = "generic";
+  options.threads = 2;
+  options.tile_items = 16;
   CheckSameBytes(ScoreC(model.get(), x, &options), cpp);
 }
 

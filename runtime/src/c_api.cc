@@ -46,6 +46,10 @@ static_assert(static_cast<int>(MMOE_BACKEND_AUTO) == static_cast<int>(mmoe::Back
               "backend values");
 static_assert(static_cast<int>(MMOE_BACKEND_REFERENCE) == static_cast<int>(mmoe::Backend::kReference),
               "backend values");
+static_assert(static_cast<int>(MMOE_BACKEND_SIMD) == static_cast<int>(mmoe::Backend::kSimd),
+              "backend values");
+static_assert(static_cast<int>(MMOE_BACKEND_XNNPACK) == static_cast<int>(mmoe::Backend::kXnnpack),
+              "backend values");
 
 // Large enough for any mmoe::Status message (256) plus a function-name prefix.
 constexpr size_t kMaxError = 512;
@@ -211,6 +215,8 @@ void mmoe_session_options_init(mmoe_session_options* options) {
   const mmoe::SessionOptions defaults;
   options->backend = static_cast<mmoe_backend>(defaults.backend);
   options->tile_items = defaults.tile_items;
+  options->isa = defaults.isa;
+  options->threads = defaults.threads;
 }
 
 mmoe_status mmoe_session_create(const mmoe_model* model, const mmoe_session_options* options,
@@ -224,6 +230,8 @@ mmoe_status mmoe_session_create(const mmoe_model* model, const mmoe_session_opti
     if (options) {
       cpp_options.backend = static_cast<mmoe::Backend>(RawEnumValue(options->backend));
       cpp_options.tile_items = options->tile_items;
+      cpp_options.isa = options->isa;
+      cpp_options.threads = options->threads;
     }
     std::unique_ptr<mmoe_session> handle(new mmoe_session());
     if (mmoe_status st = FromStatus(mmoe::Session::Create(model->model, cpp_options, &handle->session));

@@ -74,7 +74,8 @@ struct SessionOptions {
   // Items processed together; the arena holds one tile's activations. Any n_items can be
   // scored; larger tiles amortise per-layer overhead, smaller ones stay in L1.
   int tile_items = 64;
-  // Instruction set for Backend::kSimd: empty picks the best the CPU supports; otherwise a
+  // Instruction set for Backend::kSimd (and for the layers kXnnpack leaves to the project's
+  // kernels): empty picks the best the CPU supports; otherwise a
   // name from SimdIsaNames() (e.g. "avx2"), refused with kUnavailable if the CPU lacks it.
   const char* isa = nullptr;
   // Threads splitting a Score call's tiles (1: the calling thread only). With more than one

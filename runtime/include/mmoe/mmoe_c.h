@@ -38,7 +38,13 @@ typedef enum mmoe_status {
   MMOE_INTERNAL = 10
 } mmoe_status;
 
-typedef enum mmoe_backend { MMOE_BACKEND_AUTO = 0, MMOE_BACKEND_REFERENCE = 1 } mmoe_backend;
+/* Same values as mmoe::Backend. */
+typedef enum mmoe_backend {
+  MMOE_BACKEND_AUTO = 0,      /* the fastest available on this CPU */
+  MMOE_BACKEND_REFERENCE = 1, /* scalar specification kernels */
+  MMOE_BACKEND_SIMD = 2,      /* fused SIMD kernels, ISA chosen from the CPU */
+  MMOE_BACKEND_XNNPACK = 3    /* XNNPACK for the int8 layers (builds with MMOE_WITH_XNNPACK) */
+} mmoe_backend;
 
 typedef struct mmoe_model mmoe_model;
 typedef struct mmoe_session mmoe_session;
@@ -46,6 +52,8 @@ typedef struct mmoe_session mmoe_session;
 typedef struct mmoe_session_options {
   mmoe_backend backend; /* MMOE_BACKEND_AUTO */
   int tile_items;       /* 64; items processed together */
+  const char* isa;      /* NULL: the best the CPU supports; else e.g. "avx2", "neon" */
+  int threads;          /* 1; threads splitting a score call's tiles */
 } mmoe_session_options;
 
 /* Library version, e.g. "0.1.0". */
