@@ -13,7 +13,7 @@ namespace mmoe::cli {
 namespace {
 
 struct ScoreArgs {
-  std::string model, input, output, compare;
+  std::string model, input, output, compare, backend = "auto";
   int head = 0;
 };
 
@@ -25,8 +25,12 @@ void RunScore(const ScoreArgs& args) {
   std::shared_ptr<const Model> model;
   Check(Model::LoadFile(args.model.c_str(), &model));
   const converter::Matrix x = converter::ReadMatrix(args.input, model->input_dim());
+  SessionOptions options;
+  if (!ParseBackend(args.backend.c_str(), &options.backend)) {
+    throw std::runtime_error("unknown backend '" + args.backend + "'");
+  }
   std::unique_ptr<Session> session;
-  Check(Session::Create(model, SessionOptions(), &session));
+  Check(Session::Create(model, options, &session));
   converter::Matrix scores;
   scores.rows = x.rows;
   scores.cols = model->num_tasks();
@@ -86,6 +90,9 @@ Action AddScore(CLI::App& app) {
                  "scores [N, tasks] (.npy float32, or .csv with a task-name header)");
   app.add_option("--compare", args->compare, "reference scores [N, tasks] to compare with (e.g. PyTorch's)");
   app.add_option("--head", args->head, "print the first N rows of scores")->check(CLI::NonNegativeNumber);
+  app.add_option("--backend", args->backend, "auto, reference, simd or xnnpack (all give the same bytes)")
+      ->check(CLI::IsMember({"auto", "reference", "simd", "xnnpack"}))
+      ->default_str("auto");
   return [args] { RunScore(*args); };
 }
 
