@@ -29,3 +29,5 @@ include(${ANDROID_NDK}/build/cmake/android.toolchain.cmake)
 # Host programs (flatc) from the host; the device's libraries from the NDK sysroot.
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
+# Header-only host packages (CLI11, nlohmann-json) for the optional command-line tool.
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
