@@ -22,5 +22,7 @@ install(FILES ${PROJECT_BINARY_DIR}/mmoeConfig.cmake ${PROJECT_BINARY_DIR}/mmoeC
 
 # pkg-config: a static runtime also needs its private link dependencies.
 set(MMOE_PC_PRIVATE_LIBS "-lpthread ${MMOE_PC_EXTRA_LIBS}")
+# The .pc file finds its prefix relative to itself, so an installed tree can be moved.
+file(RELATIVE_PATH MMOE_PC_TO_PREFIX "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig" "${CMAKE_INSTALL_PREFIX}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/mmoe.pc.in ${PROJECT_BINARY_DIR}/mmoe.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/mmoe.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
