@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/gemm.h"
 #include "kernels/kernels.h"
 #include "numerics.h"
 
@@ -185,8 +186,8 @@ TEST_CASE("Sigmoid is monotonic, bounded in [0, 1] and 0.5 at 0") {
 
 // --- Reference kernels ------------------------------------------------------------------------
 
-TEST_CASE("reference softmax probabilities sum to 1 within 1e-6") {
-  const KernelTable& k = ReferenceKernels();
+TEST_CASE("softmax row kernel: probabilities sum to 1 within 1e-6") {
+  const RowKernels& k = GenericRowKernels();
   std::mt19937 rng(11);
   double worst_sum = 0.0, worst_vs_exact = 0.0;
   for (int n : {1, 2, 3, 8, 64, 256}) {
@@ -195,7 +196,7 @@ TEST_CASE("reference softmax probabilities sum to 1 within 1e-6") {
       const size_t batch = 16;
       std::vector<float> logits(batch * n), probs(batch * n);
       for (float& z : logits) z = dist(rng);
-      k.softmax(logits.data(), batch, n, probs.data());
+      k.softmax(logits.data(), static_cast<size_t>(n), batch, n, probs.data());
       for (size_t i = 0; i < batch; ++i) {
         const float* z = &logits[i * n];
         const float* p = &probs[i * n];
@@ -292,14 +293,14 @@ TEST_CASE("reference dense kernel reading int16 inputs") {
   CHECK(static_cast<int>(y[1]) == -64);
 }
 
-TEST_CASE("reference mix kernel on a hand-computed mixture") {
+TEST_CASE("mix row kernel on a hand-computed mixture") {
   // Two int8 experts, width 2: e0 = [14, -5] (zero point -2), e1 = [0, 7] (zero point 1).
   // mix scales [0.5, 2], gate probabilities [0.25, 0.75]: a = [0.125, 1.5].
   //   c0: 0.125 * (14 + 2) + 1.5 * (0 - 1) = 2 - 1.5 = 0.5  -> 0 (tie to even) + 3 = 3
   //   c1: 0.125 * (-5 + 2) + 1.5 * (7 - 1) = -0.375 + 9 = 8.625 -> 9 + 3 = 12
   // Without a gate (Shared-Bottom, e0 alone, a = 0.5): [0.5 * 16, 0.5 * -3] = [8, -1.5]
   //   -> [8 + 3, -2 + 3] = [11, 1]
-  const KernelTable& k = ReferenceKernels();
+  const RowKernels& k = GenericRowKernels();
   const int8_t e0[2] = {14, -5}, e1[2] = {0, 7};
   const void* experts[2] = {e0, e1};
   const int32_t zero_points[2] = {-2, 1};
@@ -311,28 +312,42 @@ TEST_CASE("reference mix kernel on a hand-computed mixture") {
   out.min = -128;
   out.max = 127;
   int8_t y[2];
-  k.mix(experts, ElementType::kInt8, zero_points, scales, probs, 2, 1, 2, out, y);
+  MixArgs args;
+  args.experts = experts;
+  args.in_stride = 2;
+  args.zero_points = zero_points;
+  args.scales = scales;
+  args.probs = probs;
+  args.n = 2;
+  args.width = 2;
+  args.batch = 1;
+  args.out = out;
+  args.dst = y;
+  args.out_stride = 2;
+  k.mix(args);
   CHECK(static_cast<int>(y[0]) == 3);
   CHECK(static_cast<int>(y[1]) == 12);
-  k.mix(experts, ElementType::kInt8, zero_points, scales, nullptr, 1, 1, 2, out, y);
+  args.probs = nullptr;
+  args.n = 1;
+  k.mix(args);
   CHECK(static_cast<int>(y[0]) == 11);
   CHECK(static_cast<int>(y[1]) == 1);
 }
 
-TEST_CASE("reference task output writes sigmoid or identity at the task's stride") {
-  const KernelTable& k = ReferenceKernels();
+TEST_CASE("task output row kernel writes sigmoid or identity at the task's stride") {
+  const RowKernels& k = GenericRowKernels();
   const float logits[2] = {0.0f, -2.5f};
   float scores[4] = {-1, -1, -1, -1};
-  k.task_output(logits, 2, true, scores, 2);
-  k.task_output(logits, 2, false, scores + 1, 2);
+  k.task_output(logits, 1, 2, true, scores, 2);
+  k.task_output(logits, 1, 2, false, scores + 1, 2);
   CHECK(scores[0] == 0.5f);
   CHECK(scores[1] == 0.0f);
   CHECK(scores[2] == Sigmoid(-2.5f));
   CHECK(scores[3] == -2.5f);
 }
 
-TEST_CASE("reference quantize kernel is QuantizeFeature element by element") {
-  const KernelTable& k = ReferenceKernels();
+TEST_CASE("quantize row kernel is QuantizeFeature element by element") {
+  const RowKernels& k = GenericRowKernels();
   const float x[5] = {1.0f, kNaN, -kInf, 3.0f / 64, 100.0f};
   int8_t q[5];
   k.quantize(x, 5, 32.0f, -10, q);

@@ -224,7 +224,7 @@ Status Session::QuantizeInput(const float* features, size_t n_items, int8_t* qua
     return Status::Error(StatusCode::kBufferTooSmall, "QuantizeInput: output holds %zu values, need %zu",
                          quantized_capacity, n_items * dim);
   }
-  ReferenceKernels().quantize(features, n_items * dim, m.input_inv_scale, m.input_zero_point, quantized);
+  GenericRowKernels().quantize(features, n_items * dim, m.input_inv_scale, m.input_zero_point, quantized);
   return Status::Ok();
 }
 

@@ -47,18 +47,8 @@ using DenseFn = void (*)(const DenseLayer& layer, size_t batch, const void* x, v
 struct KernelTable {
   const char* name;     // e.g. "reference"
   DenseFn dense[2][3];  // [ElementType input][DenseOutput output]
-  // Float features [count] -> int8.
-  void (*quantize)(const float* x, size_t count, float inv_scale, int32_t zero_point, int8_t* q);
-  // Gate logits [batch][n] -> probabilities [batch][n].
-  void (*softmax)(const float* logits, size_t batch, int32_t n, float* probs);
-  // Tower input [batch][width]: with a_j = probs[i][j] * scales[j] (probs == nullptr: 1),
-  // sum_j a_j * float(experts[j][i][c] - zero_points[j]) in j order, requantized to `mix`.
-  // Experts are [batch][width] of `expert_type`.
-  void (*mix)(const void* const* experts, ElementType expert_type, const int32_t* zero_points,
-              const float* scales, const float* probs, int32_t n, size_t batch, int32_t width,
-              const MixOutput& mix, void* out);
-  // Task logits [batch] -> scores[i * stride]: sigmoid(logit), or the logit itself.
-  void (*task_output)(const float* logits, size_t batch, bool sigmoid, float* scores, size_t stride);
+  // The per-item operations (quantization, softmax, mixture, task outputs) are the
+  // portable row kernels, GenericRowKernels() in kernels/gemm.h.
 };
 
 const KernelTable& ReferenceKernels();

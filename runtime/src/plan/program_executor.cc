@@ -8,9 +8,7 @@
 #include <vector>
 
 #include "kernels/gemm.h"
-#include "kernels/row_ops.h"
 #include "model_data.h"
-#include "numerics.h"
 
 namespace mmoe {
 namespace {

@@ -3,6 +3,7 @@
 // against.
 #include <vector>
 
+#include "kernels/gemm.h"
 #include "model_data.h"
 #include "plan/executor.h"
 
@@ -32,7 +33,7 @@ class ArenaPlanner {
 class ReferenceExecutor final : public Executor {
  public:
   ReferenceExecutor(const ModelData& model, size_t tile)
-      : m_(model), kernels_(ReferenceKernels()), tile_(tile) {}
+      : m_(model), kernels_(ReferenceKernels()), rows_(GenericRowKernels()), tile_(tile) {}
 
   Status Init() {
     if (!arena_.Allocate(Layout(nullptr))) {
@@ -53,7 +54,8 @@ class ReferenceExecutor final : public Executor {
   void RunMlp(const MlpPlan& mlp, size_t batch, const void* x, void* out) const;
 
   const ModelData& m_;
-  const KernelTable& kernels_;
+  const KernelTable& kernels_;  // dense layers
+  const RowKernels& rows_;      // quantization, softmax, mixture, task outputs
   size_t tile_;
   Arena arena_;
   int8_t* input_q_ = nullptr;      // [tile][input_dim]
@@ -109,23 +111,35 @@ void ReferenceExecutor::ScoreTile(const float* features, const int8_t* quantized
   const ModelData& m = m_;
   const int8_t* xq = quantized;
   if (!xq) {
-    kernels_.quantize(features, batch * m.input_dim, m.input_inv_scale, m.input_zero_point, input_q_);
+    rows_.quantize(features, batch * m.input_dim, m.input_inv_scale, m.input_zero_point, input_q_);
     xq = input_q_;
   }
   for (size_t e = 0; e < m.experts.size(); ++e) RunMlp(m.experts[e], batch, xq, expert_out_[e]);
   for (size_t g = 0; g < m.gates.size(); ++g) {
     RunMlp(m.gates[g].mlp, batch, xq, logits_);
-    kernels_.softmax(logits_, batch, static_cast<int32_t>(m.gates[g].experts.size()), gate_probs_[g]);
+    const int32_t n = static_cast<int32_t>(m.gates[g].experts.size());
+    rows_.softmax(logits_, static_cast<size_t>(n), batch, n, gate_probs_[g]);
   }
   const size_t n_tasks = m.tasks.size();
   for (size_t t = 0; t < n_tasks; ++t) {
     const TaskPlan& task = m.tasks[t];
     const std::vector<const void*>& inputs = mix_inputs_[t];
-    kernels_.mix(inputs.data(), m.expert_type, task.mix_zero_points.data(), task.mix_scales,
-                 task.gate >= 0 ? gate_probs_[task.gate] : nullptr, static_cast<int32_t>(inputs.size()),
-                 batch, m.expert_width, task.mix, tower_in_);
+    MixArgs mix;
+    mix.experts = inputs.data();
+    mix.experts_int16 = m.expert_type == ElementType::kInt16;
+    mix.in_stride = static_cast<size_t>(m.expert_width);
+    mix.zero_points = task.mix_zero_points.data();
+    mix.scales = task.mix_scales;
+    mix.probs = task.gate >= 0 ? gate_probs_[task.gate] : nullptr;
+    mix.n = static_cast<int32_t>(inputs.size());
+    mix.width = m.expert_width;
+    mix.batch = batch;
+    mix.out = task.mix;
+    mix.dst = tower_in_;
+    mix.out_stride = static_cast<size_t>(m.expert_width);
+    rows_.mix(mix);
     RunMlp(task.tower, batch, tower_in_, logits_);
-    kernels_.task_output(logits_, batch, task.sigmoid, scores + t, n_tasks);
+    rows_.task_output(logits_, 1, batch, task.sigmoid, scores + t, n_tasks);
   }
 }
 

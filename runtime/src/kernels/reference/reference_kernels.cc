@@ -3,7 +3,6 @@
 #include <type_traits>
 
 #include "kernels/kernels.h"
-#include "kernels/row_ops.h"
 #include "numerics.h"
 
 namespace mmoe {
@@ -39,37 +38,6 @@ void Dense(const DenseLayer& layer, size_t batch, const void* x_, void* y_) {
   }
 }
 
-void Quantize(const float* x, size_t count, float inv_scale, int32_t zero_point, int8_t* q) {
-  for (size_t i = 0; i < count; ++i) q[i] = numerics::QuantizeFeature(x[i], inv_scale, zero_point);
-}
-
-void Softmax(const float* logits, size_t batch, int32_t n, float* probs) {
-  for (size_t i = 0; i < batch; ++i) rows::Softmax(logits + i * n, n, probs + i * n);
-}
-
-template <typename Expert, typename Out>
-void MixTyped(const void* const* experts, const int32_t* zero_points, const float* scales, const float* probs,
-              int32_t n, size_t batch, int32_t width, const MixOutput& mix, void* out) {
-  const Expert* rows_i[256];  // n <= 256 is a verified model invariant
-  for (size_t i = 0; i < batch; ++i) {
-    for (int32_t j = 0; j < n; ++j) rows_i[j] = static_cast<const Expert*>(experts[j]) + i * width;
-    rows::Mix(rows_i, zero_points, scales, probs ? probs + i * n : nullptr, n, width, mix,
-              static_cast<Out*>(out) + i * width);
-  }
-}
-
-void Mix(const void* const* experts, ElementType expert_type, const int32_t* zero_points, const float* scales,
-         const float* probs, int32_t n, size_t batch, int32_t width, const MixOutput& mix, void* out) {
-  const bool e16 = expert_type == ElementType::kInt16, o16 = mix.type == ElementType::kInt16;
-  auto fn = e16 ? (o16 ? MixTyped<int16_t, int16_t> : MixTyped<int16_t, int8_t>)
-                : (o16 ? MixTyped<int8_t, int16_t> : MixTyped<int8_t, int8_t>);
-  fn(experts, zero_points, scales, probs, n, batch, width, mix, out);
-}
-
-void TaskOutput(const float* logits, size_t batch, bool sigmoid, float* scores, size_t stride) {
-  for (size_t i = 0; i < batch; ++i) scores[i * stride] = rows::TaskScore(logits[i], sigmoid);
-}
-
 }  // namespace
 
 const KernelTable& ReferenceKernels() {
@@ -77,10 +45,6 @@ const KernelTable& ReferenceKernels() {
       "reference",
       {{Dense<int8_t, int8_t>, Dense<int8_t, int16_t>, Dense<int8_t, float>},
        {Dense<int16_t, int8_t>, Dense<int16_t, int16_t>, Dense<int16_t, float>}},
-      Quantize,
-      Softmax,
-      Mix,
-      TaskOutput,
   };
   return table;
 }
