@@ -60,6 +60,19 @@ struct GemmKernels {
   const RowKernels* rows;
 };
 
+// Segment `seg`'s packed weights from the 16-column block that starts at column col0: every
+// layout holds k_pad weights per column and keeps each block's columns together.
+template <typename T>
+inline const T* BlockWeights(const Segment& seg, int32_t col0) {
+  return static_cast<const T*>(seg.weights) + static_cast<size_t>(col0 - seg.begin) * seg.k_pad;
+}
+
+// Row `row` of segment `seg`'s inputs (elements of type T).
+template <typename T>
+inline const T* SegmentInput(const GemmArgs& args, const Segment& seg, size_t row) {
+  return static_cast<const T*>(args.a) + row * args.a_stride + seg.a_offset;
+}
+
 // Row kernels per instruction set.
 const RowKernels& GenericRowKernels();
 const RowKernels& Avx2RowKernels();

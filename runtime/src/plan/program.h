@@ -3,8 +3,11 @@
 //
 // What MMoE allows is fused here: every expert's and gate's first layer reads the same
 // input, so they form one GEMM whose output columns are split into segments (one per expert
-// or gate); later expert layers are the diagonal blocks of a block-diagonal product and run
-// as one GEMM each. Weights are packed once per model and layout and shared by all sessions.
+// or gate). Later layers are the diagonal blocks of a block-diagonal product: the layers at
+// the same depth of all experts and gates (and then of all towers) that read the same buffer
+// run as one grouped GEMM, each segment with its own weights and its own slice of the input
+// row. A batch-1 call thus makes one kernel call per depth, not one per layer. Weights are
+// packed once per model and layout and shared by all sessions.
 #pragma once
 
 #include <cstddef>
@@ -32,20 +35,23 @@ struct BufferDesc {
   int32_t stride = 0;                     // elements per row (padded)
 };
 
-// A run of output columns written to one buffer with one element type.
+// One layer of a GEMM: a run of output columns with its own weights and inputs, written to
+// one buffer with one element type.
 struct Segment {
-  int32_t begin = 0;                  // first column, a multiple of 16
+  int32_t begin = 0;                  // first column in the GEMM's per-column tables, a multiple of 16
   int32_t end = 0;                    // one past the last real column
-  int32_t buffer = 0;                 // destination buffer; columns land at [column - begin]
+  int32_t k = 0, k_pad = 0;           // the layer's inputs; k_pad is a multiple of 4
+  int32_t a_offset = 0;               // element of each input row where the layer's inputs start
+  const void* weights = nullptr;      // packed (layout of the GEMM), first block = column `begin`
+  int32_t buffer = 0;                 // destination buffer
+  int32_t dst_offset = 0;             // element of each destination row where column `begin` lands
   const DenseLayer* layer = nullptr;  // the layer these columns compute (in ModelData)
 };
 
 struct PackedGemm {
-  int32_t k = 0, k_pad = 0;  // inputs; k_pad is a multiple of 4
-  int32_t n = 0, n_pad = 0;  // outputs (all segments); n_pad is a multiple of 16
+  int32_t n_pad = 0;  // outputs (all segments); a multiple of 16
   ElementType input = ElementType::kInt8;
   WeightLayout layout = WeightLayout::kInt8x4;
-  const void* weights = nullptr;
   // Per padded column: folded bias for the signed input; for int8 input also the bias for the
   // input shifted to uint8 (x + 128), which vpdpbusd needs: bias - 128 * sum_k w.
   const int32_t* bias = nullptr;
@@ -61,14 +67,17 @@ struct PackedGemm {
 
 struct Op {
   enum Kind : uint8_t { kQuantize, kGemm, kSoftmax, kMix, kTaskOutput } kind;
-  int32_t index = 0;   // gemm, gate or task index
-  int32_t input = 0;   // buffer read (quantize: written)
-  int32_t output = 0;  // buffer written (softmax: probabilities; mix: tower input)
+  int32_t index = 0;          // gemm, gate or task index
+  int32_t input = 0;          // buffer read (quantize: written; gemm: segments add a_offset)
+  int32_t output = 0;         // buffer written (softmax: probabilities; mix: tower input)
+  int32_t input_offset = 0;   // softmax, task output: element of each row where the logits start
+  int32_t output_offset = 0;  // mix: element of each row where the tower input starts
 };
 
 struct MixPlan {
-  std::vector<int32_t> expert_buffers;  // per mixed expert
-  std::vector<int32_t> zero_points;
+  int32_t experts_buffer = 0;           // every expert's output, side by side
+  std::vector<int32_t> expert_offsets;  // per mixed expert: its first element in a row
+  const int32_t* zero_points = nullptr;
   const float* scales = nullptr;
   int32_t probs_buffer = -1;  // -1: no gate
   int32_t n = 0;

@@ -35,7 +35,7 @@ Status ProgramExecutor::Init(size_t extra_bytes) {
     std::vector<void*> d;
     std::vector<int32_t> st;
     for (const Segment& s : g.segments) {
-      d.push_back(buffers_[s.buffer]);
+      d.push_back(At(s.buffer, s.dst_offset));
       st.push_back(p_.buffers[s.buffer].stride);
     }
     dst_.push_back(std::move(d));
@@ -43,26 +43,30 @@ Status ProgramExecutor::Init(size_t extra_bytes) {
   }
   for (const MixPlan& mix : p_.mixes) {
     std::vector<const void*> inputs;
-    for (int32_t b : mix.expert_buffers) inputs.push_back(buffers_[b]);
+    for (int32_t offset : mix.expert_offsets) inputs.push_back(At(mix.experts_buffer, offset));
     mix_inputs_.push_back(std::move(inputs));
   }
   return Status::Ok();
 }
 
-void ProgramExecutor::Mix(const MixPlan& mix, size_t batch, int32_t out_buffer) {
+uint8_t* ProgramExecutor::At(int32_t buffer, int32_t offset) const {
+  return buffers_[buffer] + static_cast<size_t>(offset) * ElementSize(p_.buffers[buffer].type);
+}
+
+void ProgramExecutor::Mix(const MixPlan& mix, size_t batch, const Op& op) {
   MixArgs args;
   args.experts = mix_inputs_[&mix - p_.mixes.data()].data();
   args.experts_int16 = m_.expert_type == ElementType::kInt16;
-  args.in_stride = static_cast<size_t>(p_.buffers[mix.expert_buffers[0]].stride);
-  args.zero_points = mix.zero_points.data();
+  args.in_stride = static_cast<size_t>(p_.buffers[mix.experts_buffer].stride);
+  args.zero_points = mix.zero_points;
   args.scales = mix.scales;
   args.probs = mix.probs_buffer >= 0 ? reinterpret_cast<const float*>(buffers_[mix.probs_buffer]) : nullptr;
   args.n = mix.n;
   args.width = mix.width;
   args.batch = batch;
   args.out = mix.out;
-  args.dst = buffers_[out_buffer];
-  args.out_stride = static_cast<size_t>(p_.buffers[out_buffer].stride);
+  args.dst = At(op.output, op.output_offset);
+  args.out_stride = static_cast<size_t>(p_.buffers[op.output].stride);
   k_.rows->mix(args);
 }
 
@@ -105,16 +109,16 @@ void ProgramExecutor::ScoreTile(const float* features, const int8_t* quantized, 
       case Op::kSoftmax: {
         const int32_t n = p_.gate_width[op.index];
         const size_t stride = static_cast<size_t>(p_.buffers[op.input].stride);
-        k_.rows->softmax(reinterpret_cast<const float*>(buffers_[op.input]), stride, batch, n,
+        k_.rows->softmax(reinterpret_cast<const float*>(At(op.input, op.input_offset)), stride, batch, n,
                          reinterpret_cast<float*>(buffers_[op.output]));
         break;
       }
       case Op::kMix:
-        Mix(p_.mixes[op.index], batch, op.output);
+        Mix(p_.mixes[op.index], batch, op);
         break;
       case Op::kTaskOutput: {
         const size_t stride = static_cast<size_t>(p_.buffers[op.input].stride);
-        k_.rows->task_output(reinterpret_cast<const float*>(buffers_[op.input]), stride, batch,
+        k_.rows->task_output(reinterpret_cast<const float*>(At(op.input, op.input_offset)), stride, batch,
                              p_.task_sigmoid[op.index], scores + op.index, static_cast<size_t>(p_.num_tasks));
         break;
       }

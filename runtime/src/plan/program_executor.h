@@ -28,6 +28,9 @@ class ProgramExecutor : public Executor {
   void RunGemmWith(const PackedGemm& g, const Op& op, size_t batch, void* const* dst,
                    const int32_t* dst_stride) const;
 
+  // Element `offset` of the first row of `buffer`.
+  uint8_t* At(int32_t buffer, int32_t offset) const;
+
   const ModelData& m_;
   const Program& p_;
   const GemmKernels& k_;
@@ -39,7 +42,7 @@ class ProgramExecutor : public Executor {
   std::vector<std::vector<int32_t>> dst_stride_;
 
  private:
-  void Mix(const MixPlan& mix, size_t batch, int32_t out_buffer);
+  void Mix(const MixPlan& mix, size_t batch, const Op& op);
 
   std::vector<std::vector<const void*>> mix_inputs_;  // per task: expert output buffers
 };

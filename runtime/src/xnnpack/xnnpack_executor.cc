@@ -34,7 +34,6 @@ namespace {
 // xnn_create_convolution2d_nhwc_qc8 refuses requantization scales of 256 and above.
 constexpr float kMaxXnnpackScale = 256.0f;
 
-
 // xnn_initialize once per process (it is not meant to be paired per session: operators
 // outlive nothing but their executor, and the library is never deinitialised).
 xnn_status InitializeXnnpack() {
@@ -86,7 +85,7 @@ class XnnpackExecutor final : public ProgramExecutor {
 
  private:
   Status PlanGemm(const PackedGemm& g, int32_t input, GemmPlan* plan);
-  Status CreateOperator(const DenseLayer& layer, int32_t input, int32_t output, XnnLayer* x);
+  Status CreateOperator(const Segment& seg, int32_t input, XnnLayer* x);
   bool RunXnnpack(XnnLayer& x, size_t batch);
 
   std::string isa_;
@@ -125,7 +124,7 @@ Status XnnpackExecutor::PlanGemm(const PackedGemm& g, int32_t input, GemmPlan* p
     const DenseLayer* layer = int8_to_int8 ? g.segments[s].layer : nullptr;
     if (layer && XnnpackCanRun(*layer)) {
       XnnLayer x;
-      if (Status st = CreateOperator(*layer, input, seg.buffer, &x); !st.ok()) return st;
+      if (Status st = CreateOperator(seg, input, &x); !st.ok()) return st;
       if (x.op) {
         plan->xnn.push_back(x);
         ++stats_.xnnpack_layers;
@@ -135,18 +134,19 @@ Status XnnpackExecutor::PlanGemm(const PackedGemm& g, int32_t input, GemmPlan* p
     if (int8_to_int8) ++stats_.fallback_layers;
     plan->rest.segments.push_back(seg);
     plan->rest.segment_types.push_back(g.segment_types[s]);
-    plan->rest_dst.push_back(buffers_[seg.buffer]);
+    plan->rest_dst.push_back(At(seg.buffer, seg.dst_offset));
     plan->rest_stride.push_back(p_.buffers[seg.buffer].stride);
   }
   return Status::Ok();
 }
 
-// Creates (and packs the weights of) the operator of `layer`, reading buffer `input` and
-// writing buffer `output`. A parameter XNNPACK refuses leaves x->op null: the layer stays on
-// our kernels. Other failures are errors.
-Status XnnpackExecutor::CreateOperator(const DenseLayer& layer, int32_t input, int32_t output, XnnLayer* x) {
+// Creates (and packs the weights of) the operator of the layer of `seg`, reading its slice of
+// buffer `input` and writing its destination. A parameter XNNPACK refuses leaves x->op null:
+// the layer stays on our kernels. Other failures are errors.
+Status XnnpackExecutor::CreateOperator(const Segment& seg, int32_t input, XnnLayer* x) {
+  const DenseLayer& layer = *seg.layer;
   const size_t in_stride = static_cast<size_t>(p_.buffers[input].stride);
-  const size_t out_stride = static_cast<size_t>(p_.buffers[output].stride);
+  const size_t out_stride = static_cast<size_t>(p_.buffers[seg.buffer].stride);
   xnn_operator_t op = nullptr;
   xnn_status s = xnn_create_convolution2d_nhwc_qc8(
       /*padding top, right, bottom, left=*/0, 0, 0, 0, /*kernel=*/1, 1, /*subsampling=*/1, 1,
@@ -162,8 +162,8 @@ Status XnnpackExecutor::CreateOperator(const DenseLayer& layer, int32_t input, i
         layer.out, static_cast<int>(s));
   }
   x->op = op;
-  x->input = reinterpret_cast<const int8_t*>(buffers_[input]);
-  x->output = reinterpret_cast<int8_t*>(buffers_[output]);
+  x->input = reinterpret_cast<const int8_t*>(At(input, seg.a_offset));
+  x->output = reinterpret_cast<int8_t*>(At(seg.buffer, seg.dst_offset));
   // Set up for a full tile now, so that a setup failure is reported here rather than in Score.
   s = xnn_setup_convolution2d_nhwc_qc8(op, tile_, 1, 1, x->input, x->output, /*threadpool=*/nullptr);
   if (s != xnn_status_success) {

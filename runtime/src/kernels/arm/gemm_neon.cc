@@ -54,13 +54,12 @@ struct Int16x2Kernel {
   void Tile(const TileArgs& t) const {
     const GemmArgs& args = *t.args;
     const PackedGemm& g = *args.gemm;
-    const size_t block = static_cast<size_t>(t.col0 / kBlockColumns);
-    const int16_t* w =
-        static_cast<const int16_t*>(g.weights) + block * static_cast<size_t>(g.k_pad) * kBlockColumns;
-    const In* a = static_cast<const In*>(args.a) + t.row0 * args.a_stride;
+    const Segment& seg = g.segments[t.segment];
+    const int16_t* w = BlockWeights<int16_t>(seg, t.col0);
+    const In* a = SegmentInput<In>(args, seg, t.row0);
     int32x4_t acc[MR][4];
     InitAccumulators<MR>(g.bias + t.col0, acc);
-    for (int32_t k = 0; k < g.k_pad; k += 4, w += 4 * kBlockColumns) {
+    for (int32_t k = 0; k < seg.k_pad; k += 4, w += 4 * kBlockColumns) {
       int16x4_t av[MR];
       for (int r = 0; r < MR; ++r) av[r] = LoadInputs4(a + r * args.a_stride + k);
       const PairWeights w01 = LoadPairWeights(w);

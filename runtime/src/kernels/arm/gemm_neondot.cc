@@ -36,14 +36,13 @@ struct DotKernel {
   void Tile(const TileArgs& t) const {
     const GemmArgs& args = *t.args;
     const PackedGemm& g = *args.gemm;
-    const size_t block = static_cast<size_t>(t.col0 / kBlockColumns);
-    const int8_t* w =
-        static_cast<const int8_t*>(g.weights) + block * static_cast<size_t>(g.k_pad) * kBlockColumns;
-    const int8_t* a = static_cast<const int8_t*>(args.a) + t.row0 * args.a_stride;
+    const Segment& seg = g.segments[t.segment];
+    const int8_t* w = BlockWeights<int8_t>(seg, t.col0);
+    const int8_t* a = SegmentInput<int8_t>(args, seg, t.row0);
     int32x4_t acc[MR][4];
     InitAccumulators<MR>(g.bias + t.col0, acc);
     int32_t k = 0;
-    for (; k + 16 <= g.k_pad; k += 16, w += 16 * kBlockColumns) {
+    for (; k + 16 <= seg.k_pad; k += 16, w += 16 * kBlockColumns) {
       int8x16_t av[MR];
       for (int r = 0; r < MR; ++r) av[r] = vld1q_s8(a + r * args.a_stride + k);
       const GroupWeights w0 = LoadGroupWeights(w);
@@ -55,7 +54,7 @@ struct DotKernel {
       const GroupWeights w3 = LoadGroupWeights(w + 12 * kBlockColumns);
       for (int r = 0; r < MR; ++r) DotGroup<3>(acc[r], w3, av[r]);
     }
-    for (; k < g.k_pad; k += 4, w += 4 * kBlockColumns) {
+    for (; k < seg.k_pad; k += 4, w += 4 * kBlockColumns) {
       const GroupWeights wg = LoadGroupWeights(w);
       for (int r = 0; r < MR; ++r) {
         int32_t bytes;

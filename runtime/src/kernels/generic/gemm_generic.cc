@@ -9,35 +9,32 @@ namespace {
 template <typename In>
 void GemmTyped(const GemmArgs& args) {
   const PackedGemm& g = *args.gemm;
-  const In* a = static_cast<const In*>(args.a);
   int32_t acc[kBlockColumns];
   for (size_t s = 0; s < g.segments.size(); ++s) {
     const Segment& seg = g.segments[s];
+    const int32_t k_pad = seg.k_pad;
     for (int32_t col0 = seg.begin; col0 < seg.end; col0 += kBlockColumns) {
-      const int32_t block = col0 / kBlockColumns;
       for (size_t i = 0; i < args.m; ++i) {
-        const In* ai = a + i * args.a_stride;
+        const In* ai = SegmentInput<In>(args, seg, i);
         for (int32_t c = 0; c < kBlockColumns; ++c) acc[c] = g.bias[col0 + c];
         if (g.layout == WeightLayout::kInt8Rows) {
           // One contiguous dot product per column: vectorises on any SIMD width.
-          const int8_t* w = static_cast<const int8_t*>(g.weights) + static_cast<size_t>(col0) * g.k_pad;
-          for (int32_t c = 0; c < kBlockColumns; ++c, w += g.k_pad) {
+          const int8_t* w = BlockWeights<int8_t>(seg, col0);
+          for (int32_t c = 0; c < kBlockColumns; ++c, w += k_pad) {
             int32_t sum = 0;
-            for (int32_t k = 0; k < g.k_pad; ++k) sum += static_cast<int32_t>(w[k]) * ai[k];
+            for (int32_t k = 0; k < k_pad; ++k) sum += static_cast<int32_t>(w[k]) * ai[k];
             acc[c] += sum;
           }
         } else if (g.layout == WeightLayout::kInt8x4) {
-          const int8_t* w =
-              static_cast<const int8_t*>(g.weights) + static_cast<size_t>(block) * g.k_pad * kBlockColumns;
-          for (int32_t k = 0; k < g.k_pad; k += 4, w += 4 * kBlockColumns) {
+          const int8_t* w = BlockWeights<int8_t>(seg, col0);
+          for (int32_t k = 0; k < k_pad; k += 4, w += 4 * kBlockColumns) {
             for (int32_t c = 0; c < kBlockColumns; ++c) {
               for (int32_t kk = 0; kk < 4; ++kk) acc[c] += static_cast<int32_t>(w[c * 4 + kk]) * ai[k + kk];
             }
           }
         } else {
-          const int16_t* w =
-              static_cast<const int16_t*>(g.weights) + static_cast<size_t>(block) * g.k_pad * kBlockColumns;
-          for (int32_t k = 0; k < g.k_pad; k += 2, w += 2 * kBlockColumns) {
+          const int16_t* w = BlockWeights<int16_t>(seg, col0);
+          for (int32_t k = 0; k < k_pad; k += 2, w += 2 * kBlockColumns) {
             for (int32_t c = 0; c < kBlockColumns; ++c) {
               acc[c] +=
                   static_cast<int32_t>(w[c * 2]) * ai[k] + static_cast<int32_t>(w[c * 2 + 1]) * ai[k + 1];

@@ -61,13 +61,13 @@ template <bool kInt16, int MR, int NH>
 void Tile(const TileArgs& t) {
   const GemmArgs& args = *t.args;
   const PackedGemm& g = *args.gemm;
-  const int32_t groups = g.k_pad / 2;
-  const int16_t* w = static_cast<const int16_t*>(g.weights);
+  const Segment& seg = g.segments[t.segment];
+  const int32_t groups = seg.k_pad / 2;
   // Half h of the tile: block (col0 + 8h) / 16, offset 8 columns * 2 when it is the upper half.
   const int16_t* wh[NH];
   for (int h = 0; h < NH; ++h) {
     const int32_t col = t.col0 + 8 * h;
-    wh[h] = w + static_cast<size_t>(col / kBlockColumns) * groups * 32 + (col % kBlockColumns) * 2;
+    wh[h] = BlockWeights<int16_t>(seg, col - col % kBlockColumns) + (col % kBlockColumns) * 2;
   }
   __m256i acc[MR][NH];
   for (int h = 0; h < NH; ++h) {
@@ -80,14 +80,13 @@ void Tile(const TileArgs& t) {
       wv[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wh[h] + static_cast<size_t>(k) * 32));
     }
     for (int r = 0; r < MR; ++r) {
-      const size_t at = (t.row0 + r) * args.a_stride + 2 * static_cast<size_t>(k);
-      const int32_t pair = kInt16 ? PairS16(static_cast<const int16_t*>(args.a) + at)
-                                  : PairS8(static_cast<const int8_t*>(args.a) + at);
+      const size_t row = t.row0 + r, at = 2 * static_cast<size_t>(k);
+      const int32_t pair = kInt16 ? PairS16(SegmentInput<int16_t>(args, seg, row) + at)
+                                  : PairS8(SegmentInput<int8_t>(args, seg, row) + at);
       const __m256i av = _mm256_set1_epi32(pair);
       for (int h = 0; h < NH; ++h) acc[r][h] = _mm256_add_epi32(acc[r][h], _mm256_madd_epi16(av, wv[h]));
     }
   }
-  const Segment& seg = g.segments[t.segment];
   const DenseOutput type = g.segment_types[t.segment];
   const size_t esize = type == DenseOutput::kInt8 ? 1 : (type == DenseOutput::kInt16 ? 2 : 4);
   const size_t stride = static_cast<size_t>(args.dst_stride[t.segment]);

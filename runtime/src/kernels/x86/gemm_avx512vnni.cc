@@ -68,9 +68,10 @@ void Tile(const TileArgs& t) {
   constexpr int KU = MR == 1 ? (NB >= 4 ? 2 : 4) : (MR * NB >= 4 ? 1 : 2);
   const GemmArgs& args = *t.args;
   const PackedGemm& g = *args.gemm;
-  const int32_t groups = kInt16 ? g.k_pad / 2 : g.k_pad / 4;  // k-groups of one 64-byte block
-  const size_t block = static_cast<size_t>(t.col0 / kBlockColumns);
-  const uint8_t* w = static_cast<const uint8_t*>(g.weights) + block * groups * 64;
+  const Segment& seg = g.segments[t.segment];
+  const int32_t groups = kInt16 ? seg.k_pad / 2 : seg.k_pad / 4;  // k-groups of one 64-byte block
+  const uint8_t* w = kInt16 ? reinterpret_cast<const uint8_t*>(BlockWeights<int16_t>(seg, t.col0))
+                            : BlockWeights<uint8_t>(seg, t.col0);
   const int32_t* bias = (kInt16 ? g.bias : g.bias_u8) + t.col0;
   __m512i acc[KU][MR][NB];
   for (int j = 0; j < NB; ++j) {
@@ -81,7 +82,8 @@ void Tile(const TileArgs& t) {
     }
   }
   const size_t elem = kInt16 ? 2 : 1;
-  const uint8_t* a = static_cast<const uint8_t*>(args.a) + t.row0 * args.a_stride * elem;
+  const uint8_t* a = kInt16 ? reinterpret_cast<const uint8_t*>(SegmentInput<int16_t>(args, seg, t.row0))
+                            : SegmentInput<uint8_t>(args, seg, t.row0);
   const size_t a_row = args.a_stride * elem;
   int32_t k = 0;
   for (; k + KU <= groups; k += KU) {
@@ -109,7 +111,6 @@ void Tile(const TileArgs& t) {
       for (int j = 0; j < NB; ++j) acc[0][r][j] = _mm512_add_epi32(acc[0][r][j], acc[u][r][j]);
     }
   }
-  const Segment& seg = g.segments[t.segment];
   const DenseOutput type = g.segment_types[t.segment];
   const size_t esize = type == DenseOutput::kInt8 ? 1 : (type == DenseOutput::kInt16 ? 2 : 4);
   const size_t stride = static_cast<size_t>(args.dst_stride[t.segment]);
