@@ -4,7 +4,7 @@
 // A GEMM computes, for rows i < m and the padded columns of every segment,
 //   acc[i][c] = bias[c] + sum_k W[c][k] * a[i][k]
 // and writes each segment's columns to its buffer: requantized int8/int16
-// (clamp(round_half_even(float(acc) * multiplier[c]), lo[c], hi[c]) + zero_point[c]) or, for
+// (clamp(round_half_even(float(acc) * multiplier[c]), lo, hi) + zero_point, per segment) or, for
 // float segments, float(acc) * multiplier[c]. Results equal the reference kernels' bytes.
 #pragma once
 

@@ -24,8 +24,7 @@ inline void StoreBlockScalar(const PackedGemm& g, const GemmArgs& args, size_t s
       continue;
     }
     const int32_t q =
-        static_cast<int32_t>(numerics::RoundHalfEven(numerics::Clamp(v, g.lo[col], g.hi[col]))) +
-        g.zero_point[col];
+        static_cast<int32_t>(numerics::RoundHalfEven(numerics::Clamp(v, seg.lo, seg.hi))) + seg.zero_point;
     if (type == DenseOutput::kInt16) {
       static_cast<int16_t*>(args.dst[s])[offset + c] = static_cast<int16_t>(q);
     } else {

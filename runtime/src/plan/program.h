@@ -46,6 +46,10 @@ struct Segment {
   int32_t buffer = 0;                 // destination buffer
   int32_t dst_offset = 0;             // element of each destination row where column `begin` lands
   const DenseLayer* layer = nullptr;  // the layer these columns compute (in ModelData)
+  // Requantized segments: clamp bounds (output min - zp, max - zp) and the zero point, which
+  // are per layer. Padding columns (multiplier 0) requantize to the zero point.
+  float lo = 0.0f, hi = 0.0f;
+  int32_t zero_point = 0;
 };
 
 struct PackedGemm {
@@ -57,9 +61,6 @@ struct PackedGemm {
   const int32_t* bias = nullptr;
   const int32_t* bias_u8 = nullptr;
   const float* multiplier = nullptr;
-  const float* lo = nullptr;  // requantized columns: clamp bounds min - zp and max - zp
-  const float* hi = nullptr;
-  const int32_t* zero_point = nullptr;
   std::vector<Segment> segments;
   std::vector<DenseOutput> segment_types;  // per segment (the buffer's type)
   int64_t macs = 0;                        // real (unpadded) multiply-accumulates per item

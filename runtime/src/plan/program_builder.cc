@@ -108,9 +108,9 @@ void Builder::AddGemm(int32_t input, std::vector<Column> columns) {
   }
   pend.columns = std::move(columns);
   pend.int_offset = int_size_;
-  int_size_ += 3 * static_cast<size_t>(g.n_pad);  // bias, bias_u8, zero point
+  int_size_ += 2 * static_cast<size_t>(g.n_pad);  // bias, bias_u8
   pend.float_offset = float_size_;
-  float_size_ += 3 * static_cast<size_t>(g.n_pad);  // multiplier, lo, hi
+  float_size_ += static_cast<size_t>(g.n_pad);  // multiplier
   p_->gemms.push_back(std::move(g));
   pending_.push_back(std::move(pend));
   const int32_t index = static_cast<int32_t>(p_->gemms.size() - 1);
@@ -146,10 +146,7 @@ void Builder::AddDepths(std::vector<Chain> chains, int32_t depth, Role hidden) {
 void Builder::Pack(PackedGemm& g, const Pending& pend) {
   int32_t* bias = p_->ints.data() + pend.int_offset;
   int32_t* bias_u8 = bias + g.n_pad;
-  int32_t* zp = bias_u8 + g.n_pad;
   float* mult = p_->floats.data() + pend.float_offset;
-  float* lo = mult + g.n_pad;
-  float* hi = lo + g.n_pad;
   for (size_t s = 0; s < g.segments.size(); ++s) {
     Segment& seg = g.segments[s];
     const DenseLayer& layer = *pend.columns[s].layer;
@@ -174,21 +171,18 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
       // Exact: the verifier bounds |bias| + in * 127 * 128 below 2^31.
       bias_u8[col] = static_cast<int32_t>(layer.bias[c] - 128 * wsum);
       mult[col] = layer.multipliers[c];
-      if (layer.output != DenseOutput::kReal) {
-        zp[col] = layer.output_zero_point;
-        lo[col] = static_cast<float>(layer.output_min - layer.output_zero_point);
-        hi[col] = static_cast<float>(layer.output_max - layer.output_zero_point);
-      }
+    }
+    if (layer.output != DenseOutput::kReal) {
+      seg.zero_point = layer.output_zero_point;
+      seg.lo = static_cast<float>(layer.output_min - layer.output_zero_point);
+      seg.hi = static_cast<float>(layer.output_max - layer.output_zero_point);
     }
     seg.weights =
         g.layout != WeightLayout::kInt16x2 ? static_cast<const void*>(w8) : static_cast<const void*>(w16);
   }
   g.bias = bias;
   g.bias_u8 = bias_u8;
-  g.zero_point = zp;
   g.multiplier = mult;
-  g.lo = lo;
-  g.hi = hi;
 }
 
 void Builder::Build() {

@@ -41,8 +41,8 @@ inline int32x4_t RoundToInt(float32x4_t v) {
 // StoreBlockScalar for one row of one block: requantizes (or scales) 16 accumulators into
 // `dst`, which points at the block's first column in the row. Float segments hold only their
 // real columns (real_cols = segment end - col0); requantized rows are padded to 16.
-inline void StoreBlock(const int32x4_t (&acc)[4], const PackedGemm& g, int32_t col0, DenseOutput type,
-                       int32_t real_cols, void* dst) {
+inline void StoreBlock(const int32x4_t (&acc)[4], const PackedGemm& g, const Segment& seg, int32_t col0,
+                       DenseOutput type, int32_t real_cols, void* dst) {
   float32x4_t v[4];
   for (int q = 0; q < 4; ++q) v[q] = vmulq_f32(vcvtq_f32_s32(acc[q]), vld1q_f32(g.multiplier + col0 + 4 * q));
   if (type == DenseOutput::kReal) {
@@ -57,22 +57,23 @@ inline void StoreBlock(const int32x4_t (&acc)[4], const PackedGemm& g, int32_t c
     return;
   }
   int32x4_t r[4];
+  const float32x4_t lo = vdupq_n_f32(seg.lo), hi = vdupq_n_f32(seg.hi);
+  const int32x4_t zp = vdupq_n_s32(seg.zero_point);
   for (int q = 0; q < 4; ++q) {
     // Clamped before rounding, as numerics::Requantize does. No NaN can occur here (the
     // multipliers are finite), so vmax/vmin agree with numerics::Clamp.
-    const float32x4_t c =
-        vminq_f32(vmaxq_f32(v[q], vld1q_f32(g.lo + col0 + 4 * q)), vld1q_f32(g.hi + col0 + 4 * q));
-    r[q] = vaddq_s32(RoundToInt(c), vld1q_s32(g.zero_point + col0 + 4 * q));
+    const float32x4_t c = vminq_f32(vmaxq_f32(v[q], lo), hi);
+    r[q] = vaddq_s32(RoundToInt(c), zp);
   }
   // The values are already in the output type's range, so the saturating narrows are exact.
-  const int16x8_t lo = vcombine_s16(vqmovn_s32(r[0]), vqmovn_s32(r[1]));
-  const int16x8_t hi = vcombine_s16(vqmovn_s32(r[2]), vqmovn_s32(r[3]));
+  const int16x8_t q01 = vcombine_s16(vqmovn_s32(r[0]), vqmovn_s32(r[1]));
+  const int16x8_t q23 = vcombine_s16(vqmovn_s32(r[2]), vqmovn_s32(r[3]));
   if (type == DenseOutput::kInt16) {
     int16_t* out = static_cast<int16_t*>(dst);
-    vst1q_s16(out, lo);
-    vst1q_s16(out + 8, hi);
+    vst1q_s16(out, q01);
+    vst1q_s16(out + 8, q23);
   } else {
-    vst1q_s8(static_cast<int8_t*>(dst), vcombine_s8(vqmovn_s16(lo), vqmovn_s16(hi)));
+    vst1q_s8(static_cast<int8_t*>(dst), vcombine_s8(vqmovn_s16(q01), vqmovn_s16(q23)));
   }
 }
 
@@ -96,7 +97,7 @@ inline void StoreTile(const TileArgs& t, const int32x4_t (&acc)[MR][4]) {
   const size_t stride = static_cast<size_t>(args.dst_stride[t.segment]);
   uint8_t* dst = static_cast<uint8_t*>(args.dst[t.segment]);
   for (int r = 0; r < MR; ++r) {
-    StoreBlock(acc[r], g, t.col0, type, seg.end - t.col0,
+    StoreBlock(acc[r], g, seg, t.col0, type, seg.end - t.col0,
                dst + ((t.row0 + r) * stride + static_cast<size_t>(t.col0 - seg.begin)) * esize);
   }
 }

@@ -23,8 +23,8 @@ inline int32_t PairS16(const int16_t* p) {
 }
 
 // Requantizes (or scales) 8 accumulators of columns [col0, col0 + 8) into `dst`.
-inline void Store8(__m256i acc, const PackedGemm& g, int32_t col0, DenseOutput type, int32_t real_cols,
-                   void* dst) {
+inline void Store8(__m256i acc, const PackedGemm& g, const Segment& seg, int32_t col0, DenseOutput type,
+                   int32_t real_cols, void* dst) {
   const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(g.multiplier + col0));
   if (type == DenseOutput::kReal) {
     if (real_cols >= 8) {
@@ -36,10 +36,8 @@ inline void Store8(__m256i acc, const PackedGemm& g, int32_t col0, DenseOutput t
     }
     return;
   }
-  const __m256 c =
-      _mm256_min_ps(_mm256_max_ps(v, _mm256_loadu_ps(g.lo + col0)), _mm256_loadu_ps(g.hi + col0));
-  const __m256i q = _mm256_add_epi32(
-      _mm256_cvtps_epi32(c), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.zero_point + col0)));
+  const __m256 c = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(seg.lo)), _mm256_set1_ps(seg.hi));
+  const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(c), _mm256_set1_epi32(seg.zero_point));
   // Values are already in range, so the saturating packs are exact.
   const __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
   if (type == DenseOutput::kInt16) {
@@ -94,7 +92,7 @@ void Tile(const TileArgs& t) {
   for (int r = 0; r < MR; ++r) {
     for (int h = 0; h < NH; ++h) {
       const int32_t col = t.col0 + 8 * h;
-      Store8(acc[r][h], g, col, type, seg.end - col,
+      Store8(acc[r][h], g, seg, col, type, seg.end - col,
              dst + ((t.row0 + r) * stride + static_cast<size_t>(col - seg.begin)) * esize);
     }
   }

@@ -22,11 +22,11 @@ inline int32_t Load32(const void* p) {
 struct BlockParams {
   __m512 multiplier, lo, hi;
   __m512i zero_point;
-  BlockParams(const PackedGemm& g, int32_t col0)
+  BlockParams(const PackedGemm& g, const Segment& seg, int32_t col0)
       : multiplier(_mm512_loadu_ps(g.multiplier + col0)),
-        lo(_mm512_loadu_ps(g.lo + col0)),
-        hi(_mm512_loadu_ps(g.hi + col0)),
-        zero_point(_mm512_loadu_si512(g.zero_point + col0)) {}
+        lo(_mm512_set1_ps(seg.lo)),
+        hi(_mm512_set1_ps(seg.hi)),
+        zero_point(_mm512_set1_epi32(seg.zero_point)) {}
 };
 
 // Requantizes (or scales) 16 accumulators of one block into `dst`.
@@ -117,7 +117,7 @@ void Tile(const TileArgs& t) {
   uint8_t* dst = static_cast<uint8_t*>(args.dst[t.segment]);
   for (int j = 0; j < NB; ++j) {
     const int32_t col = t.col0 + 16 * j;
-    const BlockParams params(g, col);
+    const BlockParams params(g, seg, col);
     for (int r = 0; r < MR; ++r) {
       StoreBlock(acc[0][r][j], params, type, seg.end - col,
                  dst + ((t.row0 + r) * stride + static_cast<size_t>(col - seg.begin)) * esize);
