@@ -61,6 +61,11 @@ inline __m512i MultiplyAdd(__m512i acc, __m512i a, __m512i w) {
                 : _mm512_dpbusd_epi32(acc, _mm512_xor_si512(a, _mm512_set1_epi8(static_cast<char>(0x80))), w);
 }
 
+// One- and two-row tiles (small batches) read each weight once per call, mostly from L2 (the
+// seed model's weights exceed a 32 KB L1): fetch each block's weights this many k-groups
+// (64-byte lines) ahead. Measured on Zen 4: 4 and 8 equal, 16 slower; batch 1 gains ~4%.
+constexpr int kPrefetchGroups = 8;
+
 template <bool kInt16, int MR, int NB>
 void Tile(const TileArgs& t) {
   // Small tiles would wait on one accumulator's latency each step: KU independent partial
@@ -87,6 +92,12 @@ void Tile(const TileArgs& t) {
   const size_t a_row = args.a_stride * elem;
   int32_t k = 0;
   for (; k + KU <= groups; k += KU) {
+    if (MR <= 2) {
+      for (int j = 0; j < NB; ++j)
+        _mm_prefetch(
+            reinterpret_cast<const char*>(w + (static_cast<size_t>(j) * groups + k + kPrefetchGroups) * 64),
+            _MM_HINT_T0);
+    }
 #pragma GCC unroll 4
     for (int u = 0; u < KU; ++u) {
       __m512i wv[NB];
