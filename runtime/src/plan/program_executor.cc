@@ -86,7 +86,7 @@ void ProgramExecutor::RunGemmWith(const PackedGemm& g, const Op& op, size_t batc
   k_.gemm(args);
 }
 
-void ProgramExecutor::ScoreTile(const float* features, const int8_t* quantized, size_t batch, float* scores) {
+void ProgramExecutor::QuantizeInput(const float* features, const int8_t* quantized, size_t batch) {
   const size_t dim = static_cast<size_t>(m_.input_dim);
   const size_t in_stride = static_cast<size_t>(p_.buffers[p_.input_buffer].stride);
   int8_t* x = reinterpret_cast<int8_t*>(buffers_[p_.input_buffer]);
@@ -99,29 +99,30 @@ void ProgramExecutor::ScoreTile(const float* features, const int8_t* quantized, 
       k_.rows->quantize(features + i * dim, dim, m_.input_inv_scale, m_.input_zero_point, x + i * in_stride);
     }
   }
-  for (const Op& op : p_.ops) {
-    switch (op.kind) {
-      case Op::kQuantize:
-        break;  // done above
-      case Op::kGemm:
-        RunGemm(op, batch);
-        break;
-      case Op::kSoftmax: {
-        const int32_t n = p_.gate_width[op.index];
-        const size_t stride = static_cast<size_t>(p_.buffers[op.input].stride);
-        k_.rows->softmax(reinterpret_cast<const float*>(At(op.input, op.input_offset)), stride, batch, n,
-                         reinterpret_cast<float*>(buffers_[op.output]));
-        break;
-      }
-      case Op::kMix:
-        Mix(p_.mixes[op.index], batch, op);
-        break;
-      case Op::kTaskOutput: {
-        const size_t stride = static_cast<size_t>(p_.buffers[op.input].stride);
-        k_.rows->task_output(reinterpret_cast<const float*>(At(op.input, op.input_offset)), stride, batch,
-                             p_.task_sigmoid[op.index], scores + op.index, static_cast<size_t>(p_.num_tasks));
-        break;
-      }
+}
+
+void ProgramExecutor::RunOp(const Op& op, size_t batch, float* scores) {
+  switch (op.kind) {
+    case Op::kQuantize:
+      break;  // QuantizeInput
+    case Op::kGemm:
+      RunGemm(op, batch);
+      break;
+    case Op::kSoftmax: {
+      const int32_t n = p_.gate_width[op.index];
+      const size_t stride = static_cast<size_t>(p_.buffers[op.input].stride);
+      k_.rows->softmax(reinterpret_cast<const float*>(At(op.input, op.input_offset)), stride, batch, n,
+                       reinterpret_cast<float*>(buffers_[op.output]));
+      break;
+    }
+    case Op::kMix:
+      Mix(p_.mixes[op.index], batch, op);
+      break;
+    case Op::kTaskOutput: {
+      const size_t stride = static_cast<size_t>(p_.buffers[op.input].stride);
+      k_.rows->task_output(reinterpret_cast<const float*>(At(op.input, op.input_offset)), stride, batch,
+                           p_.task_sigmoid[op.index], scores + op.index, static_cast<size_t>(p_.num_tasks));
+      break;
     }
   }
 }

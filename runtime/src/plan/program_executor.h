@@ -17,13 +17,21 @@ class ProgramExecutor : public Executor {
 
   // Places every buffer in one arena (plus `extra_bytes` of readable slack at its end).
   Status Init(size_t extra_bytes = 0);
-  void ScoreTile(const float* features, const int8_t* quantized, size_t batch, float* scores) override;
+  void ScoreTile(const float* features, const int8_t* quantized, size_t batch, float* scores) override {
+    QuantizeInput(features, quantized, batch);
+    for (const Op& op : p_.ops) RunOp(op, batch, scores);
+  }
+  // The steps of ScoreTile, public so that bench/mmoe_bench_plan can cost each operation.
+  void QuantizeInput(const float* features, const int8_t* quantized, size_t batch);
+  void RunOp(const Op& op, size_t batch, float* scores);
+  const Program& program() const { return p_; }
   size_t arena_bytes() const override { return arena_.size(); }
   const char* isa() const override { return k_.isa; }
 
  protected:
   // Runs the GEMM of `op` on `batch` rows.
   virtual void RunGemm(const Op& op, size_t batch);
+
   // Runs `g` (one of the program's GEMMs, or a subset of its segments) with our kernels.
   void RunGemmWith(const PackedGemm& g, const Op& op, size_t batch, void* const* dst,
                    const int32_t* dst_stride) const;

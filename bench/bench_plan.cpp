@@ -1,0 +1,166 @@
+// mmoe_bench_plan: what each operation of the simd backend's plan costs, for kernel work.
+//
+//   mmoe_bench_plan M.mmoe [--isa ISA] [--batch N ...] [--iters I] [--rounds R]
+//
+// Prints one JSON line per operation and batch size with two costs:
+//   marginal_ns  the time the operation adds to a tile when the plan runs from the start up to
+//                and including it (prefix minus the previous prefix), so it carries the cache
+//                misses the preceding operations cause, as in a real Score call;
+//   hot_ns       the operation alone, repeated (its weights and inputs stay cached).
+// and a last line per batch with the whole tile. Times are the median over `rounds` rounds of
+// the mean over `iters` calls. Like every bench program, nothing here is a test of speed.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/gemm.h"
+#include "mmoe/mmoe.h"
+#include "model_data.h"
+#include "plan/program.h"
+#include "plan/program_executor.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  const char* model = nullptr;
+  const char* isa = nullptr;
+  std::vector<size_t> batches;
+  int iters = 2000;
+  int rounds = 7;
+};
+
+[[noreturn]] void Usage(const char* why) {
+  std::fprintf(stderr,
+               "mmoe_bench_plan: %s\nusage: mmoe_bench_plan M.mmoe [--isa ISA] [--batch N ...] "
+               "[--iters I] [--rounds R]\n",
+               why);
+  std::exit(2);
+}
+
+long PositiveArg(int argc, char** argv, int i) {
+  if (i >= argc) Usage((std::string(argv[i - 1]) + " needs a value").c_str());
+  char* end = nullptr;
+  const long v = std::strtol(argv[i], &end, 10);
+  if (*end || v <= 0) Usage((std::string(argv[i - 1]) + ": not a positive integer: " + argv[i]).c_str());
+  return v;
+}
+
+Options Parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--isa" && i + 1 < argc) {
+      o.isa = argv[++i];
+    } else if (a == "--batch") {
+      o.batches.push_back(static_cast<size_t>(PositiveArg(argc, argv, ++i)));
+    } else if (a == "--iters") {
+      o.iters = static_cast<int>(PositiveArg(argc, argv, ++i));
+    } else if (a == "--rounds") {
+      o.rounds = static_cast<int>(PositiveArg(argc, argv, ++i));
+    } else if (a.rfind("--", 0) == 0 || o.model) {
+      Usage(("unexpected argument: " + a).c_str());
+    } else {
+      o.model = argv[i];
+    }
+  }
+  if (!o.model) Usage("no model file");
+  if (o.batches.empty()) o.batches = {1, 64};
+  return o;
+}
+
+const char* KindName(mmoe::Op::Kind k) {
+  switch (k) {
+    case mmoe::Op::kQuantize:
+      return "quantize";
+    case mmoe::Op::kGemm:
+      return "gemm";
+    case mmoe::Op::kSoftmax:
+      return "softmax";
+    case mmoe::Op::kMix:
+      return "mix";
+    case mmoe::Op::kTaskOutput:
+      return "task_output";
+  }
+  return "?";
+}
+
+// Median over rounds of the mean ns per call of `f`.
+template <typename F>
+double TimeNs(const Options& o, F&& f) {
+  std::vector<double> t;
+  for (int r = 0; r < o.rounds; ++r) {
+    for (int i = 0; i < o.iters / 10 + 1; ++i) f();  // warm-up
+    const auto t0 = Clock::now();
+    for (int i = 0; i < o.iters; ++i) f();
+    t.push_back(std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / o.iters);
+  }
+  std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+  return t[t.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = Parse(argc, argv);
+  std::shared_ptr<const mmoe::Model> model;
+  if (mmoe::Status s = mmoe::Model::LoadFile(o.model, &model); !s.ok()) {
+    std::fprintf(stderr, "mmoe_bench_plan: %s\n", s.message());
+    return 1;
+  }
+  const mmoe::ModelData& data = model->data();
+  const mmoe::GemmKernels* kernels = mmoe::FindGemmKernels(o.isa);
+  if (!kernels) {
+    std::fprintf(stderr, "mmoe_bench_plan: no simd kernels '%s' for this CPU or build\n", o.isa ? o.isa : "");
+    return 1;
+  }
+  const mmoe::Program& program = data.GetProgram(kernels->int8_layout);
+  const size_t tile = *std::max_element(o.batches.begin(), o.batches.end());
+  mmoe::ProgramExecutor exec(data, program, *kernels, tile);
+  if (mmoe::Status s = exec.Init(); !s.ok()) {
+    std::fprintf(stderr, "mmoe_bench_plan: %s\n", s.message());
+    return 1;
+  }
+  const size_t dim = static_cast<size_t>(data.input_dim), tasks = data.tasks.size();
+  std::vector<float> features(tile * dim), scores(tile * tasks);
+  for (size_t i = 0; i < features.size(); ++i) features[i] = static_cast<float>((i * 2654435761u >> 7) % 2);
+
+  for (size_t batch : o.batches) {
+    const auto prefix = [&](size_t ops) {
+      return TimeNs(o, [&] {
+        exec.QuantizeInput(features.data(), nullptr, batch);
+        for (size_t i = 0; i < ops; ++i) exec.RunOp(program.ops[i], batch, scores.data());
+      });
+    };
+    double before = prefix(0);
+    std::printf("{\"isa\":\"%s\",\"batch\":%zu,\"op\":-1,\"kind\":\"quantize_input\",\"marginal_ns\":%.1f}\n",
+                kernels->isa, batch, before);
+    for (size_t i = 0; i < program.ops.size(); ++i) {
+      const mmoe::Op& op = program.ops[i];
+      const double upto = prefix(i + 1);
+      const double hot = TimeNs(o, [&] { exec.RunOp(op, batch, scores.data()); });
+      std::printf("{\"isa\":\"%s\",\"batch\":%zu,\"op\":%zu,\"kind\":\"%s\",\"index\":%d", kernels->isa,
+                  batch, i, KindName(op.kind), op.index);
+      if (op.kind == mmoe::Op::kGemm) {
+        const mmoe::PackedGemm& g = program.gemms[op.index];
+        std::printf(
+            ",\"segments\":%zu,\"k\":%d,\"n_pad\":%d,\"int16_input\":%s,\"macs_per_item\":%lld,\"gmacs_hot\":"
+            "%.1f",
+            g.segments.size(), g.segments.front().k, g.n_pad,
+            g.input == mmoe::ElementType::kInt16 ? "true" : "false", static_cast<long long>(g.macs),
+            static_cast<double>(g.macs) * static_cast<double>(batch) / hot);
+      }
+      std::printf(",\"marginal_ns\":%.1f,\"hot_ns\":%.1f}\n", upto - before, hot);
+      before = upto;
+    }
+    std::printf("{\"isa\":\"%s\",\"batch\":%zu,\"op\":\"all\",\"tile_ns\":%.1f,\"items_per_s\":%.0f}\n",
+                kernels->isa, batch, before, static_cast<double>(batch) * 1e9 / before);
+  }
+  return 0;
+}
