@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/gemm.h"
@@ -352,6 +353,33 @@ TEST_CASE("quantize row kernel is QuantizeFeature element by element") {
   int8_t q[5];
   k.quantize(x, 5, 32.0f, -10, q);
   CHECK(std::vector<int>(q, q + 5) == std::vector<int>{22, -10, -128, -8, 127});
+}
+
+TEST_CASE("every ISA's quantize row kernel is QuantizeFeature element by element") {
+  // Ties, values just off ties, the clamp bounds, NaN and infinities, at zero points whose
+  // clamp range starts at 0 (-128, where the AVX-512 kernel lets vmaxps map NaN) and others.
+  std::vector<float> x = {kNaN, -kNaN, kInf, -kInf, 0.0f, -0.0f, 1e30f, -1e30f};
+  for (int i = -600; i <= 600; ++i) {
+    x.push_back(static_cast<float>(i) * 0.5f / 32.0f);
+    x.push_back(std::nextafter(static_cast<float>(i) * 0.5f / 32.0f, 1e9f));
+  }
+  int checked = 0;
+  for (const char* isa : {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "neondot", "neon", "generic"}) {
+    const GemmKernels* kernels = FindGemmKernels(isa);
+    if (!kernels) continue;
+    for (int32_t zp : {-128, -10, 0, 127}) {
+      std::vector<int8_t> q(x.size());
+      kernels->rows->quantize(x.data(), x.size(), 32.0f, zp, q.data());
+      for (size_t i = 0; i < x.size(); ++i) {
+        if (q[i] != QuantizeFeature(x[i], 32.0f, zp)) {
+          FAIL(std::string(isa) << ": x=" << x[i] << " zp=" << zp << " gives " << int{q[i]} << ", expected "
+                                << int{QuantizeFeature(x[i], 32.0f, zp)});
+        }
+      }
+    }
+    ++checked;
+  }
+  CHECK(checked >= 1);
 }
 
 }  // namespace

@@ -44,11 +44,15 @@ void Quantize(const float* x, size_t n, float inv_scale, int32_t zero_point, int
   const __m512 inv = _mm512_set1_ps(inv_scale);
   const float lo = static_cast<float>(-128 - zero_point), hi = static_cast<float>(127 - zero_point);
   const __m512i zp = _mm512_set1_epi32(zero_point);
+  // vmaxps returns its second operand when the first is NaN: with lo == 0 (zero point -128,
+  // the usual one for [0, x] features) it maps NaN to 0 by itself. Clamped values are small
+  // integers plus a fraction, which cvtps2dq rounds half to even like numerics::RoundHalfEven.
+  const bool nan_is_lo = lo == 0.0f;
   for (size_t i = 0; i < n; i += 16) {
     const __mmask16 mask = Tail(n - i);
     __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + i), inv);
-    v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v, _mm512_setzero_ps());  // NaN -> 0
-    const __m512i r = _mm512_add_epi32(_mm512_cvtps_epi32(RoundHalfEven(Clamp(v, lo, hi))), zp);
+    if (!nan_is_lo) v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v, _mm512_setzero_ps());
+    const __m512i r = _mm512_add_epi32(_mm512_cvtps_epi32(Clamp(v, lo, hi)), zp);
     _mm_mask_storeu_epi8(q + i, mask, _mm512_cvtepi32_epi8(r));
   }
 }
