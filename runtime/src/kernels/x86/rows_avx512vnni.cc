@@ -107,7 +107,8 @@ void MixTyped(const MixArgs& a) {
                             reinterpret_cast<const __m128i*>(static_cast<const int8_t*>(a.experts[j]) + at)));
         acc = _mm512_add_ps(acc, _mm512_mul_ps(coef[j], _mm512_cvtepi32_ps(_mm512_sub_epi32(q, zp[j]))));
       }
-      const __m512i r = _mm512_add_epi32(_mm512_cvtps_epi32(RoundHalfEven(Clamp(acc, lo, hi))), out_zp);
+      // Clamped to the output range, so cvtps2dq rounds half to even like RoundHalfEven.
+      const __m512i r = _mm512_add_epi32(_mm512_cvtps_epi32(Clamp(acc, lo, hi)), out_zp);
       const size_t at = i * a.out_stride + static_cast<size_t>(c);
       if (kOut16) {
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(static_cast<int16_t*>(a.dst) + at),
