@@ -47,6 +47,13 @@ inline void Store8(__m256i acc, const PackedGemm& g, const Segment& seg, int32_t
   }
 }
 
+// acc += x, in place. Inline assembly, not _mm256_add_epi32: with the intrinsic GCC 12 keeps
+// each accumulator in two registers and copies it back and forth on every step.
+inline __m256i AddTo(__m256i acc, __m256i x) {
+  __asm__("vpaddd %1, %0, %0" : "+x"(acc) : "xm"(x));
+  return acc;
+}
+
 struct TileArgs {
   const GemmArgs* args;
   size_t segment;
@@ -82,7 +89,7 @@ void Tile(const TileArgs& t) {
       const int32_t pair = kInt16 ? PairS16(SegmentInput<int16_t>(args, seg, row) + at)
                                   : PairS8(SegmentInput<int8_t>(args, seg, row) + at);
       const __m256i av = _mm256_set1_epi32(pair);
-      for (int h = 0; h < NH; ++h) acc[r][h] = _mm256_add_epi32(acc[r][h], _mm256_madd_epi16(av, wv[h]));
+      for (int h = 0; h < NH; ++h) acc[r][h] = AddTo(acc[r][h], _mm256_madd_epi16(av, wv[h]));
     }
   }
   const DenseOutput type = g.segment_types[t.segment];

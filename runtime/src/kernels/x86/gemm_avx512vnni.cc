@@ -61,11 +61,11 @@ struct TileArgs {
 template <bool kInt16>
 inline __m512i MultiplyAdd(__m512i acc, __m512i a, __m512i w) {
   if (kInt16) {
-    __asm__("vpdpwssd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(w));
+    __asm__("vpdpwssd %2, %1, %0" : "+v"(acc) : "v"(a), "vm"(w));
   } else {
     // int8 input: shift to uint8 for vpdpbusd (x ^ 0x80 == x + 128; the bias compensates).
     const __m512i u = _mm512_xor_si512(a, _mm512_set1_epi8(static_cast<char>(0x80)));
-    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(w));
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "vm"(w));
   }
   return acc;
 }

@@ -1,6 +1,7 @@
 // AVX-512 VNNI (EVEX-encoded, 256-bit) instance of the 256-bit VNNI GEMM.
-#define MMOE_DPBUSD256 _mm256_dpbusd_epi32
-#define MMOE_DPWSSD256 _mm256_dpwssd_epi32
+// EVEX encoding: any of ymm0-31 ("v").
+#define MMOE_VNNI256_PREFIX ""
+#define MMOE_VNNI256_REG "v"
 #define MMOE_VNNI256_NAME "avx512vnni256"
 #define MMOE_VNNI256_TABLE Avx512Vnni256GemmKernels
 #define MMOE_VNNI256_ROWS Avx512RowKernels
