@@ -5,15 +5,18 @@
 
 #include "commands.h"
 #include "format.h"
+#include "mmoe/converter/calibrate.h"
 #include "mmoe/converter/convert.h"
 #include "mmoe/converter/io.h"
+#include "mmoe/converter/rows.h"
+#include "progress.h"
 
 namespace mmoe::cli {
 namespace {
 
 struct ConvertArgs {
   std::string weights, arch, calib, output, name, activations = "mixed";
-  bool no_bias_correction = false;
+  bool no_bias_correction = false, quiet = false;
   converter::ConvertOptions options;
 };
 
@@ -32,12 +35,17 @@ void RunConvert(const ConvertArgs& args) {
   }
   converter::FloatModel model = converter::ImportModel(args.weights, args.arch);
   if (!args.name.empty()) model.name = args.name;
-  const converter::Matrix calib = converter::ReadMatrix(args.calib, model.input_dim);
+  const std::unique_ptr<converter::RowSource> calib = converter::OpenRows(args.calib, model.input_dim);
   converter::ConvertOptions options = args.options;
+  ProgressBar bar(args.quiet);
+  options.progress = [&bar](const char* stage, int64_t done, int64_t total) {
+    bar.Update(stage, done, total);
+  };
   options.activations = args.activations == "int8" ? converter::ActivationPrecision::kInt8
                                                    : converter::ActivationPrecision::kMixed;
   options.bias_correction = !args.no_bias_correction;
-  const converter::ConvertResult r = converter::Convert(model, calib, options);
+  const converter::ConvertResult r = converter::Convert(model, *calib, options);
+  bar.Finish();
   converter::WriteFileAtomic(args.output, r.bytes.data(), r.bytes.size());
 
   std::printf("model '%s': %d inputs, %zu experts, %zu gates, %zu tasks (", model.name.c_str(),
@@ -52,10 +60,16 @@ void RunConvert(const ConvertArgs& args) {
               Thousands(static_cast<int64_t>(r.bytes.size())).c_str(),
               static_cast<double>(r.bytes.size()) / static_cast<double>(r.parameter_bytes));
   std::printf("calibration: %s over %s rows of %s; %s activations; bias correction %s\n",
-              options.calibration.c_str(), Thousands(calib.rows).c_str(), args.calib.c_str(),
-              args.activations.c_str(), options.bias_correction ? "on" : "off");
+              converter::ParseCalibrationMethod(options.calibration).Name().c_str(),
+              Thousands(r.calibration_rows).c_str(), args.calib.c_str(), args.activations.c_str(),
+              options.bias_correction ? "on" : "off");
   for (const std::string& w : r.warnings) std::printf("warning: %s\n", w.c_str());
-  std::printf("float vs int8 probabilities on the calibration rows:\n");
+  if (r.agreement_rows == r.calibration_rows) {
+    std::printf("float vs int8 probabilities on the calibration rows:\n");
+  } else {
+    std::printf("float vs int8 probabilities on the first %s calibration rows:\n",
+                Thousands(r.agreement_rows).c_str());
+  }
   std::printf("  %-16s %10s %10s %10s %10s\n", "task", "max_abs", "mean_abs", "p99_abs", "spearman");
   for (const auto& a : r.agreement) {
     std::printf("  %-16s %10.6f %10.6f %10.6f %10.6f\n", a.task.c_str(), a.max_abs, a.mean_abs, a.p99_abs,
@@ -78,9 +92,21 @@ Action AddConvert(CLI::App& app) {
       ->check(CLI::ExistingFile);
   app.add_option("-o,--output", args->output, "model file to write (.mmoe)")->required();
   app.add_option("--name", args->name, "model name (default: from the architecture, or the weights file)");
-  app.add_option("--calibration", args->options.calibration, "activation range method")
-      ->check(CLI::IsMember({"minmax"}))
+  app.add_option("--calibration", args->options.calibration,
+                 "activation range method: minmax, percentile[:P] (P in (50, 100], default 99.99) or mse "
+                 "(least quantization error)")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            try {
+              converter::ParseCalibrationMethod(text);
+              return std::string();
+            } catch (const converter::ConvertError& e) {
+              return std::string(e.what());
+            }
+          },
+          "METHOD"))
       ->default_str("minmax");
+  app.add_flag("-q,--quiet", args->quiet, "no progress bar (there is none when stderr is not a terminal)");
   app.add_option(
          "--activations", args->activations,
          "mixed: int8 into the experts' hidden layers, int16 after them (default); int8: int8 everywhere")
