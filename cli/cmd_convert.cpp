@@ -4,18 +4,21 @@
 #include <memory>
 
 #include "commands.h"
+#include "eval_report.h"
 #include "format.h"
 #include "mmoe/converter/calibrate.h"
 #include "mmoe/converter/convert.h"
+#include "mmoe/converter/evaluate.h"
 #include "mmoe/converter/io.h"
 #include "mmoe/converter/rows.h"
+#include "mmoe/mmoe.h"
 #include "progress.h"
 
 namespace mmoe::cli {
 namespace {
 
 struct ConvertArgs {
-  std::string weights, arch, calib, output, name, activations = "mixed";
+  std::string weights, arch, calib, output, name, report, activations = "mixed";
   bool no_bias_correction = false, quiet = false;
   converter::ConvertOptions options;
 };
@@ -26,11 +29,39 @@ bool SameFile(const std::string& a, const std::string& b) {
   return std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
 }
 
+// The report of a conversion: the new model against its float weights on every calibration row
+// (streamed again; there are no labels, so no AUC).
+void WriteConvertReport(const ConvertArgs& args, const converter::FloatModel& model,
+                        const converter::ConvertResult& r, converter::RowSource& calib, ProgressBar* bar) {
+  std::shared_ptr<const Model> runtime_model;
+  if (Status s = Model::LoadBuffer(r.bytes.data(), r.bytes.size(), &runtime_model); !s.ok()) {
+    throw converter::ConvertError(std::string("internal error: ") + s.message());
+  }
+  converter::EvalOptions options;
+  options.progress = [bar](const char* stage, int64_t done, int64_t total) {
+    bar->Update(stage, done, total);
+  };
+  const converter::EvalResult eval = converter::Evaluate(model, runtime_model, calib, nullptr, options);
+  bar->Finish();
+  ReportInput in;
+  in.title = "mmoe convert: " + args.output;
+  in.source = "float weights " + args.weights + " against the int8 model on " + Thousands(eval.rows) +
+              " calibration rows of " + args.calib + " (no labels)";
+  in.notes.push_back("calibration " + converter::ParseCalibrationMethod(args.options.calibration).Name() +
+                     ", " + args.activations + " activations, bias correction " +
+                     (args.no_bias_correction ? "off" : "on") + "; " +
+                     Thousands(static_cast<int64_t>(r.bytes.size())) + " bytes");
+  in.result = &eval;
+  WriteReport(args.report, in);
+}
+
 void RunConvert(const ConvertArgs& args) {
   using converter::ConvertError;
-  for (const std::string* in : {&args.weights, &args.arch, &args.calib}) {
-    if (!in->empty() && SameFile(*in, args.output)) {
-      throw ConvertError("output '" + args.output + "' is the input file '" + *in + "'; choose another path");
+  for (const std::string* out : {&args.output, &args.report}) {
+    for (const std::string* in : {&args.weights, &args.arch, &args.calib}) {
+      if (!out->empty() && !in->empty() && SameFile(*in, *out)) {
+        throw ConvertError("output '" + *out + "' is the input file '" + *in + "'; choose another path");
+      }
     }
   }
   converter::FloatModel model = converter::ImportModel(args.weights, args.arch);
@@ -75,6 +106,10 @@ void RunConvert(const ConvertArgs& args) {
     std::printf("  %-16s %10.6f %10.6f %10.6f %10.6f\n", a.task.c_str(), a.max_abs, a.mean_abs, a.p99_abs,
                 a.spearman);
   }
+  if (!args.report.empty()) {
+    WriteConvertReport(args, model, r, *calib, &bar);
+    std::printf("wrote %s\n", args.report.c_str());
+  }
 }
 
 }  // namespace
@@ -106,6 +141,9 @@ Action AddConvert(CLI::App& app) {
           },
           "METHOD"))
       ->default_str("minmax");
+  app.add_option("--report", args->report,
+                 "also write a self-contained HTML report: per-layer SQNR, float vs int8 scatter plots, "
+                 "gate weights, on the calibration rows");
   app.add_flag("-q,--quiet", args->quiet, "no progress bar (there is none when stderr is not a terminal)");
   app.add_option(
          "--activations", args->activations,

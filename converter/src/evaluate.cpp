@@ -115,7 +115,8 @@ EvalResult Evaluate(const FloatModel& float_model, const std::shared_ptr<const M
 
   EvalResult r;
   r.rows = rows.rows();
-  for (const FloatTask& t : float_model.tasks) r.tasks.push_back(t.name);
+  // The file's names: weights imported without an architecture only know "task1", "task2".
+  for (int t = 0; t < n_tasks; ++t) r.tasks.push_back(model->task_name(t));
   r.layers = Layers(float_model);
   std::map<Key, LayerNoise*> by_key;
   for (LayerNoise& l : r.layers) by_key[KeyOf(l.id)] = &l;
