@@ -22,9 +22,11 @@ double BinLow(const Range& r, size_t bins, size_t i) {
   return r.lo + (static_cast<double>(r.hi) - r.lo) * static_cast<double>(i) / static_cast<double>(bins);
 }
 
-// The q-quantile (0 <= q <= 1) of the values: the histogram's mass spread evenly within each
-// bin, the exact zeros a point mass at 0.
-double Quantile(const Range& r, const std::vector<int64_t>& bins, int64_t zeros, double q) {
+// The q-quantile (0 <= q <= 1) of the values, the exact zeros a point mass at 0: the outer edge
+// of the bin it falls in (the upper edge for an upper quantile, `upper`, else the lower one).
+// Rounding outwards clips nothing inside a bin (an eighth of an int8 step), so values that sit
+// on a few points, like 0/1 features, keep their exact range.
+double Quantile(const Range& r, const std::vector<int64_t>& bins, int64_t zeros, double q, bool upper) {
   int64_t total = zeros;
   for (int64_t n : bins) total += n;
   const double target = q * static_cast<double>(total);
@@ -40,7 +42,7 @@ double Quantile(const Range& r, const std::vector<int64_t>& bins, int64_t zeros,
       zeros_placed = true;
     }
     const double n = static_cast<double>(bins[i]);
-    if (n > 0 && below + n >= target) return lo + (hi - lo) * std::clamp((target - below) / n, 0.0, 1.0);
+    if (n > 0 && below + n >= target) return upper ? hi : lo;
     below += n;
   }
   return zeros_placed ? r.hi : 0.0;  // unplaced zeros lie above every (negative) bin
@@ -129,8 +131,8 @@ Range ChooseRange(const CalibrationMethod& method, const Range& range, const std
   Range out = range;
   if (method.kind == CalibrationMethod::kPercentile) {
     const double q = method.percentile / 100.0;
-    out.lo = static_cast<float>(std::max<double>(range.lo, Quantile(range, bins, zeros, 1.0 - q)));
-    out.hi = static_cast<float>(std::min<double>(range.hi, Quantile(range, bins, zeros, q)));
+    out.lo = static_cast<float>(std::max<double>(range.lo, Quantile(range, bins, zeros, 1.0 - q, false)));
+    out.hi = static_cast<float>(std::min<double>(range.hi, Quantile(range, bins, zeros, q, true)));
     return out;
   }
   // MSE: coordinate descent over each end's clipping point. Ends on the far side of 0 stay

@@ -31,18 +31,16 @@ Regenerate with:  /usr/bin/python3 examples/census/train_census.py
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 import rdata
 import torch
-import torch.nn as nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "seed"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "converter", "python"))
 import mmoe_export  # noqa: E402
-from train_seed import MMoEModel, auc, save_npy  # noqa: E402
+from train_seed import MMoEModel, auc, save_npy, train_mmoe  # noqa: E402
 
 INCOME_RDA = "/usr/lib/R/site-library/kernlab/data/income.rda"
 SEED = 20261124
@@ -102,30 +100,7 @@ def main():
                       output_experts_dim=16, task_hidden1_dim=32, task_hidden2_dim=16,
                       output_task1_dim=1, output_task2_dim=1, gate_hidden1_dim=16,
                       gate_hidden2_dim=8, num_experts=4)
-    criterion = nn.BCELoss()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    xt, lt, xe = torch.from_numpy(x_train), torch.from_numpy(lab_train), torch.from_numpy(x_eval)
-    batch = 128
-    t0 = time.time()
-    for epoch in range(args.epochs):
-        model.train()
-        order = torch.from_numpy(rng.permutation(len(tr)))
-        for start in range(0, len(tr), batch):
-            idx = order[start:start + batch]
-            out1, out2 = model(xt[idx])
-            loss = criterion(out1.squeeze(1), lt[idx, 0]) + criterion(out2.squeeze(1), lt[idx, 1])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        model.eval()
-        with torch.no_grad():
-            p1, p2 = model(xe)
-        print("epoch %2d  test AUC %.4f / %.4f  [%.1fs]" % (
-            epoch + 1, auc(lab_eval[:, 0], p1.numpy()[:, 0]), auc(lab_eval[:, 1], p2.numpy()[:, 0]),
-            time.time() - t0))
-
-    with torch.no_grad():
-        probs = torch.cat(model(xe), dim=1).numpy()
+    probs = train_mmoe(model, x_train, lab_train, x_eval, lab_eval, args.epochs, rng)
     for t, task in enumerate(TASK_NAMES):
         print("final test AUC %s: %.4f" % (task, auc(lab_eval[:, t], probs[:, t])))
 
