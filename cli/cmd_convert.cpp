@@ -38,6 +38,7 @@ void WriteConvertReport(const ConvertArgs& args, const converter::FloatModel& mo
     throw converter::ConvertError(std::string("internal error: ") + s.message());
   }
   converter::EvalOptions options;
+  options.max_rows = args.options.agreement_rows;  // bounded memory, as for the agreement
   options.progress = [bar](const char* stage, int64_t done, int64_t total) {
     bar->Update(stage, done, total);
   };
@@ -45,7 +46,8 @@ void WriteConvertReport(const ConvertArgs& args, const converter::FloatModel& mo
   bar->Finish();
   ReportInput in;
   in.title = "mmoe convert: " + args.output;
-  in.source = "float weights " + args.weights + " against the int8 model on " + Thousands(eval.rows) +
+  in.source = "float weights " + args.weights + " against the int8 model on " +
+              (eval.rows == r.calibration_rows ? "" : "the first ") + Thousands(eval.rows) +
               " calibration rows of " + args.calib + " (no labels)";
   in.notes.push_back("calibration " + converter::ParseCalibrationMethod(args.options.calibration).Name() +
                      ", " + args.activations + " activations, bias correction " +

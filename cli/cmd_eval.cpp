@@ -45,7 +45,10 @@ nlohmann::json ToJson(const EvalArgs& args, const converter::EvalResult& r) {
     tasks.push_back(j);
   }
   nlohmann::json layers = nlohmann::json::array();
-  for (const auto& l : r.layers) layers.push_back({{"name", l.name}, {"sqnr_db", Number(l.sqnr_db())}});
+  // An exact layer (no noise, e.g. 0/1 inputs) has infinite SQNR: null with "exact": true.
+  for (const auto& l : r.layers) {
+    layers.push_back({{"name", l.name}, {"sqnr_db", Number(l.sqnr_db())}, {"exact", l.noise == 0.0}});
+  }
   return {{"model", args.model},
           {"input", args.input},
           {"rows", r.rows},

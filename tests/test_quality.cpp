@@ -162,6 +162,12 @@ TEST_CASE("Evaluate pairs each float tensor with its quantized counterpart") {
   const converter::EvalResult whole = converter::Evaluate(seed, model, rows, &labels, options);
   CHECK(whole.layers[5].noise == doctest::Approx(r.layers[5].noise));
   CHECK(whole.task_evals[1].flipped_pairs == r.task_evals[1].flipped_pairs);
+  // The first rows only, with their labels.
+  options.max_rows = 500;
+  const converter::EvalResult head = converter::Evaluate(seed, model, rows, &labels, options);
+  CHECK(head.rows == 500);
+  CHECK(head.task_evals[0].auc_float != r.task_evals[0].auc_float);
+  CHECK(head.task_evals[0].auc_float > 0.8);
 }
 
 TEST_CASE("Evaluate's input SQNR is the input quantization's own") {

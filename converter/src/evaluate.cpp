@@ -111,10 +111,11 @@ EvalResult Evaluate(const FloatModel& float_model, const std::shared_ptr<const M
                        " values, the model reads " + std::to_string(model->input_dim()));
   }
   if (rows.rows() == 0) throw ConvertError(rows.name() + ": no rows to evaluate");
-  if (labels) CheckLabels(*labels, rows.rows(), n_tasks, "labels");
+  if (labels) CheckLabels(*labels, rows.rows(), n_tasks, "labels");  // the caller's file, all rows
 
   EvalResult r;
-  r.rows = rows.rows();
+  r.rows = options.max_rows >= 0 ? std::min(options.max_rows, rows.rows()) : rows.rows();
+  if (r.rows == 0) throw ConvertError(rows.name() + ": no rows to evaluate");
   // The file's names: weights imported without an architecture only know "task1", "task2".
   for (int t = 0; t < n_tasks; ++t) r.tasks.push_back(model->task_name(t));
   r.layers = Layers(float_model);
@@ -134,7 +135,7 @@ EvalResult Evaluate(const FloatModel& float_model, const std::shared_ptr<const M
   std::vector<std::vector<double>> gate_sums(float_model.gates.size());
   for (size_t g = 0; g < gate_sums.size(); ++g) gate_sums[g].assign(float_model.gates[g].experts.size(), 0.0);
   Recorder float_rec, quant_rec;
-  ForEachChunk(rows, options.chunk_rows, -1, [&](int64_t first, const Matrix& chunk) {
+  ForEachChunk(rows, options.chunk_rows, r.rows, [&](int64_t first, const Matrix& chunk) {
     float_rec.Clear();
     quant_rec.Clear();
     const Matrix f = float_ref.Forward(chunk, nullptr, &float_rec);
@@ -199,7 +200,8 @@ EvalResult Evaluate(const FloatModel& float_model, const std::shared_ptr<const M
     const std::vector<double> f = Column(float_scores, t), q = Column(int8_scores, t);
     e.flipped_pairs = FlippedPairShare(f, q);
     if (labels) {
-      const std::vector<double> y = Column(*labels, t);
+      std::vector<double> y = Column(*labels, t);
+      y.resize(static_cast<size_t>(r.rows));
       e.has_labels = true;
       e.auc_float = Auc(f, y);
       e.auc_int8 = Auc(q, y);

@@ -136,7 +136,7 @@ case $case_name in
     # schema; check the fields textually and that it is one JSON object.
     head -c1 "$work/eval.json" | grep -q "{" || fail "not a JSON object: $(head -3 "$work/eval.json")"
     for key in '"task": "interaction"' '"auc_float"' '"auc_int8"' '"auc_delta"' '"logloss_int8"' '"spearman"' \
-               '"flipped_pairs"' '"sqnr_db": null' '"name": "experts.0.0"' '"gate_means"' '"simulation_mismatches": 0'; do
+               '"flipped_pairs"' '"sqnr_db": null' '"exact": true' '"exact": false' '"name": "experts.0.0"' '"gate_means"' '"simulation_mismatches": 0'; do
       grep -qF -- "$key" "$work/eval.json" || fail "JSON lacks $key"
     done
     ;;

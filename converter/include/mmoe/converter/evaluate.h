@@ -56,6 +56,9 @@ struct EvalResult {
 struct EvalOptions {
   int64_t chunk_rows = 4096;
   int64_t sample_rows = 2000;
+  // Evaluate the first max_rows rows only (negative: all). Scores are kept for every row
+  // evaluated (AUC, Spearman and flipped pairs need them all), so this bounds the memory.
+  int64_t max_rows = -1;
   ProgressFn progress;
 };
 
