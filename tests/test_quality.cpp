@@ -196,6 +196,26 @@ TEST_CASE("Evaluate's input SQNR is the input quantization's own") {
   CHECK_FALSE(r.task_evals[0].has_labels);
 }
 
+TEST_CASE("Evaluate gives no log loss for an identity task") {
+  testing::RandomModelSpec spec;
+  spec.gain = 3.0f;
+  spec.gates = {{{}, {}}};
+  spec.tasks = {{"p", 0, -1, {8}}, {"z", 0, -1, {8}, converter::TaskOutput::kIdentity}};
+  const converter::FloatModel fm = testing::RandomFloatModel(spec);
+  const Matrix x = testing::RandomFeatures(300, fm.input_dim, testing::FeatureKind::kBinary, 5);
+  Matrix labels;
+  labels.rows = x.rows;
+  labels.cols = 2;
+  for (int64_t i = 0; i < x.rows; ++i)
+    labels.data.insert(labels.data.end(), {float(i % 2), float(i % 3 == 0)});
+  const auto model = Load(converter::Convert(fm, x, converter::ConvertOptions()).bytes);
+  converter::MatrixRowSource rows(x, "x");
+  const converter::EvalResult r = converter::Evaluate(fm, model, rows, &labels, converter::EvalOptions());
+  CHECK(std::isfinite(r.task_evals[0].logloss_float));
+  CHECK(std::isnan(r.task_evals[1].logloss_float));
+  CHECK(std::isfinite(r.task_evals[1].auc_float));  // ranking needs no probabilities
+}
+
 TEST_CASE("labels are checked against the rows and the tasks") {
   Matrix labels;
   labels.rows = 3;

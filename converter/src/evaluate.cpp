@@ -205,8 +205,10 @@ EvalResult Evaluate(const FloatModel& float_model, const std::shared_ptr<const M
       e.has_labels = true;
       e.auc_float = Auc(f, y);
       e.auc_int8 = Auc(q, y);
-      e.logloss_float = LogLoss(f, y);
-      e.logloss_int8 = LogLoss(q, y);
+      // Log loss needs probabilities: an identity task's scores are logits or regressions.
+      const bool probabilities = float_model.tasks[t].output == TaskOutput::kSigmoid;
+      e.logloss_float = probabilities ? LogLoss(f, y) : std::nan("");
+      e.logloss_int8 = probabilities ? LogLoss(q, y) : std::nan("");
     }
     r.task_evals.push_back(e);
   }

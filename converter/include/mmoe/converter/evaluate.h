@@ -25,7 +25,7 @@ struct TaskEval {
   double flipped_pairs = 0.0;  // share of item pairs the two order oppositely
   bool has_labels = false;
   double auc_float = 0.0, auc_int8 = 0.0;
-  double logloss_float = 0.0, logloss_int8 = 0.0;
+  double logloss_float = 0.0, logloss_int8 = 0.0;  // NaN for identity (non-probability) tasks
 };
 
 // One quantized activation tensor's noise: SQNR of the int8 model's (dequantized) values
