@@ -4,16 +4,22 @@
 #include <memory>
 
 #include "commands.h"
+#include "eval_report.h"
 #include "format.h"
+#include "mmoe/converter/calibrate.h"
 #include "mmoe/converter/convert.h"
+#include "mmoe/converter/evaluate.h"
 #include "mmoe/converter/io.h"
+#include "mmoe/converter/rows.h"
+#include "mmoe/mmoe.h"
+#include "progress.h"
 
 namespace mmoe::cli {
 namespace {
 
 struct ConvertArgs {
-  std::string weights, arch, calib, output, name, activations = "mixed";
-  bool no_bias_correction = false;
+  std::string weights, arch, calib, output, name, report, activations = "mixed";
+  bool no_bias_correction = false, quiet = false;
   converter::ConvertOptions options;
 };
 
@@ -23,21 +29,56 @@ bool SameFile(const std::string& a, const std::string& b) {
   return std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
 }
 
+// The report of a conversion: the new model against its float weights on every calibration row
+// (streamed again; there are no labels, so no AUC).
+void WriteConvertReport(const ConvertArgs& args, const converter::FloatModel& model,
+                        const converter::ConvertResult& r, converter::RowSource& calib, ProgressBar* bar) {
+  std::shared_ptr<const Model> runtime_model;
+  if (Status s = Model::LoadBuffer(r.bytes.data(), r.bytes.size(), &runtime_model); !s.ok()) {
+    throw converter::ConvertError(std::string("internal error: ") + s.message());
+  }
+  converter::EvalOptions options;
+  options.max_rows = args.options.agreement_rows;  // bounded memory, as for the agreement
+  options.progress = [bar](const char* stage, int64_t done, int64_t total) {
+    bar->Update(stage, done, total);
+  };
+  const converter::EvalResult eval = converter::Evaluate(model, runtime_model, calib, nullptr, options);
+  bar->Finish();
+  ReportInput in;
+  in.title = "mmoe convert: " + args.output;
+  in.source = "float weights " + args.weights + " against the int8 model on " +
+              (eval.rows == r.calibration_rows ? "" : "the first ") + Thousands(eval.rows) +
+              " calibration rows of " + args.calib + " (no labels)";
+  in.notes.push_back("calibration " + converter::ParseCalibrationMethod(args.options.calibration).Name() +
+                     ", " + args.activations + " activations, bias correction " +
+                     (args.no_bias_correction ? "off" : "on") + "; " +
+                     Thousands(static_cast<int64_t>(r.bytes.size())) + " bytes");
+  in.result = &eval;
+  WriteReport(args.report, in);
+}
+
 void RunConvert(const ConvertArgs& args) {
   using converter::ConvertError;
-  for (const std::string* in : {&args.weights, &args.arch, &args.calib}) {
-    if (!in->empty() && SameFile(*in, args.output)) {
-      throw ConvertError("output '" + args.output + "' is the input file '" + *in + "'; choose another path");
+  for (const std::string* out : {&args.output, &args.report}) {
+    for (const std::string* in : {&args.weights, &args.arch, &args.calib}) {
+      if (!out->empty() && !in->empty() && SameFile(*in, *out)) {
+        throw ConvertError("output '" + *out + "' is the input file '" + *in + "'; choose another path");
+      }
     }
   }
   converter::FloatModel model = converter::ImportModel(args.weights, args.arch);
   if (!args.name.empty()) model.name = args.name;
-  const converter::Matrix calib = converter::ReadMatrix(args.calib, model.input_dim);
+  const std::unique_ptr<converter::RowSource> calib = converter::OpenRows(args.calib, model.input_dim);
   converter::ConvertOptions options = args.options;
+  ProgressBar bar(args.quiet);
+  options.progress = [&bar](const char* stage, int64_t done, int64_t total) {
+    bar.Update(stage, done, total);
+  };
   options.activations = args.activations == "int8" ? converter::ActivationPrecision::kInt8
                                                    : converter::ActivationPrecision::kMixed;
   options.bias_correction = !args.no_bias_correction;
-  const converter::ConvertResult r = converter::Convert(model, calib, options);
+  const converter::ConvertResult r = converter::Convert(model, *calib, options);
+  bar.Finish();
   converter::WriteFileAtomic(args.output, r.bytes.data(), r.bytes.size());
 
   std::printf("model '%s': %d inputs, %zu experts, %zu gates, %zu tasks (", model.name.c_str(),
@@ -52,14 +93,24 @@ void RunConvert(const ConvertArgs& args) {
               Thousands(static_cast<int64_t>(r.bytes.size())).c_str(),
               static_cast<double>(r.bytes.size()) / static_cast<double>(r.parameter_bytes));
   std::printf("calibration: %s over %s rows of %s; %s activations; bias correction %s\n",
-              options.calibration.c_str(), Thousands(calib.rows).c_str(), args.calib.c_str(),
-              args.activations.c_str(), options.bias_correction ? "on" : "off");
+              converter::ParseCalibrationMethod(options.calibration).Name().c_str(),
+              Thousands(r.calibration_rows).c_str(), args.calib.c_str(), args.activations.c_str(),
+              options.bias_correction ? "on" : "off");
   for (const std::string& w : r.warnings) std::printf("warning: %s\n", w.c_str());
-  std::printf("float vs int8 probabilities on the calibration rows:\n");
+  if (r.agreement_rows == r.calibration_rows) {
+    std::printf("float vs int8 probabilities on the calibration rows:\n");
+  } else {
+    std::printf("float vs int8 probabilities on the first %s calibration rows:\n",
+                Thousands(r.agreement_rows).c_str());
+  }
   std::printf("  %-16s %10s %10s %10s %10s\n", "task", "max_abs", "mean_abs", "p99_abs", "spearman");
   for (const auto& a : r.agreement) {
     std::printf("  %-16s %10.6f %10.6f %10.6f %10.6f\n", a.task.c_str(), a.max_abs, a.mean_abs, a.p99_abs,
                 a.spearman);
+  }
+  if (!args.report.empty()) {
+    WriteConvertReport(args, model, r, *calib, &bar);
+    std::printf("wrote %s\n", args.report.c_str());
   }
 }
 
@@ -78,9 +129,24 @@ Action AddConvert(CLI::App& app) {
       ->check(CLI::ExistingFile);
   app.add_option("-o,--output", args->output, "model file to write (.mmoe)")->required();
   app.add_option("--name", args->name, "model name (default: from the architecture, or the weights file)");
-  app.add_option("--calibration", args->options.calibration, "activation range method")
-      ->check(CLI::IsMember({"minmax"}))
+  app.add_option("--calibration", args->options.calibration,
+                 "activation range method: minmax, percentile[:P] (P in (50, 100], default 99.99) or mse "
+                 "(least quantization error)")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            try {
+              converter::ParseCalibrationMethod(text);
+              return std::string();
+            } catch (const converter::ConvertError& e) {
+              return std::string(e.what());
+            }
+          },
+          "METHOD"))
       ->default_str("minmax");
+  app.add_option("--report", args->report,
+                 "also write a self-contained HTML report: per-layer SQNR, float vs int8 scatter plots, "
+                 "gate weights, on the calibration rows");
+  app.add_flag("-q,--quiet", args->quiet, "no progress bar (there is none when stderr is not a terminal)");
   app.add_option(
          "--activations", args->activations,
          "mixed: int8 into the experts' hidden layers, int16 after them (default); int8: int8 everywhere")

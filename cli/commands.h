@@ -13,5 +13,6 @@ Action AddConvert(CLI::App& app);
 Action AddInspect(CLI::App& app);
 Action AddScore(CLI::App& app);
 Action AddBench(CLI::App& app);
+Action AddEval(CLI::App& app);
 
 }  // namespace mmoe::cli

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   add("inspect", "Print a model file's structure and quantization", mmoe::cli::AddInspect);
   add("score", "Score feature rows (.npy/.csv) with a model", mmoe::cli::AddScore);
   add("bench", "Time model load, session creation and Score calls on one backend", mmoe::cli::AddBench);
+  add("eval", "Compare an int8 model with its float weights: AUC, log loss, rank agreement, per-layer SQNR",
+      mmoe::cli::AddEval);
   // Name an unknown command rather than CLI11's generic "a subcommand is required".
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
@@ -25,7 +27,7 @@ int main(int argc, char** argv) {
     if (!known) {
       std::fprintf(
           stderr,
-          "mmoe: error: unknown command '%s' (commands: convert, inspect, score, bench; see --help)\n",
+          "mmoe: error: unknown command '%s' (commands: convert, inspect, score, bench, eval; see --help)\n",
           argv[1]);
       return 2;
     }

@@ -20,3 +20,7 @@ $mmoe inspect model.mmoe
 echo
 echo "== score $seed/eval.npy -> scores.csv (int8 next to PyTorch's float32 scores)"
 $mmoe score model.mmoe --input $seed/eval.npy --output scores.csv --compare $seed/eval_torch.npy --head 8
+echo
+echo "== eval: int8 against the float weights on the held-out rows -> report.html"
+$mmoe eval model.mmoe --weights $seed/seed_mmoe.safetensors --arch $seed/seed_mmoe.arch.json \
+  --input $seed/eval.npy --labels $seed/eval_labels.npy --report report.html

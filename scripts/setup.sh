@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs what mmoe-edge needs to build and test on Debian 12 (as root, or through sudo).
 #   scripts/setup.sh           build and test dependencies
-#   scripts/setup.sh --train   also python3-torch and python3-numpy, to retrain the examples
+#   scripts/setup.sh --train   also python3-torch, python3-numpy and python3-rdata, to retrain the
+#                              examples (examples/census also reads r-cran-kernlab's data)
+#   scripts/setup.sh --report  also chromium and python3, to render and check the HTML quality
+#                              report (scripts/render-report.sh, ctest report.render; ~80 MB)
+# Flags combine (scripts/test.sh passes --report so that CI renders the report).
 # Packages already installed are skipped, so a second run costs nothing.
 set -euo pipefail
 
@@ -13,9 +17,13 @@ packages=(
   libeigen3-dev                             # bench/: the float32 baseline
   libxnnpack-dev libpthreadpool-dev         # the optional xnnpack backend (MMOE_WITH_XNNPACK)
 )
-if [[ ${1:-} == --train ]]; then
-  packages+=(python3-torch python3-numpy)
-fi
+for flag in "$@"; do
+  case $flag in
+    --train) packages+=(python3-torch python3-numpy python3-rdata r-cran-kernlab) ;;
+    --report) packages+=(chromium python3) ;;
+    *) echo "setup: unknown option '$flag' (options: --train, --report)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

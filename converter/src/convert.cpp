@@ -2,25 +2,71 @@
 
 #include "mmoe/converter/calibrate.h"
 #include "mmoe/converter/float_reference.h"
+#include "mmoe/converter/rows.h"
 #include "mmoe/mmoe.h"
 
 namespace mmoe::converter {
+namespace {
 
-ConvertResult Convert(const FloatModel& model, const Matrix& calibration, const ConvertOptions& options) {
+// One pass of the float reference over the calibration rows (the first `limit`, or all when
+// negative), each chunk's scores handed to `on_scores`.
+template <typename OnScores>
+void FloatPass(const FloatModel& model, RowSource& rows, const ConvertOptions& options, const char* stage,
+               int64_t limit, ActivationObserver* observer, OnScores&& on_scores) {
+  const FloatReference reference(model);
+  const int64_t total = limit >= 0 && limit < rows.rows() ? limit : rows.rows();
+  ForEachChunk(rows, options.chunk_rows, total, [&](int64_t first, const Matrix& chunk) {
+    on_scores(first, chunk, reference.Forward(chunk, nullptr, observer));
+    if (options.progress) options.progress(stage, first + chunk.rows, total);
+  });
+}
+
+void AppendRows(Matrix* all, const Matrix& part) {
+  all->cols = part.cols;
+  all->rows += part.rows;
+  all->data.insert(all->data.end(), part.data.begin(), part.data.end());
+}
+
+}  // namespace
+
+ConvertResult Convert(const FloatModel& model, RowSource& calibration, const ConvertOptions& options) {
   Validate(model);
-  if (options.calibration != "minmax") {
-    throw ConvertError("unknown calibration method '" + options.calibration + "' (available: minmax)");
-  }
-  if (calibration.rows == 0) throw ConvertError("calibration set is empty");
-  if (calibration.cols != model.input_dim) {
-    throw ConvertError("calibration rows have " + std::to_string(calibration.cols) +
+  const CalibrationMethod method = ParseCalibrationMethod(options.calibration);
+  if (calibration.rows() == 0) throw ConvertError(calibration.name() + ": calibration set is empty");
+  if (calibration.cols() != model.input_dim) {
+    throw ConvertError(calibration.name() + ": calibration rows have " + std::to_string(calibration.cols()) +
                        " values, the model reads " + std::to_string(model.input_dim));
   }
-  ActivationStats stats;
-  const Matrix float_scores = FloatReference(model).Forward(calibration, nullptr, &stats);
+  if (options.chunk_rows <= 0) throw ConvertError("chunk_rows must be positive");
+  const int64_t agreement_rows = std::min(calibration.rows(), std::max<int64_t>(options.agreement_rows, 1));
 
+  // Pass 1: ranges and means; the float scores of the rows the agreement is measured on.
+  ActivationStats stats;
+  Matrix float_scores;
+  FloatPass(model, calibration, options, "ranges", -1, &stats,
+            [&](int64_t first, const Matrix&, const Matrix& scores) {
+              if (first < agreement_rows) {
+                Matrix head = scores;
+                head.rows = std::min(scores.rows, agreement_rows - first);
+                head.data.resize(static_cast<size_t>(head.rows * head.cols));
+                AppendRows(&float_scores, head);
+              }
+            });
+  // Pass 2: histograms, when the method looks at the distribution rather than the extremes.
+  if (method.kind != CalibrationMethod::kMinMax) {
+    stats.BeginHistograms();
+    FloatPass(model, calibration, options, "histograms", -1, &stats,
+              [](int64_t, const Matrix&, const Matrix&) {});
+    const bool mixed = options.activations == ActivationPrecision::kMixed;
+    stats.ChooseRanges(method, [&](const TensorId& id) { return StoredAsInt16(model, id, mixed); });
+  }
+
+  ConvertOptions file_options = options;
+  file_options.calibration = method.Name();
   ConvertResult result;
-  result.bytes = BuildModelFile(model, stats, calibration.rows, options, &result.warnings);
+  result.calibration_rows = calibration.rows();
+  result.agreement_rows = agreement_rows;
+  result.bytes = BuildModelFile(model, stats, calibration.rows(), file_options, &result.warnings);
   result.parameters = model.parameters();
   auto add_bytes = [&](const FloatMlp& mlp) {
     for (const FloatDense& l : mlp.layers)
@@ -40,16 +86,24 @@ ConvertResult Convert(const FloatModel& model, const Matrix& calibration, const 
   s = Session::Create(runtime_model, SessionOptions(), &session);
   if (!s.ok()) throw ConvertError(std::string("internal error: ") + s.message());
   Matrix int8_scores;
-  int8_scores.rows = calibration.rows;
+  int8_scores.rows = agreement_rows;
   int8_scores.cols = static_cast<int64_t>(model.tasks.size());
   int8_scores.data.resize(int8_scores.rows * int8_scores.cols);
-  s = session->Score(calibration.data.data(), calibration.rows, int8_scores.data.data(),
-                     int8_scores.data.size());
-  if (!s.ok()) throw ConvertError(std::string("internal error: ") + s.message());
+  ForEachChunk(calibration, options.chunk_rows, agreement_rows, [&](int64_t first, const Matrix& chunk) {
+    s = session->Score(chunk.data.data(), chunk.rows, int8_scores.row(first),
+                       static_cast<size_t>(chunk.rows * int8_scores.cols));
+    if (!s.ok()) throw ConvertError(std::string("internal error: ") + s.message());
+    if (options.progress) options.progress("agreement", first + chunk.rows, agreement_rows);
+  });
   std::vector<std::string> names;
   for (const FloatTask& t : model.tasks) names.push_back(t.name);
   result.agreement = CompareScores(float_scores, int8_scores, names);
   return result;
+}
+
+ConvertResult Convert(const FloatModel& model, const Matrix& calibration, const ConvertOptions& options) {
+  MatrixRowSource rows(calibration, "calibration");
+  return Convert(model, rows, options);
 }
 
 }  // namespace mmoe::converter

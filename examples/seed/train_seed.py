@@ -123,10 +123,11 @@ def tower_logits(model, x):
     return [head[:-1](m) for head, m in zip(heads, mixed)]  # head[:-1] drops the Sigmoid
 
 
-def make_data(rng, n, d=INPUT_DIM, p=0.8, c=1.0, m=10):
+def make_data(rng, n, d=INPUT_DIM, p=0.8, c=1.0, m=10, gaussian=False):
     """The MMoE paper's synthetic two-task regression data, on binary inputs.
 
     Returns x (float32 [n, d] in {0,1}) and y (float64 [n, 2], the continuous targets).
+    With gaussian=True, x ~ N(0, I) as in the paper itself (examples/gaussian) and z = x.
     """
     # Two random orthogonal unit vectors: QR of a Gaussian d x 2 matrix.
     q, _ = np.linalg.qr(rng.standard_normal((d, 2)))
@@ -136,8 +137,12 @@ def make_data(rng, n, d=INPUT_DIM, p=0.8, c=1.0, m=10):
     alpha = rng.standard_normal(m)
     beta = rng.standard_normal(m)
 
-    x = rng.integers(0, 2, size=(n, d)).astype(np.float32)
-    z = 2.0 * x.astype(np.float64) - 1.0  # centred +-1: w.z ~ N(0, c^2) since |w| = c
+    if gaussian:
+        x = rng.standard_normal((n, d)).astype(np.float32)
+        z = x.astype(np.float64)
+    else:
+        x = rng.integers(0, 2, size=(n, d)).astype(np.float32)
+        z = 2.0 * x.astype(np.float64) - 1.0  # centred +-1: w.z ~ N(0, c^2) since |w| = c
     y = np.empty((n, 2))
     for t, w in enumerate((w1, w2)):
         s = z @ w
@@ -165,6 +170,33 @@ def auc(labels, scores):
     if n_pos == 0 or n_neg == 0:
         return float("nan")
     return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def train_mmoe(model, x_train, lab_train, x_eval, lab_eval, epochs, rng, batch=128):
+    """BCE on every task (summed), Adam lr 1e-3, numpy-driven shuffles; prints the held-out AUC
+    per epoch. Returns the eval-mode probabilities on x_eval, [N, tasks]. (The examples other
+    than the seed train with this; train_seed.py keeps its own loop, which also prints losses.)"""
+    criterion = nn.BCELoss()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    xt, lt, xe = torch.from_numpy(x_train), torch.from_numpy(lab_train), torch.from_numpy(x_eval)
+    t0 = time.time()
+    for epoch in range(epochs):
+        model.train()
+        order = torch.from_numpy(rng.permutation(len(x_train)))
+        for start in range(0, len(x_train), batch):
+            idx = order[start:start + batch]
+            outs = model(xt[idx])
+            loss = sum(criterion(o.squeeze(1), lt[idx, t]) for t, o in enumerate(outs))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            probs = torch.cat(model(xe), dim=1).numpy()
+        print("epoch %2d  held-out AUC %s  [%.1fs]" % (
+            epoch + 1, " / ".join("%.4f" % auc(lab_eval[:, t], probs[:, t]) for t in range(probs.shape[1])),
+            time.time() - t0))
+    return probs
 
 
 def save_npy(path, array):

@@ -4,7 +4,9 @@
 // a Python dict literal {'descr': ..., 'fortran_order': ..., 'shape': (...), }, then the data.
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <initializer_list>
@@ -209,7 +211,10 @@ std::string ShapeText(const std::vector<int64_t>& shape) {
 }
 
 // Locates the header text and returns it; `data_start` receives the data's offset.
-std::string ExtractHeader(const std::string& bytes, const std::string& path, size_t* data_start) {
+// `bytes` holds the file's start (at least the whole header when the file has one);
+// `file_size` is the whole file's.
+std::string ExtractHeader(const std::string& bytes, uint64_t file_size, const std::string& path,
+                          size_t* data_start) {
   if (bytes.size() < kMagicSize + 2 || bytes.compare(0, kMagicSize, kMagic, kMagicSize) != 0) {
     throw ConvertError(path + ": not an npy file (bad magic)");
   }
@@ -225,7 +230,7 @@ std::string ExtractHeader(const std::string& bytes, const std::string& path, siz
   const uint64_t header_size = LoadLittleEndian(p + kMagicSize + 2, static_cast<int>(length_size));
   if (header_size > bytes.size() - prefix) {
     throw ConvertError(path + ": truncated npy header (header length " + std::to_string(header_size) +
-                       ", file size " + std::to_string(bytes.size()) + ")");
+                       ", file size " + std::to_string(file_size) + ")");
   }
   *data_start = prefix + header_size;
   return bytes.substr(prefix, header_size);
@@ -261,6 +266,10 @@ std::string LowerExtension(const std::string& path) {
   return ext;
 }
 
+[[noreturn]] void FailIo(const std::string& path, const char* what, int err) {
+  throw ConvertError(path + ": " + what + ": " + std::strerror(err));
+}
+
 [[noreturn]] void UnknownExtension(const std::string& path) {
   const std::string ext = std::filesystem::path(path).extension().string();
   throw ConvertError(path + ": unknown extension '" + ext + "' (expected .npy or .csv)");
@@ -268,42 +277,95 @@ std::string LowerExtension(const std::string& path) {
 
 }  // namespace
 
-Matrix ReadNpy(const std::string& path, int64_t expected_cols) {
-  const std::string bytes = ReadFileBytes(path);
+NpyRowReader::NpyRowReader(const std::string& path, int64_t expected_cols) : path_(path) {
+  file_ = std::fopen(path.c_str(), "rb");
+  if (file_ == nullptr) FailIo(path, "cannot open", errno);
+  // The header is small (numpy pads it to 64 bytes; version 2 allows up to 4 GiB, which
+  // is read only as far as the file goes).
+  std::string head(kMagicSize + 2 + 4, '\0');
+  head.resize(std::fread(&head[0], 1, head.size(), file_));
+  if (fseeko(file_, 0, SEEK_END) != 0) FailIo(path, "cannot seek", errno);
+  const off_t end = ftello(file_);
+  if (end < 0) FailIo(path, "cannot seek", errno);
+  const uint64_t file_size = static_cast<uint64_t>(end);
+  if (head.size() >= kMagicSize + 2 + 4 || head.size() == file_size) {
+    // Read the whole header: its length comes right after the magic and version.
+    const int major = head.size() > 6 ? static_cast<unsigned char>(head[6]) : 0;
+    const size_t prefix = kMagicSize + 2 + (major == 1 ? 2 : 4);
+    if (head.size() >= prefix && major >= 1 && major <= 3) {
+      const auto* p = reinterpret_cast<const unsigned char*>(head.data());
+      const uint64_t header_size =
+          LoadLittleEndian(p + kMagicSize + 2, static_cast<int>(prefix - kMagicSize - 2));
+      const uint64_t want = std::min<uint64_t>(file_size, prefix + header_size);
+      head.resize(want);
+      if (fseeko(file_, 0, SEEK_SET) != 0 || std::fread(&head[0], 1, want, file_) != want) {
+        FailIo(path, "cannot read", errno);
+      }
+    }
+  }
   size_t data_start = 0;
-  const std::string header_text = ExtractHeader(bytes, path, &data_start);
+  const std::string header_text = ExtractHeader(head, file_size, path, &data_start);
   const NpyHeader header = HeaderParser(header_text, path).Parse();
   const DType type = ParseDType(header.descr, path);
-
-  Matrix m;
-  MatrixShape(header.shape, path, &m.rows, &m.cols);
-  if (expected_cols >= 0 && m.cols != expected_cols) {
-    throw ConvertError(path + ": array has " + std::to_string(m.cols) + " columns, expected " +
+  type_kind_ = type.kind;
+  type_size_ = type.size;
+  fortran_order_ = header.fortran_order;
+  data_start_ = data_start;
+  MatrixShape(header.shape, path, &rows_, &cols_);
+  if (expected_cols >= 0 && cols_ != expected_cols) {
+    throw ConvertError(path + ": array has " + std::to_string(cols_) + " columns, expected " +
                        std::to_string(expected_cols));
   }
   // Compare element counts first so that absurd shapes cannot overflow a byte count.
-  const uint64_t have = bytes.size() - data_start;
-  const bool too_many = m.rows > std::numeric_limits<int64_t>::max() / m.cols;
-  const uint64_t count = static_cast<uint64_t>(m.rows) * static_cast<uint64_t>(m.cols);
-  if (too_many || count > have / type.size) {
+  const uint64_t have = file_size - data_start;
+  const bool too_many = rows_ > std::numeric_limits<int64_t>::max() / cols_;
+  const uint64_t count = static_cast<uint64_t>(rows_) * static_cast<uint64_t>(cols_);
+  if (too_many || count > have / type_size_) {
     throw ConvertError(path + ": truncated data: " + std::to_string(have) + " bytes, too few for " +
                        "shape " + ShapeText(header.shape) + " " + header.descr);
   }
-  if (have > count * type.size) {
-    throw ConvertError(path + ": " + std::to_string(have - count * type.size) +
+  if (have > count * type_size_) {
+    throw ConvertError(path + ": " + std::to_string(have - count * type_size_) +
                        " unexpected bytes after the data");
   }
+}
 
-  m.data.resize(count);
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data()) + data_start;
-  for (int64_t r = 0; r < m.rows; ++r) {
-    for (int64_t c = 0; c < m.cols; ++c) {
-      // Fortran order stores columns contiguously; transpose into row-major.
-      const int64_t index = header.fortran_order ? c * m.rows + r : r * m.cols + c;
-      m.data[r * m.cols + c] = CheckedValue(LoadElement(p + index * type.size, type), r, c, path);
+NpyRowReader::~NpyRowReader() {
+  if (file_) std::fclose(file_);
+}
+
+Matrix NpyRowReader::ReadRows(int64_t first, int64_t count) {
+  if (first < 0 || count < 0 || first > rows_ || count > rows_ - first) {
+    throw ConvertError(path_ + ": rows [" + std::to_string(first) + ", " + std::to_string(first + count) +
+                       ") are outside the array's " + std::to_string(rows_) + " rows");
+  }
+  Matrix m;
+  m.rows = count;
+  m.cols = cols_;
+  m.data.resize(static_cast<size_t>(count * cols_));
+  // C order: the rows are one contiguous run. Fortran order: one run per column.
+  const int64_t runs = fortran_order_ ? cols_ : 1;
+  const int64_t run_elements = fortran_order_ ? count : count * cols_;
+  std::vector<unsigned char> buf(static_cast<size_t>(run_elements * type_size_));
+  for (int64_t run = 0; run < runs; ++run) {
+    const int64_t offset = fortran_order_ ? run * rows_ + first : first * cols_;
+    if (fseeko(file_, static_cast<off_t>(data_start_ + offset * type_size_), SEEK_SET) != 0 ||
+        std::fread(buf.data(), 1, buf.size(), file_) != buf.size()) {
+      FailIo(path_, "cannot read", errno);
+    }
+    for (int64_t i = 0; i < run_elements; ++i) {
+      const int64_t r = fortran_order_ ? i : i / cols_;
+      const int64_t c = fortran_order_ ? run : i % cols_;
+      m.data[r * cols_ + c] = CheckedValue(
+          LoadElement(buf.data() + i * type_size_, DType{type_kind_, type_size_}), first + r, c, path_);
     }
   }
   return m;
+}
+
+Matrix ReadNpy(const std::string& path, int64_t expected_cols) {
+  NpyRowReader reader(path, expected_cols);
+  return reader.ReadRows(0, reader.rows());
 }
 
 void WriteNpy(const std::string& path, const Matrix& m) {

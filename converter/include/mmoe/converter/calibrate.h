@@ -2,7 +2,10 @@
 // quantization parameters chosen from them.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <map>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -22,24 +25,70 @@ struct Range {
   }
 };
 
+// How each activation tensor's range is chosen from its calibrated values (all elements of
+// the tensor over all calibration rows together).
+struct CalibrationMethod {
+  enum Kind {
+    kMinMax,      // the observed minimum and maximum
+    kPercentile,  // lo, hi = the (100 - p)th and p-th percentiles: rare outliers are clipped
+    kMse,         // the range whose quantization (rounding + clipping) error is least
+  } kind = kMinMax;
+  double percentile = 99.99;  // kPercentile only, in (50, 100]
+  // "minmax", "percentile:99.99", "mse": what the model file records.
+  std::string Name() const;
+};
+
+// Parses "minmax", "percentile" (99.99), "percentile:P" with 50 < P <= 100, or "mse";
+// ConvertError naming the text otherwise.
+CalibrationMethod ParseCalibrationMethod(const std::string& text);
+
 // Collects, for every activation tensor over the calibration rows, its range (all elements
 // together: activations are quantized per tensor) and its per-element mean (for bias
 // correction of the next layer).
+//
+// Methods other than minmax need the distribution of the values: after a first pass over the
+// rows, BeginHistograms() fixes each tensor's bins over its observed range and a second pass
+// over the same rows fills them (memory per tensor is the bin count, whatever the row count);
+// ChooseRanges() then replaces each tensor's range with the method's.
 class ActivationStats : public ActivationObserver {
  public:
+  static constexpr int kBins = 2048;
+
   void Observe(const TensorId& id, const float* values, size_t count) override;
   // A tensor never observed yields an empty Range and an empty mean.
   Range GetRange(TensorId::Part part, int index, int layer = 0) const;
   std::vector<double> GetMean(TensorId::Part part, int index, int layer = 0) const;
+
+  // Switches Observe() from collecting ranges and means to filling histograms.
+  void BeginHistograms();
+  // Picks every tensor's range with `method` from its histogram; `is_int16(id)` says whether
+  // the model file stores the tensor as int16 (symmetric), which the MSE search must know.
+  // minmax leaves the ranges unchanged.
+  void ChooseRanges(const CalibrationMethod& method, const std::function<bool(const TensorId&)>& is_int16);
 
  private:
   struct Stats {
     Range range;
     std::vector<double> sum;
     int64_t count = 0;
+    // Second pass: counts over kBins equal bins of `range`; exact zeros apart (0.0 is always
+    // representable, so they never add quantization error).
+    std::vector<int64_t> bins;
+    int64_t zeros = 0;
   };
   std::map<std::tuple<int, int, int>, Stats> stats_;
+  bool histograms_ = false;
 };
+
+// The calibrated range of a tensor's values under `method`, from its histogram `bins` over
+// [range.lo, range.hi] plus `zeros` exact zeros. Exposed for tests.
+Range ChooseRange(const CalibrationMethod& method, const Range& range, const std::vector<int64_t>& bins,
+                  int64_t zeros, bool int16);
+
+// Whether the model file stores activation tensor `id` as int16 under the given activation
+// precision (`mixed`): the writer's rule (converter/src/model_writer.cpp), which a test checks
+// against the files it writes. Only tensors the file quantizes are meaningful here.
+bool StoredAsInt16(const FloatModel& model, const TensorId& id, bool mixed);
 
 struct QuantParams {
   bool int16 = false;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,11 +16,21 @@ namespace mmoe::converter {
 // layers, tower inputs and hidden layers: a few percent of the multiply-accumulates) in int16.
 enum class ActivationPrecision { kMixed, kInt8 };
 
+// Reports a pass over the calibration rows: its stage ("ranges", "histograms", "agreement"),
+// rows done and rows in the pass, after every chunk.
+using ProgressFn = std::function<void(const char* stage, int64_t done, int64_t total)>;
+
 struct ConvertOptions {
-  std::string calibration = "minmax";  // range method for activations
+  // Range method for activations: "minmax", "percentile[:P]" or "mse" (ParseCalibrationMethod).
+  std::string calibration = "minmax";
   ActivationPrecision activations = ActivationPrecision::kMixed;
   bool bias_correction = true;  // fold the calibration-mean weight rounding error into biases
   std::string created_utc;      // ISO 8601; empty: now
+  int64_t chunk_rows = 4096;    // calibration rows in memory at a time
+  // The float-vs-int8 agreement is measured on the first rows only: its score lists are the
+  // one part of a conversion whose memory grows with the rows.
+  int64_t agreement_rows = 100000;
+  ProgressFn progress;  // optional
 };
 
 // Agreement of int8 scores with float scores on the same rows, per task.
@@ -37,8 +48,16 @@ struct ConvertResult {
   int64_t parameter_bytes = 0;           // int8 weights + int32 biases
   std::vector<TaskAgreement> agreement;  // float vs int8 on the calibration rows
   std::vector<std::string> warnings;     // e.g. a clamped bias
+  int64_t calibration_rows = 0;
+  int64_t agreement_rows = 0;  // rows the agreement was measured on
 };
 
+class RowSource;
+// Streams the calibration rows `options.chunk_rows` at a time: one pass for ranges and means,
+// a second for histograms when the method needs them, and one over the first
+// `options.agreement_rows` rows to score the built model with the runtime.
+ConvertResult Convert(const FloatModel& model, RowSource& calibration, const ConvertOptions& options);
+// The same for rows in memory.
 ConvertResult Convert(const FloatModel& model, const Matrix& calibration, const ConvertOptions& options);
 
 // Builds the model file from a float model and its calibration statistics.

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -39,6 +40,32 @@ struct Matrix {
 // N == 0 or D == 0, truncated data or trailing bytes, NaN/Inf (row and column are 0-based, as
 // numpy indexes them), width != expected_cols.
 Matrix ReadNpy(const std::string& path, int64_t expected_cols = -1);
+
+// The same file read a range of rows at a time, so that a calibration or evaluation set of any
+// size streams through a bounded buffer. The constructor reads and checks the header and the
+// file size (every error ReadNpy reports except bad values); ReadRows checks the values it
+// reads, naming rows by their index in the whole file.
+class NpyRowReader {
+ public:
+  explicit NpyRowReader(const std::string& path, int64_t expected_cols = -1);
+  ~NpyRowReader();
+  NpyRowReader(const NpyRowReader&) = delete;
+  NpyRowReader& operator=(const NpyRowReader&) = delete;
+
+  int64_t rows() const { return rows_; }
+  int64_t cols() const { return cols_; }
+  // Rows [first, first + count) as a count x cols matrix; a range outside the file is an error.
+  Matrix ReadRows(int64_t first, int64_t count);
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+  int64_t rows_ = 0, cols_ = 0;
+  uint64_t data_start_ = 0;
+  char type_kind_ = 0;
+  int type_size_ = 0;
+  bool fortran_order_ = false;
+};
 
 // .csv: comma-separated numbers, one row per line. Optional header: the first line is a header
 // when one of its fields is not a number; its names (spaces and surrounding double quotes

@@ -1,0 +1,159 @@
+// mmoe eval M.mmoe --weights W.safetensors [--arch A.json] --input X.npy [--labels Y.npy]
+//           [--json] [--report R.html]
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "commands.h"
+#include "eval_report.h"
+#include "format.h"
+#include "mmoe/converter/evaluate.h"
+#include "mmoe/converter/rows.h"
+#include "mmoe/mmoe.h"
+#include "progress.h"
+
+namespace mmoe::cli {
+namespace {
+
+struct EvalArgs {
+  std::string model, weights, arch, input, labels, report;
+  bool json = false, quiet = false;
+};
+
+// JSON has no NaN or infinity: they become null.
+nlohmann::json Number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+nlohmann::json ToJson(const EvalArgs& args, const converter::EvalResult& r) {
+  nlohmann::json tasks = nlohmann::json::array();
+  for (size_t t = 0; t < r.tasks.size(); ++t) {
+    const converter::TaskEval& e = r.task_evals[t];
+    nlohmann::json j = {{"task", r.tasks[t]},
+                        {"max_abs_diff", e.agreement.max_abs},
+                        {"mean_abs_diff", e.agreement.mean_abs},
+                        {"p99_abs_diff", e.agreement.p99_abs},
+                        {"spearman", Number(e.agreement.spearman)},
+                        {"flipped_pairs", e.flipped_pairs}};
+    if (e.has_labels) {
+      j["auc_float"] = Number(e.auc_float);
+      j["auc_int8"] = Number(e.auc_int8);
+      j["auc_delta"] = Number(e.auc_int8 - e.auc_float);
+      j["logloss_float"] = Number(e.logloss_float);
+      j["logloss_int8"] = Number(e.logloss_int8);
+    }
+    tasks.push_back(j);
+  }
+  nlohmann::json layers = nlohmann::json::array();
+  // An exact layer (no noise, e.g. 0/1 inputs) has infinite SQNR: null with "exact": true.
+  for (const auto& l : r.layers) {
+    layers.push_back({{"name", l.name}, {"sqnr_db", Number(l.sqnr_db())}, {"exact", l.noise == 0.0}});
+  }
+  return {{"model", args.model},
+          {"input", args.input},
+          {"rows", r.rows},
+          {"labels", args.labels.empty() ? nlohmann::json(nullptr) : nlohmann::json(args.labels)},
+          {"tasks", tasks},
+          {"layers", layers},
+          {"gate_means", r.gate_means},
+          {"simulation_mismatches", r.simulation_mismatches}};
+}
+
+void PrintText(const EvalArgs& args, const converter::EvalResult& r) {
+  std::printf("%s vs the float weights %s on %s rows of %s%s%s\n", args.model.c_str(), args.weights.c_str(),
+              Thousands(r.rows).c_str(), args.input.c_str(), args.labels.empty() ? "" : ", labels ",
+              args.labels.c_str());
+  const bool labels = !r.task_evals.empty() && r.task_evals[0].has_labels;
+  std::printf("  %-16s", "task");
+  if (labels) std::printf(" %9s %9s %9s %9s %9s", "auc_f32", "auc_int8", "d_auc", "ll_f32", "ll_int8");
+  std::printf(" %9s %9s %9s %9s %9s\n", "max|dp|", "mean|dp|", "p99|dp|", "spearman", "flipped");
+  for (size_t t = 0; t < r.tasks.size(); ++t) {
+    const converter::TaskEval& e = r.task_evals[t];
+    std::printf("  %-16s", r.tasks[t].c_str());
+    if (labels) {
+      std::printf(" %9.5f %9.5f %+9.5f %9.5f %9.5f", e.auc_float, e.auc_int8, e.auc_int8 - e.auc_float,
+                  e.logloss_float, e.logloss_int8);
+    }
+    std::printf(" %9.6f %9.6f %9.6f %9.6f %9.2e\n", e.agreement.max_abs, e.agreement.mean_abs,
+                e.agreement.p99_abs, e.agreement.spearman, e.flipped_pairs);
+  }
+  std::printf("per-layer SQNR of int8 against float (dB):\n");
+  for (const auto& l : r.layers) {
+    const double db = l.sqnr_db();
+    if (std::isinf(db)) {
+      std::printf("  %-28s %8s\n", l.name.c_str(), db > 0 ? "exact" : "-inf");
+    } else {
+      std::printf("  %-28s %8.2f\n", l.name.c_str(), db);
+    }
+  }
+  std::printf("mean gate weight per expert (rows: tasks):\n");
+  for (size_t t = 0; t < r.tasks.size(); ++t) {
+    std::printf("  %-16s", r.tasks[t].c_str());
+    for (double w : r.gate_means[t]) std::printf(" %6.3f", w);
+    std::printf("\n");
+  }
+  if (r.simulation_mismatches != 0) {
+    std::printf(
+        "warning: %lld scores of the runtime differ from the converter's simulation of the file; the "
+        "per-layer figures may not describe the runtime\n",
+        static_cast<long long>(r.simulation_mismatches));
+  }
+}
+
+void RunEval(const EvalArgs& args) {
+  std::shared_ptr<const Model> model;
+  if (Status s = Model::LoadFile(args.model.c_str(), &model); !s.ok()) {
+    throw std::runtime_error(std::string(StatusCodeName(s.code())) + ": " + s.message());
+  }
+  const converter::FloatModel float_model = converter::ImportModel(args.weights, args.arch);
+  const std::unique_ptr<converter::RowSource> rows = converter::OpenRows(args.input, model->input_dim());
+  converter::Matrix labels;
+  if (!args.labels.empty()) {
+    labels = converter::ReadMatrix(args.labels);
+    converter::CheckLabels(labels, rows->rows(), model->num_tasks(), args.labels);
+  }
+  ProgressBar bar(args.quiet || args.json);
+  converter::EvalOptions options;
+  options.progress = [&bar](const char* stage, int64_t done, int64_t total) {
+    bar.Update(stage, done, total);
+  };
+  const converter::EvalResult r =
+      converter::Evaluate(float_model, model, *rows, args.labels.empty() ? nullptr : &labels, options);
+  bar.Finish();
+  if (args.json) {
+    std::printf("%s\n", ToJson(args, r).dump(2).c_str());
+  } else {
+    PrintText(args, r);
+  }
+  if (!args.report.empty()) {
+    ReportInput in;
+    in.title = "mmoe eval: " + args.model;
+    in.source =
+        Thousands(r.rows) + " rows of " + args.input + (args.labels.empty() ? "" : ", labels " + args.labels);
+    in.result = &r;
+    WriteReport(args.report, in);
+    if (!args.json) std::printf("wrote %s\n", args.report.c_str());
+  }
+}
+
+}  // namespace
+
+Action AddEval(CLI::App& app) {
+  auto args = std::make_shared<EvalArgs>();
+  app.add_option("model", args->model, "model file (.mmoe)")->required();
+  app.add_option("--weights", args->weights, "the float32 weights it was converted from (.safetensors)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--arch", args->arch,
+                 "architecture JSON (docs/arch-json.md); default: the seed's key layout")
+      ->check(CLI::ExistingFile);
+  app.add_option("-i,--input", args->input, "feature rows [N, input_dim] (.npy streamed, or .csv)")
+      ->required();
+  app.add_option("--labels", args->labels, "0/1 labels [N, tasks] (.npy or .csv): adds AUC and log loss");
+  app.add_flag("--json", args->json, "print the figures as JSON");
+  app.add_option("--report", args->report, "also write a self-contained HTML report (inline SVG)");
+  app.add_flag("-q,--quiet", args->quiet, "no progress bar (there is none when stderr is not a terminal)");
+  return [args] { RunEval(*args); };
+}
+
+}  // namespace mmoe::cli
