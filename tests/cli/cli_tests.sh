@@ -66,7 +66,13 @@ case $case_name in
     expect_failure "'$mmoe' score '$work/missing.mmoe' -i '$seed/eval.npy'" "IO_ERROR" "missing.mmoe"
     expect_failure "'$mmoe' inspect '$seed/seed_mmoe.safetensors'" "NOT_A_MODEL"
     head -c 20000 "$work/seed.mmoe" > "$work/truncated.mmoe"
-    expect_failure "'$mmoe' inspect '$work/truncated.mmoe'" "CORRUPT_MODEL" "truncated.mmoe"
+    expect_failure "'$mmoe' inspect '$work/truncated.mmoe'" "CHECKSUM_MISMATCH" "truncated.mmoe"
+    # One flipped bit in the middle of the weights.
+    cp "$work/seed.mmoe" "$work/flipped.mmoe"
+    byte=$(od -An -tu1 -j 30000 -N 1 "$work/seed.mmoe")
+    printf "\\x$(printf %02x $((byte ^ 4)))" | dd of="$work/flipped.mmoe" bs=1 seek=30000 conv=notrunc status=none
+    cmp -s "$work/seed.mmoe" "$work/flipped.mmoe" && fail "the flip changed nothing"
+    expect_failure "'$mmoe' score '$work/flipped.mmoe' -i '$seed/eval.npy'" "CHECKSUM_MISMATCH" "flipped.mmoe" "damaged"
     expect_failure "'$mmoe' convert --weights '$seed/seed_mmoe.safetensors' --calib '$src/tests/data/bad_width.csv' -o '$work/x.mmoe'" "bad_width.csv"
     [[ -e $work/x.mmoe ]] && fail "a failed convert left an output file"
     expect_failure "'$mmoe' score '$work/seed.mmoe'" "--input"
