@@ -255,8 +255,11 @@ Status Verifier::Run() {
                          n_tasks, n_gates, kMaxTasks, kMaxGates);
   }
 
-  // Size the folded-bias storage once so that pointers into it stay valid.
-  size_t total_out = 0;
+  // Size the folded-bias storage once so that pointers into it stay valid. The layers are
+  // not checked yet, so the sum is bounded by what the file can hold: every output channel
+  // stores a 4-byte bias. Without that bound a few forged out_features asked for gigabytes
+  // (found by fuzz_model), and on 32-bit targets the sum could wrap to a short buffer.
+  uint64_t total_out = 0;
   auto count = [&](const fb::Mlp* mlp) {
     for (const fb::Dense* l : *mlp->layers()) total_out += l->out_features();
   };
@@ -264,7 +267,14 @@ Status Verifier::Run() {
   if (m->gates())
     for (const fb::Gate* g : *m->gates()) count(g->mlp());
   for (const fb::Task* t : *m->tasks()) count(t->tower());
-  d_->folded_bias.assign(total_out, 0);
+  if (total_out > d_->flatbuffer_size / sizeof(int32_t)) {
+    return Status::Error(
+        StatusCode::kInvalidModel,
+        "model: its layers declare %llu outputs in all, more than the biases a %zu-byte file "
+        "can hold",
+        static_cast<unsigned long long>(total_out), d_->flatbuffer_size);
+  }
+  d_->folded_bias.assign(static_cast<size_t>(total_out), 0);
 
   d_->input_dim = static_cast<int32_t>(m->input_dim());
   d_->input_scale = m->input()->scale();
