@@ -269,7 +269,10 @@ std::string LowerExtension(const std::string& path) {
 }  // namespace
 
 Matrix ReadNpy(const std::string& path, int64_t expected_cols) {
-  const std::string bytes = ReadFileBytes(path);
+  return ParseNpy(ReadFileBytes(path), path, expected_cols);
+}
+
+Matrix ParseNpy(const std::string& bytes, const std::string& path, int64_t expected_cols) {
   size_t data_start = 0;
   const std::string header_text = ExtractHeader(bytes, path, &data_start);
   const NpyHeader header = HeaderParser(header_text, path).Parse();

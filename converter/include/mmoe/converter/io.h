@@ -53,6 +53,12 @@ Matrix ReadCsv(const std::string& path, int64_t expected_cols = -1,
 // Dispatches on the extension (.npy / .csv, case-insensitive); another extension is an error.
 Matrix ReadMatrix(const std::string& path, int64_t expected_cols = -1);
 
+// ReadNpy and ReadCsv on a file's bytes already in memory (the fuzz targets use them);
+// `label` stands for the path in error messages.
+Matrix ParseNpy(const std::string& bytes, const std::string& label, int64_t expected_cols = -1);
+Matrix ParseCsv(const std::string& bytes, const std::string& label, int64_t expected_cols = -1,
+                std::vector<std::string>* header = nullptr);
+
 // ---------------------------------------------------------------------------------------------
 // Writers. All write atomically (WriteFileAtomic). `m.data.size()` must be rows * cols.
 
@@ -91,6 +97,9 @@ struct Tensor {
 // tensor and the flat index). "__metadata__" (string to string) goes to `metadata` if given.
 std::map<std::string, Tensor> ReadSafetensors(const std::string& path,
                                               std::map<std::string, std::string>* metadata = nullptr);
+// The same on the file's bytes in memory; `label` stands for the path in error messages.
+std::map<std::string, Tensor> ParseSafetensors(const std::string& bytes, const std::string& label,
+                                               std::map<std::string, std::string>* metadata = nullptr);
 
 // Parses JSON text, rejecting duplicate object keys (which nlohmann::json would silently
 // collapse). Errors read "<label>: <what>".
