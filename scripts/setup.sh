@@ -2,6 +2,7 @@
 # Installs what mmoe-edge needs to build and test on Debian 12 (as root, or through sudo).
 #   scripts/setup.sh           build and test dependencies
 #   scripts/setup.sh --train   also python3-torch and python3-numpy, to retrain the examples
+#   scripts/setup.sh --fuzz    also clang and its runtime libraries (libFuzzer, sanitizers)
 # Packages already installed are skipped, so a second run costs nothing.
 set -euo pipefail
 
@@ -13,9 +14,14 @@ packages=(
   libeigen3-dev                             # bench/: the float32 baseline
   libxnnpack-dev libpthreadpool-dev         # the optional xnnpack backend (MMOE_WITH_XNNPACK)
 )
-if [[ ${1:-} == --train ]]; then
-  packages+=(python3-torch python3-numpy)
-fi
+for option in "$@"; do
+  case $option in
+    --train) packages+=(python3-torch python3-numpy) ;;
+    # libclang-rt-14-dev ships libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh).
+    --fuzz) packages+=(clang libclang-rt-14-dev) ;;
+    *) echo "setup: unknown option '$option' (--train, --fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
