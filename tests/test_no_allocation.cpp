@@ -131,6 +131,24 @@ class FailingAllocation {
   ~FailingAllocation() { g_fail_countdown = 0; }
 };
 
+// Runs `attempt` with its 1st, 2nd, 3rd... allocation failing, until a run makes fewer
+// allocations than that (and so must succeed); returns how many allocations a run makes.
+// `attempt(fail)` calls the API, then fail.Disarm() before checking anything, and returns
+// whether it succeeded.
+template <typename Attempt>
+long FailEachAllocationInTurn(Attempt attempt) {
+  for (long k = 1;; ++k) {
+    CAPTURE(k);
+    FailingAllocation fail(k);
+    bool reached = false;
+    const bool ok = attempt([&] { reached = fail.Disarm(); });
+    if (!reached) {
+      CHECK(ok);
+      return k - 1;
+    }
+  }
+}
+
 // Sessions with worker threads, so that the thread pool's set-up is among the allocations.
 constexpr int kSessionThreads = 2;
 
@@ -138,48 +156,38 @@ TEST_CASE("C++ API: each allocation in loading and session creation failing in t
   const std::vector<uint8_t>& bytes = testing::SeedModelBytes();
   const converter::Matrix& x = testing::SeedEval();
   std::vector<float> out(2);
-  long k = 1;
-  for (;; ++k) {
-    CAPTURE(k);
+  const long allocations = FailEachAllocationInTurn([&](auto disarm) {
     std::shared_ptr<const Model> model;
     std::unique_ptr<Session> session;
     SessionOptions options;
     options.threads = kSessionThreads;
-    FailingAllocation fail(k);
     const Status load = Model::LoadBuffer(bytes.data(), bytes.size(), &model);
     const Status create = load.ok() ? Session::Create(model, options, &session) : Status::Ok();
-    const bool reached = fail.Disarm();
+    disarm();
     for (const Status* s : {&load, &create}) {
       INFO(s->message());
       CHECK((s->ok() || s->code() == StatusCode::kOutOfMemory));
     }
-    if (!reached) {
-      REQUIRE(load.ok());
-      REQUIRE(create.ok());
-      break;
-    }
     if (session) CHECK(session->Score(x.data.data(), 1, out.data(), out.size()).ok());
-  }
-  std::printf("C++ API: %ld allocations in load + session create, each failed in turn\n", k - 1);
-  CHECK(k > 10);
+    return load.ok() && create.ok();
+  });
+  std::printf("C++ API: %ld allocations in load + session create, each failed in turn\n", allocations);
+  CHECK(allocations > 10);
 }
 
 TEST_CASE("C API: each allocation in loading and session creation failing in turn gives MMOE_OUT_OF_MEMORY") {
   const std::vector<uint8_t>& bytes = testing::SeedModelBytes();
   const converter::Matrix& x = testing::SeedEval();
   std::vector<float> out(2);
-  long k = 1;
-  for (;; ++k) {
-    CAPTURE(k);
+  const long allocations = FailEachAllocationInTurn([&](auto disarm) {
     mmoe_model* model = nullptr;
     mmoe_session* session = nullptr;
     mmoe_session_options options;
     mmoe_session_options_init(&options);
     options.threads = kSessionThreads;
-    FailingAllocation fail(k);
     const mmoe_status load = mmoe_model_load_buffer(bytes.data(), bytes.size(), 1, &model);
     const mmoe_status create = load == MMOE_OK ? mmoe_session_create(model, &options, &session) : MMOE_OK;
-    const bool reached = fail.Disarm();
+    disarm();
     for (mmoe_status st : {load, create}) {
       INFO(mmoe_last_error());
       CHECK((st == MMOE_OK || st == MMOE_OUT_OF_MEMORY));
@@ -191,13 +199,9 @@ TEST_CASE("C API: each allocation in loading and session creation failing in tur
     if (session) CHECK(mmoe_session_score(session, x.data.data(), 1, out.data(), out.size()) == MMOE_OK);
     mmoe_session_destroy(session);
     mmoe_model_destroy(model);
-    if (!reached) {
-      REQUIRE(load == MMOE_OK);
-      REQUIRE(create == MMOE_OK);
-      break;
-    }
-  }
-  CHECK(k > 10);
+    return load == MMOE_OK && create == MMOE_OK;
+  });
+  CHECK(allocations > 10);
 }
 
 }  // namespace
