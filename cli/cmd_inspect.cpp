@@ -2,6 +2,7 @@
 // each layer's quantization, parameter count and bytes.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -76,8 +77,9 @@ void RunInspect(const std::string& path) {
   }
   const fb::Model* m = fb::GetModel(model->flatbuffer());
   auto str = [](const flatbuffers::String* s) { return s ? s->c_str() : ""; };
-  std::printf("%s: mmoe-edge model '%s', format %u.%u, written by %s %s at %s\n", path.c_str(),
-              str(m->name()), m->format_version_major(), m->format_version_minor(), str(m->producer()),
+  std::printf("%s: mmoe-edge model '%s', format %u.%u (%s), written by %s %s at %s\n", path.c_str(),
+              str(m->name()), m->format_version_major(), m->format_version_minor(),
+              model->checksum_verified() ? "CRC-32C verified" : "no checksum", str(m->producer()),
               str(m->producer_version()), str(m->created_utc()));
   std::printf("input: %u features, %s%s\n", m->input_dim(), Quant(m->input()).c_str(),
               m->feature_names() && m->feature_names()->size() ? " (named)" : "");
@@ -123,7 +125,7 @@ void RunInspect(const std::string& path) {
   std::printf("parameters: %s; %s multiply-accumulates per item; layer data %s bytes; file %s bytes\n",
               Thousands(totals.params).c_str(), Thousands(model->macs_per_item()).c_str(),
               Thousands(totals.bytes).c_str(),
-              Thousands(static_cast<int64_t>(model->flatbuffer_size())).c_str());
+              Thousands(static_cast<int64_t>(std::filesystem::file_size(path))).c_str());
 }
 
 }  // namespace

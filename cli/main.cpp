@@ -1,4 +1,5 @@
 // mmoe: convert, inspect and score mmoe-edge models.
+#include <csignal>
 #include <cstdio>
 #include <exception>
 
@@ -6,6 +7,10 @@
 #include "mmoe/mmoe.h"
 
 int main(int argc, char** argv) {
+  // Past a file size limit (RLIMIT_FSIZE, e.g. `ulimit -f`), write() fails with EFBIG, which
+  // the atomic writer reports and cleans up after like a full disk; the default SIGXFSZ would
+  // instead kill the process mid-write and leave the temporary file behind.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"mmoe-edge: int8 inference for multi-task Mixture-of-Experts models"};
   app.set_version_flag("--version", std::string("mmoe-edge ") + mmoe::RuntimeVersion());
   app.require_subcommand(1);

@@ -5,6 +5,7 @@
 #                              examples (examples/census also reads r-cran-kernlab's data)
 #   scripts/setup.sh --report  also chromium and python3, to render and check the HTML quality
 #                              report (scripts/render-report.sh, ctest report.render; ~80 MB)
+#   scripts/setup.sh --fuzz    also clang and its runtime libraries (libFuzzer, sanitizers)
 # Flags combine (scripts/test.sh passes --report so that CI renders the report).
 # Packages already installed are skipped, so a second run costs nothing.
 set -euo pipefail
@@ -21,7 +22,9 @@ for flag in "$@"; do
   case $flag in
     --train) packages+=(python3-torch python3-numpy python3-rdata r-cran-kernlab) ;;
     --report) packages+=(chromium python3) ;;
-    *) echo "setup: unknown option '$flag' (options: --train, --report)" >&2; exit 2 ;;
+    # libclang-rt-14-dev ships libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh).
+    --fuzz) packages+=(clang libclang-rt-14-dev) ;;
+    *) echo "setup: unknown option '$flag' (options: --train, --report, --fuzz)" >&2; exit 2 ;;
   esac
 done
 

@@ -288,13 +288,16 @@ TEST_CASE("C API: a buffer that is not a model is NOT_A_MODEL") {
   CHECK(model == nullptr);
 }
 
-TEST_CASE("C API: a truncated model fails to load") {
-  const std::vector<uint8_t>& bytes = testing::SeedModelBytes();
+TEST_CASE("C API: a truncated or damaged model fails its checksum") {
+  std::vector<uint8_t> bytes = testing::SeedModelBytes();
   mmoe_model* model = nullptr;
-  const mmoe_status st = mmoe_model_load_buffer(bytes.data(), bytes.size() / 2, 1, &model);
-  CHECK(st == MMOE_CORRUPT_MODEL);
+  CHECK(mmoe_model_load_buffer(bytes.data(), bytes.size() / 2, 1, &model) == MMOE_CHECKSUM_MISMATCH);
   CHECK(model == nullptr);
-  CHECK(std::strlen(mmoe_last_error()) > 0);
+  CHECK(LastErrorContains("has none"));
+  bytes[bytes.size() / 3] ^= 0x04;
+  CHECK(mmoe_model_load_buffer(bytes.data(), bytes.size(), 1, &model) == MMOE_CHECKSUM_MISMATCH);
+  CHECK(model == nullptr);
+  CHECK(LastErrorContains("checksum mismatch"));
 }
 
 TEST_CASE("C API: a misaligned borrowed buffer is INVALID_ARGUMENT") {
@@ -393,6 +396,7 @@ TEST_CASE("C API: status names and version") {
       {MMOE_UNAVAILABLE, "UNAVAILABLE"},
       {MMOE_OUT_OF_MEMORY, "OUT_OF_MEMORY"},
       {MMOE_INTERNAL, "INTERNAL"},
+      {MMOE_CHECKSUM_MISMATCH, "CHECKSUM_MISMATCH"},
   };
   for (const auto& n : kNames) {
     CHECK(std::string(mmoe_status_name(n.status)) == n.name);

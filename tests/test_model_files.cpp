@@ -42,15 +42,31 @@ struct Loaded {
   std::shared_ptr<const Model> model;
 };
 
-Loaded LoadExact(const uint8_t* data, size_t size) {
+Loaded LoadExact(const uint8_t* data, size_t size, const LoadOptions& options = LoadOptions()) {
   Loaded l;
   l.buffer.reset(new uint8_t[size == 0 ? 1 : size]);  // new[] is aligned for any scalar
   if (size) std::memcpy(l.buffer.get(), data, size);
-  l.status = Model::LoadBuffer(l.buffer.get(), size, &l.model, /*copy=*/false);
+  l.status = Model::LoadBuffer(l.buffer.get(), size, /*copy=*/false, options, &l.model);
   return l;
 }
 
-Loaded LoadExact(const std::vector<uint8_t>& bytes) { return LoadExact(bytes.data(), bytes.size()); }
+Loaded LoadExact(const std::vector<uint8_t>& bytes, const LoadOptions& options = LoadOptions()) {
+  return LoadExact(bytes.data(), bytes.size(), options);
+}
+
+LoadOptions WithoutChecksum() {
+  LoadOptions options;
+  options.verify_checksum = false;
+  return options;
+}
+
+// Recomputes the checksum trailer of a file edited on purpose, as a newer converter would
+// have written it.
+void Reseal(std::vector<uint8_t>* file) {
+  REQUIRE(file->size() > kChecksumTrailerSize);
+  const size_t payload = file->size() - kChecksumTrailerSize;
+  WriteChecksumTrailer(file->data(), payload, file->data() + payload);
+}
 
 // `s` failed with `code` and a message containing every fragment.
 void CheckRefused(const Status& s, StatusCode code, std::initializer_list<const char*> fragments) {
@@ -65,7 +81,8 @@ void CheckRefused(const Status& s, StatusCode code, std::initializer_list<const 
 
 bool IsCleanRefusal(StatusCode code) {
   return code == StatusCode::kNotAModel || code == StatusCode::kUnsupportedVersion ||
-         code == StatusCode::kCorruptModel || code == StatusCode::kInvalidModel;
+         code == StatusCode::kCorruptModel || code == StatusCode::kInvalidModel ||
+         code == StatusCode::kChecksumMismatch;
 }
 
 // Scores `rows` items of `features` (input_dim wide, zero-padded if short) and checks that
@@ -151,14 +168,128 @@ TEST_CASE("the seed model truncated at any length is refused cleanly") {
     CHECK(IsCleanRefusal(l.status.code()));
     CHECK(std::strlen(l.status.message()) > 0);
     if (n < 8) CHECK(l.status.code() == StatusCode::kNotAModel);
+    // Past the identifier, a file cut short has lost its checksum trailer, or (before the
+    // version can be read) its root table.
+    if (n >= 8) {
+      const bool no_root = l.status.code() == StatusCode::kCorruptModel &&
+                           std::string(l.status.message()).find("root") != std::string::npos;
+      CHECK((l.status.code() == StatusCode::kChecksumMismatch || no_root));
+    }
   }
   const Loaded whole = LoadExact(seed);
   REQUIRE_MESSAGE(whole.status.ok(), whole.status.message());
   ScoreAndCheck(whole.model, SeedRows(5), 5);
 }
 
-// Every flip either is refused with a clean code or gives a model that scores sanely.
-TEST_CASE("the seed model with a flipped byte is refused cleanly or still scores") {
+// --- Checksum ----------------------------------------------------------------------------------
+
+TEST_CASE("Crc32c is CRC-32C (Castagnoli)") {
+  // The check value of the CRC catalogue, and RFC 3720's iSCSI test vectors.
+  CHECK(Crc32c("123456789", 9) == 0xE3069283u);
+  CHECK(Crc32c("", 0) == 0u);
+  const std::vector<uint8_t> zeros(32, 0x00), ones(32, 0xFF);
+  CHECK(Crc32c(zeros.data(), zeros.size()) == 0x8A9136AAu);
+  CHECK(Crc32c(ones.data(), ones.size()) == 0x62A8AB43u);
+  std::vector<uint8_t> ascending(32);
+  for (int i = 0; i < 32; ++i) ascending[i] = static_cast<uint8_t>(i);
+  CHECK(Crc32c(ascending.data(), ascending.size()) == 0x46DD794Eu);
+  // Every length and alignment goes through the same value as byte-at-a-time code would.
+  const std::vector<uint8_t>& seed = testing::SeedModelBytes();
+  for (size_t start = 0; start < 9; ++start) {
+    for (size_t len : {0, 1, 7, 8, 9, 15, 16, 17, 1000}) {
+      uint32_t crc = 0xFFFFFFFFu;
+      for (size_t i = start; i < start + len; ++i) {
+        crc ^= seed[i];
+        for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ ((crc & 1u) ? 0x82F63B78u : 0u);
+      }
+      CAPTURE(start);
+      CAPTURE(len);
+      CHECK(Crc32c(seed.data() + start, len) == (crc ^ 0xFFFFFFFFu));
+    }
+  }
+}
+
+TEST_CASE("the converter writes format 1.1 with a checksum trailer that the loader checks") {
+  const std::vector<uint8_t>& seed = testing::SeedModelBytes();
+  REQUIRE(seed.size() > kChecksumTrailerSize);
+  CHECK(std::memcmp(seed.data() + seed.size() - 4, "MMCK", 4) == 0);
+  const Loaded l = LoadExact(seed);
+  REQUIRE_MESSAGE(l.status.ok(), l.status.message());
+  CHECK(l.model->format_version_major() == 1);
+  CHECK(l.model->format_version_minor() == 1);
+  CHECK(l.model->checksum_verified());
+  CHECK(l.model->flatbuffer_size() == seed.size() - kChecksumTrailerSize);
+  // The shipped golden file too.
+  std::shared_ptr<const Model> golden;
+  const Status s = Model::LoadFile(testing::SourcePath("tests/data/seed.mmoe").c_str(), &golden);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  CHECK(golden->checksum_verified());
+  CHECK(golden->format_version_minor() == 1);
+}
+
+TEST_CASE("a wrong checksum, or a 1.1 file without its trailer, is CHECKSUM_MISMATCH") {
+  std::vector<uint8_t> seed = testing::SeedModelBytes();
+  seed[seed.size() - kChecksumTrailerSize] ^= 0x01;  // the stored CRC itself
+  CheckRefused(LoadExact(seed).status, StatusCode::kChecksumMismatch,
+               {"checksum mismatch", "CRC-32C", "0x", "damaged"});
+  seed = testing::SeedModelBytes();
+  seed[seed.size() - 1] = 'X';  // the magic: no trailer any more
+  CheckRefused(LoadExact(seed).status, StatusCode::kChecksumMismatch, {"format 1.1", "\"MMCK\"", "has none"});
+  seed.resize(seed.size() - kChecksumTrailerSize);
+  CheckRefused(LoadExact(seed).status, StatusCode::kChecksumMismatch, {"format 1.1", "has none"});
+  // With the check off, the FlatBuffer alone still verifies.
+  const Loaded l = LoadExact(seed, WithoutChecksum());
+  REQUIRE_MESSAGE(l.status.ok(), l.status.message());
+  CHECK_FALSE(l.model->checksum_verified());
+
+  // A 1.0 file predates the trailer and loads without one; with one it is checked.
+  ModelSpec spec = testing::MinimalModelSpec();
+  const Loaded old = LoadExact(testing::BuildModel(spec));
+  REQUIRE_MESSAGE(old.status.ok(), old.status.message());
+  CHECK_FALSE(old.model->checksum_verified());
+  CHECK(old.model->format_version_minor() == 0);
+  spec.checksum = true;
+  std::vector<uint8_t> sealed = testing::BuildModel(spec);
+  CHECK(LoadExact(sealed).model->checksum_verified());
+  sealed[sealed.size() / 2] ^= 0x10;
+  CheckRefused(LoadExact(sealed).status, StatusCode::kChecksumMismatch, {"checksum mismatch"});
+  // A 1.1 file without the trailer.
+  spec.checksum = false;
+  spec.version_minor = 1;
+  CheckRefused(LoadExact(testing::BuildModel(spec)).status, StatusCode::kChecksumMismatch, {"has none"});
+}
+
+// CRC-32C catches every single-bit error. Each byte of the file gets one flipped bit (a
+// different bit from byte to byte): the loader must refuse every one, by the checksum, or as
+// not a model when the flip hits the "MMOE" identifier that is checked first.
+TEST_CASE("every byte of the seed model with a flipped bit is refused, by the checksum") {
+  std::vector<uint8_t> damaged = testing::SeedModelBytes();
+  int by_checksum = 0, by_identifier = 0, other = 0;
+  for (size_t p = 0; p < damaged.size(); ++p) {
+    const uint8_t mask = static_cast<uint8_t>(1u << (p % 8));
+    damaged[p] ^= mask;
+    const Loaded l = LoadExact(damaged);
+    damaged[p] ^= mask;
+    if (l.status.code() == StatusCode::kChecksumMismatch) {
+      ++by_checksum;
+    } else if (l.status.code() == StatusCode::kNotAModel && p >= 4 && p < 8) {
+      ++by_identifier;
+    } else {
+      ++other;
+      CAPTURE(p);
+      FAIL_CHECK("flip not caught by the checksum: " << StatusCodeName(l.status.code()) << " "
+                                                     << l.status.message());
+    }
+  }
+  std::printf("bit flips in the %zu-byte seed model: %d caught by the checksum, %d by the identifier\n",
+              damaged.size(), by_checksum, by_identifier);
+  CHECK(by_identifier == 4);
+  CHECK(other == 0);
+}
+
+// With the checksum off, the verifier alone stands between a damaged file and the kernels:
+// every flip either is refused with a clean code or gives a model that scores sanely.
+TEST_CASE("with the checksum off, the seed model with a flipped byte is refused cleanly or still scores") {
   const std::vector<uint8_t>& seed = testing::SeedModelBytes();
   std::mt19937 rng(20260101);
   std::vector<size_t> positions;
@@ -170,7 +301,7 @@ TEST_CASE("the seed model with a flipped byte is refused cleanly or still scores
   for (size_t p : positions) {
     const uint8_t mask = static_cast<uint8_t>(1 + rng() % 255);
     damaged[p] ^= mask;
-    const Loaded l = LoadExact(damaged);
+    const Loaded l = LoadExact(damaged, WithoutChecksum());
     damaged[p] ^= mask;
     CAPTURE(p);
     CAPTURE(static_cast<int>(mask));
@@ -195,7 +326,7 @@ TEST_CASE("a newer major format version is refused with UNSUPPORTED_VERSION nami
   ModelSpec spec = testing::MinimalModelSpec();
   spec.version_major = 2;
   spec.version_minor = 3;
-  CheckRefused(LoadExact(testing::BuildModel(spec)).status, StatusCode::kUnsupportedVersion, {"2.3", "1.0"});
+  CheckRefused(LoadExact(testing::BuildModel(spec)).status, StatusCode::kUnsupportedVersion, {"2.3", "1.1"});
 
   // The seed model with its version field patched in place.
   std::vector<uint8_t> seed = testing::SeedModelBytes();
@@ -204,7 +335,8 @@ TEST_CASE("a newer major format version is refused with UNSUPPORTED_VERSION nami
   REQUIRE(field != nullptr);
   const uint16_t newer = 7;
   std::memcpy(seed.data() + (field - seed.data()), &newer, sizeof(newer));
-  CheckRefused(LoadExact(seed).status, StatusCode::kUnsupportedVersion, {"7.0", "newer", "1.0"});
+  Reseal(&seed);
+  CheckRefused(LoadExact(seed).status, StatusCode::kUnsupportedVersion, {"7.1", "newer", "1.1"});
 
   spec.version_major = 0;
   CheckRefused(LoadExact(testing::BuildModel(spec)).status, StatusCode::kUnsupportedVersion, {"0.3"});
@@ -213,6 +345,7 @@ TEST_CASE("a newer major format version is refused with UNSUPPORTED_VERSION nami
 TEST_CASE("a newer minor format version loads: minor versions only add fields") {
   ModelSpec spec = testing::MinimalModelSpec();
   spec.version_minor = 9;
+  spec.checksum = true;
   const Loaded l = LoadExact(testing::BuildModel(spec));
   REQUIRE_MESSAGE(l.status.ok(), l.status.message());
 }
@@ -379,6 +512,9 @@ std::vector<Violation> Violations() {
        {"tasks[1] (dwell)", "no gate and expert 2 is out of range"}},
       {"no experts", [](ModelSpec* m) { m->experts.clear(); }, {"model", "0 experts"}},
       {"no tasks", [](ModelSpec* m) { m->tasks.clear(); }, {"model", "0 tasks"}},
+      {"layers declaring more outputs than the file has biases for (fuzz_model's first finding)",
+       [](ModelSpec* m) { ExpertLayer(m, 0, 1).out = 1u << 30; },
+       {"model", "outputs in all", "more than the biases"}},
       {"an MLP without layers",
        [](ModelSpec* m) { m->gates[0].mlp.layers.clear(); },
        {"gates[0]", "has 0 layers"}},
@@ -487,7 +623,11 @@ TEST_CASE("LoadFile: missing files, directories and broken files say which path"
   truncated.resize(truncated.size() / 2);
   const std::string corrupt = dir / "truncated.mmoe";
   WriteFile(corrupt, truncated);
-  CheckRefused(Model::LoadFile(corrupt.c_str(), &model), StatusCode::kCorruptModel, {corrupt.c_str()});
+  CheckRefused(Model::LoadFile(corrupt.c_str(), &model), StatusCode::kChecksumMismatch,
+               {corrupt.c_str(), "has none"});
+  // Without the checksum, the FlatBuffers verifier catches the same file.
+  CheckRefused(Model::LoadFile(corrupt.c_str(), WithoutChecksum(), &model), StatusCode::kCorruptModel,
+               {corrupt.c_str(), "corrupt"});
   CHECK(model == nullptr);
 
   CHECK(Model::LoadFile(nullptr, &model).code() == StatusCode::kInvalidArgument);

@@ -1,21 +1,31 @@
 // Score calls allocate nothing: this binary's global operator new counts allocations made
 // while a score call runs, for every backend and ISA, float and int8 input, one and several
-// tiles, and the error paths.
+// tiles, and the error paths. The same operator new can also make the n-th allocation fail,
+// to show that running out of memory while loading a model or creating a session is reported
+// as OUT_OF_MEMORY by both APIs and never escapes as an exception.
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <new>
+#include <string>
 #include <vector>
 
+#include "mmoe/mmoe_c.h"
 #include "support/fixtures.h"
 
 namespace {
 std::atomic<bool> g_counting{false};
 std::atomic<long> g_allocations{0};
+// While > 0, counts allocations down; the one that takes it to 0 throws std::bad_alloc.
+std::atomic<long> g_fail_countdown{0};
 
 void* CountedAlloc(std::size_t size) {
   if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (g_fail_countdown.load(std::memory_order_relaxed) > 0 && g_fail_countdown.fetch_sub(1) == 1) {
+    throw std::bad_alloc();
+  }
   if (void* p = std::malloc(size ? size : 1)) return p;
   throw std::bad_alloc();
 }
@@ -111,6 +121,87 @@ TEST_CASE("quantized-input score calls do not allocate") {
   g_counting = false;
   CHECK(s.ok());
   CHECK(g_allocations.load() == 0);
+}
+
+// Makes the k-th allocation from now fail; returns whether it was reached when disarmed.
+class FailingAllocation {
+ public:
+  explicit FailingAllocation(long k) { g_fail_countdown = k; }
+  bool Disarm() { return g_fail_countdown.exchange(0) <= 0; }
+  ~FailingAllocation() { g_fail_countdown = 0; }
+};
+
+// Runs `attempt` with its 1st, 2nd, 3rd... allocation failing, until a run makes fewer
+// allocations than that (and so must succeed); returns how many allocations a run makes.
+// `attempt(fail)` calls the API, then fail.Disarm() before checking anything, and returns
+// whether it succeeded.
+template <typename Attempt>
+long FailEachAllocationInTurn(Attempt attempt) {
+  for (long k = 1;; ++k) {
+    CAPTURE(k);
+    FailingAllocation fail(k);
+    bool reached = false;
+    const bool ok = attempt([&] { reached = fail.Disarm(); });
+    if (!reached) {
+      CHECK(ok);
+      return k - 1;
+    }
+  }
+}
+
+// Sessions with worker threads, so that the thread pool's set-up is among the allocations.
+constexpr int kSessionThreads = 2;
+
+TEST_CASE("C++ API: each allocation in loading and session creation failing in turn gives OUT_OF_MEMORY") {
+  const std::vector<uint8_t>& bytes = testing::SeedModelBytes();
+  const converter::Matrix& x = testing::SeedEval();
+  std::vector<float> out(2);
+  const long allocations = FailEachAllocationInTurn([&](auto disarm) {
+    std::shared_ptr<const Model> model;
+    std::unique_ptr<Session> session;
+    SessionOptions options;
+    options.threads = kSessionThreads;
+    const Status load = Model::LoadBuffer(bytes.data(), bytes.size(), &model);
+    const Status create = load.ok() ? Session::Create(model, options, &session) : Status::Ok();
+    disarm();
+    for (const Status* s : {&load, &create}) {
+      INFO(s->message());
+      CHECK((s->ok() || s->code() == StatusCode::kOutOfMemory));
+    }
+    if (session) CHECK(session->Score(x.data.data(), 1, out.data(), out.size()).ok());
+    return load.ok() && create.ok();
+  });
+  std::printf("C++ API: %ld allocations in load + session create, each failed in turn\n", allocations);
+  CHECK(allocations > 10);
+}
+
+TEST_CASE("C API: each allocation in loading and session creation failing in turn gives MMOE_OUT_OF_MEMORY") {
+  const std::vector<uint8_t>& bytes = testing::SeedModelBytes();
+  const converter::Matrix& x = testing::SeedEval();
+  std::vector<float> out(2);
+  const long allocations = FailEachAllocationInTurn([&](auto disarm) {
+    mmoe_model* model = nullptr;
+    mmoe_session* session = nullptr;
+    mmoe_session_options options;
+    mmoe_session_options_init(&options);
+    options.threads = kSessionThreads;
+    const mmoe_status load = mmoe_model_load_buffer(bytes.data(), bytes.size(), 1, &model);
+    const mmoe_status create = load == MMOE_OK ? mmoe_session_create(model, &options, &session) : MMOE_OK;
+    disarm();
+    for (mmoe_status st : {load, create}) {
+      INFO(mmoe_last_error());
+      CHECK((st == MMOE_OK || st == MMOE_OUT_OF_MEMORY));
+      if (st == MMOE_OUT_OF_MEMORY)
+        CHECK(std::string(mmoe_last_error()).find("out of memory") != std::string::npos);
+    }
+    CHECK((load == MMOE_OK) == (model != nullptr));
+    CHECK((create == MMOE_OK && load == MMOE_OK) == (session != nullptr));
+    if (session) CHECK(mmoe_session_score(session, x.data.data(), 1, out.data(), out.size()) == MMOE_OK);
+    mmoe_session_destroy(session);
+    mmoe_model_destroy(model);
+    return load == MMOE_OK && create == MMOE_OK;
+  });
+  CHECK(allocations > 10);
 }
 
 }  // namespace

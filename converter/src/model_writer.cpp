@@ -234,7 +234,12 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
   mb.add_tasks(tasks_off);
   mb.add_calibration(calibration);
   fb::FinishModelBuffer(b_, mb.Finish());
-  return std::vector<uint8_t>(b_.GetBufferPointer(), b_.GetBufferPointer() + b_.GetSize());
+  // The FlatBuffer, then the CRC-32C trailer of format 1.1 (docs/model-format.md).
+  std::vector<uint8_t> file(b_.GetBufferPointer(), b_.GetBufferPointer() + b_.GetSize());
+  uint8_t trailer[kChecksumTrailerSize];
+  WriteChecksumTrailer(file.data(), file.size(), trailer);
+  file.insert(file.end(), trailer, trailer + kChecksumTrailerSize);
+  return file;
 }
 
 }  // namespace

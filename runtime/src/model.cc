@@ -12,11 +12,11 @@ namespace {
 
 // Preparation builds small tables (std::vector); running out of memory there is reported,
 // not thrown, like every other failure.
-Status Finish(std::unique_ptr<ModelBytes> bytes, std::shared_ptr<const Model>* model,
-              Model* (*make)(std::unique_ptr<ModelData>)) {
+Status Finish(std::unique_ptr<ModelBytes> bytes, const LoadOptions& options,
+              std::shared_ptr<const Model>* model, Model* (*make)(std::unique_ptr<ModelData>)) {
   try {
     std::unique_ptr<ModelData> data(new ModelData());
-    if (Status s = VerifyAndPrepare(std::move(bytes), data.get()); !s.ok()) return s;
+    if (Status s = VerifyAndPrepare(std::move(bytes), options, data.get()); !s.ok()) return s;
     model->reset(make(std::move(data)));
     return Status::Ok();
   } catch (const std::bad_alloc&) {
@@ -32,11 +32,15 @@ Model::Model(std::unique_ptr<ModelData> data) : data_(std::move(data)) {}
 Model::~Model() = default;
 
 Status Model::LoadFile(const char* path, std::shared_ptr<const Model>* model) {
+  return LoadFile(path, LoadOptions(), model);
+}
+
+Status Model::LoadFile(const char* path, const LoadOptions& options, std::shared_ptr<const Model>* model) {
   if (!path || !model) return Status::Error(StatusCode::kInvalidArgument, "LoadFile: null argument");
   std::unique_ptr<ModelBytes> bytes;
   if (Status s = MapFile(path, &bytes); !s.ok()) return s;
-  Status s =
-      Finish(std::move(bytes), model, [](std::unique_ptr<ModelData> d) { return new Model(std::move(d)); });
+  Status s = Finish(std::move(bytes), options, model,
+                    [](std::unique_ptr<ModelData> d) { return new Model(std::move(d)); });
   if (!s.ok()) {
     // Prefix the path so that messages about the contents say which file they are about.
     Status named = Status::Error(s.code(), "%s: %s", path, s.message());
@@ -46,6 +50,11 @@ Status Model::LoadFile(const char* path, std::shared_ptr<const Model>* model) {
 }
 
 Status Model::LoadBuffer(const void* data, size_t size, std::shared_ptr<const Model>* model, bool copy) {
+  return LoadBuffer(data, size, copy, LoadOptions(), model);
+}
+
+Status Model::LoadBuffer(const void* data, size_t size, bool copy, const LoadOptions& options,
+                         std::shared_ptr<const Model>* model) {
   if (!data || !model) return Status::Error(StatusCode::kInvalidArgument, "LoadBuffer: null argument");
   if (size < 8) {
     return Status::Error(StatusCode::kNotAModel, "buffer of %zu bytes is too small to be a model", size);
@@ -53,7 +62,7 @@ Status Model::LoadBuffer(const void* data, size_t size, std::shared_ptr<const Mo
   std::unique_ptr<ModelBytes> bytes;
   Status s = copy ? CopyBuffer(data, size, &bytes) : BorrowBuffer(data, size, &bytes);
   if (!s.ok()) return s;
-  return Finish(std::move(bytes), model,
+  return Finish(std::move(bytes), options, model,
                 [](std::unique_ptr<ModelData> d) { return new Model(std::move(d)); });
 }
 
@@ -68,7 +77,10 @@ int Model::num_gates() const { return static_cast<int>(data_->gates.size()); }
 int64_t Model::parameter_count() const { return data_->parameters; }
 int64_t Model::macs_per_item() const { return data_->macs; }
 const void* Model::flatbuffer() const { return data_->bytes->data(); }
-size_t Model::flatbuffer_size() const { return data_->bytes->size(); }
+size_t Model::flatbuffer_size() const { return data_->flatbuffer_size; }
+int Model::format_version_major() const { return data_->format_major; }
+int Model::format_version_minor() const { return data_->format_minor; }
+bool Model::checksum_verified() const { return data_->checksum_verified; }
 
 const char* BackendName(Backend backend) {
   switch (backend) {

@@ -54,7 +54,10 @@ struct ModelData {
   const Program& GetProgram(WeightLayout layout) const;
 
   std::unique_ptr<ModelBytes> bytes;
+  size_t flatbuffer_size = 0;  // bytes->size() without the checksum trailer
   const fb::Model* model = nullptr;
+  int format_major = 0, format_minor = 0;
+  bool checksum_verified = false;
   std::vector<int32_t> folded_bias;  // every layer's bias with its input zero point folded in
 
   int32_t input_dim = 0;
@@ -77,9 +80,10 @@ struct ModelData {
   mutable std::unique_ptr<Program> programs_[3];
 };
 
-// Verifies `bytes` (FlatBuffers verifier, then every invariant of docs/numerics.md) and
-// prepares the execution plan. On failure `data` is left unusable and the status names the
-// offending part.
-Status VerifyAndPrepare(std::unique_ptr<ModelBytes> bytes, ModelData* data);
+// Verifies `bytes` (identifier, version, checksum trailer unless `options` turn it off,
+// FlatBuffers verifier, then every invariant of docs/numerics.md) and prepares the execution
+// plan. On failure `data` is left unusable and the status names the offending part.
+struct LoadOptions;
+Status VerifyAndPrepare(std::unique_ptr<ModelBytes> bytes, const LoadOptions& options, ModelData* data);
 
 }  // namespace mmoe

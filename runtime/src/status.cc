@@ -29,6 +29,8 @@ const char* StatusCodeName(StatusCode code) {
       return "OUT_OF_MEMORY";
     case StatusCode::kInternal:
       return "INTERNAL";
+    case StatusCode::kChecksumMismatch:
+      return "CHECKSUM_MISMATCH";
   }
   return "UNKNOWN";
 }

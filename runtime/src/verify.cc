@@ -255,8 +255,11 @@ Status Verifier::Run() {
                          n_tasks, n_gates, kMaxTasks, kMaxGates);
   }
 
-  // Size the folded-bias storage once so that pointers into it stay valid.
-  size_t total_out = 0;
+  // Size the folded-bias storage once so that pointers into it stay valid. The layers are
+  // not checked yet, so the sum is bounded by what the file can hold: every output channel
+  // stores a 4-byte bias. Without that bound a few forged out_features asked for gigabytes
+  // (found by fuzz_model), and on 32-bit targets the sum could wrap to a short buffer.
+  uint64_t total_out = 0;
   auto count = [&](const fb::Mlp* mlp) {
     for (const fb::Dense* l : *mlp->layers()) total_out += l->out_features();
   };
@@ -264,7 +267,14 @@ Status Verifier::Run() {
   if (m->gates())
     for (const fb::Gate* g : *m->gates()) count(g->mlp());
   for (const fb::Task* t : *m->tasks()) count(t->tower());
-  d_->folded_bias.assign(total_out, 0);
+  if (total_out > d_->flatbuffer_size / sizeof(int32_t)) {
+    return Status::Error(
+        StatusCode::kInvalidModel,
+        "model: its layers declare %llu outputs in all, more than the biases a %zu-byte file "
+        "can hold",
+        static_cast<unsigned long long>(total_out), d_->flatbuffer_size);
+  }
+  d_->folded_bias.assign(static_cast<size_t>(total_out), 0);
 
   d_->input_dim = static_cast<int32_t>(m->input_dim());
   d_->input_scale = m->input()->scale();
@@ -388,15 +398,41 @@ Status Verifier::Run() {
   return Status::Ok();
 }
 
+// The checksum trailer (docs/model-format.md): whether the file has one, and whether it matches.
+// A matching trailer is checked before anything else is read, so a damaged file is named as
+// such rather than as whatever its damage happens to look like.
+Status CheckTrailer(const uint8_t* buf, size_t file_size, const LoadOptions& options, bool* has_trailer,
+                    size_t* flatbuffer_size) {
+  *has_trailer =
+      file_size >= 8 + kChecksumTrailerSize && std::memcmp(buf + file_size - 4, kChecksumMagic, 4) == 0;
+  *flatbuffer_size = *has_trailer ? file_size - kChecksumTrailerSize : file_size;
+  if (!*has_trailer || !options.verify_checksum) return Status::Ok();
+  const uint8_t* t = buf + *flatbuffer_size;
+  const uint32_t stored = static_cast<uint32_t>(t[0]) | static_cast<uint32_t>(t[1]) << 8 |
+                          static_cast<uint32_t>(t[2]) << 16 | static_cast<uint32_t>(t[3]) << 24;
+  const uint32_t computed = Crc32c(buf, *flatbuffer_size);
+  if (stored != computed) {
+    return Status::Error(StatusCode::kChecksumMismatch,
+                         "model checksum mismatch: CRC-32C of its %zu bytes is 0x%08x but the trailer says "
+                         "0x%08x; the file is damaged (failed download, storage corruption or tampering)",
+                         *flatbuffer_size, computed, stored);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
-Status VerifyAndPrepare(std::unique_ptr<ModelBytes> bytes, ModelData* data) {
+Status VerifyAndPrepare(std::unique_ptr<ModelBytes> bytes, const LoadOptions& options, ModelData* data) {
   const uint8_t* buf = bytes->data();
-  const size_t size = bytes->size();
-  if (size < 8 || !flatbuffers::BufferHasIdentifier(buf, fb::ModelIdentifier())) {
+  const size_t file_size = bytes->size();
+  if (file_size < 8 || !flatbuffers::BufferHasIdentifier(buf, fb::ModelIdentifier())) {
     return Status::Error(StatusCode::kNotAModel,
-                         "not an mmoe-edge model: the file identifier \"MMOE\" is missing (%zu bytes)", size);
+                         "not an mmoe-edge model: the file identifier \"MMOE\" is missing (%zu bytes)",
+                         file_size);
   }
+  bool has_trailer = false;
+  size_t size = 0;  // the FlatBuffer's bytes, without the trailer
+  if (Status s = CheckTrailer(buf, file_size, options, &has_trailer, &size); !s.ok()) return s;
   if (size >= FLATBUFFERS_MAX_BUFFER_SIZE) {
     return Status::Error(StatusCode::kCorruptModel, "model is %zu bytes, above the 2 GiB FlatBuffers limit",
                          size);
@@ -418,16 +454,26 @@ Status VerifyAndPrepare(std::unique_ptr<ModelBytes> bytes, ModelData* data) {
         !table->VerifyField<uint16_t>(v, fb::Model::VT_FORMAT_VERSION_MINOR, 2)) {
       return Status::Error(StatusCode::kCorruptModel, "model file is truncated or its root table is corrupt");
     }
-    if (root->format_version_major() > kFormatVersionMajor) {
+    const unsigned major = root->format_version_major(), minor = root->format_version_minor();
+    if (major > kFormatVersionMajor) {
       return Status::Error(StatusCode::kUnsupportedVersion,
-                           "model format version %u.%u is newer than this runtime's %d.%d",
-                           root->format_version_major(), root->format_version_minor(), kFormatVersionMajor,
-                           kFormatVersionMinor);
+                           "model format version %u.%u is newer than this runtime's %d.%d", major, minor,
+                           kFormatVersionMajor, kFormatVersionMinor);
     }
-    if (root->format_version_major() == 0) {
+    if (major == 0) {
       return Status::Error(StatusCode::kUnsupportedVersion, "model format version 0.%u is not supported",
-                           root->format_version_minor());
+                           minor);
     }
+    // From 1.1 on the converter always writes the trailer: a file without one lost its end.
+    if (minor >= 1 && !has_trailer && options.verify_checksum) {
+      return Status::Error(
+          StatusCode::kChecksumMismatch,
+          "model format %u.%u ends in a CRC-32C trailer (\"MMCK\") but this file of %zu bytes "
+          "has none: it is truncated or damaged",
+          major, minor, file_size);
+    }
+    data->format_major = static_cast<int>(major);
+    data->format_minor = static_cast<int>(minor);
   }
   flatbuffers::Verifier verifier(buf, size);
   if (!fb::VerifyModelBuffer(verifier)) {
@@ -435,6 +481,8 @@ Status VerifyAndPrepare(std::unique_ptr<ModelBytes> bytes, ModelData* data) {
                          "model file is corrupt: the FlatBuffers verifier rejected it (%zu bytes)", size);
   }
   data->bytes = std::move(bytes);
+  data->flatbuffer_size = size;
+  data->checksum_verified = has_trailer && options.verify_checksum;
   data->model = fb::GetModel(data->bytes->data());
   return Verifier(data).Run();
 }

@@ -66,7 +66,13 @@ case $case_name in
     expect_failure "'$mmoe' score '$work/missing.mmoe' -i '$seed/eval.npy'" "IO_ERROR" "missing.mmoe"
     expect_failure "'$mmoe' inspect '$seed/seed_mmoe.safetensors'" "NOT_A_MODEL"
     head -c 20000 "$work/seed.mmoe" > "$work/truncated.mmoe"
-    expect_failure "'$mmoe' inspect '$work/truncated.mmoe'" "CORRUPT_MODEL" "truncated.mmoe"
+    expect_failure "'$mmoe' inspect '$work/truncated.mmoe'" "CHECKSUM_MISMATCH" "truncated.mmoe"
+    # One flipped bit in the middle of the weights.
+    cp "$work/seed.mmoe" "$work/flipped.mmoe"
+    byte=$(od -An -tu1 -j 30000 -N 1 "$work/seed.mmoe")
+    printf "\\x$(printf %02x $((byte ^ 4)))" | dd of="$work/flipped.mmoe" bs=1 seek=30000 conv=notrunc status=none
+    cmp -s "$work/seed.mmoe" "$work/flipped.mmoe" && fail "the flip changed nothing"
+    expect_failure "'$mmoe' score '$work/flipped.mmoe' -i '$seed/eval.npy'" "CHECKSUM_MISMATCH" "flipped.mmoe" "damaged"
     expect_failure "'$mmoe' convert --weights '$seed/seed_mmoe.safetensors' --calib '$src/tests/data/bad_width.csv' -o '$work/x.mmoe'" "bad_width.csv"
     [[ -e $work/x.mmoe ]] && fail "a failed convert left an output file"
     expect_failure "'$mmoe' score '$work/seed.mmoe'" "--input"
@@ -159,6 +165,60 @@ case $case_name in
     grep -qF "calibration mse" "$work/convert.html" || fail "convert report lacks the method"
     expect_failure "'$mmoe' convert --weights '$seed/seed_mmoe.safetensors' --calib '$seed/calib.npy' -o '$work/y.mmoe' --report '$seed/calib.npy'" "is the input file"
     true
+    ;;
+  convert-bad-input)
+    # Each bad input: a clear error naming the file, a non-zero exit, and the model already at
+    # the output path left exactly as it was, with no temporary file beside it.
+    convert_seed
+    cp "$work/seed.mmoe" "$work/good.mmoe"
+    mkdir "$work/dest"
+    # Overwrites 4 bytes of FILE at OFFSET with the float32 whose hex bytes (little-endian) follow.
+    poke() { printf "\\x$3\\x$4\\x$5\\x$6" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }
+    weights_data=$((8 + $(od -An -tu8 -N 8 "$seed/seed_mmoe.safetensors")))
+    cp "$seed/seed_mmoe.safetensors" "$work/nan.safetensors"
+    poke "$work/nan.safetensors" $((weights_data + 40)) 00 00 c0 7f
+    cp "$seed/seed_mmoe.safetensors" "$work/inf.safetensors"
+    poke "$work/inf.safetensors" $((weights_data + 400)) 00 00 80 ff
+    cp "$seed/calib.npy" "$work/nan.npy"
+    poke "$work/nan.npy" $((128 + 4 * 205)) 00 00 c0 7f
+    cp "$seed/calib.npy" "$work/inf.npy"
+    poke "$work/inf.npy" $((128 + 4 * 99)) 00 00 80 7f
+    : > "$work/empty.csv"
+    head -c 1000 "$seed/calib.npy" > "$work/short.npy"
+    sed 's/"input_dim": 100/"input_dim": 99/' "$seed/seed_mmoe.arch.json" > "$work/wrong_dim.json"
+    sed 's/experts\.1\.2\.weight/experts.1.7.weight/' "$seed/seed_mmoe.arch.json" > "$work/missing.json"
+    sed '0,/"activation"/s//"activaton"/' "$seed/seed_mmoe.arch.json" > "$work/typo.json"
+    w=$seed/seed_mmoe.safetensors a=$seed/seed_mmoe.arch.json c=$seed/calib.npy
+    check_case() {  # WEIGHTS ARCH CALIB EXPECTED...
+      local weights=$1 arch=$2 calib=$3; shift 3
+      cp "$work/good.mmoe" "$work/dest/model.mmoe"
+      expect_failure "'$mmoe' convert --weights '$weights' --arch '$arch' --calib '$calib' -o '$work/dest/model.mmoe'" "$@"
+      cmp -s "$work/good.mmoe" "$work/dest/model.mmoe" || fail "a failed convert changed the existing model ($*)"
+      [[ $(ls -A "$work/dest") == model.mmoe ]] || fail "stray files after a failed convert: $(ls -A "$work/dest")"
+    }
+    check_case "$work/nan.safetensors" "$a" "$c" "nan.safetensors" "NaN"
+    check_case "$work/inf.safetensors" "$a" "$c" "inf.safetensors" "Inf"
+    check_case "$w" "$a" "$work/nan.npy" "nan.npy" "row 2, column 5 is NaN"
+    check_case "$w" "$a" "$work/inf.npy" "inf.npy" "row 0, column 99 is +Inf"
+    check_case "$w" "$a" "$work/empty.csv" "empty.csv" "empty"
+    check_case "$w" "$a" "$work/short.npy" "short.npy" "truncated"
+    check_case "$w" "$a" "$src/tests/data/bad_width.csv" "bad_width.csv" "line 4"
+    check_case "$w" "$work/wrong_dim.json" "$c" "100"
+    check_case "$w" "$work/missing.json" "$c" "experts.1.7.weight"
+    check_case "$w" "$work/typo.json" "$c" "typo.json" "activaton"
+    # The output is one of the inputs, also through another spelling of its path or a link.
+    cp "$seed/seed_mmoe.arch.json" "$work/arch.json"
+    ln -s "$work/arch.json" "$work/link.json"
+    for out in "$work/arch.json" "$work/dest/../arch.json" "$work/link.json"; do
+      expect_failure "'$mmoe' convert --weights '$w' --arch '$work/arch.json' --calib '$c' -o '$out'" "is the input file"
+      cmp -s "$seed/seed_mmoe.arch.json" "$work/arch.json" || fail "the input was modified (-o $out)"
+    done
+    # A full disk: a file size limit makes write() fail (EFBIG) part-way through the model.
+    cp "$work/good.mmoe" "$work/dest/model.mmoe"
+    expect_failure "(ulimit -f 16; '$mmoe' convert --weights '$w' --arch '$a' --calib '$c' -o '$work/dest/model.mmoe')" \
+      "model.mmoe: write failed: File too large"
+    cmp -s "$work/good.mmoe" "$work/dest/model.mmoe" || fail "a failed write changed the existing model"
+    [[ $(ls -A "$work/dest") == model.mmoe ]] || fail "stray files after a failed write: $(ls -A "$work/dest")"
     ;;
   *)
     fail "unknown case"

@@ -1,5 +1,7 @@
 #include "support/model_builder.h"
 
+#include "mmoe/mmoe.h"
+
 namespace mmoe::testing {
 namespace {
 
@@ -124,7 +126,13 @@ std::vector<uint8_t> BuildModel(const ModelSpec& spec) {
   const auto root = fb::CreateModel(b, spec.version_major, spec.version_minor, producer, 0, name, 0,
                                     spec.input_dim, features, input, experts_off, gates_off, tasks_off);
   fb::FinishModelBuffer(b, root);
-  return std::vector<uint8_t>(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+  std::vector<uint8_t> file(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+  if (spec.checksum) {
+    uint8_t trailer[kChecksumTrailerSize];
+    WriteChecksumTrailer(file.data(), file.size(), trailer);
+    file.insert(file.end(), trailer, trailer + kChecksumTrailerSize);
+  }
+  return file;
 }
 
 }  // namespace mmoe::testing

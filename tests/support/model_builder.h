@@ -56,7 +56,8 @@ struct TaskSpec {
 
 struct ModelSpec {
   uint16_t version_major = 1;
-  uint16_t version_minor = 0;
+  uint16_t version_minor = 0;  // 1.0: the format before the checksum trailer
+  bool checksum = false;       // append the CRC-32C trailer (format 1.1 and later)
   std::string name = "minimal";
   uint32_t input_dim = 0;
   std::vector<std::string> feature_names;  // empty: not written

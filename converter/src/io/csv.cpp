@@ -121,7 +121,11 @@ void CheckWidth(size_t width, int64_t expected, const std::string& what) {
 }  // namespace
 
 Matrix ReadCsv(const std::string& path, int64_t expected_cols, std::vector<std::string>* header) {
-  const std::string bytes = ReadFileBytes(path);
+  return ParseCsv(ReadFileBytes(path), path, expected_cols, header);
+}
+
+Matrix ParseCsv(const std::string& bytes, const std::string& path, int64_t expected_cols,
+                std::vector<std::string>* header) {
   std::string_view text = bytes;
   if (text.substr(0, kUtf8Bom.size()) == kUtf8Bom) text.remove_prefix(kUtf8Bom.size());
   std::vector<std::string_view> lines = SplitLines(text);

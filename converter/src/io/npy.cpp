@@ -277,8 +277,11 @@ std::string LowerExtension(const std::string& path) {
 
 }  // namespace
 
-NpyRowReader::NpyRowReader(const std::string& path, int64_t expected_cols) : path_(path) {
-  file_ = std::fopen(path.c_str(), "rb");
+NpyRowReader::NpyRowReader(const std::string& path, int64_t expected_cols)
+    : NpyRowReader(std::fopen(path.c_str(), "rb"), path, expected_cols) {}
+
+NpyRowReader::NpyRowReader(std::FILE* file, const std::string& path, int64_t expected_cols)
+    : path_(path), file_(file) {
   if (file_ == nullptr) FailIo(path, "cannot open", errno);
   // The header is small (numpy pads it to 64 bytes; version 2 allows up to 4 GiB, which
   // is read only as far as the file goes).
@@ -365,6 +368,14 @@ Matrix NpyRowReader::ReadRows(int64_t first, int64_t count) {
 
 Matrix ReadNpy(const std::string& path, int64_t expected_cols) {
   NpyRowReader reader(path, expected_cols);
+  return reader.ReadRows(0, reader.rows());
+}
+
+Matrix ParseNpy(const std::string& bytes, const std::string& path, int64_t expected_cols) {
+  // The reader works on a stream: the bytes are read through one in memory (an empty temporary
+  // file for no bytes, which fmemopen may refuse).
+  std::FILE* f = bytes.empty() ? std::tmpfile() : fmemopen(const_cast<char*>(bytes.data()), bytes.size(), "rb");
+  NpyRowReader reader(f, path, expected_cols);
   return reader.ReadRows(0, reader.rows());
 }
 

@@ -199,7 +199,11 @@ void ReadMetadata(const nlohmann::json& value, const std::string& path,
 
 std::map<std::string, Tensor> ReadSafetensors(const std::string& path,
                                               std::map<std::string, std::string>* metadata) {
-  const std::string bytes = ReadFileBytes(path);
+  return ParseSafetensors(ReadFileBytes(path), path, metadata);
+}
+
+std::map<std::string, Tensor> ParseSafetensors(const std::string& bytes, const std::string& path,
+                                               std::map<std::string, std::string>* metadata) {
   if (bytes.size() < 8) {
     throw ConvertError(path + ": too short for a safetensors file (" + std::to_string(bytes.size()) +
                        " bytes)");

@@ -20,10 +20,26 @@ namespace mmoe {
 
 struct ModelData;  // verified, prepared model (runtime/src/model_data.h)
 
-// Format version this runtime writes and reads (schema/mmoe.fbs).
+// Format version this runtime writes and reads (schema/mmoe.fbs, docs/model-format.md).
+// 1.1 added the checksum trailer; 1.0 files (without it) still load.
 constexpr int kFormatVersionMajor = 1;
-constexpr int kFormatVersionMinor = 0;
+constexpr int kFormatVersionMinor = 1;
 const char* RuntimeVersion();  // e.g. "0.1.0"
+
+// A model file of format 1.1 or later is the FlatBuffer followed by an 8-byte trailer: the
+// CRC-32C of every byte before the trailer (little-endian), then the magic "MMCK".
+constexpr size_t kChecksumTrailerSize = 8;
+constexpr char kChecksumMagic[5] = "MMCK";
+// CRC-32C (Castagnoli polynomial, as in iSCSI and ext4) of `size` bytes.
+uint32_t Crc32c(const void* data, size_t size);
+// Fills `trailer` with the checksum trailer of `payload`: what the converter appends.
+void WriteChecksumTrailer(const void* payload, size_t payload_size, uint8_t trailer[kChecksumTrailerSize]);
+
+struct LoadOptions {
+  // Check the CRC-32C trailer (and require it in files of format 1.1 or later). Only tests
+  // that show the verifier alone copes with damaged files turn this off.
+  bool verify_checksum = true;
+};
 
 class Model {
  public:
@@ -33,6 +49,10 @@ class Model {
   // unchanged for the Model's lifetime (zero-copy); otherwise the bytes are copied.
   static Status LoadBuffer(const void* data, size_t size, std::shared_ptr<const Model>* model,
                            bool copy = true);
+  // The same with options.
+  static Status LoadFile(const char* path, const LoadOptions& options, std::shared_ptr<const Model>* model);
+  static Status LoadBuffer(const void* data, size_t size, bool copy, const LoadOptions& options,
+                           std::shared_ptr<const Model>* model);
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
@@ -46,9 +66,13 @@ class Model {
   // Parameters (weights + biases) and multiply-accumulates per scored item.
   int64_t parameter_count() const;
   int64_t macs_per_item() const;
-  // The verified FlatBuffer (schema/mmoe.fbs) for tools that print it.
+  // The verified FlatBuffer (schema/mmoe.fbs) for tools that print it, without the trailer.
   const void* flatbuffer() const;
   size_t flatbuffer_size() const;
+  // The format version in the file, and whether its checksum trailer was checked.
+  int format_version_major() const;
+  int format_version_minor() const;
+  bool checksum_verified() const;
 
   const ModelData& data() const { return *data_; }
 

@@ -35,7 +35,8 @@ typedef enum mmoe_status {
   MMOE_BUFFER_TOO_SMALL = 7,
   MMOE_UNAVAILABLE = 8,
   MMOE_OUT_OF_MEMORY = 9,
-  MMOE_INTERNAL = 10
+  MMOE_INTERNAL = 10,
+  MMOE_CHECKSUM_MISMATCH = 11
 } mmoe_status;
 
 /* Same values as mmoe::Backend. */

@@ -18,6 +18,7 @@ enum class StatusCode : int {
   kUnavailable = 8,         // requested backend not built in or not supported by this CPU
   kOutOfMemory = 9,
   kInternal = 10,
+  kChecksumMismatch = 11,  // the file's CRC-32C trailer disagrees with its bytes, or is missing
 };
 
 // Name of a code, e.g. "INVALID_MODEL".

@@ -48,6 +48,9 @@ Matrix ReadNpy(const std::string& path, int64_t expected_cols = -1);
 class NpyRowReader {
  public:
   explicit NpyRowReader(const std::string& path, int64_t expected_cols = -1);
+  // Reads an open stream (closed by the reader), e.g. bytes in memory through fmemopen;
+  // `path` names it in messages.
+  NpyRowReader(std::FILE* file, const std::string& path, int64_t expected_cols);
   ~NpyRowReader();
   NpyRowReader(const NpyRowReader&) = delete;
   NpyRowReader& operator=(const NpyRowReader&) = delete;
@@ -79,6 +82,12 @@ Matrix ReadCsv(const std::string& path, int64_t expected_cols = -1,
 
 // Dispatches on the extension (.npy / .csv, case-insensitive); another extension is an error.
 Matrix ReadMatrix(const std::string& path, int64_t expected_cols = -1);
+
+// ReadNpy and ReadCsv on a file's bytes already in memory (the fuzz targets use them);
+// `label` stands for the path in error messages.
+Matrix ParseNpy(const std::string& bytes, const std::string& label, int64_t expected_cols = -1);
+Matrix ParseCsv(const std::string& bytes, const std::string& label, int64_t expected_cols = -1,
+                std::vector<std::string>* header = nullptr);
 
 // ---------------------------------------------------------------------------------------------
 // Writers. All write atomically (WriteFileAtomic). `m.data.size()` must be rows * cols.
@@ -118,6 +127,9 @@ struct Tensor {
 // tensor and the flat index). "__metadata__" (string to string) goes to `metadata` if given.
 std::map<std::string, Tensor> ReadSafetensors(const std::string& path,
                                               std::map<std::string, std::string>* metadata = nullptr);
+// The same on the file's bytes in memory; `label` stands for the path in error messages.
+std::map<std::string, Tensor> ParseSafetensors(const std::string& bytes, const std::string& label,
+                                               std::map<std::string, std::string>* metadata = nullptr);
 
 // Parses JSON text, rejecting duplicate object keys (which nlohmann::json would silently
 // collapse). Errors read "<label>: <what>".
