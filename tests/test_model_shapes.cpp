@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "mmoe/converter/convert.h"
 #include "mmoe/converter/float_reference.h"
 #include "mmoe/mmoe.h"
+#include "plan/executor.h"
 #include "support/random_model.h"
 
 namespace mmoe {
@@ -368,6 +370,30 @@ TEST_CASE("agreement bounds reject a wrong expert index, a wrong gate and a brok
                     [](FloatModel* m) { std::swap(m->gates[0].experts[0], m->gates[0].experts[2]); });
   CheckBoundsReject(GatedAndBottomTasks(), "task 1 reads expert 0, not 2",
                     [](FloatModel* m) { m->tasks[1].expert = 0; });
+}
+
+}  // namespace
+}  // namespace mmoe
+
+namespace mmoe {
+namespace {
+
+TEST_CASE("arena sizes that do not fit a size_t are refused, not wrapped") {
+  size_t total = 64;
+  CHECK(AddArenaBytes(1, &total));
+  CHECK(total == 128);
+  CHECK(AddArenaBytes(0, &total));
+  CHECK(total == 128);
+  CHECK(AddArenaBytes(130, &total));
+  CHECK(total == 128 + 192);
+  // What a hostile model could ask for on a 32-bit target: the sum would wrap.
+  size_t near_end = SIZE_MAX - 100;
+  CHECK_FALSE(AddArenaBytes(200, &near_end));
+  CHECK(near_end == SIZE_MAX - 100);
+  size_t zero = 0;
+  CHECK_FALSE(AddArenaBytes(UINT64_MAX, &zero));
+  CHECK_FALSE(AddArenaBytes(uint64_t{SIZE_MAX}, &zero));
+  CHECK(zero == 0);
 }
 
 }  // namespace

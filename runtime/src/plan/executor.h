@@ -35,6 +35,14 @@ Status CreateXnnpackExecutor(const ModelData& model, const Program& program, con
 // Whether XNNPACK initialises on this CPU (built with MMOE_WITH_XNNPACK only).
 bool XnnpackAvailable();
 
+// Arena buffers start 64-byte aligned.
+constexpr size_t kArenaAlign = 64;
+
+// Adds `bytes`, rounded up to kArenaAlign, to *total. False (and *total unchanged) when the sum
+// does not fit a size_t: on 32-bit targets a hostile model's widths times the tile can exceed
+// the address space, which must be an error rather than a wrapped, too-small arena.
+bool AddArenaBytes(uint64_t bytes, size_t* total);
+
 // One arena allocation, 64-byte aligned and zeroed.
 class Arena {
  public:

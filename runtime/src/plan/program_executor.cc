@@ -2,6 +2,7 @@
 // task outputs. Every buffer is placed in the arena at creation; ScoreTile allocates nothing.
 #include "plan/program_executor.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -13,8 +14,6 @@
 namespace mmoe {
 namespace {
 
-constexpr size_t kAlign = 64;
-
 size_t ElementSize(DenseOutput t) { return t == DenseOutput::kInt8 ? 1 : (t == DenseOutput::kInt16 ? 2 : 4); }
 
 }  // namespace
@@ -22,11 +21,18 @@ size_t ElementSize(DenseOutput t) { return t == DenseOutput::kInt8 ? 1 : (t == D
 Status ProgramExecutor::Init(size_t extra_bytes) {
   size_t total = 0;
   std::vector<size_t> offsets;
+  bool fits = true;
   for (const BufferDesc& b : p_.buffers) {
     offsets.push_back(total);
-    total += (tile_ * b.stride * ElementSize(b.type) + kAlign - 1) / kAlign * kAlign;
+    // Each factor is below 2^32 (verified widths, bounded tile), so the product is exact.
+    fits = fits &&
+           AddArenaBytes(uint64_t{tile_} * static_cast<uint64_t>(b.stride) * ElementSize(b.type), &total);
   }
-  total += (extra_bytes + kAlign - 1) / kAlign * kAlign;
+  fits = fits && AddArenaBytes(extra_bytes, &total);
+  if (!fits) {
+    return Status::Error(StatusCode::kOutOfMemory,
+                         "the arena for a %zu-item tile of this model exceeds the address space", tile_);
+  }
   if (!arena_.Allocate(total)) {
     return Status::Error(StatusCode::kOutOfMemory, "cannot allocate a %zu-byte arena", total);
   }
@@ -127,11 +133,18 @@ void ProgramExecutor::RunOp(const Op& op, size_t batch, float* scores) {
   }
 }
 
+bool AddArenaBytes(uint64_t bytes, size_t* total) {
+  const uint64_t aligned = bytes / kArenaAlign * kArenaAlign + (bytes % kArenaAlign ? kArenaAlign : 0);
+  if (aligned < bytes || aligned > SIZE_MAX - *total) return false;
+  *total += static_cast<size_t>(aligned);
+  return true;
+}
+
 Arena::~Arena() { std::free(data_); }
 
 bool Arena::Allocate(size_t bytes) {
   void* mem = nullptr;
-  if (posix_memalign(&mem, kAlign, bytes ? bytes : kAlign) != 0) return false;
+  if (posix_memalign(&mem, kArenaAlign, bytes ? bytes : kArenaAlign) != 0) return false;
   std::memset(mem, 0, bytes);  // padding lanes are read (times zero weights): keep them defined
   data_ = static_cast<uint8_t*>(mem);
   size_ = bytes;

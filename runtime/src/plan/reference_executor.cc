@@ -10,24 +10,23 @@
 namespace mmoe {
 namespace {
 
-constexpr size_t kAlign = 64;
-
-size_t AlignUp(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
-
 // Bump allocator over sizes, used twice: once to measure, once to place.
 class ArenaPlanner {
  public:
   explicit ArenaPlanner(uint8_t* base) : base_(base) {}
-  uint8_t* Take(size_t bytes) {
+  // `bytes` is computed in 64 bits from verified widths and the bounded tile, so it is exact.
+  uint8_t* Take(uint64_t bytes) {
     uint8_t* p = base_ ? base_ + used_ : nullptr;
-    used_ += AlignUp(bytes);
+    fits_ = fits_ && AddArenaBytes(bytes, &used_);
     return p;
   }
   size_t used() const { return used_; }
+  bool fits() const { return fits_; }
 
  private:
   uint8_t* base_;
   size_t used_ = 0;
+  bool fits_ = true;
 };
 
 class ReferenceExecutor final : public Executor {
@@ -36,10 +35,15 @@ class ReferenceExecutor final : public Executor {
       : m_(model), kernels_(ReferenceKernels()), rows_(GenericRowKernels()), tile_(tile) {}
 
   Status Init() {
-    if (!arena_.Allocate(Layout(nullptr))) {
-      return Status::Error(StatusCode::kOutOfMemory, "cannot allocate a %zu-byte arena", Layout(nullptr));
+    size_t bytes = 0;
+    if (!Layout(nullptr, &bytes)) {
+      return Status::Error(StatusCode::kOutOfMemory,
+                           "the arena for a %zu-item tile of this model exceeds the address space", tile_);
     }
-    Layout(arena_.data());
+    if (!arena_.Allocate(bytes)) {
+      return Status::Error(StatusCode::kOutOfMemory, "cannot allocate a %zu-byte arena", bytes);
+    }
+    Layout(arena_.data(), &bytes);
     return Status::Ok();
   }
   void ScoreTile(const float* features, const int8_t* quantized, size_t batch, float* scores) override;
@@ -49,7 +53,9 @@ class ReferenceExecutor final : public Executor {
  private:
   // Places every buffer at `base` (nullptr: only measures) and returns the bytes needed.
   // int16 is the widest element type, so buffers of either type are sized for it.
-  size_t Layout(uint8_t* base);
+  // Places the buffers at `base` (nullptr: only measures) and sets *bytes to the arena size;
+  // false when that size does not fit a size_t.
+  bool Layout(uint8_t* base, size_t* bytes);
   // Hidden layers alternate between ping and pong; the last layer writes `out`.
   void RunMlp(const MlpPlan& mlp, size_t batch, const void* x, void* out) const;
 
@@ -68,21 +74,22 @@ class ReferenceExecutor final : public Executor {
   std::vector<std::vector<const void*>> mix_inputs_;  // per task: expert outputs it mixes
 };
 
-size_t ReferenceExecutor::Layout(uint8_t* base) {
+bool ReferenceExecutor::Layout(uint8_t* base, size_t* bytes) {
   const ModelData& m = m_;
+  const uint64_t tile = tile_;
   ArenaPlanner a(base);
-  input_q_ = reinterpret_cast<int8_t*>(a.Take(tile_ * m.input_dim));
+  input_q_ = reinterpret_cast<int8_t*>(a.Take(tile * static_cast<uint64_t>(m.input_dim)));
   expert_out_.assign(m.experts.size(), nullptr);
-  for (auto& e : expert_out_) e = a.Take(tile_ * m.expert_width * sizeof(int16_t));
-  ping_ = a.Take(tile_ * m.max_layer_width * sizeof(int16_t));
-  pong_ = a.Take(tile_ * m.max_layer_width * sizeof(int16_t));
-  const size_t max_logits = m.max_gate_experts > 1 ? m.max_gate_experts : 1;
-  logits_ = reinterpret_cast<float*>(a.Take(tile_ * max_logits * sizeof(float)));
+  for (auto& e : expert_out_) e = a.Take(tile * static_cast<uint64_t>(m.expert_width) * sizeof(int16_t));
+  ping_ = a.Take(tile * static_cast<uint64_t>(m.max_layer_width) * sizeof(int16_t));
+  pong_ = a.Take(tile * static_cast<uint64_t>(m.max_layer_width) * sizeof(int16_t));
+  const uint64_t max_logits = m.max_gate_experts > 1 ? static_cast<uint64_t>(m.max_gate_experts) : 1;
+  logits_ = reinterpret_cast<float*>(a.Take(tile * max_logits * sizeof(float)));
   gate_probs_.assign(m.gates.size(), nullptr);
   for (size_t g = 0; g < m.gates.size(); ++g) {
-    gate_probs_[g] = reinterpret_cast<float*>(a.Take(tile_ * m.gates[g].experts.size() * sizeof(float)));
+    gate_probs_[g] = reinterpret_cast<float*>(a.Take(tile * m.gates[g].experts.size() * sizeof(float)));
   }
-  tower_in_ = a.Take(tile_ * m.expert_width * sizeof(int16_t));
+  tower_in_ = a.Take(tile * static_cast<uint64_t>(m.expert_width) * sizeof(int16_t));
   mix_inputs_.assign(m.tasks.size(), {});
   for (size_t t = 0; t < m.tasks.size(); ++t) {
     const TaskPlan& task = m.tasks[t];
@@ -92,7 +99,8 @@ size_t ReferenceExecutor::Layout(uint8_t* base) {
       for (int32_t e : m.gates[task.gate].experts) mix_inputs_[t].push_back(expert_out_[e]);
     }
   }
-  return a.used();
+  *bytes = a.used();
+  return a.fits();
 }
 
 void ReferenceExecutor::RunMlp(const MlpPlan& mlp, size_t batch, const void* x, void* out) const {
