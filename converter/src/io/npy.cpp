@@ -281,14 +281,14 @@ NpyRowReader::NpyRowReader(const std::string& path, int64_t expected_cols)
     : NpyRowReader(std::fopen(path.c_str(), "rb"), path, expected_cols) {}
 
 NpyRowReader::NpyRowReader(std::FILE* file, const std::string& path, int64_t expected_cols)
-    : path_(path), file_(file) {
+    : path_(path), file_(file, &std::fclose) {
   if (file_ == nullptr) FailIo(path, "cannot open", errno);
   // The header is small (numpy pads it to 64 bytes; version 2 allows up to 4 GiB, which
   // is read only as far as the file goes).
   std::string head(kMagicSize + 2 + 4, '\0');
-  head.resize(std::fread(&head[0], 1, head.size(), file_));
-  if (fseeko(file_, 0, SEEK_END) != 0) FailIo(path, "cannot seek", errno);
-  const off_t end = ftello(file_);
+  head.resize(std::fread(&head[0], 1, head.size(), file_.get()));
+  if (fseeko(file_.get(), 0, SEEK_END) != 0) FailIo(path, "cannot seek", errno);
+  const off_t end = ftello(file_.get());
   if (end < 0) FailIo(path, "cannot seek", errno);
   const uint64_t file_size = static_cast<uint64_t>(end);
   if (head.size() >= kMagicSize + 2 + 4 || head.size() == file_size) {
@@ -301,7 +301,7 @@ NpyRowReader::NpyRowReader(std::FILE* file, const std::string& path, int64_t exp
           LoadLittleEndian(p + kMagicSize + 2, static_cast<int>(prefix - kMagicSize - 2));
       const uint64_t want = std::min<uint64_t>(file_size, prefix + header_size);
       head.resize(want);
-      if (fseeko(file_, 0, SEEK_SET) != 0 || std::fread(&head[0], 1, want, file_) != want) {
+      if (fseeko(file_.get(), 0, SEEK_SET) != 0 || std::fread(&head[0], 1, want, file_.get()) != want) {
         FailIo(path, "cannot read", errno);
       }
     }
@@ -333,9 +333,7 @@ NpyRowReader::NpyRowReader(std::FILE* file, const std::string& path, int64_t exp
   }
 }
 
-NpyRowReader::~NpyRowReader() {
-  if (file_) std::fclose(file_);
-}
+NpyRowReader::~NpyRowReader() = default;
 
 Matrix NpyRowReader::ReadRows(int64_t first, int64_t count) {
   if (first < 0 || count < 0 || first > rows_ || count > rows_ - first) {
@@ -352,8 +350,8 @@ Matrix NpyRowReader::ReadRows(int64_t first, int64_t count) {
   std::vector<unsigned char> buf(static_cast<size_t>(run_elements * type_size_));
   for (int64_t run = 0; run < runs; ++run) {
     const int64_t offset = fortran_order_ ? run * rows_ + first : first * cols_;
-    if (fseeko(file_, static_cast<off_t>(data_start_ + offset * type_size_), SEEK_SET) != 0 ||
-        std::fread(buf.data(), 1, buf.size(), file_) != buf.size()) {
+    if (fseeko(file_.get(), static_cast<off_t>(data_start_ + offset * type_size_), SEEK_SET) != 0 ||
+        std::fread(buf.data(), 1, buf.size(), file_.get()) != buf.size()) {
       FailIo(path_, "cannot read", errno);
     }
     for (int64_t i = 0; i < run_elements; ++i) {
@@ -374,7 +372,8 @@ Matrix ReadNpy(const std::string& path, int64_t expected_cols) {
 Matrix ParseNpy(const std::string& bytes, const std::string& path, int64_t expected_cols) {
   // The reader works on a stream: the bytes are read through one in memory (an empty temporary
   // file for no bytes, which fmemopen may refuse).
-  std::FILE* f = bytes.empty() ? std::tmpfile() : fmemopen(const_cast<char*>(bytes.data()), bytes.size(), "rb");
+  std::FILE* f =
+      bytes.empty() ? std::tmpfile() : fmemopen(const_cast<char*>(bytes.data()), bytes.size(), "rb");
   NpyRowReader reader(f, path, expected_cols);
   return reader.ReadRows(0, reader.rows());
 }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
@@ -62,7 +63,8 @@ class NpyRowReader {
 
  private:
   std::string path_;
-  std::FILE* file_ = nullptr;
+  // Owned; a unique_ptr so that a constructor that throws (bad header) still closes it.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file_{nullptr, &std::fclose};
   int64_t rows_ = 0, cols_ = 0;
   uint64_t data_start_ = 0;
   char type_kind_ = 0;
