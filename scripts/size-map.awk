@@ -1,5 +1,6 @@
 # Sums the input sections that archive LIB (e.g. libmmoe.a) contributes to a GNU ld map file,
-# per output section group: code (.text), rodata, eh (.eh_frame, .gcc_except_table), data, bss.
+# per output section group: code (.text), rodata, eh (.eh_frame, .gcc_except_table, and on 32-bit
+# ARM .ARM.extab and .ARM.exidx), data, bss.
 BEGIN { in_map = 0 }
 /^Linker script and memory map/ { in_map = 1; next }
 !in_map { next }
@@ -12,7 +13,7 @@ function tally(   g) {
   if (index(file, lib "(") == 0) return
   if (out ~ /^\.text/) g = "code"
   else if (out ~ /^\.rodata/) g = "rodata"
-  else if (out ~ /^\.(eh_frame|gcc_except_table)/) g = "eh"
+  else if (out ~ /^\.(eh_frame|gcc_except_table|ARM\.extab|ARM\.exidx)/) g = "eh"
   else if (out ~ /^\.(data|data\.rel\.ro|init_array|fini_array|tdata|got)/) g = "data"
   else if (out ~ /^\.(bss|tbss)/) g = "bss"
   else return
