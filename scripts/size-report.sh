@@ -35,6 +35,14 @@ done
 ((${#targets[@]})) || targets=(aarch64 armv7)
 limit=$((150 * 1024))
 
+# field ROW KEY: the value of KEY in a row of key=value pairs.
+field() {
+  local kv
+  for kv in $1; do
+    [[ ${kv%%=*} == "$2" ]] && { echo "${kv#*=}"; return; }
+  done
+}
+
 # 1234567 -> 1,234,567
 commas() { LC_ALL=C printf '%d' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 
@@ -120,22 +128,23 @@ else
   echo "| target | XNNPACK | runtime in app (code + rodata + unwind + data) | libmmoe.a stripped | score_cpp app, stripped | empty static C++ program | XNNPACK + deps (.so, stripped) |"
   echo "|---|---|---:|---:|---:|---:|---:|"
   for row in "${rows[@]}"; do
-    eval "r_$(echo "$row" | sed 's/ / r_/g')"
     kind="static"
-    [[ $r_app_static == yes ]] || kind="dynamic"
+    [[ $(field "$row" app_static) == yes ]] || kind="dynamic"
     so="—"
-    [[ $r_xnnpack == ON ]] && so="$(commas "$r_xnnpack_so") B"
+    [[ $(field "$row" xnnpack) == ON ]] && so="$(commas "$(field "$row" xnnpack_so)") B"
     printf '| %s | %s | %s B (%s + %s + %s + %s) | %s B | %s B (%s) | %s B | %s |\n' \
-      "$r_target" "$r_xnnpack" "$(commas "$r_runtime_in_app")" "$(commas "$r_code")" \
-      "$(commas "$r_rodata")" "$(commas "$r_eh")" "$(commas "$r_data")" \
-      "$(commas "$r_lib_stripped")" "$(commas "$r_app")" "$kind" "$(commas "$r_empty_app")" "$so"
+      "$(field "$row" target)" "$(field "$row" xnnpack)" "$(commas "$(field "$row" runtime_in_app)")" \
+      "$(commas "$(field "$row" code)")" "$(commas "$(field "$row" rodata)")" \
+      "$(commas "$(field "$row" eh)")" "$(commas "$(field "$row" data)")" \
+      "$(commas "$(field "$row" lib_stripped)")" "$(commas "$(field "$row" app)")" "$kind" \
+      "$(commas "$(field "$row" empty_app)")" "$so"
   done
 fi
 
 if [[ $check == yes ]]; then
   for row in "${rows[@]}"; do
     [[ $row == "target=aarch64 xnnpack=OFF "* ]] || continue
-    bytes=$(echo "$row" | tr ' ' '\n' | sed -n 's/^runtime_in_app=//p')
+    bytes=$(field "$row" runtime_in_app)
     if ((bytes > limit)); then
       echo "size-report: aarch64 runtime is $bytes bytes in an app, over the $limit-byte (150 KiB) target" >&2
       exit 1
