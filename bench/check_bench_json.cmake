@@ -5,7 +5,7 @@
 cmake_minimum_required(VERSION 3.19)  # string(JSON)
 
 set(CLI_KEYS backend isa batch threads p50_us p90_us p99_us mean_us items_per_s load_ms init_ms arena_bytes
-             peak_rss_kb model_bytes macs_per_item gmacs)
+             peak_rss_kb model_bytes macs_per_item gmacs exe_bytes runtime_lib_bytes)
 set(BACKENDS_KEYS case backend isa batch p50_us p90_us mean_us items_per_s ratio_vs_float32 gmacs)
 set(PEAK_KEYS kernel instructions gmacs_per_core macs_per_item items_per_s_limit)
 
@@ -67,7 +67,7 @@ function(check_one_cli_line out batch)
   get_field(v "${lines}" backend reference)
   get_field(v "${lines}" batch ${batch})
   get_field(v "${lines}" runs 20)
-  foreach(key p50_us items_per_s arena_bytes peak_rss_kb model_bytes macs_per_item)
+  foreach(key p50_us items_per_s arena_bytes peak_rss_kb model_bytes macs_per_item exe_bytes runtime_lib_bytes)
     check_positive("${lines}" ${key})
   endforeach()
 endfunction()

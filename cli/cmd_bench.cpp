@@ -2,7 +2,8 @@
 //
 // Times one model the way TensorFlow Lite's benchmark_model does: model load, session
 // creation, then R timed Score calls of `batch` items after W untimed ones. Reports the
-// latency distribution per call, throughput, the session arena and the peak resident set.
+// latency distribution per call, throughput, the session arena and the peak resident set,
+// and the sizes it knows: the model file, this executable, the stripped runtime library.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -15,12 +16,14 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "bench_features.h"
 #include "commands.h"
 #include "mmoe/converter/io.h"
 #include "mmoe/mmoe.h"
+#include "runtime_size.h"  // generated at build time (cmake/RuntimeSize.cmake)
 
 namespace mmoe::cli {
 
@@ -123,6 +126,13 @@ long PeakRssKb() {
   return usage.ru_maxrss;  // kilobytes on Linux
 }
 
+// The size of this program's file (-1 if /proc/self/exe is unavailable, e.g. not Linux).
+long long ExeBytes() {
+  std::error_code ec;
+  const std::uintmax_t n = std::filesystem::file_size("/proc/self/exe", ec);
+  return ec ? -1 : static_cast<long long>(n);
+}
+
 nlohmann::ordered_json Report(const BenchArgs& args, const Session& session, const Timings& t) {
   const Model& model = session.model();
   // Throughput from the median call: one preempted call on a shared machine moves the mean
@@ -152,6 +162,8 @@ nlohmann::ordered_json Report(const BenchArgs& args, const Session& session, con
       {"gmacs", Round(items_per_s * static_cast<double>(model.macs_per_item()) / 1e9, 3)},
       {"arena_bytes", session.arena_bytes()},
       {"peak_rss_kb", PeakRssKb()},
+      {"exe_bytes", ExeBytes()},
+      {"runtime_lib_bytes", MMOE_RUNTIME_LIB_BYTES},
   };
 }
 
@@ -171,6 +183,8 @@ void PrintHuman(const nlohmann::ordered_json& r) {
   std::printf("throughput:     %.0f items/s (from p50), %.3f GMAC/s\n", num("items_per_s"), num("gmacs"));
   std::printf("arena:          %zu bytes\n", r.at("arena_bytes").get<size_t>());
   std::printf("peak RSS:       %ld kB\n", r.at("peak_rss_kb").get<long>());
+  std::printf("sizes:          this program %lld bytes, runtime library %lld bytes stripped\n",
+              r.at("exe_bytes").get<long long>(), r.at("runtime_lib_bytes").get<long long>());
 }
 
 void RunBench(const BenchArgs& args) {

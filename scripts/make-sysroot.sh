@@ -17,7 +17,12 @@ sudo=""
 if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
   echo "make-sysroot: enabling the $arch architecture for apt"
   $sudo dpkg --add-architecture "$arch"
-  $sudo apt-get update -qq
+fi
+# Also when the architecture was added before: an earlier update may have failed half-way
+# (seen: a security mirror in the middle of a sync). One retry; a list that is still missing
+# makes apt-get download below fail with the package's name.
+if ! apt-cache show "libxnnpack-dev:$arch" > /dev/null 2>&1; then
+  $sudo apt-get update -qq || $sudo apt-get update -qq || true
 fi
 download=$(mktemp -d)
 trap 'rm -rf "$download"' EXIT

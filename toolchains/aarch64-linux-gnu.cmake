@@ -33,6 +33,12 @@ set(CMAKE_CXX_FLAGS_INIT "-idirafter /usr/include")
 set(MMOE_QEMU_CPU "" CACHE STRING "qemu -cpu for tests (empty: QEMU_CPU from the environment, else qemu's default)")
 find_program(MMOE_QEMU_AARCH64 qemu-aarch64 NO_CMAKE_FIND_ROOT_PATH)
 set(CMAKE_CROSSCOMPILING_EMULATOR ${MMOE_QEMU_AARCH64} -L /usr/aarch64-linux-gnu)
+# The extra sysroot's shared XNNPACK needs libpthreadpool and libcpuinfo, which the runpath of
+# our programs does not cover (a runpath serves direct dependencies only): the emulated
+# loader gets the directory through LD_LIBRARY_PATH.
+if(MMOE_SYSROOT_EXTRA)
+  list(APPEND CMAKE_CROSSCOMPILING_EMULATOR -E LD_LIBRARY_PATH=${MMOE_SYSROOT_EXTRA}/usr/lib/aarch64-linux-gnu)
+endif()
 if(MMOE_QEMU_CPU)
   list(APPEND CMAKE_CROSSCOMPILING_EMULATOR -cpu ${MMOE_QEMU_CPU})
 endif()

@@ -38,6 +38,12 @@ set(CMAKE_CXX_FLAGS_INIT "${MMOE_ARMV7_FLAGS}")
 set(MMOE_QEMU_CPU "" CACHE STRING "qemu -cpu for tests (empty: QEMU_CPU from the environment, else qemu's default)")
 find_program(MMOE_QEMU_ARM qemu-arm NO_CMAKE_FIND_ROOT_PATH)
 set(CMAKE_CROSSCOMPILING_EMULATOR ${MMOE_QEMU_ARM} -L /usr/arm-linux-gnueabihf)
+# The extra sysroot's shared XNNPACK needs libpthreadpool and libcpuinfo, which the runpath of
+# our programs does not cover (a runpath serves direct dependencies only): the emulated
+# loader gets the directory through LD_LIBRARY_PATH.
+if(MMOE_SYSROOT_EXTRA)
+  list(APPEND CMAKE_CROSSCOMPILING_EMULATOR -E LD_LIBRARY_PATH=${MMOE_SYSROOT_EXTRA}/usr/lib/arm-linux-gnueabihf)
+endif()
 if(MMOE_QEMU_CPU)
   list(APPEND CMAKE_CROSSCOMPILING_EMULATOR -cpu ${MMOE_QEMU_CPU})
 endif()
