@@ -77,8 +77,6 @@ Options Parse(int argc, char** argv) {
 
 const char* KindName(mmoe::Op::Kind k) {
   switch (k) {
-    case mmoe::Op::kQuantize:
-      return "quantize";
     case mmoe::Op::kGemm:
       return "gemm";
     case mmoe::Op::kSoftmax:

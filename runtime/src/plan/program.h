@@ -67,9 +67,9 @@ struct PackedGemm {
 };
 
 struct Op {
-  enum Kind : uint8_t { kQuantize, kGemm, kSoftmax, kMix, kTaskOutput } kind;
-  int32_t index = 0;          // gemm, gate or task index
-  int32_t input = 0;          // buffer read (quantize: written; gemm: segments add a_offset)
+  enum Kind : uint8_t { kGemm, kSoftmax, kMix, kTaskOutput } kind;  // after QuantizeInput
+  int32_t index = 0;                                                // gemm, gate or task index
+  int32_t input = 0;          // buffer read (gemm: segments add their a_offset)
   int32_t output = 0;         // buffer written (softmax: probabilities; mix: tower input)
   int32_t input_offset = 0;   // softmax, task output: element of each row where the logits start
   int32_t output_offset = 0;  // mix: element of each row where the tower input starts

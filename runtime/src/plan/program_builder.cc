@@ -189,7 +189,6 @@ void Builder::Build() {
   p_->num_tasks = static_cast<int32_t>(m_.tasks.size());
   p_->input_buffer = static_cast<int32_t>(p_->buffers.size());
   p_->buffers.push_back(BufferDesc{DenseOutput::kInt8, RoundUp(m_.input_dim, kBlockColumns)});
-  p_->ops.push_back(Op{Op::kQuantize, 0, p_->input_buffer, p_->input_buffer});
   const Place input{p_->input_buffer, 0};
 
   // Experts and gates: one GEMM for every first layer, then one per depth and input type.

@@ -109,8 +109,6 @@ void ProgramExecutor::QuantizeInput(const float* features, const int8_t* quantiz
 
 void ProgramExecutor::RunOp(const Op& op, size_t batch, float* scores) {
   switch (op.kind) {
-    case Op::kQuantize:
-      break;  // QuantizeInput
     case Op::kGemm:
       RunGemm(op, batch);
       break;

@@ -24,7 +24,6 @@ class ProgramExecutor : public Executor {
   // The steps of ScoreTile, public so that bench/mmoe_bench_plan can cost each operation.
   void QuantizeInput(const float* features, const int8_t* quantized, size_t batch);
   void RunOp(const Op& op, size_t batch, float* scores);
-  const Program& program() const { return p_; }
   size_t arena_bytes() const override { return arena_.size(); }
   const char* isa() const override { return k_.isa; }
 
