@@ -138,6 +138,14 @@ XnnpackExecutorStats Stats(const std::shared_ptr<const Model>& model, const char
   return stats;
 }
 
+// The xnnpack executor runs `xnnpack` int8 -> int8 layers through XNNPACK and falls back to our
+// kernels for `fallback` of them.
+void CheckSplit(const std::shared_ptr<const Model>& model, int xnnpack, int fallback) {
+  const XnnpackExecutorStats stats = Stats(model);
+  CHECK(stats.xnnpack_layers == xnnpack);
+  CHECK(stats.fallback_layers == fallback);
+}
+
 TEST_CASE("xnnpack: the backend is built in, available and named in the session's isa") {
   REQUIRE(BackendAvailable(Backend::kXnnpack));
   auto session = MakeSession(testing::SeedModel(), Backend::kXnnpack);
@@ -168,27 +176,21 @@ TEST_CASE("xnnpack: XNNPACK runs every int8 -> int8 layer of the seed model, wha
 TEST_CASE("xnnpack: a model with no int8 -> int8 layer runs on our kernels alone") {
   const std::shared_ptr<const Model> model = ModelWithoutInt8Layers();
   REQUIRE(Int8Layers(model->data()) == 0);
-  const XnnpackExecutorStats stats = Stats(model);
-  CHECK(stats.xnnpack_layers == 0);
-  CHECK(stats.fallback_layers == 0);
+  CheckSplit(model, 0, 0);
   CheckMatchesReference(model, testing::RandomFeatures(200, 37, testing::FeatureKind::kGaussian, 9));
 }
 
 TEST_CASE("xnnpack: layers XNNPACK refuses fall back to our kernels") {
   SUBCASE("every layer identifiable: all five int8 -> int8 layers run in XNNPACK") {
     const auto model = Load(testing::BuildModel(DistinctMinimalSpec()));
-    const XnnpackExecutorStats stats = Stats(model);
-    CHECK(stats.xnnpack_layers == 5);
-    CHECK(stats.fallback_layers == 0);
+    CheckSplit(model, 5, 0);
     CheckMatchesReference(model, MinimalFeatures());
   }
   SUBCASE("a multiplier of 256 or more (XNNPACK's limit)") {
     testing::ModelSpec spec = DistinctMinimalSpec();
     spec.experts[0].layers[1].multipliers[1] = 300.0f;
     const auto model = Load(testing::BuildModel(spec));
-    const XnnpackExecutorStats stats = Stats(model);
-    CHECK(stats.xnnpack_layers == 4);
-    CHECK(stats.fallback_layers == 1);
+    CheckSplit(model, 4, 1);
     CheckMatchesReference(model, MinimalFeatures());
   }
   SUBCASE("ReLU with zero point 127: output min == max, which XNNPACK refuses") {
@@ -197,16 +199,12 @@ TEST_CASE("xnnpack: layers XNNPACK refuses fall back to our kernels") {
     spec.experts[0].layers[0].output = top;
     spec.experts[0].layers[1].input = top;
     const auto model = Load(testing::BuildModel(spec));
-    const XnnpackExecutorStats stats = Stats(model);
-    CHECK(stats.xnnpack_layers == 4);
-    CHECK(stats.fallback_layers == 1);
+    CheckSplit(model, 4, 1);
     CheckMatchesReference(model, MinimalFeatures());
   }
   SUBCASE("identical layers (the minimal model's two experts) are interchangeable") {
     const auto model = Load(testing::BuildModel(testing::MinimalModelSpec()));
-    const XnnpackExecutorStats stats = Stats(model);
-    CHECK(stats.xnnpack_layers == 5);
-    CHECK(stats.fallback_layers == 0);
+    CheckSplit(model, 5, 0);
     CheckMatchesReference(model, MinimalFeatures());
   }
   SUBCASE("same-shaped layers with equal biases and multipliers but different weights") {
@@ -216,9 +214,7 @@ TEST_CASE("xnnpack: layers XNNPACK refuses fall back to our kernels") {
     testing::ModelSpec spec = testing::MinimalModelSpec();
     for (testing::DenseSpec& d : spec.experts[1].layers) std::swap(d.weights[0], d.weights[1]);
     const auto model = Load(testing::BuildModel(spec));
-    const XnnpackExecutorStats stats = Stats(model);
-    CHECK(stats.xnnpack_layers == 5);
-    CHECK(stats.fallback_layers == 0);
+    CheckSplit(model, 5, 0);
     CheckMatchesReference(model, MinimalFeatures());
   }
 }
