@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -217,6 +218,37 @@ TEST_CASE("softmax row kernel: probabilities sum to 1 within 1e-6") {
   std::printf("softmax: max |sum - 1| %.3g, max |p - exact| %.3g\n", worst_sum, worst_vs_exact);
   CHECK(worst_sum <= 1e-6);
   CHECK(worst_vs_exact <= 1e-6);
+}
+
+// The vectorised softmax kernels pack several items per register and reduce within lane
+// groups (4, 8 or 16 lanes); every width 1..20, batch sizes that leave every remainder, a row
+// stride wider than n, ties and spreads past the -32 floor must give the scalar bytes.
+TEST_CASE("softmax row kernels of every ISA give the scalar bytes") {
+  const RowKernels& generic = GenericRowKernels();
+  std::mt19937 rng(23);
+  int compared = 0;
+  for (const char* isa : {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "neondot", "neon"}) {
+    const GemmKernels* k = FindGemmKernels(isa);
+    if (k == nullptr) continue;
+    for (int n = 1; n <= 20; ++n) {
+      for (size_t batch : {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 33}) {
+        const size_t stride = static_cast<size_t>(n) + 3;
+        std::uniform_real_distribution<float> dist(-40.0f, 40.0f);
+        std::vector<float> z(batch * stride);
+        for (size_t i = 0; i < z.size(); ++i) {
+          // Every third item has tied logits (a repeated value, and its maximum twice).
+          z[i] = (i / stride) % 3 == 1 ? static_cast<float>(static_cast<int>(i % 4)) : dist(rng);
+        }
+        std::vector<float> want(batch * n), got(batch * n, -1.0f);
+        generic.softmax(z.data(), stride, batch, n, want.data());
+        k->rows->softmax(z.data(), stride, batch, n, got.data());
+        INFO(isa << " n=" << n << " batch=" << batch);
+        CHECK(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0);
+        ++compared;
+      }
+    }
+  }
+  MESSAGE("softmax kernels compared with the scalar one: " << compared << " cases");
 }
 
 // A 2-input, 2-output layer, worked by hand.
