@@ -6,7 +6,9 @@
 // or gate). Later layers are the diagonal blocks of a block-diagonal product: the layers at
 // the same depth of all experts and gates (and then of all towers) that read the same buffer
 // run as one grouped GEMM, each segment with its own weights and its own slice of the input
-// row. A batch-1 call thus makes one kernel call per depth, not one per layer. Weights are
+// row. Narrow layers that read adjacent slices (the gates' and towers' later layers) share
+// one segment and one 16-column block, their weights on its diagonal. A batch-1 call thus
+// makes one kernel call per depth, not one per layer. Weights are
 // packed once per model and layout and shared by all sessions.
 #pragma once
 
@@ -45,7 +47,8 @@ struct Segment {
   const void* weights = nullptr;      // packed (layout of the GEMM), first block = column `begin`
   int32_t buffer = 0;                 // destination buffer
   int32_t dst_offset = 0;             // element of each destination row where column `begin` lands
-  const DenseLayer* layer = nullptr;  // the layer these columns compute (in ModelData)
+  const DenseLayer* layer = nullptr;  // the layer these columns compute (in ModelData); nullptr when
+                                      // narrow layers share the segment (block diagonal)
   // Requantized segments: clamp bounds (output min - zp, max - zp) and the zero point, which
   // are per layer. Padding columns (multiplier 0) requantize to the zero point.
   float lo = 0.0f, hi = 0.0f;

@@ -25,41 +25,50 @@ class Builder {
   void Build();
 
  private:
+  // What a shared buffer holds; its regions are appended side by side.
+  enum class Role : int32_t { kHidden, kTowerHidden, kExpertOut, kTowerIn, kGateLogits, kTaskLogits };
   // A region of a buffer: the elements [offset, offset + padded width) of every row.
   struct Place {
     int32_t buffer = -1;
     int32_t offset = 0;
   };
-  struct Column {  // one segment of a GEMM: a layer, where it reads and where it writes
+  // One segment of a GEMM: one layer, or several narrow layers side by side on the diagonal
+  // of one block (see CanJoin). Where it reads and where it writes.
+  struct Part {
     const DenseLayer* layer;
+    int32_t k_offset;  // the layer's first input in the segment's input slice
+    int32_t column;    // the layer's first output column in the segment
+  };
+  struct Column {
+    std::vector<Part> parts;
+    int32_t k = 0, width = 0;  // the segment's inputs and real output columns
     Place in, out;
   };
-  // An MLP run depth by depth: where its current depth reads and where its last layer writes.
+  // An MLP run depth by depth: where its current depth reads and where its last layer writes
+  // (last.buffer < 0: a region of buffer role `last_role`, placed when that layer is planned).
   struct Chain {
     const MlpPlan* mlp;
     Place in, last;
+    Role last_role = Role::kHidden;
   };
   struct Pending {  // packing deferred until all storage sizes are known
     std::vector<Column> columns;
     std::vector<size_t> w_offsets;  // per segment
     size_t int_offset, float_offset;
   };
-  // What a shared buffer holds; its regions are appended side by side.
-  enum class Role : int32_t { kHidden, kTowerHidden, kExpertOut, kTowerIn, kGateLogits, kTaskLogits };
 
   // Appends a region of `width` elements (padded to 16: kernels store whole 16-column
   // blocks, and the next layer reads rows padded to a multiple of 4) to the buffer of
   // (role, depth, type), created on first use.
   Place Append(Role role, int32_t depth, DenseOutput type, int32_t width);
-  Place AppendOutput(Role role, int32_t depth, const DenseLayer& layer) {
-    return Append(role, depth, layer.output == DenseOutput::kReal ? DenseOutput::kReal : layer.output,
-                  layer.out);
-  }
   // Adds a GEMM whose segments are `columns`, all reading buffer `input`.
   void AddGemm(int32_t input, std::vector<Column> columns);
   // Adds the GEMMs of `chains` depth by depth from `depth` on: at each depth, the layers
   // that read the same buffer form one GEMM. Hidden outputs go to buffers of role `hidden`.
-  void AddDepths(std::vector<Chain> chains, int32_t depth, Role hidden);
+  void AddDepths(std::vector<Chain>& chains, int32_t depth, Role hidden);
+  // Whether chain c's layer at `depth` can join `run` (the segment being formed, whose first
+  // part is chain `first`'s) on the diagonal of its one block.
+  static bool CanJoin(const Column& run, const Chain& first, const Chain& c, int32_t depth);
   void Pack(PackedGemm& g, const Pending& pending);
 
   const ModelData& m_;
@@ -84,24 +93,24 @@ Builder::Place Builder::Append(Role role, int32_t depth, DenseOutput type, int32
 
 void Builder::AddGemm(int32_t input, std::vector<Column> columns) {
   PackedGemm g;
-  g.input = columns.front().layer->input;
+  g.input = columns.front().parts.front().layer->input;
   g.layout = g.input == ElementType::kInt16 ? WeightLayout::kInt16x2 : layout8_;
   Pending pend;
   for (const Column& c : columns) {
     Segment s;
     s.begin = g.n_pad;
-    s.end = g.n_pad + c.layer->out;
-    s.k = c.layer->in;
+    s.end = g.n_pad + c.width;
+    s.k = c.k;
     s.k_pad = RoundUp(s.k, kPadK);
     s.a_offset = c.in.offset;
     s.buffer = c.out.buffer;
     s.dst_offset = c.out.offset;
-    s.layer = c.layer;
+    s.layer = c.parts.size() == 1 ? c.parts.front().layer : nullptr;
     g.segments.push_back(s);
     g.segment_types.push_back(p_->buffers[c.out.buffer].type);
-    const int32_t n_pad = RoundUp(c.layer->out, kBlockColumns);
+    const int32_t n_pad = RoundUp(c.width, kBlockColumns);
     g.n_pad += n_pad;
-    g.macs += static_cast<int64_t>(c.layer->in) * c.layer->out;
+    for (const Part& part : c.parts) g.macs += static_cast<int64_t>(part.layer->in) * part.layer->out;
     size_t& size = g.layout == WeightLayout::kInt16x2 ? w16_size_ : w8_size_;
     pend.w_offsets.push_back(size);
     size += static_cast<size_t>(n_pad) * s.k_pad;
@@ -117,7 +126,38 @@ void Builder::AddGemm(int32_t input, std::vector<Column> columns) {
   p_->ops.push_back(Op{Op::kGemm, index, input, -1});
 }
 
-void Builder::AddDepths(std::vector<Chain> chains, int32_t depth, Role hidden) {
+// Narrow layers that read adjacent slices of one buffer (the gates' or the towers' later
+// layers, 1 to 16 outputs each) share one 16-column block: the segment's weights are block
+// diagonal (zeros elsewhere), so each block of a tile does the work of several layers. A
+// block's cost is mostly fixed (its per-column constants, requantizing 16 accumulators),
+// and the zeros cost no more multiply-accumulates than the empty columns they replace.
+// int8 -> int8 layers stay one per segment: the XNNPACK backend runs those (Segment::layer).
+bool Builder::CanJoin(const Column& run, const Chain& first, const Chain& c, int32_t depth) {
+  const DenseLayer& a = *run.parts.front().layer;
+  const DenseLayer& b = c.mlp->layers[depth];
+  const auto narrow = [](const DenseLayer& l) {
+    return l.out <= kBlockColumns && !(l.input == ElementType::kInt8 && l.output == DenseOutput::kInt8);
+  };
+  if (!narrow(a) || !narrow(b) || a.output != b.output) return false;
+  if (a.output != DenseOutput::kReal && (a.output_zero_point != b.output_zero_point ||
+                                         a.output_min != b.output_min || a.output_max != b.output_max)) {
+    return false;
+  }
+  // Both write hidden buffers, or both are last layers placed here in the same role.
+  const auto last = [depth](const Chain& ch) {
+    return static_cast<size_t>(depth) + 1 == ch.mlp->layers.size();
+  };
+  if (last(first) != last(c)) return false;
+  if (last(c) && (first.last.buffer >= 0 || c.last.buffer >= 0 || first.last_role != c.last_role))
+    return false;
+  // Inputs adjacent up to the 16-element padding of a region; the block has room for b.
+  const Part& prev = run.parts.back();
+  const int32_t prev_end = run.in.offset + prev.k_offset + prev.layer->in;
+  return c.in.offset >= prev_end && c.in.offset <= RoundUp(prev_end, kBlockColumns) &&
+         RoundUp(run.width, kPadK) + b.out <= kBlockColumns;
+}
+
+void Builder::AddDepths(std::vector<Chain>& chains, int32_t depth, Role hidden) {
   for (;; ++depth) {
     // Input buffer -> the chains reading it at this depth, in chain order.
     std::vector<std::pair<int32_t, std::vector<Chain*>>> groups;
@@ -131,12 +171,40 @@ void Builder::AddDepths(std::vector<Chain> chains, int32_t depth, Role hidden) {
     if (groups.empty()) return;
     for (auto& [input, members] : groups) {
       std::vector<Column> columns;
+      std::vector<std::vector<Chain*>> owners;  // per segment, the chain of each part
       for (Chain* c : members) {
         const DenseLayer& layer = c->mlp->layers[depth];
-        const bool last = static_cast<size_t>(depth) + 1 == c->mlp->layers.size();
-        const Place out = last ? c->last : AppendOutput(hidden, depth, layer);
-        columns.push_back(Column{&layer, c->in, out});
-        c->in = out;
+        if (columns.empty() || !CanJoin(columns.back(), *owners.back().front(), *c, depth)) {
+          columns.push_back(Column{});
+          columns.back().in = c->in;
+          owners.emplace_back();
+        }
+        Column& col = columns.back();
+        // Parts start at multiples of 4 columns: the next layer reads 4-element groups.
+        const int32_t column = col.parts.empty() ? 0 : RoundUp(col.width, kPadK);
+        col.parts.push_back(Part{&layer, c->in.offset - col.in.offset, column});
+        col.k = c->in.offset - col.in.offset + layer.in;
+        col.width = column + layer.out;
+        owners.back().push_back(c);
+      }
+      // Place each segment's output; its chains go on to read their parts of it.
+      for (size_t i = 0; i < columns.size(); ++i) {
+        Column& col = columns[i];
+        const Chain& first = *owners[i].front();
+        const DenseOutput type = col.parts.front().layer->output;
+        const bool last = static_cast<size_t>(depth) + 1 == first.mlp->layers.size();
+        if (!last) {
+          col.out = Append(hidden, depth, type, col.width);
+        } else if (first.last.buffer < 0) {
+          col.out = Append(first.last_role, 0, type, col.width);
+        } else {
+          col.out = first.last;  // placed in advance: CanJoin kept it alone
+        }
+        for (size_t j = 0; j < owners[i].size(); ++j) {
+          Chain& c = *owners[i][j];
+          c.in = Place{col.out.buffer, col.out.offset + col.parts[j].column};
+          if (last) c.last = c.in;
+        }
       }
       AddGemm(input, std::move(columns));
     }
@@ -149,29 +217,36 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
   float* mult = p_->floats.data() + pend.float_offset;
   for (size_t s = 0; s < g.segments.size(); ++s) {
     Segment& seg = g.segments[s];
-    const DenseLayer& layer = *pend.columns[s].layer;
     int8_t* w8 = p_->weights8.data() + (g.layout != WeightLayout::kInt16x2 ? pend.w_offsets[s] : 0);
     int16_t* w16 = p_->weights16.data() + (g.layout == WeightLayout::kInt16x2 ? pend.w_offsets[s] : 0);
-    for (int32_t c = 0; c < layer.out; ++c) {
-      const int32_t col = seg.begin + c;
-      const int32_t block = c / kBlockColumns, cc = c % kBlockColumns;
-      int64_t wsum = 0;
-      for (int32_t k = 0; k < layer.in; ++k) {
-        const int8_t w = layer.weights[static_cast<size_t>(c) * layer.in + k];
-        wsum += w;
-        if (g.layout == WeightLayout::kInt8Rows) {
-          w8[static_cast<size_t>(c) * seg.k_pad + k] = w;
-        } else if (g.layout == WeightLayout::kInt8x4) {
-          w8[((static_cast<size_t>(block) * (seg.k_pad / 4) + k / 4) * kBlockColumns + cc) * 4 + k % 4] = w;
-        } else {
-          w16[((static_cast<size_t>(block) * (seg.k_pad / 2) + k / 2) * kBlockColumns + cc) * 2 + k % 2] = w;
+    // Weights, bias and multiplier of each part on the diagonal; the rest stays zero.
+    for (const Part& part : pend.columns[s].parts) {
+      const DenseLayer& layer = *part.layer;
+      for (int32_t c = 0; c < layer.out; ++c) {
+        const int32_t sc = part.column + c;  // column in the segment
+        const int32_t col = seg.begin + sc;
+        const int32_t block = sc / kBlockColumns, cc = sc % kBlockColumns;
+        int64_t wsum = 0;
+        for (int32_t i = 0; i < layer.in; ++i) {
+          const int8_t w = layer.weights[static_cast<size_t>(c) * layer.in + i];
+          const int32_t k = part.k_offset + i;
+          wsum += w;
+          if (g.layout == WeightLayout::kInt8Rows) {
+            w8[static_cast<size_t>(sc) * seg.k_pad + k] = w;
+          } else if (g.layout == WeightLayout::kInt8x4) {
+            w8[((static_cast<size_t>(block) * (seg.k_pad / 4) + k / 4) * kBlockColumns + cc) * 4 + k % 4] = w;
+          } else {
+            w16[((static_cast<size_t>(block) * (seg.k_pad / 2) + k / 2) * kBlockColumns + cc) * 2 + k % 2] =
+                w;
+          }
         }
+        bias[col] = layer.bias[c];
+        // Exact: the verifier bounds |bias| + in * 127 * 128 below 2^31.
+        bias_u8[col] = static_cast<int32_t>(layer.bias[c] - 128 * wsum);
+        mult[col] = layer.multipliers[c];
       }
-      bias[col] = layer.bias[c];
-      // Exact: the verifier bounds |bias| + in * 127 * 128 below 2^31.
-      bias_u8[col] = static_cast<int32_t>(layer.bias[c] - 128 * wsum);
-      mult[col] = layer.multipliers[c];
     }
+    const DenseLayer& layer = *pend.columns[s].parts.front().layer;  // requantization shared by the parts
     if (layer.output != DenseOutput::kReal) {
       seg.zero_point = layer.output_zero_point;
       seg.lo = static_cast<float>(layer.output_min - layer.output_zero_point);
@@ -199,12 +274,10 @@ void Builder::Build() {
     expert_out.push_back(Append(Role::kExpertOut, 0, BufferType(m_.expert_type), m_.expert_width));
     chains.push_back(Chain{&mlp, input, expert_out.back()});
   }
+  for (const GatePlan& gate : m_.gates) chains.push_back(Chain{&gate.mlp, input, Place{}, Role::kGateLogits});
+  AddDepths(chains, 0, Role::kHidden);
   std::vector<Place> gate_logits;
-  for (const GatePlan& gate : m_.gates) {
-    gate_logits.push_back(AppendOutput(Role::kGateLogits, 0, gate.mlp.layers.back()));
-    chains.push_back(Chain{&gate.mlp, input, gate_logits.back()});
-  }
-  AddDepths(std::move(chains), 0, Role::kHidden);
+  for (size_t g = 0; g < m_.gates.size(); ++g) gate_logits.push_back(chains[m_.experts.size() + g].last);
 
   std::vector<int32_t> gate_probs;
   for (size_t g = 0; g < m_.gates.size(); ++g) {
@@ -241,11 +314,11 @@ void Builder::Build() {
     Op op{Op::kMix, static_cast<int32_t>(t), -1, tower_in.buffer};
     op.output_offset = tower_in.offset;
     p_->ops.push_back(op);
-    task_logits.push_back(AppendOutput(Role::kTaskLogits, 0, task.tower.layers.back()));
-    towers.push_back(Chain{&task.tower, tower_in, task_logits.back()});
+    towers.push_back(Chain{&task.tower, tower_in, Place{}, Role::kTaskLogits});
     p_->task_sigmoid.push_back(task.sigmoid);
   }
-  AddDepths(std::move(towers), 0, Role::kTowerHidden);
+  AddDepths(towers, 0, Role::kTowerHidden);
+  for (const Chain& tower : towers) task_logits.push_back(tower.last);
   for (size_t t = 0; t < m_.tasks.size(); ++t) {
     Op op{Op::kTaskOutput, static_cast<int32_t>(t), task_logits[t].buffer, -1};
     op.input_offset = task_logits[t].offset;
