@@ -155,7 +155,8 @@ void Softmax(const float* z, size_t z_stride, size_t batch, int32_t n, float* pr
   for (; i < batch; ++i) rows::Softmax(z + i * z_stride, n, probs + i * n);
 }
 
-template <bool kExpert16, bool kOut16>
+// kZeroPoints: some expert's zero point is not 0 (int16 experts have zero point 0).
+template <bool kExpert16, bool kOut16, bool kZeroPoints>
 void MixTyped(const MixArgs& a) {
   const float lo = static_cast<float>(a.out.min - a.out.zero_point);
   const float hi = static_cast<float>(a.out.max - a.out.zero_point);
@@ -168,7 +169,9 @@ void MixTyped(const MixArgs& a) {
       zp[j] = _mm512_set1_epi32(a.zero_points[j]);
     }
     for (int32_t c = 0; c < a.width; c += 16) {
-      __m512 acc = _mm512_setzero_ps();
+      // The sum starts from the first product rather than 0 + it: they differ only in the sign
+      // of a zero sum, which requantizes to the same value.
+      __m512 acc;
       for (int32_t j = 0; j < a.n; ++j) {
         const size_t at = i * a.in_stride + static_cast<size_t>(c);
         const __m512i q =
@@ -176,7 +179,9 @@ void MixTyped(const MixArgs& a) {
                             reinterpret_cast<const __m256i*>(static_cast<const int16_t*>(a.experts[j]) + at)))
                       : _mm512_cvtepi8_epi32(_mm_loadu_si128(
                             reinterpret_cast<const __m128i*>(static_cast<const int8_t*>(a.experts[j]) + at)));
-        acc = _mm512_add_ps(acc, _mm512_mul_ps(coef[j], _mm512_cvtepi32_ps(_mm512_sub_epi32(q, zp[j]))));
+        const __m512 term =
+            _mm512_mul_ps(coef[j], _mm512_cvtepi32_ps(kZeroPoints ? _mm512_sub_epi32(q, zp[j]) : q));
+        acc = j == 0 ? term : _mm512_add_ps(acc, term);
       }
       // Clamped to the output range, so cvtps2dq rounds half to even like RoundHalfEven.
       const __m512i r = _mm512_add_epi32(_mm512_cvtps_epi32(Clamp(acc, lo, hi)), out_zp);
@@ -194,10 +199,14 @@ void MixTyped(const MixArgs& a) {
 
 void Mix(const MixArgs& a) {
   const bool o16 = a.out.type == ElementType::kInt16;
-  if (a.experts_int16) {
-    o16 ? MixTyped<true, true>(a) : MixTyped<true, false>(a);
+  bool zero_points = false;
+  for (int32_t j = 0; j < a.n; ++j) zero_points = zero_points || a.zero_points[j] != 0;
+  if (a.experts_int16 && !zero_points) {
+    o16 ? MixTyped<true, true, false>(a) : MixTyped<true, false, false>(a);
+  } else if (a.experts_int16) {
+    o16 ? MixTyped<true, true, true>(a) : MixTyped<true, false, true>(a);
   } else {
-    o16 ? MixTyped<false, true>(a) : MixTyped<false, false>(a);
+    o16 ? MixTyped<false, true, true>(a) : MixTyped<false, false, true>(a);
   }
 }
 
