@@ -10,6 +10,15 @@
 // Sequences the CPU lacks (__builtin_cpu_supports) are reported with "supported": false.
 // Also prints the seed-model items/s the peak implies (peak / MACs per item), and the
 // core's clock estimated from a chain of dependent adds, to give MACs per cycle.
+//
+// A last line measures the other cost every int8 layer pays per output: requantization, the
+// AVX-512 kernels' epilogue (int32 -> float, times the column's multiplier, clamp, round,
+// add the zero point, narrow to int8, store) on 16 independent blocks of 16 outputs. With
+// the outputs per item (--outputs: 16-lane blocks the seed model's plan requantizes per
+// item, quantized inputs and mixtures included) it gives the items/s a core could reach if
+// requantization did not overlap the multiply-accumulates. And one line measures how fast a
+// core reads data that is in its L2 but not its L1 (a 256 KiB buffer), which is where a
+// batch-1 call's weights come from when they exceed the L1 (the seed model's do).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -27,11 +36,16 @@ using Clock = std::chrono::steady_clock;
 
 // The seed model's multiply-accumulates per item (mmoe inspect prints it).
 constexpr double kSeedMacsPerItem = 41568;
+// Lanes of the 16-wide blocks the seed model's plan requantizes per item: 624 GEMM output
+// columns (mmoe_bench_plan's n_pad), 112 quantized inputs (100 padded to 7 blocks) and 2
+// mixtures of 16.
+constexpr double kSeedOutputsPerItem = 768;
 
 struct Options {
   int trial_ms = 200;
   int trials = 7;
   double macs_per_item = kSeedMacsPerItem;
+  double outputs_per_item = kSeedOutputsPerItem;
 };
 
 // Keeps the compiler from treating vector `v` as a known constant or hoisting work on it out
@@ -135,6 +149,54 @@ __attribute__((target("avx2"), noinline)) uint64_t Avx2(uint64_t iters) {
   return iters * kAcc * 32;
 }
 
+// The AVX-512 GEMM epilogue (kernels/x86/gemm_avx512vnni.cc, StoreBlock, int8 output) on 16
+// independent blocks; returns the outputs written.
+__attribute__((target("avx512f,avx512bw"), noinline)) uint64_t RequantizeAvx512(uint64_t iters) {
+  constexpr int kBlocks = 16;
+  alignas(64) static int8_t out[kBlocks * 16];
+  __m512i acc[kBlocks];
+  for (int k = 0; k < kBlocks; ++k) acc[k] = _mm512_set1_epi32(1000 * k - 7000);
+  const __m512 multiplier = _mm512_set1_ps(0.01f), lo = _mm512_setzero_ps(), hi = _mm512_set1_ps(255.0f);
+  const __m512i zero_point = _mm512_set1_epi32(-128);
+  for (uint64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 16
+    for (int k = 0; k < kBlocks; ++k) {
+      MMOE_OPAQUE512(acc[k]);  // a fresh accumulator each time, as after a tile's loop
+      const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[k]), multiplier);
+      const __m512i q =
+          _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi)), zero_point);
+      _mm_store_si128(reinterpret_cast<__m128i*>(out + 16 * k), _mm512_cvtepi32_epi8(q));
+    }
+  }
+  for (int8_t v : out) g_sink += v;
+  return iters * kBlocks * 16;
+}
+
+// Sums a 256 KiB buffer (L2-resident on current x86 cores, 4-8 times their L1d) with 64-byte
+// loads into 4 independent accumulators; returns the bytes read.
+__attribute__((target("avx512f"), noinline)) uint64_t L2Stream(uint64_t iters) {
+  constexpr size_t kBytes = 256 * 1024;
+  static int32_t* buffer = [] {
+    void* p = nullptr;
+    if (posix_memalign(&p, 64, kBytes) != 0) std::abort();
+    std::memset(p, 1, kBytes);
+    return static_cast<int32_t*>(p);
+  }();
+  __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                    _mm512_setzero_si512()};
+  for (uint64_t i = 0; i < iters; ++i) {
+    for (size_t at = 0; at < kBytes / 4; at += 64) {
+#pragma GCC unroll 4
+      for (int k = 0; k < 4; ++k) acc[k] = _mm512_add_epi32(acc[k], _mm512_load_si512(buffer + at + 16 * k));
+    }
+  }
+  alignas(64) int32_t lanes[16];
+  _mm512_store_si512(lanes,
+                     _mm512_add_epi32(_mm512_add_epi32(acc[0], acc[1]), _mm512_add_epi32(acc[2], acc[3])));
+  for (int32_t v : lanes) g_sink += v;
+  return iters * kBytes;
+}
+
 // A chain of dependent 64-bit adds retires one per cycle on every x86 core of the last two
 // decades, so adds per second is the clock the core ran at (turbo included).
 __attribute__((noinline)) uint64_t AddChain(uint64_t iters) {
@@ -204,10 +266,13 @@ Options ParseArgs(int argc, char** argv) {
       o.trials = std::max(1, std::atoi(argv[++i]));
     } else if (i + 1 < argc && a == "--macs") {
       o.macs_per_item = std::max(1.0, std::atof(argv[++i]));
+    } else if (i + 1 < argc && a == "--outputs") {
+      o.outputs_per_item = std::max(1.0, std::atof(argv[++i]));
     } else {
       std::fprintf(stderr,
-                   "usage: mmoe_peak_int8 [--trial-ms MS (200)] [--trials N (7)] [--macs MACS (%.0f)]\n",
-                   kSeedMacsPerItem);
+                   "usage: mmoe_peak_int8 [--trial-ms MS (200)] [--trials N (7)] [--macs MACS (%.0f)]\n"
+                   "                      [--outputs OUTPUTS (%.0f)]\n",
+                   kSeedMacsPerItem, kSeedOutputsPerItem);
       std::exit(a == "-h" || a == "--help" ? 0 : 2);
     }
   }
@@ -220,6 +285,7 @@ int main(int argc, char** argv) {
   const Options o = ParseArgs(argc, argv);
   std::vector<double> hz = Measure(AddChain, o);
   const double ghz = hz.back() / 1e9;
+  double vnni_peak = 0.0;  // MACs/s
   for (const KernelInfo& k : Kernels()) {
     if (!k.supported) {
       std::printf("{\"kernel\":\"%s\",\"instructions\":\"%s\",\"supported\":false}\n", k.name,
@@ -230,12 +296,34 @@ int main(int argc, char** argv) {
     // how much of it a shared machine gives on a typical trial.
     const std::vector<double> rates = Measure(k.run, o);
     const double peak = rates.back() / 1e9, median = rates[rates.size() / 2] / 1e9;
+    if (std::strcmp(k.name, "avx512vnni") == 0) vnni_peak = rates.back();
     std::printf(
         "{\"kernel\":\"%s\",\"instructions\":\"%s\",\"supported\":true,\"threads\":1,"
         "\"gmacs_per_core\":%.2f,\"gmacs_median\":%.2f,\"core_ghz\":%.3f,\"macs_per_cycle\":%.1f,"
         "\"macs_per_item\":%.0f,\"items_per_s_limit\":%.0f}\n",
         k.name, k.instructions, peak, median, ghz, peak / ghz, o.macs_per_item, peak * 1e9 / o.macs_per_item);
     std::fflush(stdout);
+  }
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) {
+    const std::vector<double> rates = Measure(RequantizeAvx512, o);
+    const double rate = rates.back();  // outputs per second
+    // Seconds per item = MACs at the VNNI peak + outputs at this rate, one after the other.
+    const double combined =
+        vnni_peak > 0 ? 1.0 / (o.macs_per_item / vnni_peak + o.outputs_per_item / rate) : 0.0;
+    std::printf(
+        "{\"kernel\":\"requantize_avx512\",\"instructions\":\"vcvtdq2ps+vmulps+vmaxps+vminps+vcvtps2dq+"
+        "vpaddd+"
+        "vpmovdb zmm, 16-byte store\",\"supported\":true,\"threads\":1,\"outputs_per_s\":%.0f,"
+        "\"cycles_per_16_outputs\":%.2f,\"outputs_per_item\":%.0f,\"items_per_s_limit\":%.0f,"
+        "\"with_vnni_peak_items_per_s_limit\":%.0f}\n",
+        rate, 16.0 * ghz * 1e9 / rate, o.outputs_per_item, rate / o.outputs_per_item, combined);
+  }
+  if (__builtin_cpu_supports("avx512f")) {
+    const std::vector<double> rates = Measure(L2Stream, o);
+    std::printf(
+        "{\"kernel\":\"l2_stream\",\"instructions\":\"vmovdqa64 zmm loads + vpaddd of a 256 KiB buffer\","
+        "\"supported\":true,\"threads\":1,\"bytes_per_s\":%.0f,\"bytes_per_cycle\":%.1f}\n",
+        rates.back(), rates.back() / (ghz * 1e9));
   }
   return g_sink == 0x7fffffff ? 1 : 0;  // reads the sink; never true in practice
 }
