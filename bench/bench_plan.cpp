@@ -7,6 +7,8 @@
 //                and including it (prefix minus the previous prefix), so it carries the cache
 //                misses the preceding operations cause, as in a real Score call;
 //   hot_ns       the operation alone, repeated (its weights and inputs stay cached).
+// GEMM lines also give the bytes a call reads of the GEMM's constants whatever the batch:
+// weight_bytes (packed, padded) and column_bytes (a bias and a multiplier per padded column).
 // and a last line per batch with the whole tile. Times are the median over `rounds` rounds of
 // the mean over `iters` calls. Like every bench program, nothing here is a test of speed.
 #include <algorithm>
@@ -147,12 +149,21 @@ int main(int argc, char** argv) {
                   batch, i, KindName(op.kind), op.index);
       if (op.kind == mmoe::Op::kGemm) {
         const mmoe::PackedGemm& g = program.gemms[op.index];
+        // What one call reads of the GEMM's constants, whatever the batch: the packed weights
+        // and, per padded column, a bias and a multiplier.
+        size_t weight_bytes = 0;
+        const size_t elem = g.layout == mmoe::WeightLayout::kInt16x2 ? 2 : 1;
+        for (const mmoe::Segment& seg : g.segments) {
+          const size_t cols = static_cast<size_t>((seg.end - seg.begin + 15) / 16 * 16);
+          weight_bytes += cols * static_cast<size_t>(seg.k_pad) * elem;
+        }
         std::printf(
             ",\"segments\":%zu,\"k\":%d,\"n_pad\":%d,\"int16_input\":%s,\"macs_per_item\":%lld,\"gmacs_hot\":"
-            "%.1f",
+            "%.1f,\"weight_bytes\":%zu,\"column_bytes\":%zu",
             g.segments.size(), g.segments.front().k, g.n_pad,
             g.input == mmoe::ElementType::kInt16 ? "true" : "false", static_cast<long long>(g.macs),
-            static_cast<double>(g.macs) * static_cast<double>(batch) / hot);
+            static_cast<double>(g.macs) * static_cast<double>(batch) / hot, weight_bytes,
+            static_cast<size_t>(g.n_pad) * (sizeof(int32_t) + sizeof(float)));
       }
       std::printf(",\"marginal_ns\":%.1f,\"hot_ns\":%.1f}\n", upto - before, hot);
       before = upto;
