@@ -3,12 +3,16 @@
 // at batch sizes 1, 2, 3, 7, 64 and 1000, from float and from pre-quantized features.
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "kernels/gemm.h"
+#include "model_data.h"
+#include "plan/program.h"
 #include "support/fixtures.h"
 #include "support/random_model.h"
 
@@ -81,6 +85,30 @@ void CheckSameBytes(const std::shared_ptr<const Model>& model, const Matrix& x, 
         }
       }
     }
+  }
+}
+
+// The seed model's plan: the gates' and towers' narrow later layers share one 16-column block
+// per depth (block diagonal), and every packed weight block and per-column table starts on a
+// 64-byte boundary, so no 512-bit load straddles two cache lines.
+TEST_CASE("plan: narrow layers share blocks, and packed weights are cache-line aligned") {
+  const std::shared_ptr<const Model> model = testing::SeedModel();
+  for (WeightLayout layout : {WeightLayout::kInt8x4, WeightLayout::kInt8Rows}) {
+    const Program& p = model->data().GetProgram(layout);
+    std::vector<int32_t> n_pad, segments;
+    for (const PackedGemm& g : p.gemms) {
+      n_pad.push_back(g.n_pad);
+      segments.push_back(static_cast<int32_t>(g.segments.size()));
+      const auto aligned = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 64 == 0; };
+      CHECK(aligned(g.bias));
+      CHECK(aligned(g.bias_u8));
+      CHECK(aligned(g.multiplier));
+      for (const Segment& seg : g.segments) CHECK(aligned(seg.weights));
+    }
+    // Experts' and gates' first layers; experts' second; gates' second (2 x 8 outputs in one
+    // block); experts' third; gates' logits (2 x 4); towers' first, second; task logits (2 x 1).
+    CHECK(n_pad == std::vector<int32_t>{288, 128, 16, 64, 16, 64, 32, 16});
+    CHECK(segments == std::vector<int32_t>{6, 4, 1, 4, 1, 2, 2, 1});
   }
 }
 

@@ -21,12 +21,25 @@ std::atomic<long> g_allocations{0};
 // While > 0, counts allocations down; the one that takes it to 0 throws std::bad_alloc.
 std::atomic<long> g_fail_countdown{0};
 
-void* CountedAlloc(std::size_t size) {
+// Counts an allocation, and throws if it is the one to fail.
+void Count() {
   if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (g_fail_countdown.load(std::memory_order_relaxed) > 0 && g_fail_countdown.fetch_sub(1) == 1) {
     throw std::bad_alloc();
   }
+}
+
+void* CountedAlloc(std::size_t size) {
+  Count();
   if (void* p = std::malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+
+// The over-aligned forms (the plan's packed weights are 64-byte aligned) count and fail too.
+void* CountedAlignedAlloc(std::size_t size, std::align_val_t align) {
+  Count();
+  const std::size_t a = static_cast<std::size_t>(align);
+  if (void* p = std::aligned_alloc(a, (size + a) / a * a)) return p;  // a multiple of a, never 0
   throw std::bad_alloc();
 }
 }  // namespace
@@ -48,6 +61,12 @@ void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
     return nullptr;
   }
 }
+void* operator new(std::size_t size, std::align_val_t a) { return CountedAlignedAlloc(size, a); }
+void* operator new[](std::size_t size, std::align_val_t a) { return CountedAlignedAlloc(size, a); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }

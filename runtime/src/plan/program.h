@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <vector>
 
 #include "kernels/kernels.h"
@@ -27,6 +28,31 @@ namespace mmoe {
 //   kInt8Rows: int8, [n_pad][k_pad], one contiguous row per column (portable dot products)
 enum class WeightLayout : uint8_t { kInt8x4 = 0, kInt16x2 = 1, kInt8Rows = 2 };
 constexpr int kWeightLayouts = 3;
+
+// Allocates on 64-byte boundaries. Packed weights come in 64-byte k-groups of 16 columns,
+// and each segment's weights (and each GEMM's per-column tables) start at a multiple of 64
+// bytes into their storage: with the storage aligned too, no 512-bit load of a kernel
+// straddles two cache lines (std::vector's storage is only 16-byte aligned).
+template <typename T>
+struct CacheLineAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kAlign{64};
+  CacheLineAllocator() = default;
+  template <typename U>
+  CacheLineAllocator(const CacheLineAllocator<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
+  void deallocate(T* p, size_t) { ::operator delete(p, kAlign); }
+  template <typename U>
+  bool operator==(const CacheLineAllocator<U>&) const {
+    return true;
+  }
+  template <typename U>
+  bool operator!=(const CacheLineAllocator<U>&) const {
+    return false;
+  }
+};
+template <typename T>
+using CacheLineVector = std::vector<T, CacheLineAllocator<T>>;
 
 constexpr int kBlockColumns = 16;
 constexpr int kPadK = 4;  // every activation row is padded to a multiple of 4 elements
@@ -99,11 +125,11 @@ struct Program {
   int32_t input_buffer = 0;
   int32_t num_tasks = 0;
 
-  // Storage the pointers above refer to.
-  std::vector<int8_t> weights8;
-  std::vector<int16_t> weights16;
-  std::vector<int32_t> ints;
-  std::vector<float> floats;
+  // Storage the pointers above refer to, on 64-byte boundaries (CacheLineVector).
+  CacheLineVector<int8_t> weights8;
+  CacheLineVector<int16_t> weights16;
+  CacheLineVector<int32_t> ints;
+  CacheLineVector<float> floats;
 };
 
 struct ModelData;
