@@ -85,6 +85,7 @@ inline __m512 LoadGroups(const float* z, size_t z_stride, __mmask16 row_mask) {
 template <int G>
 size_t SoftmaxGrouped(const float* z, size_t z_stride, size_t batch, int32_t n, float* probs) {
   constexpr int P = 16 / G;
+  if (batch < P) return 0;  // the index vectors below cost more than scoring one item in scalar
   alignas(64) int32_t idx[16];
   __m512i butterfly[4], element[16];
   int steps = 0;
