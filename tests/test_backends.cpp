@@ -105,10 +105,11 @@ TEST_CASE("plan: narrow layers share blocks, and packed weights are cache-line a
       CHECK(aligned(g.multiplier));
       for (const Segment& seg : g.segments) CHECK(aligned(seg.weights));
     }
-    // Experts' and gates' first layers; experts' second; gates' second (2 x 8 outputs in one
-    // block); experts' third; gates' logits (2 x 4); towers' first, second; task logits (2 x 1).
+    // Experts' and gates' first layers (the two gates' side by side in one segment); experts'
+    // second; gates' second (2 x 8 outputs in one block); experts' third; gates' logits
+    // (2 x 4); towers' first, second; task logits (2 x 1).
     CHECK(n_pad == std::vector<int32_t>{288, 128, 16, 64, 16, 64, 32, 16});
-    CHECK(segments == std::vector<int32_t>{6, 4, 1, 4, 1, 2, 2, 1});
+    CHECK(segments == std::vector<int32_t>{5, 4, 1, 4, 1, 2, 2, 1});
   }
 }
 

@@ -126,19 +126,21 @@ void Builder::AddGemm(int32_t input, std::vector<Column> columns) {
   p_->ops.push_back(Op{Op::kGemm, index, input, -1});
 }
 
-// Narrow layers that read adjacent slices of one buffer (the gates' or the towers' later
-// layers, 1 to 16 outputs each) share one 16-column block: the segment's weights are block
-// diagonal (zeros elsewhere), so each block of a tile does the work of several layers. A
-// block's cost is mostly fixed (its per-column constants, requantizing 16 accumulators),
-// and the zeros cost no more multiply-accumulates than the empty columns they replace.
+// Layers with the same output type and requantization share a segment when that saves work:
+// - layers that read the same slice (the gates' first layers) sit side by side as one wider
+//   GEMM, whose tiles load each input group once for all of them;
+// - narrow layers that read adjacent slices (the gates' and towers' later layers, 1 to 16
+//   outputs each) share one 16-column block, their weights on its diagonal (zeros elsewhere).
+//   A block's cost is mostly fixed (its per-column constants, requantizing 16 accumulators),
+//   and the zeros cost no more multiply-accumulates than the empty columns they replace.
 // int8 -> int8 layers stay one per segment: the XNNPACK backend runs those (Segment::layer).
 bool Builder::CanJoin(const Column& run, const Chain& first, const Chain& c, int32_t depth) {
   const DenseLayer& a = *run.parts.front().layer;
   const DenseLayer& b = c.mlp->layers[depth];
-  const auto narrow = [](const DenseLayer& l) {
-    return l.out <= kBlockColumns && !(l.input == ElementType::kInt8 && l.output == DenseOutput::kInt8);
+  const auto int8_to_int8 = [](const DenseLayer& l) {
+    return l.input == ElementType::kInt8 && l.output == DenseOutput::kInt8;
   };
-  if (!narrow(a) || !narrow(b) || a.output != b.output) return false;
+  if (int8_to_int8(a) || int8_to_int8(b) || a.output != b.output) return false;
   if (a.output != DenseOutput::kReal && (a.output_zero_point != b.output_zero_point ||
                                          a.output_min != b.output_min || a.output_max != b.output_max)) {
     return false;
@@ -150,8 +152,10 @@ bool Builder::CanJoin(const Column& run, const Chain& first, const Chain& c, int
   if (last(first) != last(c)) return false;
   if (last(c) && (first.last.buffer >= 0 || c.last.buffer >= 0 || first.last_role != c.last_role))
     return false;
-  // Inputs adjacent up to the 16-element padding of a region; the block has room for b.
   const Part& prev = run.parts.back();
+  if (prev.k_offset == 0 && c.in.offset == run.in.offset && b.in == run.k) return true;  // same inputs
+  // Inputs adjacent up to the 16-element padding of a region; the block has room for b.
+  if (a.out > kBlockColumns || b.out > kBlockColumns) return false;
   const int32_t prev_end = run.in.offset + prev.k_offset + prev.layer->in;
   return c.in.offset >= prev_end && c.in.offset <= RoundUp(prev_end, kBlockColumns) &&
          RoundUp(run.width, kPadK) + b.out <= kBlockColumns;
@@ -183,7 +187,7 @@ void Builder::AddDepths(std::vector<Chain>& chains, int32_t depth, Role hidden) 
         // Parts start at multiples of 4 columns: the next layer reads 4-element groups.
         const int32_t column = col.parts.empty() ? 0 : RoundUp(col.width, kPadK);
         col.parts.push_back(Part{&layer, c->in.offset - col.in.offset, column});
-        col.k = c->in.offset - col.in.offset + layer.in;
+        col.k = std::max(col.k, c->in.offset - col.in.offset + layer.in);
         col.width = column + layer.out;
         owners.back().push_back(c);
       }
