@@ -76,7 +76,7 @@ inline __m512i MultiplyAdd(__m512i acc, __m512i a, __m512i w) {
 constexpr int kPrefetchGroups = 8;
 
 template <bool kInt16, int MR, int NB>
-void Tile(const TileArgs& t) {
+__attribute__((always_inline)) inline void TileBody(const TileArgs& t) {
   // Small tiles would wait on one accumulator's latency each step: KU independent partial
   // sums over interleaved k-groups keep the pipeline full (integer sums: exact in any order).
   constexpr int KU = MR == 1 || MR * NB < 4 ? 2 : 1;  // 2 measured faster than 4 at batch 1
@@ -144,6 +144,34 @@ void Tile(const TileArgs& t) {
   }
 }
 
+template <bool kInt16, int MR, int NB>
+void Tile(const TileArgs& t) {
+  TileBody<kInt16, MR, NB>(t);
+}
+
+// Runs MR-row tiles from t.row0 while they fit in m rows; returns the first row left. One
+// call per column group rather than per tile: what the tiles share (the segment's fields,
+// pointers, the loop set-up) is computed once.
+template <bool kInt16, int MR, int NB>
+__attribute__((noinline)) size_t TileLoop(TileArgs t, size_t m) {
+  for (; t.row0 + MR <= m; t.row0 += MR) TileBody<kInt16, MR, NB>(t);
+  return t.row0;
+}
+
+template <bool kInt16, int MR>
+size_t TileLoopNb(const TileArgs& t, size_t m, int nb) {
+  switch (nb) {
+    case 1:
+      return TileLoop<kInt16, MR, 1>(t, m);
+    case 2:
+      return TileLoop<kInt16, MR, 2>(t, m);
+    case 3:
+      return TileLoop<kInt16, MR, 3>(t, m);
+    default:
+      return TileLoop<kInt16, MR, 4>(t, m);
+  }
+}
+
 template <bool kInt16, int MR>
 void TileRows(const TileArgs& t, int nb) {
   switch (nb) {
@@ -168,10 +196,8 @@ void GemmTyped(const GemmArgs& args) {
       const int nb = blocks - b < 4 ? blocks - b : 4;
       TileArgs t{&args, s, seg.begin + b * kBlockColumns, 0};
       // Narrow segments take 8 rows at a time: more accumulators, weights loaded half as often.
-      if (nb <= 2) {
-        for (; t.row0 + 8 <= args.m; t.row0 += 8) nb == 1 ? Tile<kInt16, 8, 1>(t) : Tile<kInt16, 8, 2>(t);
-      }
-      for (; t.row0 + 4 <= args.m; t.row0 += 4) TileRows<kInt16, 4>(t, nb);
+      if (nb <= 2 && args.m >= 8) t.row0 = TileLoopNb<kInt16, 8>(t, args.m, nb);
+      if (t.row0 + 4 <= args.m) t.row0 = TileLoopNb<kInt16, 4>(t, args.m, nb);
       switch (args.m - t.row0) {
         case 3:
           TileRows<kInt16, 3>(t, nb);
