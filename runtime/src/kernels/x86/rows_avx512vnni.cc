@@ -163,12 +163,10 @@ void MixTyped(const MixArgs& a) {
   const float hi = static_cast<float>(a.out.max - a.out.zero_point);
   const __m512i out_zp = _mm512_set1_epi32(a.out.zero_point);
   for (size_t i = 0; i < a.batch; ++i) {
-    __m512 coef[256];
-    __m512i zp[256];
-    for (int32_t j = 0; j < a.n; ++j) {
-      coef[j] = _mm512_set1_ps(a.probs ? a.probs[i * a.n + j] * a.scales[j] : a.scales[j]);
-      zp[j] = _mm512_set1_epi32(a.zero_points[j]);
-    }
+    // Scalars, broadcast where used (from memory, a load): an array of 256 registers made the
+    // stack frame 32 KB, whose lines a call then had to fetch.
+    float coef[256];
+    for (int32_t j = 0; j < a.n; ++j) coef[j] = a.probs ? a.probs[i * a.n + j] * a.scales[j] : a.scales[j];
     for (int32_t c = 0; c < a.width; c += 16) {
       // The sum starts from the first product rather than 0 + it: they differ only in the sign
       // of a zero sum, which requantizes to the same value.
@@ -180,8 +178,9 @@ void MixTyped(const MixArgs& a) {
                             reinterpret_cast<const __m256i*>(static_cast<const int16_t*>(a.experts[j]) + at)))
                       : _mm512_cvtepi8_epi32(_mm_loadu_si128(
                             reinterpret_cast<const __m128i*>(static_cast<const int8_t*>(a.experts[j]) + at)));
-        const __m512 term =
-            _mm512_mul_ps(coef[j], _mm512_cvtepi32_ps(kZeroPoints ? _mm512_sub_epi32(q, zp[j]) : q));
+        const __m512 term = _mm512_mul_ps(
+            _mm512_set1_ps(coef[j]),
+            _mm512_cvtepi32_ps(kZeroPoints ? _mm512_sub_epi32(q, _mm512_set1_epi32(a.zero_points[j])) : q));
         acc = j == 0 ? term : _mm512_add_ps(acc, term);
       }
       // Clamped to the output range, so cvtps2dq rounds half to even like RoundHalfEven.
