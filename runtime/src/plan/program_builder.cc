@@ -32,8 +32,8 @@ class Builder {
     int32_t buffer = -1;
     int32_t offset = 0;
   };
-  // One segment of a GEMM: one layer, or several narrow layers side by side on the diagonal
-  // of one block (see CanJoin). Where it reads and where it writes.
+  // One segment of a GEMM: one layer, or several that share it (see CanJoin), each with its
+  // own input slice and output columns. Where it reads and where it writes.
   struct Part {
     const DenseLayer* layer;
     int32_t k_offset;  // the layer's first input in the segment's input slice
@@ -63,11 +63,11 @@ class Builder {
   Place Append(Role role, int32_t depth, DenseOutput type, int32_t width);
   // Adds a GEMM whose segments are `columns`, all reading buffer `input`.
   void AddGemm(int32_t input, std::vector<Column> columns);
-  // Adds the GEMMs of `chains` depth by depth from `depth` on: at each depth, the layers
-  // that read the same buffer form one GEMM. Hidden outputs go to buffers of role `hidden`.
-  void AddDepths(std::vector<Chain>& chains, int32_t depth, Role hidden);
-  // Whether chain c's layer at `depth` can join `run` (the segment being formed, whose first
-  // part is chain `first`'s) on the diagonal of its one block.
+  // Adds the GEMMs of `chains` depth by depth: at each depth, the layers that read the same
+  // buffer form one GEMM. Hidden outputs go to buffers of role `hidden`.
+  void AddDepths(std::vector<Chain>& chains, Role hidden);
+  // Whether chain c's layer at `depth` can join `run`, the segment being formed (whose first
+  // part is chain `first`'s).
   static bool CanJoin(const Column& run, const Chain& first, const Chain& c, int32_t depth);
   void Pack(PackedGemm& g, const Pending& pending);
 
@@ -161,8 +161,8 @@ bool Builder::CanJoin(const Column& run, const Chain& first, const Chain& c, int
          RoundUp(run.width, kPadK) + b.out <= kBlockColumns;
 }
 
-void Builder::AddDepths(std::vector<Chain>& chains, int32_t depth, Role hidden) {
-  for (;; ++depth) {
+void Builder::AddDepths(std::vector<Chain>& chains, Role hidden) {
+  for (int32_t depth = 0;; ++depth) {
     // Input buffer -> the chains reading it at this depth, in chain order.
     std::vector<std::pair<int32_t, std::vector<Chain*>>> groups;
     for (Chain& c : chains) {
@@ -279,7 +279,7 @@ void Builder::Build() {
     chains.push_back(Chain{&mlp, input, expert_out.back()});
   }
   for (const GatePlan& gate : m_.gates) chains.push_back(Chain{&gate.mlp, input, Place{}, Role::kGateLogits});
-  AddDepths(chains, 0, Role::kHidden);
+  AddDepths(chains, Role::kHidden);
   std::vector<Place> gate_logits;
   for (size_t g = 0; g < m_.gates.size(); ++g) gate_logits.push_back(chains[m_.experts.size() + g].last);
 
@@ -321,7 +321,7 @@ void Builder::Build() {
     towers.push_back(Chain{&task.tower, tower_in, Place{}, Role::kTaskLogits});
     p_->task_sigmoid.push_back(task.sigmoid);
   }
-  AddDepths(towers, 0, Role::kTowerHidden);
+  AddDepths(towers, Role::kTowerHidden);
   for (const Chain& tower : towers) task_logits.push_back(tower.last);
   for (size_t t = 0; t < m_.tasks.size(); ++t) {
     Op op{Op::kTaskOutput, static_cast<int32_t>(t), task_logits[t].buffer, -1};
