@@ -14,6 +14,7 @@
 #include "model_data.h"
 #include "plan/program.h"
 #include "support/fixtures.h"
+#include "support/model_builder.h"
 #include "support/random_model.h"
 
 namespace mmoe {
@@ -184,6 +185,76 @@ TEST_CASE("backends: every backend and ISA gives the reference bytes on randomly
                          std::to_string(spec.num_experts) + " experts, " + std::to_string(n_tasks) +
                          " tasks, " +
                          (precision == converter::ActivationPrecision::kMixed ? "mixed" : "int8") + ")");
+    }
+  }
+}
+
+// Two experts 24 -> 64 (ReLU, zero point -100) -> 40 (ReLU, `out`), one gate, one task: GEMMs
+// of 4 and 3 blocks per segment, whose epilogues take the packed path when products are small.
+testing::ModelSpec WideExpertsSpec(const testing::QuantSpec& out) {
+  using testing::MakeDense;
+  testing::ModelSpec m;
+  m.input_dim = 24;
+  m.input = testing::QuantSpec{fb::ElementType::INT8, 1.0f / 32, -10};
+  const testing::QuantSpec relu{fb::ElementType::INT8, 1.0f / 16, -100};
+  for (int e = 0; e < 2; ++e) {
+    const std::string prefix = "experts." + std::to_string(e);
+    testing::MlpSpec expert;
+    expert.layers.push_back(MakeDense(prefix + ".0", 24, 64, m.input, relu, fb::Activation::RELU));
+    expert.layers.push_back(MakeDense(prefix + ".1", 64, 40, relu, out, fb::Activation::RELU));
+    m.experts.push_back(expert);
+  }
+  testing::GateSpec gate;
+  gate.experts = {0, 1};
+  gate.mlp.layers.push_back(MakeDense("gates.0.0", 24, 2, m.input, std::nullopt));
+  m.gates.push_back(gate);
+  const testing::QuantSpec tower_in{fb::ElementType::INT8, out.scale, 0};
+  testing::TaskSpec task;
+  task.name = "click";
+  task.gate = 0;
+  task.mix_scales = {1.0f, 1.0f};
+  task.tower.layers.push_back(MakeDense("tasks.0.0", 40, 1, tower_in, std::nullopt));
+  task.output = fb::TaskOutput::IDENTITY;  // the logit itself: a sigmoid would hide differences
+  m.tasks.push_back(task);
+  return m;
+}
+
+// The vector epilogues round then clamp with saturating packs only where no product can reach
+// 2^30 (Segment::small_products), and clamp in float first elsewhere; both give the reference
+// bytes, at both ends of int8 and int16 ranges and past int32 (products up to ~1e10).
+TEST_CASE("backends: saturated and overflowing requantization give the reference bytes") {
+  const Matrix x = testing::RandomFeatures(1000, 24, testing::FeatureKind::kGaussian, 7);
+  for (const testing::QuantSpec& out : {testing::QuantSpec{fb::ElementType::INT8, 1.0f / 2, 5},
+                                        testing::QuantSpec{fb::ElementType::INT16, 1.0f / 64, 0}}) {
+    for (bool huge : {false, true}) {
+      testing::ModelSpec spec = WideExpertsSpec(out);
+      for (testing::MlpSpec& expert : spec.experts) {
+        for (size_t l = 0; l < expert.layers.size(); ++l) {
+          testing::DenseSpec& d = expert.layers[l];
+          for (uint32_t c = 0; c < d.out; ++c) {
+            if (huge) {
+              if (c % 5 == 0) d.multipliers[c] = 3e5f;  // |float(acc) * m| up to ~1e10
+            } else if (c % (l == 0 ? 3 : 7) < 2) {
+              // Past either end of the output range, with products well below 2^30. The
+              // second layer's other columns stay in range, so the first's show in the score.
+              d.bias[c] = c % 2 ? 4000000 : -4000000;
+            }
+          }
+        }
+      }
+      std::shared_ptr<const Model> model;
+      const std::vector<uint8_t> bytes = testing::BuildModel(spec);
+      REQUIRE(Model::LoadBuffer(bytes.data(), bytes.size(), &model).ok());
+      // The experts' two GEMMs take the path this case is about.
+      const Program& p = model->data().GetProgram(WeightLayout::kInt8x4);
+      for (int gi = 0; gi < 2; ++gi) {
+        for (const Segment& seg : p.gemms[gi].segments) {
+          if (seg.end - seg.begin >= 2 * kBlockColumns) CHECK(seg.small_products == !huge);
+        }
+      }
+      CheckSameBytes(model, x,
+                     std::string(out.type == fb::ElementType::INT8 ? "int8" : "int16") +
+                         (huge ? " outputs, huge multipliers" : " outputs, saturating biases"));
     }
   }
 }

@@ -79,6 +79,11 @@ struct Segment {
   // are per layer. Padding columns (multiplier 0) requantize to the zero point.
   float lo = 0.0f, hi = 0.0f;
   int32_t zero_point = 0;
+  // |float(acc) * multiplier| < 2^30 for every column and any input (bounded from the weights,
+  // bias and input type when packed): rounding cannot overflow int32, so a vector epilogue may
+  // round first and clamp after, in integers, with saturating narrowing. Same bytes: lo and hi
+  // are integers, so clamp-then-round equals round-then-clamp.
+  bool small_products = false;
 };
 
 struct PackedGemm {

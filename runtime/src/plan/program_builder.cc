@@ -1,6 +1,7 @@
 // Builds a Program (plan/program.h) from a verified model: the GEMM grouping, the buffers of
 // one tile, and the packed weights.
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <tuple>
 #include <utility>
@@ -224,17 +225,21 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
     int8_t* w8 = p_->weights8.data() + (g.layout != WeightLayout::kInt16x2 ? pend.w_offsets[s] : 0);
     int16_t* w16 = p_->weights16.data() + (g.layout == WeightLayout::kInt16x2 ? pend.w_offsets[s] : 0);
     // Weights, bias and multiplier of each part on the diagonal; the rest stays zero.
+    // The largest |input| any kernel multiplies: int16, or int8 shifted to uint8 (vpdpbusd).
+    const double max_input = g.input == ElementType::kInt16 ? 32768.0 : 255.0;
+    seg.small_products = true;
     for (const Part& part : pend.columns[s].parts) {
       const DenseLayer& layer = *part.layer;
       for (int32_t c = 0; c < layer.out; ++c) {
         const int32_t sc = part.column + c;  // column in the segment
         const int32_t col = seg.begin + sc;
         const int32_t block = sc / kBlockColumns, cc = sc % kBlockColumns;
-        int64_t wsum = 0;
+        int64_t wsum = 0, wabs = 0;
         for (int32_t i = 0; i < layer.in; ++i) {
           const int8_t w = layer.weights[static_cast<size_t>(c) * layer.in + i];
           const int32_t k = part.k_offset + i;
           wsum += w;
+          wabs += w < 0 ? -w : w;
           if (g.layout == WeightLayout::kInt8Rows) {
             w8[static_cast<size_t>(sc) * seg.k_pad + k] = w;
           } else if (g.layout == WeightLayout::kInt8x4) {
@@ -248,6 +253,10 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
         // Exact: the verifier bounds |bias| + in * 127 * 128 below 2^31.
         bias_u8[col] = static_cast<int32_t>(layer.bias[c] - 128 * wsum);
         mult[col] = layer.multipliers[c];
+        const double bias_abs = std::max(std::fabs(double(bias[col])), std::fabs(double(bias_u8[col])));
+        const double bound =
+            (bias_abs + max_input * static_cast<double>(wabs)) * std::fabs(double(mult[col]));
+        seg.small_products = seg.small_products && bound < 1073741824.0;  // 2^30 (false for NaN)
       }
     }
     const DenseLayer& layer = *pend.columns[s].parts.front().layer;  // requantization shared by the parts

@@ -75,6 +75,62 @@ inline __m512i MultiplyAdd(__m512i acc, __m512i a, __m512i w) {
 // (64-byte lines) ahead. Measured on Zen 4: 4 and 8 equal, 16 slower; batch 1 gains ~4%.
 constexpr int kPrefetchGroups = 8;
 
+// The epilogue of segments with small products (Segment::small_products), for 2-4 blocks per
+// row: round, add the zero point, narrow 4 (int8) or 2 (int16) blocks at once with the
+// saturating packs, put the lanes back in column order with one permute and clamp the packed
+// row. A third fewer instructions per block than StoreBlock's clamp-round-narrow, and no
+// float clamp. Exact: |float(acc) * multiplier| < 2^30 so the rounding cannot overflow, and
+// the bounds are integers, so clamping after rounding gives the bytes of clamping before.
+template <DenseOutput kType, int MR, int NB>
+__attribute__((always_inline)) inline void StoreRowsPacked(const __m512i (&acc)[MR][NB], const PackedGemm& g,
+                                                           const Segment& seg, int32_t col0, uint8_t* dst,
+                                                           size_t stride) {
+  const __m512i zp = _mm512_set1_epi32(seg.zero_point);
+  const int32_t lo = static_cast<int32_t>(seg.lo) + seg.zero_point;
+  const int32_t hi = static_cast<int32_t>(seg.hi) + seg.zero_point;
+  __m512 mult[NB];
+  for (int j = 0; j < NB; ++j) mult[j] = _mm512_loadu_ps(g.multiplier + col0 + 16 * j);
+  const auto round = [&](__m512i a, int j) {
+    return _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(a), mult[j])), zp);
+  };
+  if constexpr (kType == DenseOutput::kInt8) {
+    // After the two packs, dword 4L + j of the register holds block j's columns 4L..4L+3.
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const __m512i vlo = _mm512_set1_epi8(static_cast<char>(lo)),
+                  vhi = _mm512_set1_epi8(static_cast<char>(hi));
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const __m512i q0 = round(acc[r][0], 0), q1 = round(acc[r][1], 1);
+      const __m512i q2 = NB > 2 ? round(acc[r][NB > 2 ? 2 : 0], 2) : _mm512_setzero_si512();
+      const __m512i q3 = NB > 3 ? round(acc[r][NB > 3 ? 3 : 0], 3) : _mm512_setzero_si512();
+      __m512i b = _mm512_packs_epi16(_mm512_packs_epi32(q0, q1), _mm512_packs_epi32(q2, q3));
+      b = _mm512_min_epi8(_mm512_max_epi8(_mm512_permutexvar_epi32(order, b), vlo), vhi);
+      _mm512_mask_storeu_epi8(dst + r * stride, NB == 4 ? ~0ull : (1ull << (16 * NB)) - 1, b);
+    }
+  } else {
+    // After the pack, qword 2L + j of the register holds block j's columns 4L..4L+3.
+    const __m512i order = _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7);
+    const __m512i vlo = _mm512_set1_epi16(static_cast<int16_t>(lo)),
+                  vhi = _mm512_set1_epi16(static_cast<int16_t>(hi));
+    const auto pair = [&](__m512i a, __m512i b) {
+      const __m512i w = _mm512_permutexvar_epi64(order, _mm512_packs_epi32(a, b));
+      return _mm512_min_epi16(_mm512_max_epi16(w, vlo), vhi);
+    };
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      uint8_t* row = dst + r * stride;
+      _mm512_storeu_si512(row, pair(round(acc[r][0], 0), round(acc[r][1], 1)));
+      if constexpr (NB == 3) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + 64),
+                            _mm512_castsi512_si256(pair(round(acc[r][2], 2), _mm512_setzero_si512())));
+      } else if constexpr (NB == 4) {
+        _mm512_storeu_si512(row + 64,
+                            pair(round(acc[r][NB > 2 ? 2 : 0], 2), round(acc[r][NB > 3 ? 3 : 0], 3)));
+      }
+    }
+  }
+}
+
 // Writes a tile's accumulators, requantized (or scaled) to `kType`, to its segment's buffer.
 template <DenseOutput kType, int MR, int NB>
 __attribute__((always_inline)) inline void StoreTile(const __m512i (&acc)[MR][NB], const TileArgs& t) {
@@ -85,6 +141,9 @@ __attribute__((always_inline)) inline void StoreTile(const __m512i (&acc)[MR][NB
   const size_t stride = static_cast<size_t>(args.dst_stride[t.segment]) * kSize;
   uint8_t* dst = static_cast<uint8_t*>(args.dst[t.segment]) + t.row0 * stride +
                  static_cast<size_t>(t.col0 - seg.begin) * kSize;
+  if constexpr (kType != DenseOutput::kReal && NB >= 2) {
+    if (seg.small_products) return StoreRowsPacked<kType, MR, NB>(acc, g, seg, t.col0, dst, stride);
+  }
 #pragma GCC unroll 4
   for (int j = 0; j < NB; ++j) {
     const BlockParams params(g, seg, t.col0 + 16 * j);
