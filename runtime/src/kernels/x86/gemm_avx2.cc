@@ -22,30 +22,7 @@ inline int32_t PairS16(const int16_t* p) {
   return v;
 }
 
-// Requantizes (or scales) 8 accumulators of columns [col0, col0 + 8) into `dst`.
-inline void Store8(__m256i acc, const PackedGemm& g, const Segment& seg, int32_t col0, DenseOutput type,
-                   int32_t real_cols, void* dst) {
-  const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(g.multiplier + col0));
-  if (type == DenseOutput::kReal) {
-    if (real_cols >= 8) {
-      _mm256_storeu_ps(static_cast<float*>(dst), v);
-    } else if (real_cols > 0) {
-      const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-      _mm256_maskstore_ps(static_cast<float*>(dst), _mm256_cmpgt_epi32(_mm256_set1_epi32(real_cols), lane),
-                          v);
-    }
-    return;
-  }
-  const __m256 c = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(seg.lo)), _mm256_set1_ps(seg.hi));
-  const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(c), _mm256_set1_epi32(seg.zero_point));
-  // Values are already in range, so the saturating packs are exact.
-  const __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
-  if (type == DenseOutput::kInt16) {
-    _mm_storeu_si128(static_cast<__m128i*>(dst), q16);
-  } else {
-    _mm_storel_epi64(static_cast<__m128i*>(dst), _mm_packs_epi16(q16, q16));
-  }
-}
+#include "kernels/x86/epilogue_ymm.inc"
 
 // acc += x, in place. Inline assembly, not _mm256_add_epi32: with the intrinsic GCC 12 keeps
 // each accumulator in two registers and copies it back and forth on every step.
@@ -92,17 +69,7 @@ void Tile(const TileArgs& t) {
       for (int h = 0; h < NH; ++h) acc[r][h] = AddTo(acc[r][h], _mm256_madd_epi16(av, wv[h]));
     }
   }
-  const DenseOutput type = g.segment_types[t.segment];
-  const size_t esize = type == DenseOutput::kInt8 ? 1 : (type == DenseOutput::kInt16 ? 2 : 4);
-  const size_t stride = static_cast<size_t>(args.dst_stride[t.segment]);
-  uint8_t* dst = static_cast<uint8_t*>(args.dst[t.segment]);
-  for (int r = 0; r < MR; ++r) {
-    for (int h = 0; h < NH; ++h) {
-      const int32_t col = t.col0 + 8 * h;
-      Store8(acc[r][h], g, seg, col, type, seg.end - col,
-             dst + ((t.row0 + r) * stride + static_cast<size_t>(col - seg.begin)) * esize);
-    }
-  }
+  StoreTile(acc, args, t.segment, t.col0, t.row0);
 }
 
 template <bool kInt16, int MR>
