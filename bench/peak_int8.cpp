@@ -58,6 +58,15 @@ int32_t g_sink;  // results go here so that the loops are not dead code
 // Each kernel runs `iters` iterations and returns the multiply-accumulates done.
 using Kernel = uint64_t (*)(uint64_t iters);
 
+// Adds the lanes of acc[0..n) to g_sink, so that the loops computing them are not dead code.
+__attribute__((target("avx512f"), always_inline)) inline void SinkLanes(const __m512i* acc, int n) {
+  __m512i sum = acc[0];
+  for (int k = 1; k < n; ++k) sum = _mm512_add_epi32(sum, acc[k]);
+  alignas(64) int32_t lanes[16];  // not _mm512_reduce_add_epi32: GCC 12 warns inside it
+  _mm512_store_si512(lanes, sum);
+  for (int32_t v : lanes) g_sink += v;
+}
+
 // 16 independent accumulators: vpdpbusd's latency (4-5 cycles) times its throughput (up to
 // 2 per cycle) needs at least 10 in flight.
 __attribute__((target("avx512f,avx512vnni"), noinline)) uint64_t Avx512Vnni(uint64_t iters) {
@@ -71,11 +80,7 @@ __attribute__((target("avx512f,avx512vnni"), noinline)) uint64_t Avx512Vnni(uint
 #pragma GCC unroll 16
     for (int k = 0; k < kAcc; ++k) acc[k] = _mm512_dpbusd_epi32(acc[k], a, b);
   }
-  __m512i sum = acc[0];
-  for (int k = 1; k < kAcc; ++k) sum = _mm512_add_epi32(sum, acc[k]);
-  alignas(64) int32_t lanes[16];  // not _mm512_reduce_add_epi32: GCC 12 warns inside it
-  _mm512_store_si512(lanes, sum);
-  for (int32_t v : lanes) g_sink += v;
+  SinkLanes(acc, kAcc);
   return iters * kAcc * 64;
 }
 
@@ -117,11 +122,7 @@ __attribute__((target("avx512f,avx512bw"), noinline)) uint64_t Avx512Bw(uint64_t
       acc[k] = _mm512_add_epi32(acc[k], _mm512_madd_epi16(_mm512_maddubs_epi16(a, b[k]), ones));
     }
   }
-  __m512i sum = acc[0];
-  for (int k = 1; k < kAcc; ++k) sum = _mm512_add_epi32(sum, acc[k]);
-  alignas(64) int32_t lanes[16];  // not _mm512_reduce_add_epi32: GCC 12 warns inside it
-  _mm512_store_si512(lanes, sum);
-  for (int32_t v : lanes) g_sink += v;
+  SinkLanes(acc, kAcc);
   return iters * kAcc * 64;
 }
 
@@ -149,23 +150,28 @@ __attribute__((target("avx2"), noinline)) uint64_t Avx2(uint64_t iters) {
   return iters * kAcc * 32;
 }
 
-// The AVX-512 GEMM epilogue (kernels/x86/gemm_avx512vnni.cc, StoreBlock, int8 output) on 16
-// independent blocks; returns the outputs written.
+// The AVX-512 GEMM epilogue (kernels/x86/gemm_avx512vnni.cc, StoreBlock, int8 output) of one
+// block of 16 accumulators, with a ReLU layer's constants.
+__attribute__((target("avx512f,avx512bw"), always_inline)) inline void RequantizeBlock(__m512i acc,
+                                                                                       int8_t* out) {
+  const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(0.01f));
+  const __m512i q = _mm512_add_epi32(
+      _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, _mm512_setzero_ps()), _mm512_set1_ps(255.0f))),
+      _mm512_set1_epi32(-128));
+  _mm_store_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtepi32_epi8(q));
+}
+
+// RequantizeBlock on 16 independent blocks; returns the outputs written.
 __attribute__((target("avx512f,avx512bw"), noinline)) uint64_t RequantizeAvx512(uint64_t iters) {
   constexpr int kBlocks = 16;
   alignas(64) static int8_t out[kBlocks * 16];
   __m512i acc[kBlocks];
   for (int k = 0; k < kBlocks; ++k) acc[k] = _mm512_set1_epi32(1000 * k - 7000);
-  const __m512 multiplier = _mm512_set1_ps(0.01f), lo = _mm512_setzero_ps(), hi = _mm512_set1_ps(255.0f);
-  const __m512i zero_point = _mm512_set1_epi32(-128);
   for (uint64_t i = 0; i < iters; ++i) {
 #pragma GCC unroll 16
     for (int k = 0; k < kBlocks; ++k) {
       MMOE_OPAQUE512(acc[k]);  // a fresh accumulator each time, as after a tile's loop
-      const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[k]), multiplier);
-      const __m512i q =
-          _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi)), zero_point);
-      _mm_store_si128(reinterpret_cast<__m128i*>(out + 16 * k), _mm512_cvtepi32_epi8(q));
+      RequantizeBlock(acc[k], out + 16 * k);
     }
   }
   for (int8_t v : out) g_sink += v;
@@ -184,22 +190,13 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"), noinline)) uint64_t VnniWi
   MMOE_OPAQUE512(b);
   __m512i acc[kAcc];
   for (int k = 0; k < kAcc; ++k) acc[k] = _mm512_set1_epi32(k);
-  const __m512 multiplier = _mm512_set1_ps(0.01f), lo = _mm512_setzero_ps(), hi = _mm512_set1_ps(255.0f);
-  const __m512i zero_point = _mm512_set1_epi32(-128);
   for (uint64_t i = 0; i < iters; ++i) {
 #pragma GCC unroll 16
     for (int k = 0; k < kAcc; ++k) acc[k] = _mm512_dpbusd_epi32(acc[k], a, b);
     MMOE_OPAQUE512(block);
-    const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(block), multiplier);
-    const __m512i q =
-        _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi)), zero_point);
-    _mm_store_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtepi32_epi8(q));
+    RequantizeBlock(block, out);
   }
-  __m512i sum = acc[0];
-  for (int k = 1; k < kAcc; ++k) sum = _mm512_add_epi32(sum, acc[k]);
-  alignas(64) int32_t lanes[16];
-  _mm512_store_si512(lanes, sum);
-  for (int32_t v : lanes) g_sink += v;
+  SinkLanes(acc, kAcc);
   for (int8_t v : out) g_sink += v;
   return iters;
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "kernels/gemm.h"
+#include "kernels/x86/narrow_avx512.h"
 
 namespace mmoe {
 namespace {
@@ -90,42 +91,26 @@ __attribute__((always_inline)) inline void StoreRowsPacked(const __m512i (&acc)[
   const int32_t hi = static_cast<int32_t>(seg.hi) + seg.zero_point;
   __m512 mult[NB];
   for (int j = 0; j < NB; ++j) mult[j] = _mm512_loadu_ps(g.multiplier + col0 + 16 * j);
-  const auto round = [&](__m512i a, int j) {
-    return _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(a), mult[j])), zp);
-  };
-  if constexpr (kType == DenseOutput::kInt8) {
-    // After the two packs, dword 4L + j of the register holds block j's columns 4L..4L+3.
-    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    const __m512i vlo = _mm512_set1_epi8(static_cast<char>(lo)),
-                  vhi = _mm512_set1_epi8(static_cast<char>(hi));
 #pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) {
-      const __m512i q0 = round(acc[r][0], 0), q1 = round(acc[r][1], 1);
-      const __m512i q2 = NB > 2 ? round(acc[r][NB > 2 ? 2 : 0], 2) : _mm512_setzero_si512();
-      const __m512i q3 = NB > 3 ? round(acc[r][NB > 3 ? 3 : 0], 3) : _mm512_setzero_si512();
-      __m512i b = _mm512_packs_epi16(_mm512_packs_epi32(q0, q1), _mm512_packs_epi32(q2, q3));
-      b = _mm512_min_epi8(_mm512_max_epi8(_mm512_permutexvar_epi32(order, b), vlo), vhi);
-      _mm512_mask_storeu_epi8(dst + r * stride, NB == 4 ? ~0ull : (1ull << (16 * NB)) - 1, b);
+  for (int r = 0; r < MR; ++r) {
+    // The row's blocks rounded, with zero point, padded with zeros to 4 (never stored).
+    __m512i q[4];
+    for (int j = 0; j < NB; ++j) {
+      q[j] = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][j]), mult[j])), zp);
     }
-  } else {
-    // After the pack, qword 2L + j of the register holds block j's columns 4L..4L+3.
-    const __m512i order = _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7);
-    const __m512i vlo = _mm512_set1_epi16(static_cast<int16_t>(lo)),
-                  vhi = _mm512_set1_epi16(static_cast<int16_t>(hi));
-    const auto pair = [&](__m512i a, __m512i b) {
-      const __m512i w = _mm512_permutexvar_epi64(order, _mm512_packs_epi32(a, b));
-      return _mm512_min_epi16(_mm512_max_epi16(w, vlo), vhi);
-    };
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) {
-      uint8_t* row = dst + r * stride;
-      _mm512_storeu_si512(row, pair(round(acc[r][0], 0), round(acc[r][1], 1)));
-      if constexpr (NB == 3) {
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + 64),
-                            _mm512_castsi512_si256(pair(round(acc[r][2], 2), _mm512_setzero_si512())));
-      } else if constexpr (NB == 4) {
-        _mm512_storeu_si512(row + 64,
-                            pair(round(acc[r][NB > 2 ? 2 : 0], 2), round(acc[r][NB > 3 ? 3 : 0], 3)));
+    for (int j = NB; j < 4; ++j) q[j] = _mm512_setzero_si512();
+    uint8_t* row = dst + r * stride;
+    if constexpr (kType == DenseOutput::kInt8) {
+      const __m512i b = _mm512_min_epi8(
+          _mm512_max_epi8(PackInt8(q[0], q[1], q[2], q[3]), _mm512_set1_epi8(lo)), _mm512_set1_epi8(hi));
+      _mm512_mask_storeu_epi8(row, NB == 4 ? ~0ull : (1ull << (16 * NB)) - 1, b);
+    } else {
+      const auto clamp = [&](__m512i w) {
+        return _mm512_min_epi16(_mm512_max_epi16(w, _mm512_set1_epi16(lo)), _mm512_set1_epi16(hi));
+      };
+      _mm512_storeu_si512(row, clamp(PackInt16(q[0], q[1])));
+      if constexpr (NB > 2) {
+        _mm512_mask_storeu_epi16(row + 64, NB == 4 ? 0xFFFFFFFFu : 0xFFFFu, clamp(PackInt16(q[2], q[3])));
       }
     }
   }

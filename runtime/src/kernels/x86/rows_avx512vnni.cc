@@ -7,6 +7,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/row_ops.h"
+#include "kernels/x86/narrow_avx512.h"
 
 namespace mmoe {
 namespace {
@@ -55,14 +56,11 @@ void Quantize(const float* x, size_t n, float inv_scale, int32_t zero_point, int
     return _mm512_add_epi32(_mm512_cvtps_epi32(Clamp(v, lo, hi)), zp);
   };
   size_t i = 0;
-  // 64 at a time: the four results narrowed together by saturating packs (exact: they are
-  // in range), one permute back to index order and one 64-byte store.
-  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  // 64 at a time, narrowed together with saturation (exact: they are in range) and stored once.
   for (; i + 64 <= n; i += 64) {
     const __m512i r0 = quantize16(_mm512_loadu_ps(x + i)), r1 = quantize16(_mm512_loadu_ps(x + i + 16));
     const __m512i r2 = quantize16(_mm512_loadu_ps(x + i + 32)), r3 = quantize16(_mm512_loadu_ps(x + i + 48));
-    const __m512i b = _mm512_packs_epi16(_mm512_packs_epi32(r0, r1), _mm512_packs_epi32(r2, r3));
-    _mm512_storeu_si512(q + i, _mm512_permutexvar_epi32(order, b));
+    _mm512_storeu_si512(q + i, PackInt8(r0, r1, r2, r3));
   }
   for (; i + 16 <= n; i += 16)
     _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i),
