@@ -189,24 +189,28 @@ TEST_CASE("backends: every backend and ISA gives the reference bytes on randomly
   }
 }
 
-// Two experts 24 -> 64 (ReLU, zero point -100) -> 40 (ReLU, `out`), one gate, one task: GEMMs
-// of 4 and 3 blocks per segment, whose epilogues take the packed path when products are small.
+// Two experts, 64 -> 64 and 64 -> 32 (ReLU, zero point -100), then -> 40 (ReLU, `out`), one
+// gate, one task: GEMMs of 4, 2 and 3 blocks per segment, whose epilogues take the packed path
+// when products are small. With 64 inputs (16 k-steps) the first GEMM's 4- and 2-block
+// segments and the first expert's second layer (3 blocks) run with deferred epilogues
+// (gemm_avx512vnni.cc) from three tiles on.
 testing::ModelSpec WideExpertsSpec(const testing::QuantSpec& out) {
   using testing::MakeDense;
   testing::ModelSpec m;
-  m.input_dim = 24;
+  m.input_dim = 64;
   m.input = testing::QuantSpec{fb::ElementType::INT8, 1.0f / 32, -10};
   const testing::QuantSpec relu{fb::ElementType::INT8, 1.0f / 16, -100};
   for (int e = 0; e < 2; ++e) {
     const std::string prefix = "experts." + std::to_string(e);
+    const uint32_t hidden = e == 0 ? 64 : 32;
     testing::MlpSpec expert;
-    expert.layers.push_back(MakeDense(prefix + ".0", 24, 64, m.input, relu, fb::Activation::RELU));
-    expert.layers.push_back(MakeDense(prefix + ".1", 64, 40, relu, out, fb::Activation::RELU));
+    expert.layers.push_back(MakeDense(prefix + ".0", 64, hidden, m.input, relu, fb::Activation::RELU));
+    expert.layers.push_back(MakeDense(prefix + ".1", hidden, 40, relu, out, fb::Activation::RELU));
     m.experts.push_back(expert);
   }
   testing::GateSpec gate;
   gate.experts = {0, 1};
-  gate.mlp.layers.push_back(MakeDense("gates.0.0", 24, 2, m.input, std::nullopt));
+  gate.mlp.layers.push_back(MakeDense("gates.0.0", 64, 2, m.input, std::nullopt));
   m.gates.push_back(gate);
   const testing::QuantSpec tower_in{fb::ElementType::INT8, out.scale, 0};
   testing::TaskSpec task;
@@ -223,7 +227,7 @@ testing::ModelSpec WideExpertsSpec(const testing::QuantSpec& out) {
 // 2^30 (Segment::small_products), and clamp in float first elsewhere; both give the reference
 // bytes, at both ends of int8 and int16 ranges and past int32 (products up to ~1e10).
 TEST_CASE("backends: saturated and overflowing requantization give the reference bytes") {
-  const Matrix x = testing::RandomFeatures(1000, 24, testing::FeatureKind::kGaussian, 7);
+  const Matrix x = testing::RandomFeatures(1000, 64, testing::FeatureKind::kGaussian, 7);
   for (const testing::QuantSpec& out : {testing::QuantSpec{fb::ElementType::INT8, 1.0f / 2, 5},
                                         testing::QuantSpec{fb::ElementType::INT16, 1.0f / 64, 0}}) {
     for (bool huge : {false, true}) {

@@ -82,37 +82,53 @@ constexpr int kPrefetchGroups = 8;
 // row. About 30% fewer instructions per row of 4 blocks (23, not 32) than StoreBlock, and no
 // float clamp. Exact: |float(acc) * multiplier| < 2^30 so the rounding cannot overflow, and
 // the bounds are integers, so clamping after rounding gives the bytes of clamping before.
+struct PackedParams {
+  __m512i zero_point;
+  int32_t lo, hi;  // output bounds, zero point included
+  explicit PackedParams(const Segment& seg)
+      : zero_point(_mm512_set1_epi32(seg.zero_point)),
+        lo(static_cast<int32_t>(seg.lo) + seg.zero_point),
+        hi(static_cast<int32_t>(seg.hi) + seg.zero_point) {}
+};
+
+// One block rounded, with zero point, not yet clamped.
+inline __m512i RoundBlock(__m512i acc, __m512 multiplier, const PackedParams& p) {
+  return _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), multiplier)),
+                          p.zero_point);
+}
+
+// Narrows, clamps and stores a row's NB rounded blocks (q[NB..3] are zeros, never stored).
+template <DenseOutput kType, int NB>
+__attribute__((always_inline)) inline void StorePackedRow(const __m512i (&q)[4], const PackedParams& p,
+                                                          uint8_t* row) {
+  if constexpr (kType == DenseOutput::kInt8) {
+    const __m512i b = _mm512_min_epi8(
+        _mm512_max_epi8(PackInt8(q[0], q[1], q[2], q[3]), _mm512_set1_epi8(p.lo)), _mm512_set1_epi8(p.hi));
+    _mm512_mask_storeu_epi8(row, NB == 4 ? ~0ull : (1ull << (16 * NB)) - 1, b);
+  } else {
+    const auto clamp = [&](__m512i w) {
+      return _mm512_min_epi16(_mm512_max_epi16(w, _mm512_set1_epi16(p.lo)), _mm512_set1_epi16(p.hi));
+    };
+    _mm512_storeu_si512(row, clamp(PackInt16(q[0], q[1])));
+    if constexpr (NB > 2) {
+      _mm512_mask_storeu_epi16(row + 64, NB == 4 ? 0xFFFFFFFFu : 0xFFFFu, clamp(PackInt16(q[2], q[3])));
+    }
+  }
+}
+
 template <DenseOutput kType, int MR, int NB>
 __attribute__((always_inline)) inline void StoreRowsPacked(const __m512i (&acc)[MR][NB], const PackedGemm& g,
                                                            const Segment& seg, int32_t col0, uint8_t* dst,
                                                            size_t stride) {
-  const __m512i zp = _mm512_set1_epi32(seg.zero_point);
-  const int32_t lo = static_cast<int32_t>(seg.lo) + seg.zero_point;
-  const int32_t hi = static_cast<int32_t>(seg.hi) + seg.zero_point;
+  const PackedParams params(seg);
   __m512 mult[NB];
   for (int j = 0; j < NB; ++j) mult[j] = _mm512_loadu_ps(g.multiplier + col0 + 16 * j);
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
-    // The row's blocks rounded, with zero point, padded with zeros to 4 (never stored).
     __m512i q[4];
-    for (int j = 0; j < NB; ++j) {
-      q[j] = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][j]), mult[j])), zp);
-    }
+    for (int j = 0; j < NB; ++j) q[j] = RoundBlock(acc[r][j], mult[j], params);
     for (int j = NB; j < 4; ++j) q[j] = _mm512_setzero_si512();
-    uint8_t* row = dst + r * stride;
-    if constexpr (kType == DenseOutput::kInt8) {
-      const __m512i b = _mm512_min_epi8(
-          _mm512_max_epi8(PackInt8(q[0], q[1], q[2], q[3]), _mm512_set1_epi8(lo)), _mm512_set1_epi8(hi));
-      _mm512_mask_storeu_epi8(row, NB == 4 ? ~0ull : (1ull << (16 * NB)) - 1, b);
-    } else {
-      const auto clamp = [&](__m512i w) {
-        return _mm512_min_epi16(_mm512_max_epi16(w, _mm512_set1_epi16(lo)), _mm512_set1_epi16(hi));
-      };
-      _mm512_storeu_si512(row, clamp(PackInt16(q[0], q[1])));
-      if constexpr (NB > 2) {
-        _mm512_mask_storeu_epi16(row + 64, NB == 4 ? 0xFFFFFFFFu : 0xFFFFu, clamp(PackInt16(q[2], q[3])));
-      }
-    }
+    StorePackedRow<kType, NB>(q, params, dst + r * stride);
   }
 }
 
@@ -207,12 +223,101 @@ __attribute__((always_inline)) inline void Tile(const TileArgs& t) {
   }
 }
 
+// A tile whose epilogue is deferred, for packed segments (small products) of NB >= 2 blocks.
+// At a tile's end all MR * NB blocks' epilogues arrive at once, and the core runs that burst
+// mostly on its own. Deferred, the tile's raw accumulators go to `pending` (64-byte aligned,
+// in L1), and the next tile rounds them one block per k-step among its multiply-accumulates
+// (its first MR * NB k-steps; a row is narrowed and stored with its last block), where they
+// cost next to nothing (mmoe_peak_int8's vnni_with_requantize). `prev`: `pending` holds the
+// tile above this one. Needs groups >= MR * NB.
+template <bool kInt16, int MR, int NB, DenseOutput kType>
+__attribute__((always_inline)) inline void TileDeferred(const TileArgs& t, __m512i (&pending)[MR][NB],
+                                                        bool prev) {
+  const GemmArgs& args = *t.args;
+  const PackedGemm& g = *args.gemm;
+  const Segment& seg = g.segments[t.segment];
+  const int32_t groups = kInt16 ? seg.k_pad / 2 : seg.k_pad / 4;
+  const uint8_t* w = kInt16 ? reinterpret_cast<const uint8_t*>(BlockWeights<int16_t>(seg, t.col0))
+                            : BlockWeights<uint8_t>(seg, t.col0);
+  const int32_t* bias = (kInt16 ? g.bias : g.bias_u8) + t.col0;
+  __m512i acc[MR][NB];
+  for (int j = 0; j < NB; ++j) {
+    const __m512i b = _mm512_loadu_si512(bias + 16 * j);
+    for (int r = 0; r < MR; ++r) acc[r][j] = b;
+  }
+  const uint8_t* a = kInt16 ? reinterpret_cast<const uint8_t*>(SegmentInput<int16_t>(args, seg, t.row0))
+                            : SegmentInput<uint8_t>(args, seg, t.row0);
+  const size_t a_row = args.a_stride * (kInt16 ? 2 : 1);
+  const auto step = [&](int32_t kk) {
+    __m512i wv[NB];
+    for (int j = 0; j < NB; ++j) wv[j] = _mm512_loadu_si512(w + (static_cast<size_t>(j) * groups + kk) * 64);
+    for (int r = 0; r < MR; ++r) {
+      const __m512i av = _mm512_set1_epi32(Load32(a + r * a_row + 4 * static_cast<size_t>(kk)));
+      for (int j = 0; j < NB; ++j) acc[r][j] = MultiplyAdd<kInt16>(acc[r][j], av, wv[j]);
+    }
+  };
+  int32_t k = 0;
+  if (prev) {
+    constexpr size_t kSize = kType == DenseOutput::kInt8 ? 1 : 2;
+    const size_t stride = static_cast<size_t>(args.dst_stride[t.segment]) * kSize;
+    uint8_t* dst = static_cast<uint8_t*>(args.dst[t.segment]) + (t.row0 - MR) * stride +
+                   static_cast<size_t>(t.col0 - seg.begin) * kSize;
+    const PackedParams params(seg);
+    const float* mult = g.multiplier + t.col0;
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      __m512i q[4];
+#pragma GCC unroll 4
+      for (int j = 0; j < NB; ++j) {
+        step(r * NB + j);
+        q[j] = RoundBlock(_mm512_load_si512(&pending[r][j]), _mm512_loadu_ps(mult + 16 * j), params);
+      }
+      for (int j = NB; j < 4; ++j) q[j] = _mm512_setzero_si512();
+      StorePackedRow<kType, NB>(q, params, dst + r * stride);
+    }
+    k = MR * NB;
+  }
+  for (; k < groups; ++k) step(k);
+  for (int r = 0; r < MR; ++r) {
+    for (int j = 0; j < NB; ++j) _mm512_store_si512(&pending[r][j], acc[r][j]);
+  }
+}
+
+// Runs MR-row tiles from t.row0 with deferred epilogues while they fit in m rows (at least
+// two); returns the first row left.
+template <bool kInt16, int MR, int NB, DenseOutput kType>
+size_t TileLoopDeferred(TileArgs t, size_t m) {
+  alignas(64) __m512i pending[MR][NB];
+  TileDeferred<kInt16, MR, NB, kType>(t, pending, false);
+  for (t.row0 += MR; t.row0 + MR <= m; t.row0 += MR) TileDeferred<kInt16, MR, NB, kType>(t, pending, true);
+  TileArgs last = t;
+  last.row0 = t.row0 - MR;
+  StoreTile<kType, MR, NB>(pending, last);
+  return t.row0;
+}
+
+// Deferring pays from three tiles per column group on (at two, batch 16 measured 3% slower).
+constexpr size_t kMinDeferTiles = 3;
+
 // Runs MR-row tiles from t.row0 while they fit in m rows; returns the first row left. One
 // call per column group rather than per tile: what the tiles share (the segment's fields,
 // pointers, the loop set-up) is computed once. Out of line, so that each variant's body
 // exists once (inlining the small ones into their callers made batch 1 10% slower).
 template <bool kInt16, int MR, int NB>
 __attribute__((noinline)) size_t TileLoop(TileArgs t, size_t m) {
+  // Deferred epilogues where a call runs several tiles of 2-4 blocks with packed epilogues:
+  // 8-row tiles and 4-row tiles of 3-4 blocks (a group's 4-row tiles of 1-2 blocks run at most
+  // once, after its 8-row tiles). int8 input only: int16-input layers are narrow (the seed's
+  // have too few k-steps to spread a tile's epilogue over).
+  if constexpr (!kInt16 && NB >= 2 && (MR == 8 || (MR == 4 && NB >= 3))) {
+    const Segment& seg = t.args->gemm->segments[t.segment];
+    const int32_t groups = kInt16 ? seg.k_pad / 2 : seg.k_pad / 4;
+    if (seg.small_products && groups >= MR * NB && t.row0 + kMinDeferTiles * MR <= m) {
+      const DenseOutput type = t.args->gemm->segment_types[t.segment];
+      if (type == DenseOutput::kInt8) return TileLoopDeferred<kInt16, MR, NB, DenseOutput::kInt8>(t, m);
+      if (type == DenseOutput::kInt16) return TileLoopDeferred<kInt16, MR, NB, DenseOutput::kInt16>(t, m);
+    }
+  }
   for (; t.row0 + MR <= m; t.row0 += MR) Tile<kInt16, MR, NB>(t);
   return t.row0;
 }
