@@ -223,13 +223,13 @@ __attribute__((always_inline)) inline void Tile(const TileArgs& t) {
   }
 }
 
-// A tile whose epilogue is deferred, for packed segments (small products) of NB >= 2 blocks.
-// At a tile's end all MR * NB blocks' epilogues arrive at once, and the core runs that burst
-// mostly on its own. Deferred, the tile's raw accumulators go to `pending` (64-byte aligned,
-// in L1), and the next tile rounds them one block per k-step among its multiply-accumulates
-// (its first MR * NB k-steps; a row is narrowed and stored with its last block), where they
-// cost next to nothing (mmoe_peak_int8's vnni_with_requantize). `prev`: `pending` holds the
-// tile above this one. Needs groups >= MR * NB.
+// A tile whose epilogue is deferred: packed segments (small products) of 2-4 blocks, or one
+// block with StoreBlock. At a tile's end all MR * NB blocks' epilogues arrive at once, and the
+// core runs that burst mostly on its own. Deferred, the tile's raw accumulators go to
+// `pending` (64-byte aligned, in L1), and the next tile rounds them one block per k-step among
+// its multiply-accumulates (its first MR * NB k-steps; a packed row is narrowed and stored with
+// its last block), where they cost next to nothing (mmoe_peak_int8's vnni_with_requantize).
+// `prev`: `pending` holds the tile above this one. Needs groups >= MR * NB.
 template <bool kInt16, int MR, int NB, DenseOutput kType>
 __attribute__((always_inline)) inline void TileDeferred(const TileArgs& t, __m512i (&pending)[MR][NB],
                                                         bool prev) {
@@ -262,18 +262,27 @@ __attribute__((always_inline)) inline void TileDeferred(const TileArgs& t, __m51
     const size_t stride = static_cast<size_t>(args.dst_stride[t.segment]) * kSize;
     uint8_t* dst = static_cast<uint8_t*>(args.dst[t.segment]) + (t.row0 - MR) * stride +
                    static_cast<size_t>(t.col0 - seg.begin) * kSize;
-    const PackedParams params(seg);
-    const float* mult = g.multiplier + t.col0;
+    if constexpr (NB == 1) {
+      const BlockParams params(g, seg, t.col0);
 #pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) {
-      __m512i q[4];
-#pragma GCC unroll 4
-      for (int j = 0; j < NB; ++j) {
-        step(r * NB + j);
-        q[j] = RoundBlock(_mm512_load_si512(&pending[r][j]), _mm512_loadu_ps(mult + 16 * j), params);
+      for (int r = 0; r < MR; ++r) {
+        step(r);
+        StoreBlock(_mm512_load_si512(&pending[r][0]), params, kType, kBlockColumns, dst + r * stride);
       }
-      for (int j = NB; j < 4; ++j) q[j] = _mm512_setzero_si512();
-      StorePackedRow<kType, NB>(q, params, dst + r * stride);
+    } else {
+      const PackedParams params(seg);
+      const float* mult = g.multiplier + t.col0;
+#pragma GCC unroll 16
+      for (int r = 0; r < MR; ++r) {
+        __m512i q[4];
+#pragma GCC unroll 4
+        for (int j = 0; j < NB; ++j) {
+          step(r * NB + j);
+          q[j] = RoundBlock(_mm512_load_si512(&pending[r][j]), _mm512_loadu_ps(mult + 16 * j), params);
+        }
+        for (int j = NB; j < 4; ++j) q[j] = _mm512_setzero_si512();
+        StorePackedRow<kType, NB>(q, params, dst + r * stride);
+      }
     }
     k = MR * NB;
   }
@@ -305,14 +314,15 @@ constexpr size_t kMinDeferTiles = 3;
 // exists once (inlining the small ones into their callers made batch 1 10% slower).
 template <bool kInt16, int MR, int NB>
 __attribute__((noinline)) size_t TileLoop(TileArgs t, size_t m) {
-  // Deferred epilogues where a call runs several tiles of 2-4 blocks with packed epilogues:
-  // 8-row tiles and 4-row tiles of 3-4 blocks (a group's 4-row tiles of 1-2 blocks run at most
-  // once, after its 8-row tiles). int8 input only: int16-input layers are narrow (the seed's
-  // have too few k-steps to spread a tile's epilogue over).
-  if constexpr (!kInt16 && NB >= 2 && (MR == 8 || (MR == 4 && NB >= 3))) {
+  // Deferred epilogues where a column group runs several tiles: 8-row tiles of one block
+  // (int8 or int16 input) or of two packed blocks, and 4-row tiles of 3-4 packed blocks (a
+  // group's 4-row tiles of 1-2 blocks run at most once, after its 8-row tiles). Packed blocks
+  // with int16 input are left out: in the seed those layers have too few k-steps (8 for 16
+  // blocks), and each variant adds ~6 KB of code.
+  if constexpr ((!kInt16 && NB >= 2 && (MR == 8 || (MR == 4 && NB >= 3))) || (MR == 8 && NB == 1)) {
     const Segment& seg = t.args->gemm->segments[t.segment];
     const int32_t groups = kInt16 ? seg.k_pad / 2 : seg.k_pad / 4;
-    if (seg.small_products && groups >= MR * NB && t.row0 + kMinDeferTiles * MR <= m) {
+    if ((NB == 1 || seg.small_products) && groups >= MR * NB && t.row0 + kMinDeferTiles * MR <= m) {
       const DenseOutput type = t.args->gemm->segment_types[t.segment];
       if (type == DenseOutput::kInt8) return TileLoopDeferred<kInt16, MR, NB, DenseOutput::kInt8>(t, m);
       if (type == DenseOutput::kInt16) return TileLoopDeferred<kInt16, MR, NB, DenseOutput::kInt16>(t, m);
