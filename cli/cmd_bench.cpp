@@ -147,7 +147,7 @@ nlohmann::ordered_json Report(const BenchArgs& args, const Session& session, con
       {"isa", isa ? isa : ""},
       {"batch", args.batch},
       {"threads", args.threads},
-      {"tile_items", args.tile},
+      {"tile_items", session.tile_items()},
       {"warmup", args.warmup},
       {"runs", args.runs},
       {"load_ms", Round(t.load_ms, 3)},
@@ -225,8 +225,8 @@ Action AddBench(CLI::App& app) {
   app.add_option("--threads", args->threads, "session threads")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
-  app.add_option("--tile", args->tile, "items per tile (SessionOptions::tile_items)")
-      ->check(CLI::PositiveNumber)
+  app.add_option("--tile", args->tile, "items per tile (SessionOptions::tile_items; 0: the backend's choice)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_option("--warmup", args->warmup, "untimed calls first")
       ->check(CLI::NonNegativeNumber)

@@ -76,7 +76,7 @@ void CheckSameBytes(const std::shared_ptr<const Model>& model, const Matrix& x, 
     const Matrix rows = Head(x, batch);
     const Matrix expected = Score(model, variants[0], rows, 64, false);
     for (const Variant& v : variants) {
-      for (int tile : {1, 5, 64}) {
+      for (int tile : {1, 5, 64, 0}) {  // 0: the backend's choice (256 for avx512vnni)
         for (bool quantized : {false, true}) {
           const Matrix got = Score(model, v, rows, tile, quantized);
           INFO(what << ", " << v.label() << ", batch " << batch << ", tile " << tile
@@ -263,19 +263,92 @@ TEST_CASE("backends: saturated and overflowing requantization give the reference
   }
 }
 
+// tile_items 0: the simd backend takes its kernels' preferred tile, the others 64, and a tile is
+// halved while one thread's arena would exceed 512 KB.
+TEST_CASE("sessions: tile_items 0 picks the kernels' tile, halved to fit a 512 KB arena") {
+  constexpr size_t kBudget = 512 * 1024;
+  const auto open = [](const std::shared_ptr<const Model>& model, const Variant& v, int tile) {
+    SessionOptions options;
+    options.backend = v.backend;
+    options.isa = v.isa.empty() ? nullptr : v.isa.c_str();
+    options.tile_items = tile;
+    std::unique_ptr<Session> session;
+    REQUIRE(Session::Create(model, options, &session).ok());
+    return session;
+  };
+  const auto preferred = [](const Variant& v) {
+    return v.backend == Backend::kSimd ? FindGemmKernels(v.isa.c_str())->preferred_tile : 64;
+  };
+  for (const Variant& v : Variants()) {
+    INFO(v.label());
+    const auto session = open(testing::SeedModel(), v, 0);
+    CHECK(session->tile_items() == preferred(v));  // the seed's arena is 291 KB at 256 items
+    CHECK(session->arena_bytes() <= kBudget);
+  }
+  // Two experts 64 -> 4096 -> 16: about 8 KB of activations per item, so 64 items exceed the
+  // budget and every variant halves its tile at least once.
+  testing::ModelSpec spec;
+  spec.input_dim = 64;
+  spec.input = testing::QuantSpec{fb::ElementType::INT8, 1.0f / 32, -10};
+  const testing::QuantSpec hidden{fb::ElementType::INT8, 1.0f / 16, -100};
+  for (int e = 0; e < 2; ++e) {
+    const std::string prefix = "experts." + std::to_string(e);
+    testing::MlpSpec expert;
+    expert.layers.push_back(
+        testing::MakeDense(prefix + ".0", 64, 4096, spec.input, hidden, fb::Activation::RELU));
+    expert.layers.push_back(
+        testing::MakeDense(prefix + ".1", 4096, 16, hidden, hidden, fb::Activation::RELU));
+    spec.experts.push_back(expert);
+  }
+  testing::GateSpec gate;
+  gate.experts = {0, 1};
+  gate.mlp.layers.push_back(testing::MakeDense("gates.0.0", 64, 2, spec.input, std::nullopt));
+  spec.gates.push_back(gate);
+  testing::TaskSpec task;
+  task.name = "click";
+  task.gate = 0;
+  task.mix_scales = {1.0f, 1.0f};
+  task.tower.layers.push_back(testing::MakeDense(
+      "tasks.0.0", 16, 1, testing::QuantSpec{fb::ElementType::INT8, 1.0f / 16, 0}, std::nullopt));
+  spec.tasks.push_back(task);
+  std::shared_ptr<const Model> wide;
+  const std::vector<uint8_t> bytes = testing::BuildModel(spec);
+  REQUIRE(Model::LoadBuffer(bytes.data(), bytes.size(), &wide).ok());
+  const Matrix x = testing::RandomFeatures(100, 64, testing::FeatureKind::kGaussian, 3);
+  const Matrix expected = Score(wide, Variants()[0], x, 64, false);
+  for (const Variant& v : Variants()) {
+    INFO(v.label());
+    const auto session = open(wide, v, 0);
+    const int tile = session->tile_items();
+    CHECK(tile < preferred(v));
+    CHECK(tile >= 16);
+    CHECK(session->arena_bytes() <= kBudget);
+    CHECK(open(wide, v, 2 * tile)->arena_bytes() > kBudget);  // the largest tile that fits
+    const Matrix got = Score(wide, v, x, 0, false);
+    CHECK(std::memcmp(got.data.data(), expected.data.data(), expected.data.size() * sizeof(float)) == 0);
+  }
+}
+
 TEST_CASE("backends: threads split the work and give the same bytes") {
   const Matrix& x = testing::SeedEval();
   const Matrix expected = Score(testing::SeedModel(), {Backend::kReference, ""}, x, 64, false);
-  for (int threads : {2, 3, 8}) {
-    SessionOptions options;
-    options.threads = threads;
-    options.tile_items = 16;
-    std::unique_ptr<Session> session;
-    REQUIRE(Session::Create(testing::SeedModel(), options, &session).ok());
-    for (int64_t n : {int64_t{1}, int64_t{17}, x.rows}) {
-      std::vector<float> out(static_cast<size_t>(n * 2));
-      REQUIRE(session->Score(x.data.data(), static_cast<size_t>(n), out.data(), out.size()).ok());
-      CHECK(std::memcmp(out.data(), expected.data.data(), out.size() * sizeof(float)) == 0);
+  // Tile 0 (256 items with avx512vnni): calls of fewer items than threads x tile are cut into
+  // smaller tiles so that every thread gets some.
+  for (int tile : {16, 0}) {
+    for (int threads : {2, 3, 8}) {
+      CAPTURE(tile);
+      CAPTURE(threads);
+      SessionOptions options;
+      options.threads = threads;
+      options.tile_items = tile;
+      std::unique_ptr<Session> session;
+      REQUIRE(Session::Create(testing::SeedModel(), options, &session).ok());
+      for (int64_t n : {int64_t{1}, int64_t{17}, int64_t{300}, x.rows}) {
+        CAPTURE(n);
+        std::vector<float> out(static_cast<size_t>(n * 2));
+        REQUIRE(session->Score(x.data.data(), static_cast<size_t>(n), out.data(), out.size()).ok());
+        CHECK(std::memcmp(out.data(), expected.data.data(), out.size() * sizeof(float)) == 0);
+      }
     }
   }
 }

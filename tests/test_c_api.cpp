@@ -162,7 +162,7 @@ TEST_CASE("C API: session options: defaults, tile sizes and backends") {
   options.tile_items = -5;
   mmoe_session_options_init(&options);
   CHECK(options.backend == MMOE_BACKEND_AUTO);
-  CHECK(options.tile_items == 64);
+  CHECK(options.tile_items == 0);
   CHECK(options.isa == nullptr);
   CHECK(options.threads == 1);
 
@@ -170,7 +170,7 @@ TEST_CASE("C API: session options: defaults, tile sizes and backends") {
   const Matrix& x = testing::SeedEval();
   const Matrix cpp = testing::ScoreAll(testing::SeedModel(), x);
   const ModelHandle model = LoadSeedModel();
-  for (int tile : {1, 7, 64, 4096}) {
+  for (int tile : {0, 1, 7, 64, 4096}) {
     CAPTURE(tile);
     options.tile_items = tile;
     CheckSameBytes(ScoreC(model.get(), x, &options), cpp);
@@ -191,7 +191,7 @@ TEST_CASE("C API: invalid session options are rejected") {
   mmoe_session_options options;
   mmoe_session_options_init(&options);
   mmoe_session* session = nullptr;
-  for (int tile : {0, -1, 4097}) {
+  for (int tile : {-1, 4097}) {
     CAPTURE(tile);
     options.tile_items = tile;
     CHECK(mmoe_session_create(model.get(), &options, &session) == MMOE_INVALID_ARGUMENT);

@@ -18,6 +18,13 @@ namespace {
 
 constexpr int kMaxTileItems = 4096;
 constexpr int kMaxThreads = 64;
+// tile_items 0: the backend's preferred tile, halved (to no less than kMinAutoTile) while one
+// executor's arena exceeds this, so that a wide model's tile still fits a core's L2.
+constexpr size_t kAutoArenaBytes = 512 * 1024;
+constexpr size_t kMinAutoTile = 16;
+// With several threads, a call too small to give each thread a tile is cut into tiles of
+// ceil(n / threads) items rounded up to this (at least one register of int8 lanes per row).
+constexpr size_t kThreadTileRound = 16;
 
 // One thread's executor: `kernels` null for the reference backend.
 Status CreateExecutor(Backend backend, const ModelData& model, const GemmKernels* kernels, size_t tile,
@@ -48,14 +55,15 @@ struct Session::Impl {
     size_t n_items;
     float* scores;
     int parts;
+    size_t tile;  // items per tile in this call (<= Impl::tile)
   };
 
   void ScoreRange(const Call& c, size_t first_tile, size_t end_tile, Executor& exec) const {
     const size_t dim = static_cast<size_t>(model->input_dim);
     const size_t n_tasks = model->tasks.size();
     for (size_t t = first_tile; t < end_tile; ++t) {
-      const size_t start = t * tile;
-      const size_t batch = std::min(tile, c.n_items - start);
+      const size_t start = t * c.tile;
+      const size_t batch = std::min(c.tile, c.n_items - start);
       exec.ScoreTile(c.features ? c.features + start * dim : nullptr,
                      c.quantized ? c.quantized + start * dim : nullptr, batch, c.scores + start * n_tasks);
     }
@@ -63,14 +71,19 @@ struct Session::Impl {
 
   static void RunPart(void* context, int part) {
     const Call& c = *static_cast<const Call*>(context);
-    const size_t tiles = (c.n_items + c.impl->tile - 1) / c.impl->tile;
+    const size_t tiles = (c.n_items + c.tile - 1) / c.tile;
     const size_t first = tiles * part / c.parts, end = tiles * (part + 1) / c.parts;
     c.impl->ScoreRange(c, first, end, *c.impl->executors[part]);
   }
 
   void Score(const float* features, const int8_t* quantized, size_t n_items, float* scores) {
-    Call call{this, features, quantized, n_items, scores, 1};
-    const size_t tiles = (n_items + tile - 1) / tile;
+    Call call{this, features, quantized, n_items, scores, 1, tile};
+    if (pool && n_items < tile * executors.size()) {
+      // Fewer tiles than threads: smaller tiles, so that every thread gets work.
+      const size_t share = (n_items + executors.size() - 1) / executors.size();
+      call.tile = std::min(tile, (share + kThreadTileRound - 1) / kThreadTileRound * kThreadTileRound);
+    }
+    const size_t tiles = (n_items + call.tile - 1) / call.tile;
     if (!pool || tiles < 2) {
       ScoreRange(call, 0, tiles, *executors[0]);
       return;
@@ -125,9 +138,9 @@ Status Session::CreateImpl(std::shared_ptr<const Model> model, const SessionOpti
                            std::unique_ptr<Session>* session) {
   if (!model || !session)
     return Status::Error(StatusCode::kInvalidArgument, "Session::Create: null argument");
-  if (options.tile_items < 1 || options.tile_items > kMaxTileItems) {
-    return Status::Error(StatusCode::kInvalidArgument, "tile_items %d is outside [1, %d]", options.tile_items,
-                         kMaxTileItems);
+  if (options.tile_items < 0 || options.tile_items > kMaxTileItems) {
+    return Status::Error(StatusCode::kInvalidArgument, "tile_items %d is outside [0, %d] (0: automatic)",
+                         options.tile_items, kMaxTileItems);
   }
   if (options.threads < 1 || options.threads > kMaxThreads) {
     return Status::Error(StatusCode::kInvalidArgument, "threads %d is outside [1, %d]", options.threads,
@@ -135,7 +148,6 @@ Status Session::CreateImpl(std::shared_ptr<const Model> model, const SessionOpti
   }
   auto impl = std::make_unique<Impl>();
   impl->model = &model->data();
-  impl->tile = static_cast<size_t>(options.tile_items);
   const GemmKernels* kernels = nullptr;
   const bool want_isa = options.isa && *options.isa;
   switch (options.backend) {
@@ -167,7 +179,24 @@ Status Session::CreateImpl(std::shared_ptr<const Model> model, const SessionOpti
     default:
       return Status::Error(StatusCode::kUnavailable, "unknown backend %d", static_cast<int>(options.backend));
   }
-  for (int t = 0; t < options.threads; ++t) {
+  if (options.tile_items > 0) {
+    impl->tile = static_cast<size_t>(options.tile_items);
+  } else {
+    // The simd backend's kernels say what suits them; the reference and XNNPACK executors keep
+    // the default. Sized by building the executor: its arena is what the tile costs.
+    impl->tile = impl->backend == Backend::kSimd ? static_cast<size_t>(kernels->preferred_tile) : 64;
+    for (;;) {
+      std::unique_ptr<Executor> exec;
+      if (Status s = CreateExecutor(impl->backend, *impl->model, kernels, impl->tile, &exec); !s.ok())
+        return s;
+      if (exec->arena_bytes() <= kAutoArenaBytes || impl->tile <= kMinAutoTile) {
+        impl->executors.push_back(std::move(exec));
+        break;
+      }
+      impl->tile = std::max(kMinAutoTile, impl->tile / 2);
+    }
+  }
+  while (impl->executors.size() < static_cast<size_t>(options.threads)) {
     std::unique_ptr<Executor> exec;
     Status s = CreateExecutor(impl->backend, *impl->model, kernels, impl->tile, &exec);
     if (!s.ok()) return s;
@@ -230,6 +259,7 @@ Status Session::QuantizeInput(const float* features, size_t n_items, int8_t* qua
 
 Backend Session::backend() const { return impl_->backend; }
 const char* Session::isa() const { return impl_->executors[0]->isa(); }
+int Session::tile_items() const { return static_cast<int>(impl_->tile); }
 size_t Session::arena_bytes() const {
   size_t total = 0;
   for (const auto& e : impl_->executors) total += e->arena_bytes();

@@ -96,8 +96,10 @@ bool BackendAvailable(Backend backend);
 struct SessionOptions {
   Backend backend = Backend::kAuto;
   // Items processed together; the arena holds one tile's activations. Any n_items can be
-  // scored; larger tiles amortise per-layer overhead, smaller ones stay in L1.
-  int tile_items = 64;
+  // scored; larger tiles amortise per-layer overhead and weight loads, smaller ones keep the
+  // activations in L1. 0: the backend's choice (64, or 256 for the AVX-512 VNNI kernels),
+  // halved while one thread's arena would exceed 512 KB; Session::tile_items() tells it.
+  int tile_items = 0;
   // Instruction set for Backend::kSimd (and for the layers kXnnpack leaves to the project's
   // kernels): empty picks the best the CPU supports; otherwise a
   // name from SimdIsaNames() (e.g. "avx2"), refused with kUnavailable if the CPU lacks it.
@@ -135,6 +137,8 @@ class Session {
   // The kernels in use, e.g. "reference", "avx512vnni".
   const char* isa() const;
   size_t arena_bytes() const;
+  // Items per tile: SessionOptions::tile_items, or the backend's choice when that was 0.
+  int tile_items() const;
   const Model& model() const { return *model_; }
 
   struct Impl;

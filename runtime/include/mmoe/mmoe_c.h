@@ -52,7 +52,7 @@ typedef struct mmoe_session mmoe_session;
 
 typedef struct mmoe_session_options {
   mmoe_backend backend; /* MMOE_BACKEND_AUTO */
-  int tile_items;       /* 64; items processed together */
+  int tile_items;       /* 0: the backend's choice (64 or 256); else items processed together */
   const char* isa;      /* NULL: the best the CPU supports; else e.g. "avx2", "neon" */
   int threads;          /* 1; threads splitting a score call's tiles */
 } mmoe_session_options;

@@ -58,6 +58,10 @@ struct GemmKernels {
   WeightLayout int8_layout;  // packing its int8-input GEMMs expect
   void (*gemm)(const GemmArgs& args);
   const RowKernels* rows;
+  // Items per tile when the session leaves the choice to the backend (tile_items 0), measured
+  // on the seed model (docs/performance.md): larger tiles load each GEMM's weights into L1 once
+  // per more items, smaller ones keep a tile's activations in L1.
+  int preferred_tile = 64;
 };
 
 // Segment `seg`'s packed weights from the 16-column block that starts at column col0: every
