@@ -229,8 +229,9 @@ __attribute__((always_inline)) inline void Tile(const TileArgs& t) {
 // `pending` (64-byte aligned, in L1), and the next tile rounds them one block per k-step among
 // its multiply-accumulates (its first MR * NB k-steps; a packed row is narrowed and stored with
 // its last block), where they cost next to nothing (mmoe_peak_int8's vnni_with_requantize).
-// `prev`: `pending` holds the tile above this one. Needs groups >= MR * NB.
-template <bool kInt16, int MR, int NB, DenseOutput kType>
+// `prev`: `pending` holds the tile above this one. kBlocksPerStep: blocks rounded per k-step
+// (2 where a layer has fewer k-steps than blocks). Needs groups >= MR * NB / kBlocksPerStep.
+template <bool kInt16, int MR, int NB, DenseOutput kType, int kBlocksPerStep>
 __attribute__((always_inline)) inline void TileDeferred(const TileArgs& t, __m512i (&pending)[MR][NB],
                                                         bool prev) {
   const GemmArgs& args = *t.args;
@@ -277,14 +278,14 @@ __attribute__((always_inline)) inline void TileDeferred(const TileArgs& t, __m51
         __m512i q[4];
 #pragma GCC unroll 4
         for (int j = 0; j < NB; ++j) {
-          step(r * NB + j);
+          if ((r * NB + j) % kBlocksPerStep == 0) step((r * NB + j) / kBlocksPerStep);
           q[j] = RoundBlock(_mm512_load_si512(&pending[r][j]), _mm512_loadu_ps(mult + 16 * j), params);
         }
         for (int j = NB; j < 4; ++j) q[j] = _mm512_setzero_si512();
         StorePackedRow<kType, NB>(q, params, dst + r * stride);
       }
     }
-    k = MR * NB;
+    k = MR * NB / kBlocksPerStep;
   }
   for (; k < groups; ++k) step(k);
   for (int r = 0; r < MR; ++r) {
@@ -294,11 +295,13 @@ __attribute__((always_inline)) inline void TileDeferred(const TileArgs& t, __m51
 
 // Runs MR-row tiles from t.row0 with deferred epilogues while they fit in m rows (at least
 // two); returns the first row left.
-template <bool kInt16, int MR, int NB, DenseOutput kType>
+template <bool kInt16, int MR, int NB, DenseOutput kType, int kBlocksPerStep = 1>
 size_t TileLoopDeferred(TileArgs t, size_t m) {
   alignas(64) __m512i pending[MR][NB];
-  TileDeferred<kInt16, MR, NB, kType>(t, pending, false);
-  for (t.row0 += MR; t.row0 + MR <= m; t.row0 += MR) TileDeferred<kInt16, MR, NB, kType>(t, pending, true);
+  TileDeferred<kInt16, MR, NB, kType, kBlocksPerStep>(t, pending, false);
+  for (t.row0 += MR; t.row0 + MR <= m; t.row0 += MR) {
+    TileDeferred<kInt16, MR, NB, kType, kBlocksPerStep>(t, pending, true);
+  }
   TileArgs last = t;
   last.row0 = t.row0 - MR;
   StoreTile<kType, MR, NB>(pending, last);
@@ -326,6 +329,16 @@ __attribute__((noinline)) size_t TileLoop(TileArgs t, size_t m) {
       const DenseOutput type = t.args->gemm->segment_types[t.segment];
       if (type == DenseOutput::kInt8) return TileLoopDeferred<kInt16, MR, NB, DenseOutput::kInt8>(t, m);
       if (type == DenseOutput::kInt16) return TileLoopDeferred<kInt16, MR, NB, DenseOutput::kInt16>(t, m);
+    }
+  }
+  if constexpr (kInt16 && MR == 8 && NB == 2) {
+    // int16-input layers are narrow: the seed's towers' first layers have 8 k-steps for 16
+    // blocks, so two blocks' epilogues per k-step.
+    const Segment& seg = t.args->gemm->segments[t.segment];
+    if (seg.small_products && seg.k_pad / 2 >= MR * NB / 2 && t.row0 + kMinDeferTiles * MR <= m) {
+      const DenseOutput type = t.args->gemm->segment_types[t.segment];
+      if (type == DenseOutput::kInt8) return TileLoopDeferred<kInt16, MR, NB, DenseOutput::kInt8, 2>(t, m);
+      if (type == DenseOutput::kInt16) return TileLoopDeferred<kInt16, MR, NB, DenseOutput::kInt16, 2>(t, m);
     }
   }
   for (; t.row0 + MR <= m; t.row0 += MR) Tile<kInt16, MR, NB>(t);
