@@ -16,6 +16,13 @@ inline __m512i PackInt8(__m512i r0, __m512i r1, __m512i r2, __m512i r3) {
                                   _mm512_packs_epi16(_mm512_packs_epi32(r0, r1), _mm512_packs_epi32(r2, r3)));
 }
 
+// The same with unsigned saturation: int32 below 0 become 0, above 255 become 255.
+inline __m512i PackUint8(__m512i r0, __m512i r1, __m512i r2, __m512i r3) {
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  return _mm512_permutexvar_epi32(
+      order, _mm512_packus_epi16(_mm512_packus_epi32(r0, r1), _mm512_packus_epi32(r2, r3)));
+}
+
 // Two registers of 16 int32 as 32 int16 in element order (after the pack, qword 2L + j holds
 // register j's elements 4L..4L+3).
 inline __m512i PackInt16(__m512i r0, __m512i r1) {

@@ -56,6 +56,22 @@ void Quantize(const float* x, size_t n, float inv_scale, int32_t zero_point, int
     return _mm512_add_epi32(_mm512_cvtps_epi32(Clamp(v, lo, hi)), zp);
   };
   size_t i = 0;
+  if (zero_point == -128) {
+    // The usual zero point of [0, x] features (lo 0, hi 255): only the upper clamp before
+    // rounding, as vminps(hi, v), which passes NaN through. The unsigned saturating packs then
+    // clamp below: negative values and NaN (cvtps2dq gives INT32_MIN) become 0, as the clamp
+    // to lo and the NaN rule make them, and the upper clamp makes 255 the largest. Adding the
+    // zero point to u in [0, 255] is flipping the top bit.
+    const __m512 hi16 = _mm512_set1_ps(hi);
+    const auto round16 = [&](const float* p) {
+      return _mm512_cvtps_epi32(_mm512_min_ps(hi16, _mm512_mul_ps(_mm512_loadu_ps(p), inv)));
+    };
+    for (; i + 64 <= n; i += 64) {
+      const __m512i u =
+          PackUint8(round16(x + i), round16(x + i + 16), round16(x + i + 32), round16(x + i + 48));
+      _mm512_storeu_si512(q + i, _mm512_xor_si512(u, _mm512_set1_epi8(static_cast<char>(0x80))));
+    }
+  }
   // 64 at a time, narrowed together with saturation (exact: they are in range) and stored once.
   for (; i + 64 <= n; i += 64) {
     const __m512i r0 = quantize16(_mm512_loadu_ps(x + i)), r1 = quantize16(_mm512_loadu_ps(x + i + 16));
