@@ -3,6 +3,7 @@
 // at batch sizes 1, 2, 3, 7, 64 and 1000, from float and from pre-quantized features.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -261,6 +262,58 @@ TEST_CASE("backends: saturated and overflowing requantization give the reference
                          (huge ? " outputs, huge multipliers" : " outputs, saturating biases"));
     }
   }
+}
+
+// Two tasks whose towers are one 8 -> 1 logit layer on int16 mixtures: their weights share one
+// block (k 24), which the AVX-512 kernels score with items in lanes (DotColumns, for at most
+// two live columns; the seed's gate logits, 8 columns, take the tile kernels). Task 1's
+// weights are all zero when `zero_weights`, with bias `bias`: a column that is live through
+// its bias alone when bias != 0, and one DotColumns skips (its logits stay +0) when bias == 0.
+std::shared_ptr<const Model> LogitColumnsModel(bool zero_weights, int32_t bias) {
+  using testing::MakeDense;
+  testing::ModelSpec m;
+  m.input_dim = 8;
+  m.input = testing::QuantSpec{fb::ElementType::INT8, 1.0f / 32, -10};
+  const testing::QuantSpec relu{fb::ElementType::INT8, 1.0f / 16, -100};
+  for (int e = 0; e < 2; ++e) {
+    testing::MlpSpec expert;
+    expert.layers.push_back(
+        MakeDense("experts." + std::to_string(e) + ".0", 8, 8, m.input, relu, fb::Activation::RELU));
+    m.experts.push_back(expert);
+  }
+  testing::GateSpec gate;
+  gate.experts = {0, 1};
+  gate.mlp.layers.push_back(MakeDense("gates.0.0", 8, 2, m.input, std::nullopt));
+  m.gates.push_back(gate);
+  for (int t = 0; t < 2; ++t) {
+    testing::TaskSpec task;
+    task.name = "task" + std::to_string(t);
+    task.gate = 0;
+    task.mix_scales = {1.0f, 1.0f};
+    testing::DenseSpec d =
+        MakeDense("tasks." + std::to_string(t) + ".0", 8, 1,
+                  testing::QuantSpec{fb::ElementType::INT16, 1.0f / 1024, 0}, std::nullopt);
+    d.bias[0] = 100;
+    if (t == 1 && zero_weights) {
+      std::fill(d.weights.begin(), d.weights.end(), int8_t{0});
+      d.bias[0] = bias;
+    }
+    task.tower.layers.push_back(d);
+    task.output = fb::TaskOutput::IDENTITY;  // the logit itself
+    m.tasks.push_back(task);
+  }
+  std::shared_ptr<const Model> model;
+  const std::vector<uint8_t> bytes = testing::BuildModel(m);
+  REQUIRE(Model::LoadBuffer(bytes.data(), bytes.size(), &model).ok());
+  return model;
+}
+
+TEST_CASE("backends: tower logit layers with zero-weight columns give the reference bytes") {
+  // 100 items: batch 64 runs 4 groups of 16 items in lanes, and 1-7 run the tile kernels.
+  const Matrix x = testing::RandomFeatures(100, 8, testing::FeatureKind::kGaussian, 11);
+  CheckSameBytes(LogitColumnsModel(false, 0), x, "two live columns");
+  CheckSameBytes(LogitColumnsModel(true, -7), x, "task 1 live through its bias");
+  CheckSameBytes(LogitColumnsModel(true, 0), x, "task 1 dead");
 }
 
 // tile_items 0: the simd backend takes its kernels' preferred tile, the others 64, and a tile is

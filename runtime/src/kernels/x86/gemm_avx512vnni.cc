@@ -366,15 +366,96 @@ size_t TileLoopNb(const TileArgs& t, size_t m, int nb) {
   }
 }
 
+// Lane r of the result: the sum of the 16 lanes of p[r]. Four levels of pairwise folds, each
+// two permutes and an add per pair (45 operations for 16 sums).
+inline __m512i SumLanes16(__m512i (&p)[16]) {
+  const auto fold = [](__m512i a, __m512i b, __m512i lo, __m512i hi) {
+    return _mm512_add_epi32(_mm512_permutex2var_epi32(a, lo, b), _mm512_permutex2var_epi32(a, hi, b));
+  };
+  // Level 1: lanes 0-7 hold p[2v]'s 8 partial sums, 8-15 p[2v+1]'s.
+  const __m512i lo1 = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+  const __m512i hi1 = _mm512_add_epi32(lo1, _mm512_set1_epi32(8));
+  // Level 2: 4 partial sums each of 4 rows; level 3: 2 each of 8 rows; level 4: 16 rows in order.
+  const __m512i lo2 = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+  const __m512i hi2 = _mm512_add_epi32(lo2, _mm512_set1_epi32(4));
+  const __m512i lo3 = _mm512_setr_epi32(0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29);
+  const __m512i hi3 = _mm512_add_epi32(lo3, _mm512_set1_epi32(2));
+  const __m512i lo4 = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i hi4 = _mm512_add_epi32(lo4, _mm512_set1_epi32(1));
+  __m512i r1[8], r2[4], r3[2];
+  for (int v = 0; v < 8; ++v) r1[v] = fold(p[2 * v], p[2 * v + 1], lo1, hi1);
+  for (int v = 0; v < 4; ++v) r2[v] = fold(r1[2 * v], r1[2 * v + 1], lo2, hi2);
+  for (int v = 0; v < 2; ++v) r3[v] = fold(r2[2 * v], r2[2 * v + 1], lo3, hi3);
+  return fold(r3[0], r3[1], lo4, hi4);
+}
+
+// Float-output (logit) segments over at most 32 int16 inputs that use at most two of their
+// columns: a task tower's last layer, one logit per task, the towers' layers on one block's
+// diagonal (the seed's two sit at columns 0 and 4). The tile kernels spend k_pad / 2 vpdpwssd
+// per row on the whole 16-column block; here each row's inputs (one register) meet a column's
+// weights in one vpmaddwd and 16 rows' lane sums fold together (SumLanes16): about 80
+// operations per 16 rows and column, not 256 per 16 rows. Same integer accumulator, same
+// float scaling, so the same logits. A column whose weights and bias are 0 gives +0 for every
+// row (multipliers are positive, or 0 for padding), what the zeroed arena already holds there
+// (nothing else writes this segment's columns), so it is skipped. Returns the rows done (a multiple of 16),
+// or 0 when more than two columns are live; the tile kernels take the rest.
+size_t DotColumns(const GemmArgs& args, size_t s) {
+  const PackedGemm& g = *args.gemm;
+  const Segment& seg = g.segments[s];
+  const int32_t pairs = seg.k_pad / 2;  // int16 pairs, <= 16
+  const __mmask16 kmask = pairs >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << pairs) - 1);
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  // Column c's weight pairs in k-group order (kInt16x2: int32 pair (kk, c) at kk * 16 + c).
+  const int32_t* w32 = reinterpret_cast<const int32_t*>(BlockWeights<int16_t>(seg, seg.begin));
+  __m512i w[2];
+  int32_t cols[2];
+  int live = 0;
+  for (int32_t c = 0; c < seg.end - seg.begin; ++c) {
+    const __m512i wc = _mm512_mask_i32gather_epi32(
+        _mm512_setzero_si512(), kmask, _mm512_add_epi32(_mm512_slli_epi32(lane, 4), _mm512_set1_epi32(c)),
+        w32, 4);
+    const int32_t col = seg.begin + c;
+    if (_mm512_test_epi32_mask(wc, wc) == 0 && g.bias[col] == 0) continue;
+    if (live == 2) return 0;
+    w[live] = wc;
+    cols[live++] = c;
+  }
+  const size_t stride = static_cast<size_t>(args.dst_stride[s]);  // floats
+  const __m512i rows = _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int32_t>(stride)));
+  float* dst = static_cast<float*>(args.dst[s]);
+  size_t i = 0;
+  for (; i + 16 <= args.m; i += 16) {
+    const int16_t* a = SegmentInput<int16_t>(args, seg, i);
+    for (int c = 0; c < live; ++c) {
+      __m512i p[16];
+      for (int r = 0; r < 16; ++r) {
+        p[r] = _mm512_madd_epi16(_mm512_maskz_loadu_epi32(kmask, a + r * args.a_stride), w[c]);
+      }
+      const int32_t col = seg.begin + cols[c];
+      const __m512i acc = _mm512_add_epi32(SumLanes16(p), _mm512_set1_epi32(g.bias[col]));
+      const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(g.multiplier[col]));
+      _mm512_i32scatter_ps(dst + i * stride + cols[c], rows, v, 4);
+    }
+  }
+  return i;
+}
+
 template <bool kInt16>
 void GemmTyped(const GemmArgs& args) {
   const PackedGemm& g = *args.gemm;
   for (size_t s = 0; s < g.segments.size(); ++s) {
     const Segment& seg = g.segments[s];
     const int32_t blocks = (seg.end - seg.begin + kBlockColumns - 1) / kBlockColumns;
+    size_t row0 = 0;  // rows a special kernel has done
+    if constexpr (kInt16) {
+      if (seg.end - seg.begin <= kBlockColumns && seg.k_pad <= 32 &&
+          g.segment_types[s] == DenseOutput::kReal && args.m >= 16) {
+        row0 = DotColumns(args, s);
+      }
+    }
     for (int32_t b = 0; b < blocks; b += 4) {
       const int nb = blocks - b < 4 ? blocks - b : 4;
-      TileArgs t{&args, s, seg.begin + b * kBlockColumns, 0};
+      TileArgs t{&args, s, seg.begin + b * kBlockColumns, row0};
       // Narrow segments take 8 rows at a time: more accumulators, weights loaded half as often.
       if (nb <= 2) t.row0 = TileLoopNb<kInt16, 8>(t, args.m, nb);
       t.row0 = TileLoopNb<kInt16, 4>(t, args.m, nb);
