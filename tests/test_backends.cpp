@@ -190,38 +190,61 @@ TEST_CASE("backends: every backend and ISA gives the reference bytes on randomly
   }
 }
 
+// Two experts over `input_dim` int8 inputs, expert e with layers of widths `widths[e]` (ReLU,
+// int8, zero point -100; the last one's output `last`), one gate mixing both, and one gated
+// task per layer of `towers` (a one-layer tower; identity output: the logit itself, which a
+// sigmoid would hide).
+testing::ModelSpec TwoExpertSpec(uint32_t input_dim, const std::vector<std::vector<uint32_t>>& widths,
+                                 const testing::QuantSpec& last,
+                                 const std::vector<testing::DenseSpec>& towers) {
+  using testing::MakeDense;
+  testing::ModelSpec m;
+  m.input_dim = input_dim;
+  m.input = testing::QuantSpec{fb::ElementType::INT8, 1.0f / 32, -10};
+  const testing::QuantSpec relu{fb::ElementType::INT8, 1.0f / 16, -100};
+  for (size_t e = 0; e < widths.size(); ++e) {
+    testing::MlpSpec expert;
+    uint32_t in = input_dim;
+    for (size_t l = 0; l < widths[e].size(); ++l) {
+      const std::string name = "experts." + std::to_string(e) + "." + std::to_string(l);
+      expert.layers.push_back(MakeDense(name, in, widths[e][l], l == 0 ? m.input : relu,
+                                        l + 1 == widths[e].size() ? last : relu, fb::Activation::RELU));
+      in = widths[e][l];
+    }
+    m.experts.push_back(expert);
+  }
+  testing::GateSpec gate;
+  gate.experts = {0, 1};
+  gate.mlp.layers.push_back(MakeDense("gates.0.0", input_dim, 2, m.input, std::nullopt));
+  m.gates.push_back(gate);
+  for (size_t t = 0; t < towers.size(); ++t) {
+    testing::TaskSpec task;
+    task.name = "task" + std::to_string(t);
+    task.gate = 0;
+    task.mix_scales = {1.0f, 1.0f};
+    task.tower.layers.push_back(towers[t]);
+    task.output = fb::TaskOutput::IDENTITY;
+    m.tasks.push_back(task);
+  }
+  return m;
+}
+
+std::shared_ptr<const Model> LoadSpec(const testing::ModelSpec& spec) {
+  std::shared_ptr<const Model> model;
+  const std::vector<uint8_t> bytes = testing::BuildModel(spec);
+  REQUIRE(Model::LoadBuffer(bytes.data(), bytes.size(), &model).ok());
+  return model;
+}
+
 // Two experts, 64 -> 64 and 64 -> 32 (ReLU, zero point -100), then -> 40 (ReLU, `out`), one
 // gate, one task: GEMMs of 4, 2 and 3 blocks per segment, whose epilogues take the packed path
 // when products are small. With 64 inputs (16 k-steps) the first GEMM's 4- and 2-block
 // segments and the first expert's second layer (3 blocks) run with deferred epilogues
 // (gemm_avx512vnni.cc) from three tiles on.
 testing::ModelSpec WideExpertsSpec(const testing::QuantSpec& out) {
-  using testing::MakeDense;
-  testing::ModelSpec m;
-  m.input_dim = 64;
-  m.input = testing::QuantSpec{fb::ElementType::INT8, 1.0f / 32, -10};
-  const testing::QuantSpec relu{fb::ElementType::INT8, 1.0f / 16, -100};
-  for (int e = 0; e < 2; ++e) {
-    const std::string prefix = "experts." + std::to_string(e);
-    const uint32_t hidden = e == 0 ? 64 : 32;
-    testing::MlpSpec expert;
-    expert.layers.push_back(MakeDense(prefix + ".0", 64, hidden, m.input, relu, fb::Activation::RELU));
-    expert.layers.push_back(MakeDense(prefix + ".1", hidden, 40, relu, out, fb::Activation::RELU));
-    m.experts.push_back(expert);
-  }
-  testing::GateSpec gate;
-  gate.experts = {0, 1};
-  gate.mlp.layers.push_back(MakeDense("gates.0.0", 64, 2, m.input, std::nullopt));
-  m.gates.push_back(gate);
   const testing::QuantSpec tower_in{fb::ElementType::INT8, out.scale, 0};
-  testing::TaskSpec task;
-  task.name = "click";
-  task.gate = 0;
-  task.mix_scales = {1.0f, 1.0f};
-  task.tower.layers.push_back(MakeDense("tasks.0.0", 40, 1, tower_in, std::nullopt));
-  task.output = fb::TaskOutput::IDENTITY;  // the logit itself: a sigmoid would hide differences
-  m.tasks.push_back(task);
-  return m;
+  return TwoExpertSpec(64, {{64, 40}, {32, 40}}, out,
+                       {testing::MakeDense("tasks.0.0", 40, 1, tower_in, std::nullopt)});
 }
 
 // The vector epilogues round then clamp with saturating packs only where no product can reach
@@ -247,9 +270,7 @@ TEST_CASE("backends: saturated and overflowing requantization give the reference
           }
         }
       }
-      std::shared_ptr<const Model> model;
-      const std::vector<uint8_t> bytes = testing::BuildModel(spec);
-      REQUIRE(Model::LoadBuffer(bytes.data(), bytes.size(), &model).ok());
+      const std::shared_ptr<const Model> model = LoadSpec(spec);
       // The experts' two GEMMs take the path this case is about.
       const Program& p = model->data().GetProgram(WeightLayout::kInt8x4);
       for (int gi = 0; gi < 2; ++gi) {
@@ -270,42 +291,20 @@ TEST_CASE("backends: saturated and overflowing requantization give the reference
 // weights are all zero when `zero_weights`, with bias `bias`: a column that is live through
 // its bias alone when bias != 0, and one DotColumns skips (its logits stay +0) when bias == 0.
 std::shared_ptr<const Model> LogitColumnsModel(bool zero_weights, int32_t bias) {
-  using testing::MakeDense;
-  testing::ModelSpec m;
-  m.input_dim = 8;
-  m.input = testing::QuantSpec{fb::ElementType::INT8, 1.0f / 32, -10};
-  const testing::QuantSpec relu{fb::ElementType::INT8, 1.0f / 16, -100};
-  for (int e = 0; e < 2; ++e) {
-    testing::MlpSpec expert;
-    expert.layers.push_back(
-        MakeDense("experts." + std::to_string(e) + ".0", 8, 8, m.input, relu, fb::Activation::RELU));
-    m.experts.push_back(expert);
-  }
-  testing::GateSpec gate;
-  gate.experts = {0, 1};
-  gate.mlp.layers.push_back(MakeDense("gates.0.0", 8, 2, m.input, std::nullopt));
-  m.gates.push_back(gate);
+  std::vector<testing::DenseSpec> towers;
   for (int t = 0; t < 2; ++t) {
-    testing::TaskSpec task;
-    task.name = "task" + std::to_string(t);
-    task.gate = 0;
-    task.mix_scales = {1.0f, 1.0f};
     testing::DenseSpec d =
-        MakeDense("tasks." + std::to_string(t) + ".0", 8, 1,
-                  testing::QuantSpec{fb::ElementType::INT16, 1.0f / 1024, 0}, std::nullopt);
+        testing::MakeDense("tasks." + std::to_string(t) + ".0", 8, 1,
+                           testing::QuantSpec{fb::ElementType::INT16, 1.0f / 1024, 0}, std::nullopt);
     d.bias[0] = 100;
     if (t == 1 && zero_weights) {
       std::fill(d.weights.begin(), d.weights.end(), int8_t{0});
       d.bias[0] = bias;
     }
-    task.tower.layers.push_back(d);
-    task.output = fb::TaskOutput::IDENTITY;  // the logit itself
-    m.tasks.push_back(task);
+    towers.push_back(d);
   }
-  std::shared_ptr<const Model> model;
-  const std::vector<uint8_t> bytes = testing::BuildModel(m);
-  REQUIRE(Model::LoadBuffer(bytes.data(), bytes.size(), &model).ok());
-  return model;
+  const testing::QuantSpec relu{fb::ElementType::INT8, 1.0f / 16, -100};
+  return LoadSpec(TwoExpertSpec(8, {{8}, {8}}, relu, towers));
 }
 
 TEST_CASE("backends: tower logit layers with zero-weight columns give the reference bytes") {
@@ -340,33 +339,11 @@ TEST_CASE("sessions: tile_items 0 picks the kernels' tile, halved to fit a 512 K
   }
   // Two experts 64 -> 4096 -> 16: about 8 KB of activations per item, so 64 items exceed the
   // budget and every variant halves its tile at least once.
-  testing::ModelSpec spec;
-  spec.input_dim = 64;
-  spec.input = testing::QuantSpec{fb::ElementType::INT8, 1.0f / 32, -10};
   const testing::QuantSpec hidden{fb::ElementType::INT8, 1.0f / 16, -100};
-  for (int e = 0; e < 2; ++e) {
-    const std::string prefix = "experts." + std::to_string(e);
-    testing::MlpSpec expert;
-    expert.layers.push_back(
-        testing::MakeDense(prefix + ".0", 64, 4096, spec.input, hidden, fb::Activation::RELU));
-    expert.layers.push_back(
-        testing::MakeDense(prefix + ".1", 4096, 16, hidden, hidden, fb::Activation::RELU));
-    spec.experts.push_back(expert);
-  }
-  testing::GateSpec gate;
-  gate.experts = {0, 1};
-  gate.mlp.layers.push_back(testing::MakeDense("gates.0.0", 64, 2, spec.input, std::nullopt));
-  spec.gates.push_back(gate);
-  testing::TaskSpec task;
-  task.name = "click";
-  task.gate = 0;
-  task.mix_scales = {1.0f, 1.0f};
-  task.tower.layers.push_back(testing::MakeDense(
-      "tasks.0.0", 16, 1, testing::QuantSpec{fb::ElementType::INT8, 1.0f / 16, 0}, std::nullopt));
-  spec.tasks.push_back(task);
-  std::shared_ptr<const Model> wide;
-  const std::vector<uint8_t> bytes = testing::BuildModel(spec);
-  REQUIRE(Model::LoadBuffer(bytes.data(), bytes.size(), &wide).ok());
+  const std::shared_ptr<const Model> wide = LoadSpec(TwoExpertSpec(
+      64, {{4096, 16}, {4096, 16}}, hidden,
+      {testing::MakeDense("tasks.0.0", 16, 1, testing::QuantSpec{fb::ElementType::INT8, 1.0f / 16, 0},
+                          std::nullopt)}));
   const Matrix x = testing::RandomFeatures(100, 64, testing::FeatureKind::kGaussian, 3);
   const Matrix expected = Score(wide, Variants()[0], x, 64, false);
   for (const Variant& v : Variants()) {
