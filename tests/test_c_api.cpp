@@ -136,6 +136,8 @@ TEST_CASE("C API: model accessors and arena size match the C++ API") {
   REQUIRE(Session::Create(cpp, SessionOptions(), &cpp_session).ok());
   const SessionHandle session = CreateSession(model.get());
   CHECK(mmoe_session_arena_bytes(session.get()) == cpp_session->arena_bytes());
+  CHECK(mmoe_session_tile_items(session.get()) == cpp_session->tile_items());
+  CHECK(mmoe_session_tile_items(session.get()) > 0);
 }
 
 TEST_CASE("C API: score_quantized equals score on input quantized by Session::QuantizeInput") {
@@ -272,6 +274,10 @@ TEST_CASE("C API: NULL arguments are INVALID_ARGUMENT with a message naming the 
   SUBCASE("mmoe_session_arena_bytes") {
     CHECK(mmoe_session_arena_bytes(nullptr) == 0);
     CHECK(LastErrorContains("mmoe_session_arena_bytes: session is NULL"));
+  }
+  SUBCASE("mmoe_session_tile_items") {
+    CHECK(mmoe_session_tile_items(nullptr) == 0);
+    CHECK(LastErrorContains("mmoe_session_tile_items: session is NULL"));
   }
 }
 

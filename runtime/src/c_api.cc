@@ -270,4 +270,12 @@ size_t mmoe_session_arena_bytes(const mmoe_session* session) {
   return session->session->arena_bytes();
 }
 
+int mmoe_session_tile_items(const mmoe_session* session) {
+  if (!session) {
+    NullArgument("mmoe_session_tile_items", "session");
+    return 0;
+  }
+  return session->session->tile_items();
+}
+
 }  // extern "C"

@@ -91,6 +91,9 @@ mmoe_status mmoe_session_score(mmoe_session* session, const float* features, siz
 mmoe_status mmoe_session_score_quantized(mmoe_session* session, const int8_t* features, size_t n_items,
                                          float* scores, size_t scores_capacity);
 size_t mmoe_session_arena_bytes(const mmoe_session* session);
+/* Items per tile: the options' tile_items, or the backend's choice when that was 0 (0 for a
+ * NULL session). */
+int mmoe_session_tile_items(const mmoe_session* session);
 
 #ifdef __cplusplus
 }
