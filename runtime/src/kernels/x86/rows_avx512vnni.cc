@@ -226,16 +226,85 @@ void MixTyped(const MixArgs& a) {
   }
 }
 
+// MixTyped for a gate of N <= 8 experts known at compile time: the expert loop unrolled, its
+// pointers, zero points and the coefficients in registers, no branch per expert (a gate's
+// width is a few experts; the loop over a run-time n cost about a third of the mixture).
+// Same operations in the same order.
+template <int N, bool kExpert16, bool kOut16, bool kZeroPoints>
+void MixFixed(const MixArgs& a) {
+  const float lo = static_cast<float>(a.out.min - a.out.zero_point);
+  const float hi = static_cast<float>(a.out.max - a.out.zero_point);
+  const __m512i out_zp = _mm512_set1_epi32(a.out.zero_point);
+  __m512i zp[N];
+  float scale[N];
+  for (int j = 0; j < N; ++j) {
+    zp[j] = _mm512_set1_epi32(a.zero_points[j]);
+    scale[j] = a.scales[j];
+  }
+  for (size_t i = 0; i < a.batch; ++i) {
+    __m512 coef[N];
+    for (int j = 0; j < N; ++j) coef[j] = _mm512_set1_ps(a.probs ? a.probs[i * N + j] * scale[j] : scale[j]);
+    for (int32_t c = 0; c < a.width; c += 16) {
+      const size_t at = i * a.in_stride + static_cast<size_t>(c);
+      __m512 acc;
+      for (int j = 0; j < N; ++j) {
+        const __m512i q =
+            kExpert16 ? _mm512_cvtepi16_epi32(_mm256_loadu_si256(
+                            reinterpret_cast<const __m256i*>(static_cast<const int16_t*>(a.experts[j]) + at)))
+                      : _mm512_cvtepi8_epi32(_mm_loadu_si128(
+                            reinterpret_cast<const __m128i*>(static_cast<const int8_t*>(a.experts[j]) + at)));
+        const __m512 term =
+            _mm512_mul_ps(coef[j], _mm512_cvtepi32_ps(kZeroPoints ? _mm512_sub_epi32(q, zp[j]) : q));
+        acc = j == 0 ? term : _mm512_add_ps(acc, term);
+      }
+      const __m512i r = _mm512_add_epi32(_mm512_cvtps_epi32(Clamp(acc, lo, hi)), out_zp);
+      const size_t out_at = i * a.out_stride + static_cast<size_t>(c);
+      if (kOut16) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(static_cast<int16_t*>(a.dst) + out_at),
+                            _mm512_cvtepi32_epi16(r));
+      } else {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<int8_t*>(a.dst) + out_at),
+                         _mm512_cvtepi32_epi8(r));
+      }
+    }
+  }
+}
+
+// The mixture kernel for (expert type, output type, zero points): MixFixed for n <= 8.
+template <bool kExpert16, bool kOut16, bool kZeroPoints>
+void MixDispatch(const MixArgs& a) {
+  switch (a.n) {
+    case 1:
+      return MixFixed<1, kExpert16, kOut16, kZeroPoints>(a);
+    case 2:
+      return MixFixed<2, kExpert16, kOut16, kZeroPoints>(a);
+    case 3:
+      return MixFixed<3, kExpert16, kOut16, kZeroPoints>(a);
+    case 4:
+      return MixFixed<4, kExpert16, kOut16, kZeroPoints>(a);
+    case 5:
+      return MixFixed<5, kExpert16, kOut16, kZeroPoints>(a);
+    case 6:
+      return MixFixed<6, kExpert16, kOut16, kZeroPoints>(a);
+    case 7:
+      return MixFixed<7, kExpert16, kOut16, kZeroPoints>(a);
+    case 8:
+      return MixFixed<8, kExpert16, kOut16, kZeroPoints>(a);
+    default:
+      return MixTyped<kExpert16, kOut16, kZeroPoints>(a);
+  }
+}
+
 void Mix(const MixArgs& a) {
   const bool o16 = a.out.type == ElementType::kInt16;
   bool zero_points = false;
   for (int32_t j = 0; j < a.n; ++j) zero_points = zero_points || a.zero_points[j] != 0;
   if (a.experts_int16 && !zero_points) {
-    o16 ? MixTyped<true, true, false>(a) : MixTyped<true, false, false>(a);
+    o16 ? MixDispatch<true, true, false>(a) : MixDispatch<true, false, false>(a);
   } else if (a.experts_int16) {
-    o16 ? MixTyped<true, true, true>(a) : MixTyped<true, false, true>(a);
+    o16 ? MixDispatch<true, true, true>(a) : MixDispatch<true, false, true>(a);
   } else {
-    o16 ? MixTyped<false, true, true>(a) : MixTyped<false, false, true>(a);
+    o16 ? MixDispatch<false, true, true>(a) : MixDispatch<false, false, true>(a);
   }
 }
 
