@@ -186,6 +186,28 @@ void Softmax(const float* z, size_t z_stride, size_t batch, int32_t n, float* pr
 }
 
 // kZeroPoints: some expert's zero point is not 0 (int16 experts have zero point 0).
+// Sixteen of expert j's outputs from element `at` (int8 or int16), widened to int32.
+template <bool kExpert16>
+inline __m512i LoadExpert(const MixArgs& a, int j, size_t at) {
+  if (kExpert16) {
+    return _mm512_cvtepi16_epi32(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const int16_t*>(a.experts[j]) + at)));
+  }
+  return _mm512_cvtepi8_epi32(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const int8_t*>(a.experts[j]) + at)));
+}
+
+// Sixteen requantized mixture values (in range) to the tower input at element `at`.
+template <bool kOut16>
+inline void StoreMixed(const MixArgs& a, size_t at, __m512i r) {
+  if (kOut16) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(static_cast<int16_t*>(a.dst) + at),
+                        _mm512_cvtepi32_epi16(r));
+  } else {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<int8_t*>(a.dst) + at), _mm512_cvtepi32_epi8(r));
+  }
+}
+
 template <bool kExpert16, bool kOut16, bool kZeroPoints>
 void MixTyped(const MixArgs& a) {
   const float lo = static_cast<float>(a.out.min - a.out.zero_point);
@@ -202,11 +224,7 @@ void MixTyped(const MixArgs& a) {
       __m512 acc;
       for (int32_t j = 0; j < a.n; ++j) {
         const size_t at = i * a.in_stride + static_cast<size_t>(c);
-        const __m512i q =
-            kExpert16 ? _mm512_cvtepi16_epi32(_mm256_loadu_si256(
-                            reinterpret_cast<const __m256i*>(static_cast<const int16_t*>(a.experts[j]) + at)))
-                      : _mm512_cvtepi8_epi32(_mm_loadu_si128(
-                            reinterpret_cast<const __m128i*>(static_cast<const int8_t*>(a.experts[j]) + at)));
+        const __m512i q = LoadExpert<kExpert16>(a, j, at);
         const __m512 term = _mm512_mul_ps(
             _mm512_set1_ps(coef[j]),
             _mm512_cvtepi32_ps(kZeroPoints ? _mm512_sub_epi32(q, _mm512_set1_epi32(a.zero_points[j])) : q));
@@ -214,14 +232,7 @@ void MixTyped(const MixArgs& a) {
       }
       // Clamped to the output range, so cvtps2dq rounds half to even like RoundHalfEven.
       const __m512i r = _mm512_add_epi32(_mm512_cvtps_epi32(Clamp(acc, lo, hi)), out_zp);
-      const size_t at = i * a.out_stride + static_cast<size_t>(c);
-      if (kOut16) {
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(static_cast<int16_t*>(a.dst) + at),
-                            _mm512_cvtepi32_epi16(r));
-      } else {
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<int8_t*>(a.dst) + at),
-                         _mm512_cvtepi32_epi8(r));
-      }
+      StoreMixed<kOut16>(a, i * a.out_stride + static_cast<size_t>(c), r);
     }
   }
 }
@@ -248,24 +259,13 @@ void MixFixed(const MixArgs& a) {
       const size_t at = i * a.in_stride + static_cast<size_t>(c);
       __m512 acc;
       for (int j = 0; j < N; ++j) {
-        const __m512i q =
-            kExpert16 ? _mm512_cvtepi16_epi32(_mm256_loadu_si256(
-                            reinterpret_cast<const __m256i*>(static_cast<const int16_t*>(a.experts[j]) + at)))
-                      : _mm512_cvtepi8_epi32(_mm_loadu_si128(
-                            reinterpret_cast<const __m128i*>(static_cast<const int8_t*>(a.experts[j]) + at)));
+        const __m512i q = LoadExpert<kExpert16>(a, j, at);
         const __m512 term =
             _mm512_mul_ps(coef[j], _mm512_cvtepi32_ps(kZeroPoints ? _mm512_sub_epi32(q, zp[j]) : q));
         acc = j == 0 ? term : _mm512_add_ps(acc, term);
       }
       const __m512i r = _mm512_add_epi32(_mm512_cvtps_epi32(Clamp(acc, lo, hi)), out_zp);
-      const size_t out_at = i * a.out_stride + static_cast<size_t>(c);
-      if (kOut16) {
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(static_cast<int16_t*>(a.dst) + out_at),
-                            _mm512_cvtepi32_epi16(r));
-      } else {
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<int8_t*>(a.dst) + out_at),
-                         _mm512_cvtepi32_epi8(r));
-      }
+      StoreMixed<kOut16>(a, i * a.out_stride + static_cast<size_t>(c), r);
     }
   }
 }
