@@ -71,6 +71,12 @@ inline __m512i MultiplyAdd(__m512i acc, __m512i a, __m512i w) {
   return acc;
 }
 
+// k-groups of a segment: the k-steps of one 64-byte block (4 int8 or 2 int16 per lane).
+template <bool kInt16>
+inline int32_t KGroups(const Segment& seg) {
+  return kInt16 ? seg.k_pad / 2 : seg.k_pad / 4;
+}
+
 // One- and two-row tiles (small batches) read each weight once per call, mostly from L2 (the
 // seed model's weights exceed a 32 KB L1): fetch each block's weights this many k-groups
 // (64-byte lines) ahead. Measured on Zen 4: 4 and 8 equal, 16 slower; batch 1 gains ~4%.
@@ -163,7 +169,7 @@ __attribute__((always_inline)) inline void Tile(const TileArgs& t) {
   const GemmArgs& args = *t.args;
   const PackedGemm& g = *args.gemm;
   const Segment& seg = g.segments[t.segment];
-  const int32_t groups = kInt16 ? seg.k_pad / 2 : seg.k_pad / 4;  // k-groups of one 64-byte block
+  const int32_t groups = KGroups<kInt16>(seg);
   const uint8_t* w = kInt16 ? reinterpret_cast<const uint8_t*>(BlockWeights<int16_t>(seg, t.col0))
                             : BlockWeights<uint8_t>(seg, t.col0);
   const int32_t* bias = (kInt16 ? g.bias : g.bias_u8) + t.col0;
@@ -237,7 +243,7 @@ __attribute__((always_inline)) inline void TileDeferred(const TileArgs& t, __m51
   const GemmArgs& args = *t.args;
   const PackedGemm& g = *args.gemm;
   const Segment& seg = g.segments[t.segment];
-  const int32_t groups = kInt16 ? seg.k_pad / 2 : seg.k_pad / 4;
+  const int32_t groups = KGroups<kInt16>(seg);
   const uint8_t* w = kInt16 ? reinterpret_cast<const uint8_t*>(BlockWeights<int16_t>(seg, t.col0))
                             : BlockWeights<uint8_t>(seg, t.col0);
   const int32_t* bias = (kInt16 ? g.bias : g.bias_u8) + t.col0;
@@ -295,7 +301,7 @@ __attribute__((always_inline)) inline void TileDeferred(const TileArgs& t, __m51
 
 // Runs MR-row tiles from t.row0 with deferred epilogues while they fit in m rows (at least
 // two); returns the first row left.
-template <bool kInt16, int MR, int NB, DenseOutput kType, int kBlocksPerStep = 1>
+template <bool kInt16, int MR, int NB, DenseOutput kType, int kBlocksPerStep>
 size_t TileLoopDeferred(TileArgs t, size_t m) {
   alignas(64) __m512i pending[MR][NB];
   TileDeferred<kInt16, MR, NB, kType, kBlocksPerStep>(t, pending, false);
@@ -317,28 +323,22 @@ constexpr size_t kMinDeferTiles = 3;
 // exists once (inlining the small ones into their callers made batch 1 10% slower).
 template <bool kInt16, int MR, int NB>
 __attribute__((noinline)) size_t TileLoop(TileArgs t, size_t m) {
-  // Deferred epilogues where a column group runs several tiles: 8-row tiles of one block
-  // (int8 or int16 input) or of two packed blocks, and 4-row tiles of 3-4 packed blocks (a
-  // group's 4-row tiles of 1-2 blocks run at most once, after its 8-row tiles). Packed blocks
-  // with int16 input are left out: in the seed those layers have too few k-steps (8 for 16
-  // blocks), and each variant adds ~6 KB of code.
-  if constexpr ((!kInt16 && NB >= 2 && (MR == 8 || (MR == 4 && NB >= 3))) || (MR == 8 && NB == 1)) {
+  // Deferred epilogues where a column group runs several tiles: 8-row tiles of 1-2 blocks and
+  // 4-row tiles of 3-4 blocks (a group's 4-row tiles of 1-2 blocks run at most once, after its
+  // 8-row tiles); several blocks only with packed epilogues. int16-input layers are narrow (the
+  // seed's towers' first layers: 8 k-steps for 16 blocks), so their 2-block tiles round two
+  // blocks per k-step, and their 3-4-block tiles are left out (each variant adds ~6 KB).
+  constexpr bool kDeferrable = (MR == 8 && NB <= 2) || (!kInt16 && MR == 4 && NB >= 3);
+  if constexpr (kDeferrable) {
+    constexpr int kBlocksPerStep = kInt16 && NB == 2 ? 2 : 1;
     const Segment& seg = t.args->gemm->segments[t.segment];
-    const int32_t groups = kInt16 ? seg.k_pad / 2 : seg.k_pad / 4;
-    if ((NB == 1 || seg.small_products) && groups >= MR * NB && t.row0 + kMinDeferTiles * MR <= m) {
-      const DenseOutput type = t.args->gemm->segment_types[t.segment];
-      if (type == DenseOutput::kInt8) return TileLoopDeferred<kInt16, MR, NB, DenseOutput::kInt8>(t, m);
-      if (type == DenseOutput::kInt16) return TileLoopDeferred<kInt16, MR, NB, DenseOutput::kInt16>(t, m);
-    }
-  }
-  if constexpr (kInt16 && MR == 8 && NB == 2) {
-    // int16-input layers are narrow: the seed's towers' first layers have 8 k-steps for 16
-    // blocks, so two blocks' epilogues per k-step.
-    const Segment& seg = t.args->gemm->segments[t.segment];
-    if (seg.small_products && seg.k_pad / 2 >= MR * NB / 2 && t.row0 + kMinDeferTiles * MR <= m) {
-      const DenseOutput type = t.args->gemm->segment_types[t.segment];
-      if (type == DenseOutput::kInt8) return TileLoopDeferred<kInt16, MR, NB, DenseOutput::kInt8, 2>(t, m);
-      if (type == DenseOutput::kInt16) return TileLoopDeferred<kInt16, MR, NB, DenseOutput::kInt16, 2>(t, m);
+    const DenseOutput type = t.args->gemm->segment_types[t.segment];
+    if ((NB == 1 || seg.small_products) && KGroups<kInt16>(seg) * kBlocksPerStep >= MR * NB &&
+        t.row0 + kMinDeferTiles * MR <= m) {
+      if (type == DenseOutput::kInt8)
+        return TileLoopDeferred<kInt16, MR, NB, DenseOutput::kInt8, kBlocksPerStep>(t, m);
+      if (type == DenseOutput::kInt16)
+        return TileLoopDeferred<kInt16, MR, NB, DenseOutput::kInt16, kBlocksPerStep>(t, m);
     }
   }
   for (; t.row0 + MR <= m; t.row0 += MR) Tile<kInt16, MR, NB>(t);
