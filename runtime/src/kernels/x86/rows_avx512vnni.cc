@@ -185,7 +185,6 @@ void Softmax(const float* z, size_t z_stride, size_t batch, int32_t n, float* pr
   for (; i < batch; ++i) rows::Softmax(z + i * z_stride, n, probs + i * n);
 }
 
-// kZeroPoints: some expert's zero point is not 0 (int16 experts have zero point 0).
 // Sixteen of expert j's outputs from element `at` (int8 or int16), widened to int32.
 template <bool kExpert16>
 inline __m512i LoadExpert(const MixArgs& a, int j, size_t at) {
@@ -197,33 +196,30 @@ inline __m512i LoadExpert(const MixArgs& a, int j, size_t at) {
       _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const int8_t*>(a.experts[j]) + at)));
 }
 
-// Sixteen requantized mixture values (in range) to the tower input at element `at`.
-template <bool kOut16>
-inline void StoreMixed(const MixArgs& a, size_t at, __m512i r) {
-  if (kOut16) {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(static_cast<int16_t*>(a.dst) + at),
-                        _mm512_cvtepi32_epi16(r));
-  } else {
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<int8_t*>(a.dst) + at), _mm512_cvtepi32_epi8(r));
-  }
-}
-
-template <bool kExpert16, bool kOut16, bool kZeroPoints>
+// The mixture of a.n experts; N > 0: a.n == N, known at compile time, so the expert loops
+// unroll and the pointers, zero points and coefficients stay in registers with no branch per
+// expert (the loop over a run-time n cost about a third of the mixture for the seed's 4); 0:
+// any n up to 256. kZeroPoints: some expert's zero point is not 0 (int16 experts have zero
+// point 0).
+template <int N, bool kExpert16, bool kOut16, bool kZeroPoints>
 void MixTyped(const MixArgs& a) {
+  const int32_t n = N > 0 ? N : a.n;
   const float lo = static_cast<float>(a.out.min - a.out.zero_point);
   const float hi = static_cast<float>(a.out.max - a.out.zero_point);
   const __m512i out_zp = _mm512_set1_epi32(a.out.zero_point);
   for (size_t i = 0; i < a.batch; ++i) {
-    // Scalars, broadcast where used (from memory, a load): an array of 256 registers made the
-    // stack frame 32 KB, whose lines a call then had to fetch.
-    float coef[256];
-    for (int32_t j = 0; j < a.n; ++j) coef[j] = a.probs ? a.probs[i * a.n + j] * a.scales[j] : a.scales[j];
+    // Scalars, broadcast where used (from memory, a load, unless N keeps them in registers): an
+    // array of 256 registers made the stack frame 32 KB, whose lines a call then had to fetch.
+    float coef[N > 0 ? N : 256];
+#pragma GCC unroll 8
+    for (int32_t j = 0; j < n; ++j) coef[j] = a.probs ? a.probs[i * n + j] * a.scales[j] : a.scales[j];
     for (int32_t c = 0; c < a.width; c += 16) {
+      const size_t at = i * a.in_stride + static_cast<size_t>(c);
       // The sum starts from the first product rather than 0 + it: they differ only in the sign
       // of a zero sum, which requantizes to the same value.
       __m512 acc;
-      for (int32_t j = 0; j < a.n; ++j) {
-        const size_t at = i * a.in_stride + static_cast<size_t>(c);
+#pragma GCC unroll 8
+      for (int32_t j = 0; j < n; ++j) {
         const __m512i q = LoadExpert<kExpert16>(a, j, at);
         const __m512 term = _mm512_mul_ps(
             _mm512_set1_ps(coef[j]),
@@ -232,66 +228,41 @@ void MixTyped(const MixArgs& a) {
       }
       // Clamped to the output range, so cvtps2dq rounds half to even like RoundHalfEven.
       const __m512i r = _mm512_add_epi32(_mm512_cvtps_epi32(Clamp(acc, lo, hi)), out_zp);
-      StoreMixed<kOut16>(a, i * a.out_stride + static_cast<size_t>(c), r);
-    }
-  }
-}
-
-// MixTyped for a gate of N <= 8 experts known at compile time: the expert loop unrolled, its
-// pointers, zero points and the coefficients in registers, no branch per expert (a gate's
-// width is a few experts; the loop over a run-time n cost about a third of the mixture).
-// Same operations in the same order.
-template <int N, bool kExpert16, bool kOut16, bool kZeroPoints>
-void MixFixed(const MixArgs& a) {
-  const float lo = static_cast<float>(a.out.min - a.out.zero_point);
-  const float hi = static_cast<float>(a.out.max - a.out.zero_point);
-  const __m512i out_zp = _mm512_set1_epi32(a.out.zero_point);
-  __m512i zp[N];
-  float scale[N];
-  for (int j = 0; j < N; ++j) {
-    zp[j] = _mm512_set1_epi32(a.zero_points[j]);
-    scale[j] = a.scales[j];
-  }
-  for (size_t i = 0; i < a.batch; ++i) {
-    __m512 coef[N];
-    for (int j = 0; j < N; ++j) coef[j] = _mm512_set1_ps(a.probs ? a.probs[i * N + j] * scale[j] : scale[j]);
-    for (int32_t c = 0; c < a.width; c += 16) {
-      const size_t at = i * a.in_stride + static_cast<size_t>(c);
-      __m512 acc;
-      for (int j = 0; j < N; ++j) {
-        const __m512i q = LoadExpert<kExpert16>(a, j, at);
-        const __m512 term =
-            _mm512_mul_ps(coef[j], _mm512_cvtepi32_ps(kZeroPoints ? _mm512_sub_epi32(q, zp[j]) : q));
-        acc = j == 0 ? term : _mm512_add_ps(acc, term);
+      const size_t out_at = i * a.out_stride + static_cast<size_t>(c);
+      if (kOut16) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(static_cast<int16_t*>(a.dst) + out_at),
+                            _mm512_cvtepi32_epi16(r));
+      } else {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<int8_t*>(a.dst) + out_at),
+                         _mm512_cvtepi32_epi8(r));
       }
-      const __m512i r = _mm512_add_epi32(_mm512_cvtps_epi32(Clamp(acc, lo, hi)), out_zp);
-      StoreMixed<kOut16>(a, i * a.out_stride + static_cast<size_t>(c), r);
     }
   }
 }
 
-// The mixture kernel for (expert type, output type, zero points): MixFixed for n <= 8.
+// The mixture kernel for (expert type, output type, zero points): unrolled for gates of 1-8
+// experts.
 template <bool kExpert16, bool kOut16, bool kZeroPoints>
 void MixDispatch(const MixArgs& a) {
   switch (a.n) {
     case 1:
-      return MixFixed<1, kExpert16, kOut16, kZeroPoints>(a);
+      return MixTyped<1, kExpert16, kOut16, kZeroPoints>(a);
     case 2:
-      return MixFixed<2, kExpert16, kOut16, kZeroPoints>(a);
+      return MixTyped<2, kExpert16, kOut16, kZeroPoints>(a);
     case 3:
-      return MixFixed<3, kExpert16, kOut16, kZeroPoints>(a);
+      return MixTyped<3, kExpert16, kOut16, kZeroPoints>(a);
     case 4:
-      return MixFixed<4, kExpert16, kOut16, kZeroPoints>(a);
+      return MixTyped<4, kExpert16, kOut16, kZeroPoints>(a);
     case 5:
-      return MixFixed<5, kExpert16, kOut16, kZeroPoints>(a);
+      return MixTyped<5, kExpert16, kOut16, kZeroPoints>(a);
     case 6:
-      return MixFixed<6, kExpert16, kOut16, kZeroPoints>(a);
+      return MixTyped<6, kExpert16, kOut16, kZeroPoints>(a);
     case 7:
-      return MixFixed<7, kExpert16, kOut16, kZeroPoints>(a);
+      return MixTyped<7, kExpert16, kOut16, kZeroPoints>(a);
     case 8:
-      return MixFixed<8, kExpert16, kOut16, kZeroPoints>(a);
+      return MixTyped<8, kExpert16, kOut16, kZeroPoints>(a);
     default:
-      return MixTyped<kExpert16, kOut16, kZeroPoints>(a);
+      return MixTyped<0, kExpert16, kOut16, kZeroPoints>(a);
   }
 }
 
