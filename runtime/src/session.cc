@@ -22,6 +22,8 @@ constexpr int kMaxThreads = 64;
 // executor's arena exceeds this, so that a wide model's tile still fits a core's L2.
 constexpr size_t kAutoArenaBytes = 512 * 1024;
 constexpr size_t kMinAutoTile = 16;
+// tile_items 0 for the reference and XNNPACK executors, which have no preferred tile.
+constexpr size_t kPlainTile = 64;
 // With several threads, a call too small to give each thread a tile is cut into tiles of
 // ceil(n / threads) items rounded up to this (at least one register of int8 lanes per row).
 constexpr size_t kThreadTileRound = 16;
@@ -184,7 +186,7 @@ Status Session::CreateImpl(std::shared_ptr<const Model> model, const SessionOpti
   } else {
     // The simd backend's kernels say what suits them; the reference and XNNPACK executors keep
     // the default. Sized by building the executor: its arena is what the tile costs.
-    impl->tile = impl->backend == Backend::kSimd ? static_cast<size_t>(kernels->preferred_tile) : 64;
+    impl->tile = impl->backend == Backend::kSimd ? static_cast<size_t>(kernels->preferred_tile) : kPlainTile;
     for (;;) {
       std::unique_ptr<Executor> exec;
       if (Status s = CreateExecutor(impl->backend, *impl->model, kernels, impl->tile, &exec); !s.ok())
