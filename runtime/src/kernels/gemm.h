@@ -53,6 +53,37 @@ struct RowKernels {
                       size_t scores_stride);
 };
 
+// One-row GEMMs (a batch of one). A tile kernel spends as much time finding its blocks (segment
+// loops, tile dispatch, per-segment parameters) as multiplying one row by them, so a
+// one-row GEMM runs from chunks resolved once when an executor is created: up to
+// GemmKernels::gemv_blocks 16-column blocks that read the same input row and have the same
+// k_pad, with every pointer and epilogue parameter in place. A chunk's kernel keeps one
+// accumulator per block and broadcasts each input group once for all of them.
+struct GemvBlock {
+  void* dst;     // row 0, the block's first column, in its segment's buffer
+  float lo, hi;  // requantized outputs: the segment's clamp bounds (Segment::lo, hi)
+  int32_t zero_point;
+  DenseOutput type;
+  int8_t real_cols;  // float outputs: columns written (the rest of the block is padding)
+};
+
+struct GemvChunk;
+using GemvFn = void (*)(const GemvChunk& chunk);
+
+constexpr int kGemvMaxBlocks = 8;
+
+struct GemvChunk {
+  GemvFn kernel;           // for (input type, blocks), from GemmKernels::gemv
+  const PackedGemm* gemm;  // bias, bias_u8 and multiplier tables
+  const void* a;           // the input row (int8 or int16, gemm->input)
+  const uint8_t* w;        // block 0's packed weights; block j's at w + j * w_block_bytes
+  int32_t w_block_bytes;
+  int32_t column;    // block 0's first column; block j's is column + 16 j
+  int32_t k_groups;  // 64-byte weight rows per block (k_pad / 4, int16: k_pad / 2)
+  int32_t blocks;
+  GemvBlock block[kGemvMaxBlocks];
+};
+
 struct GemmKernels {
   const char* isa;           // "avx512vnni", "avx2", "neondot", "generic", ...
   WeightLayout int8_layout;  // packing its int8-input GEMMs expect
@@ -62,6 +93,10 @@ struct GemmKernels {
   // on the seed model (docs/performance.md): larger tiles load each GEMM's weights into L1 once
   // per more items, smaller ones keep a tile's activations in L1.
   int preferred_tile = 64;
+  // The one-row kernel for chunks of `blocks` (1..gemv_blocks) blocks, or nullptr: this ISA
+  // has none and `gemm` runs one-row GEMMs too.
+  GemvFn (*gemv)(bool int16_input, int blocks) = nullptr;
+  int gemv_blocks = 0;  // <= kGemvMaxBlocks
 };
 
 // Segment `seg`'s packed weights from the 16-column block that starts at column col0: every
@@ -86,6 +121,9 @@ const RowKernels& NeonRowKernels();
 // Kernels for `isa`, or nullptr when this build has none or the CPU cannot run them.
 // isa == nullptr or "": the best available.
 const GemmKernels* FindGemmKernels(const char* isa);
+
+// One-row kernels per instruction set (GemmKernels::gemv).
+GemvFn Avx512VnniGemv(bool int16_input, int blocks);
 
 // Per-ISA tables (defined only where built for the target architecture).
 const GemmKernels& GenericGemmKernels();

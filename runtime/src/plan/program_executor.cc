@@ -2,6 +2,7 @@
 // task outputs. Every buffer is placed in the arena at creation; ScoreTile allocates nothing.
 #include "plan/program_executor.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -47,6 +48,10 @@ Status ProgramExecutor::Init(size_t extra_bytes) {
     dst_.push_back(std::move(d));
     dst_stride_.push_back(std::move(st));
   }
+  gemv_.resize(p_.gemms.size());
+  for (const Op& op : p_.ops) {
+    if (op.kind == Op::kGemm) gemv_[op.index] = PlanGemv(p_.gemms[op.index], op.input, dst_[op.index].data());
+  }
   for (const MixPlan& mix : p_.mixes) {
     std::vector<const void*> inputs;
     for (int32_t offset : mix.expert_offsets) inputs.push_back(At(mix.experts_buffer, offset));
@@ -76,12 +81,85 @@ void ProgramExecutor::Mix(const MixPlan& mix, size_t batch, const Op& op) {
   k_.rows->mix(args);
 }
 
+std::vector<GemvChunk> ProgramExecutor::PlanGemv(const PackedGemm& g, int32_t input, void* const* dst) const {
+  std::vector<GemvChunk> chunks;
+  if (!k_.gemv || k_.gemv_blocks < 1) return chunks;
+  const bool int16 = g.input == ElementType::kInt16;
+  const size_t elem = int16 ? 2 : 1;
+  const auto blocks_of = [](const Segment& seg) {
+    return (seg.end - seg.begin + kBlockColumns - 1) / kBlockColumns;
+  };
+  const auto block_bytes = [&](const Segment& seg) {
+    return static_cast<size_t>(kBlockColumns) * seg.k_pad * elem;
+  };
+  for (size_t s = 0; s < g.segments.size();) {
+    // The run [s, e): each segment's inputs, k and weights continue the previous one's.
+    size_t e = s + 1;
+    int32_t total = blocks_of(g.segments[s]);
+    for (; e < g.segments.size(); ++e) {
+      const Segment& prev = g.segments[e - 1];
+      const Segment& seg = g.segments[e];
+      const bool adjacent =
+          seg.a_offset == prev.a_offset && seg.k_pad == prev.k_pad &&
+          seg.begin == prev.begin + blocks_of(prev) * kBlockColumns &&
+          static_cast<const uint8_t*>(seg.weights) ==
+              static_cast<const uint8_t*>(prev.weights) + blocks_of(prev) * block_bytes(prev);
+      if (!adjacent) break;
+      total += blocks_of(seg);
+    }
+    const int32_t n_chunks = (total + k_.gemv_blocks - 1) / k_.gemv_blocks;
+    const Segment& first = g.segments[s];
+    int32_t done = 0;
+    for (int32_t c = 0; c < n_chunks; ++c) {
+      const int32_t end = static_cast<int32_t>(int64_t{total} * (c + 1) / n_chunks);
+      GemvChunk chunk{};
+      chunk.kernel = k_.gemv(int16, end - done);
+      chunk.gemm = &g;
+      chunk.a = At(input, first.a_offset);
+      chunk.column = first.begin + done * kBlockColumns;
+      chunk.w = static_cast<const uint8_t*>(first.weights) + done * block_bytes(first);
+      chunk.w_block_bytes = static_cast<int32_t>(block_bytes(first));
+      chunk.k_groups = first.k_pad / (int16 ? 2 : 4);
+      chunk.blocks = end - done;
+      for (int32_t j = 0; j < chunk.blocks; ++j) {
+        const int32_t col = chunk.column + j * kBlockColumns;
+        size_t seg_index = s;
+        while (col >= g.segments[seg_index].begin + blocks_of(g.segments[seg_index]) * kBlockColumns)
+          ++seg_index;
+        const Segment& seg = g.segments[seg_index];
+        const DenseOutput type = g.segment_types[seg_index];
+        GemvBlock& b = chunk.block[j];
+        b.dst =
+            static_cast<uint8_t*>(dst[seg_index]) + static_cast<size_t>(col - seg.begin) * ElementSize(type);
+        b.lo = seg.lo;
+        b.hi = seg.hi;
+        b.zero_point = seg.zero_point;
+        b.type = type;
+        b.real_cols = static_cast<int8_t>(std::min(kBlockColumns, seg.end - col));
+      }
+      chunks.push_back(chunk);
+      done = end;
+    }
+    s = e;
+  }
+  return chunks;
+}
+
 void ProgramExecutor::RunGemm(const Op& op, size_t batch) {
-  RunGemmWith(p_.gemms[op.index], op, batch, dst_[op.index].data(), dst_stride_[op.index].data());
+  RunGemmWith(p_.gemms[op.index], op, batch, dst_[op.index].data(), dst_stride_[op.index].data(),
+              gemv_[op.index]);
 }
 
 void ProgramExecutor::RunGemmWith(const PackedGemm& g, const Op& op, size_t batch, void* const* dst,
-                                  const int32_t* dst_stride) const {
+                                  const int32_t* dst_stride, const std::vector<GemvChunk>& chunks) const {
+  if (batch == 1 && !chunks.empty()) {
+    if (gemv_reverse_) {
+      for (size_t i = chunks.size(); i-- > 0;) chunks[i].kernel(chunks[i]);
+    } else {
+      for (const GemvChunk& c : chunks) c.kernel(c);
+    }
+    return;
+  }
   GemmArgs args;
   args.gemm = &g;
   args.m = batch;
@@ -93,6 +171,7 @@ void ProgramExecutor::RunGemmWith(const PackedGemm& g, const Op& op, size_t batc
 }
 
 void ProgramExecutor::QuantizeInput(const float* features, const int8_t* quantized, size_t batch) {
+  if (batch == 1) gemv_reverse_ = !gemv_reverse_;
   const size_t dim = static_cast<size_t>(m_.input_dim);
   const size_t in_stride = static_cast<size_t>(p_.buffers[p_.input_buffer].stride);
   int8_t* x = reinterpret_cast<int8_t*>(buffers_[p_.input_buffer]);

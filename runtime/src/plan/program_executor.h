@@ -22,6 +22,7 @@ class ProgramExecutor : public Executor {
     for (const Op& op : p_.ops) RunOp(op, batch, scores);
   }
   // The steps of ScoreTile, public so that bench/mmoe_bench_plan can cost each operation.
+  // QuantizeInput starts a tile (it flips gemv_reverse_ for a batch of one).
   void QuantizeInput(const float* features, const int8_t* quantized, size_t batch);
   void RunOp(const Op& op, size_t batch, float* scores);
   size_t arena_bytes() const override { return arena_.size(); }
@@ -31,9 +32,16 @@ class ProgramExecutor : public Executor {
   // Runs the GEMM of `op` on `batch` rows.
   virtual void RunGemm(const Op& op, size_t batch);
 
-  // Runs `g` (one of the program's GEMMs, or a subset of its segments) with our kernels.
+  // Runs `g` (one of the program's GEMMs, or a subset of its segments) with our kernels; a
+  // batch of one through `chunks` when there are any (PlanGemv).
   void RunGemmWith(const PackedGemm& g, const Op& op, size_t batch, void* const* dst,
-                   const int32_t* dst_stride) const;
+                   const int32_t* dst_stride, const std::vector<GemvChunk>& chunks) const;
+
+  // The one-row chunks of `g` (kernels/gemm.h) reading row 0 of buffer `input` and writing
+  // dst[s] for segment s: runs of consecutive segments with the same input slice, k_pad and
+  // adjacent weights, cut into chunks of at most k_.gemv_blocks blocks of near-equal size.
+  // Empty when the kernels have no one-row kernel.
+  std::vector<GemvChunk> PlanGemv(const PackedGemm& g, int32_t input, void* const* dst) const;
 
   // Element `offset` of the first row of `buffer`.
   uint8_t* At(int32_t buffer, int32_t offset) const;
@@ -47,6 +55,13 @@ class ProgramExecutor : public Executor {
   // Per GEMM: destination pointers and strides per segment, fixed at creation.
   std::vector<std::vector<void*>> dst_;
   std::vector<std::vector<int32_t>> dst_stride_;
+  std::vector<std::vector<GemvChunk>> gemv_;  // per GEMM: its one-row chunks (PlanGemv)
+  // One-row GEMMs run their chunks last to first in every other batch-1 tile. A batch-1 call
+  // reads all of the model's weights once, which may exceed L1 (the seed's 50 KB against
+  // Zen 5's 48 KB, Zen 4's 32 KB): in the same order every call, each line is evicted just
+  // before it is needed again (least-recently-used replacement), whereas reversed, a call
+  // starts with the chunks the previous one read last, which are still in L1.
+  bool gemv_reverse_ = false;
 
  private:
   void Mix(const MixPlan& mix, size_t batch, const Op& op);

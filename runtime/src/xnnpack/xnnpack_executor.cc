@@ -68,6 +68,7 @@ struct GemmPlan {
   PackedGemm rest;  // the GEMM restricted to the segments our kernels compute (maybe none)
   std::vector<void*> rest_dst;
   std::vector<int32_t> rest_stride;
+  std::vector<GemvChunk> rest_gemv;  // its one-row chunks
 };
 
 class XnnpackExecutor final : public ProgramExecutor {
@@ -137,6 +138,7 @@ Status XnnpackExecutor::PlanGemm(const PackedGemm& g, int32_t input, GemmPlan* p
     plan->rest_dst.push_back(At(seg.buffer, seg.dst_offset));
     plan->rest_stride.push_back(p_.buffers[seg.buffer].stride);
   }
+  plan->rest_gemv = PlanGemv(plan->rest, input, plan->rest_dst.data());
   return Status::Ok();
 }
 
@@ -198,11 +200,11 @@ void XnnpackExecutor::RunGemm(const Op& op, size_t batch) {
   for (XnnLayer& x : plan.xnn) xnn_ok = xnn_ok && RunXnnpack(x, batch);
   if (!xnn_ok) {
     // Score cannot report an error: our kernels recompute every segment, with the same bytes.
-    RunGemmWith(p_.gemms[op.index], op, batch, dst_[op.index].data(), dst_stride_[op.index].data());
+    ProgramExecutor::RunGemm(op, batch);
     return;
   }
   if (!plan.rest.segments.empty())
-    RunGemmWith(plan.rest, op, batch, plan.rest_dst.data(), plan.rest_stride.data());
+    RunGemmWith(plan.rest, op, batch, plan.rest_dst.data(), plan.rest_stride.data(), plan.rest_gemv);
 }
 
 }  // namespace

@@ -5,48 +5,12 @@
 // Tiles of MR rows x NB blocks of 16 columns keep MR * NB accumulators in registers.
 #include <immintrin.h>
 
-#include <cstring>
-
 #include "kernels/gemm.h"
 #include "kernels/x86/narrow_avx512.h"
+#include "kernels/x86/vnni_avx512.h"
 
 namespace mmoe {
 namespace {
-
-inline int32_t Load32(const void* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-// The per-column constants of one 16-column block, loaded once per tile.
-struct BlockParams {
-  __m512 multiplier, lo, hi;
-  __m512i zero_point;
-  BlockParams(const PackedGemm& g, const Segment& seg, int32_t col0)
-      : multiplier(_mm512_loadu_ps(g.multiplier + col0)),
-        lo(_mm512_set1_ps(seg.lo)),
-        hi(_mm512_set1_ps(seg.hi)),
-        zero_point(_mm512_set1_epi32(seg.zero_point)) {}
-};
-
-// Requantizes (or scales) 16 accumulators of one block into `dst`.
-inline void StoreBlock(__m512i acc, const BlockParams& p, DenseOutput type, int32_t real_cols, void* dst) {
-  const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), p.multiplier);
-  if (type == DenseOutput::kReal) {
-    const __mmask16 mask = real_cols >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << real_cols) - 1);
-    _mm512_mask_storeu_ps(dst, mask, v);
-    return;
-  }
-  const __m512 c = _mm512_min_ps(_mm512_max_ps(v, p.lo), p.hi);
-  // cvtps2dq rounds to nearest even (the default MXCSR mode), like numerics::RoundHalfEven.
-  const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(c), p.zero_point);
-  if (type == DenseOutput::kInt16) {
-    _mm256_storeu_si256(static_cast<__m256i*>(dst), _mm512_cvtepi32_epi16(q));
-  } else {
-    _mm_storeu_si128(static_cast<__m128i*>(dst), _mm512_cvtepi32_epi8(q));
-  }
-}
 
 struct TileArgs {
   const GemmArgs* args;
@@ -54,22 +18,6 @@ struct TileArgs {
   int32_t col0;  // first column of the tile's first block
   size_t row0;
 };
-
-// acc += the 4 (int8) or 2 (int16) products per lane. Inline assembly rather than the
-// intrinsics: with _mm512_dpbusd_epi32 GCC 12 keeps each accumulator in two registers and
-// copies it back and forth on every step (30 vmovdqa per 16 vpdpbusd in a 4x4 tile); the
-// "+v" constraint makes the accumulator the instruction's destination in place.
-template <bool kInt16>
-inline __m512i MultiplyAdd(__m512i acc, __m512i a, __m512i w) {
-  if (kInt16) {
-    __asm__("vpdpwssd %2, %1, %0" : "+v"(acc) : "v"(a), "vm"(w));
-  } else {
-    // int8 input: shift to uint8 for vpdpbusd (x ^ 0x80 == x + 128; the bias compensates).
-    const __m512i u = _mm512_xor_si512(a, _mm512_set1_epi8(static_cast<char>(0x80)));
-    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "vm"(w));
-  }
-  return acc;
-}
 
 // k-groups of a segment: the k-steps of one 64-byte block (4 int8 or 2 int16 per lane).
 template <bool kInt16>
@@ -481,7 +429,8 @@ void Gemm(const GemmArgs& args) {
 const GemmKernels& Avx512VnniGemmKernels() {
   // 256 items per tile: at batch 256, 64.6 us against 66.6 at 64 (each tile reloads 46 KB of
   // weights from L2, about 0.4 us per 64-item tile); the arena grows from 72 to 291 KB.
-  static const GemmKernels table = {"avx512vnni", WeightLayout::kInt8x4, Gemm, &Avx512RowKernels(), 256};
+  static const GemmKernels table = {"avx512vnni", WeightLayout::kInt8x4, Gemm,          &Avx512RowKernels(),
+                                    256,          Avx512VnniGemv,        kGemvMaxBlocks};
   return table;
 }
 

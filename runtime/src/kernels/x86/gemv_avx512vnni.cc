@@ -1,0 +1,87 @@
+// qs8/qs16 one-row GEMM (GEMV) for AVX-512 VNNI: a chunk of NB 16-column blocks that read the
+// same input row (kernels/gemm.h, GemvChunk). Per k-group one broadcast of the input for all
+// NB blocks and one vpdpbusd (int8 input) or vpdpwssd (int16) per block, the weights read as
+// memory operands; NB accumulators, or KU partial sums each where NB is too small to hide the
+// multiply-accumulate's latency. Same arithmetic as the tile kernels (gemm_avx512vnni.cc):
+// integer sums, then StoreBlock.
+#include <immintrin.h>
+
+#include "kernels/gemm.h"
+#include "kernels/x86/vnni_avx512.h"
+
+namespace mmoe {
+namespace {
+
+template <bool kInt16, int NB>
+void Gemv(const GemvChunk& c) {
+  // Partial sums over interleaved k-groups for narrow chunks: integer sums, exact in any order.
+  constexpr int KU = NB == 1 ? 4 : (NB == 2 ? 2 : 1);
+  const PackedGemm& g = *c.gemm;
+  const int32_t* bias = (kInt16 ? g.bias : g.bias_u8) + c.column;
+  const uint8_t* w[NB];
+  __m512i acc[KU][NB];
+#pragma GCC unroll 16
+  for (int j = 0; j < NB; ++j) {
+    w[j] = c.w + static_cast<size_t>(j) * static_cast<size_t>(c.w_block_bytes);
+    acc[0][j] = _mm512_loadu_si512(bias + 16 * j);
+#pragma GCC unroll 4
+    for (int u = 1; u < KU; ++u) acc[u][j] = _mm512_setzero_si512();
+  }
+  const uint8_t* a = static_cast<const uint8_t*>(c.a);
+  const auto step = [&](__m512i(&sum)[NB], int32_t kk) {
+    const __m512i av = _mm512_set1_epi32(Load32(a + 4 * static_cast<size_t>(kk)));
+#pragma GCC unroll 16
+    for (int j = 0; j < NB; ++j)
+      sum[j] = MultiplyAdd<kInt16>(sum[j], av, _mm512_loadu_si512(w[j] + 64 * static_cast<size_t>(kk)));
+  };
+  const int32_t groups = c.k_groups;
+  int32_t k = 0;
+  for (; k + KU <= groups; k += KU) {
+#pragma GCC unroll 4
+    for (int u = 0; u < KU; ++u) step(acc[u], k + u);
+  }
+#pragma GCC unroll 4
+  for (int u = 0; u + 1 < KU; ++u) {
+    if (k + u < groups) step(acc[u], k + u);
+  }
+#pragma GCC unroll 16
+  for (int j = 0; j < NB; ++j) {
+#pragma GCC unroll 4
+    for (int u = 1; u < KU; ++u) acc[0][j] = _mm512_add_epi32(acc[0][j], acc[u][j]);
+    const GemvBlock& b = c.block[j];
+    StoreBlock(acc[0][j], BlockParams(g.multiplier + c.column + 16 * j, b.lo, b.hi, b.zero_point), b.type,
+               b.real_cols, b.dst);
+  }
+}
+
+template <bool kInt16>
+GemvFn GemvFor(int blocks) {
+  switch (blocks) {
+    case 1:
+      return Gemv<kInt16, 1>;
+    case 2:
+      return Gemv<kInt16, 2>;
+    case 3:
+      return Gemv<kInt16, 3>;
+    case 4:
+      return Gemv<kInt16, 4>;
+    case 5:
+      return Gemv<kInt16, 5>;
+    case 6:
+      return Gemv<kInt16, 6>;
+    case 7:
+      return Gemv<kInt16, 7>;
+    case 8:
+      return Gemv<kInt16, 8>;
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+GemvFn Avx512VnniGemv(bool int16_input, int blocks) {
+  return int16_input ? GemvFor<true>(blocks) : GemvFor<false>(blocks);
+}
+
+}  // namespace mmoe
