@@ -68,7 +68,9 @@ struct GemvBlock {
 };
 
 struct GemvChunk;
-using GemvFn = void (*)(const GemvChunk& chunk);
+// reverse: run the k-groups last to first (the same integer sums; see
+// ProgramExecutor::gemv_reverse_).
+using GemvFn = void (*)(const GemvChunk& chunk, bool reverse);
 
 constexpr int kGemvMaxBlocks = 8;
 

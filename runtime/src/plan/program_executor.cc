@@ -154,9 +154,9 @@ void ProgramExecutor::RunGemmWith(const PackedGemm& g, const Op& op, size_t batc
                                   const int32_t* dst_stride, const std::vector<GemvChunk>& chunks) const {
   if (batch == 1 && !chunks.empty()) {
     if (gemv_reverse_) {
-      for (size_t i = chunks.size(); i-- > 0;) chunks[i].kernel(chunks[i]);
+      for (size_t i = chunks.size(); i-- > 0;) chunks[i].kernel(chunks[i], true);
     } else {
-      for (const GemvChunk& c : chunks) c.kernel(c);
+      for (const GemvChunk& c : chunks) c.kernel(c, false);
     }
     return;
   }

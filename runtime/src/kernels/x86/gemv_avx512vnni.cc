@@ -13,9 +13,9 @@ namespace mmoe {
 namespace {
 
 template <bool kInt16, int NB>
-void Gemv(const GemvChunk& c) {
+void Gemv(const GemvChunk& c, bool reverse) {
   // Partial sums over interleaved k-groups for narrow chunks: integer sums, exact in any order.
-  constexpr int KU = NB == 1 ? 4 : (NB == 2 ? 2 : 1);
+  constexpr int KU = NB == 1 ? 4 : 2;
   const PackedGemm& g = *c.gemm;
   const int32_t* bias = (kInt16 ? g.bias : g.bias_u8) + c.column;
   const uint8_t* w[NB];
@@ -35,14 +35,16 @@ void Gemv(const GemvChunk& c) {
       sum[j] = MultiplyAdd<kInt16>(sum[j], av, _mm512_loadu_si512(w[j] + 64 * static_cast<size_t>(kk)));
   };
   const int32_t groups = c.k_groups;
+  // Reversed, the k-groups run last to first (see ProgramExecutor::gemv_reverse_).
+  const int32_t last = reverse ? groups - 1 : 0, dir = reverse ? -1 : 1;
   int32_t k = 0;
   for (; k + KU <= groups; k += KU) {
 #pragma GCC unroll 4
-    for (int u = 0; u < KU; ++u) step(acc[u], k + u);
+    for (int u = 0; u < KU; ++u) step(acc[u], last + dir * (k + u));
   }
 #pragma GCC unroll 4
   for (int u = 0; u + 1 < KU; ++u) {
-    if (k + u < groups) step(acc[u], k + u);
+    if (k + u < groups) step(acc[u], last + dir * (k + u));
   }
 #pragma GCC unroll 16
   for (int j = 0; j < NB; ++j) {
