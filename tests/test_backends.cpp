@@ -93,7 +93,8 @@ void CheckSameBytes(const std::shared_ptr<const Model>& model, const Matrix& x, 
 // The seed model's plan: the gates' and towers' narrow later layers share one 16-column block
 // per depth (block diagonal), and every packed weight block and per-column table starts on a
 // 64-byte boundary, so no 512-bit load straddles two cache lines.
-TEST_CASE("plan: narrow layers share blocks, and packed weights are cache-line aligned") {
+TEST_CASE(
+    "plan: narrow layers share blocks, and packed weights (and their int8 copies) are cache-line aligned") {
   const std::shared_ptr<const Model> model = testing::SeedModel();
   for (WeightLayout layout : {WeightLayout::kInt8x4, WeightLayout::kInt8Rows}) {
     const Program& p = model->data().GetProgram(layout);
@@ -105,7 +106,22 @@ TEST_CASE("plan: narrow layers share blocks, and packed weights are cache-line a
       CHECK(aligned(g.bias));
       CHECK(aligned(g.bias_u8));
       CHECK(aligned(g.multiplier));
-      for (const Segment& seg : g.segments) CHECK(aligned(seg.weights));
+      for (const Segment& seg : g.segments) {
+        CHECK(aligned(seg.weights));
+        if (g.input != ElementType::kInt16) {
+          CHECK(seg.weights_i8 == nullptr);
+          continue;
+        }
+        // The one-row kernels' int8 copy of int16-input weights: aligned, the same values.
+        REQUIRE(seg.weights_i8 != nullptr);
+        CHECK(aligned(seg.weights_i8));
+        const size_t n = static_cast<size_t>(seg.end - seg.begin + kBlockColumns - 1) / kBlockColumns *
+                         kBlockColumns * static_cast<size_t>(seg.k_pad);
+        const int16_t* w16 = static_cast<const int16_t*>(seg.weights);
+        size_t differ = 0;
+        for (size_t i = 0; i < n; ++i) differ += w16[i] != seg.weights_i8[i];
+        CHECK(differ == 0);
+      }
     }
     // Experts' and gates' first layers (the two gates' side by side in one segment); experts'
     // second; gates' second (2 x 8 outputs in one block); experts' third; gates' logits

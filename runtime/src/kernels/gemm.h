@@ -78,10 +78,12 @@ struct GemvChunk {
   GemvFn kernel;           // for (input type, blocks), from GemmKernels::gemv
   const PackedGemm* gemm;  // bias, bias_u8 and multiplier tables
   const void* a;           // the input row (int8 or int16, gemm->input)
-  const uint8_t* w;        // block 0's packed weights; block j's at w + j * w_block_bytes
+  // Block 0's packed weights; block j's at w + j * w_block_bytes. int8 input: kInt8x4, 64 bytes
+  // per k-group; int16 input: Segment::weights_i8 (kInt16x2 order, int8), 32 bytes per k-group.
+  const uint8_t* w;
   int32_t w_block_bytes;
   int32_t column;    // block 0's first column; block j's is column + 16 j
-  int32_t k_groups;  // 64-byte weight rows per block (k_pad / 4, int16: k_pad / 2)
+  int32_t k_groups;  // k-groups per block (k_pad / 4, int16 input: k_pad / 2)
   int32_t blocks;
   GemvBlock block[kGemvMaxBlocks];
 };

@@ -66,11 +66,14 @@ struct BufferDesc {
 // One layer of a GEMM: a run of output columns with its own weights and inputs, written to
 // one buffer with one element type.
 struct Segment {
-  int32_t begin = 0;                  // first column in the GEMM's per-column tables, a multiple of 16
-  int32_t end = 0;                    // one past the last real column
-  int32_t k = 0, k_pad = 0;           // the layer's inputs; k_pad is a multiple of 4
-  int32_t a_offset = 0;               // element of each input row where the layer's inputs start
-  const void* weights = nullptr;      // packed (layout of the GEMM), first block = column `begin`
+  int32_t begin = 0;              // first column in the GEMM's per-column tables, a multiple of 16
+  int32_t end = 0;                // one past the last real column
+  int32_t k = 0, k_pad = 0;       // the layer's inputs; k_pad is a multiple of 4
+  int32_t a_offset = 0;           // element of each input row where the layer's inputs start
+  const void* weights = nullptr;  // packed (layout of the GEMM), first block = column `begin`
+  // int16-input GEMMs: the same weights as int8, in the kInt16x2 order. The one-row kernels
+  // widen them as they load (half the bytes a batch-1 call brings into L1).
+  const int8_t* weights_i8 = nullptr;
   int32_t buffer = 0;                 // destination buffer
   int32_t dst_offset = 0;             // element of each destination row where column `begin` lands
   const DenseLayer* layer = nullptr;  // the layer these columns compute (in ModelData); nullptr when
@@ -133,6 +136,7 @@ struct Program {
   // Storage the pointers above refer to, on 64-byte boundaries (CacheLineVector).
   CacheLineVector<int8_t> weights8;
   CacheLineVector<int16_t> weights16;
+  CacheLineVector<int8_t> weights16_i8;  // weights16 as int8 (Segment::weights_i8)
   CacheLineVector<int32_t> ints;
   CacheLineVector<float> floats;
 };

@@ -224,6 +224,7 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
     Segment& seg = g.segments[s];
     int8_t* w8 = p_->weights8.data() + (g.layout != WeightLayout::kInt16x2 ? pend.w_offsets[s] : 0);
     int16_t* w16 = p_->weights16.data() + (g.layout == WeightLayout::kInt16x2 ? pend.w_offsets[s] : 0);
+    int8_t* w16_i8 = p_->weights16_i8.data() + (g.layout == WeightLayout::kInt16x2 ? pend.w_offsets[s] : 0);
     // Weights, bias and multiplier of each part on the diagonal; the rest stays zero.
     // The largest |input| any kernel multiplies: int16, or int8 shifted to uint8 (vpdpbusd).
     const double max_input = g.input == ElementType::kInt16 ? 32768.0 : 255.0;
@@ -245,8 +246,10 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
           } else if (g.layout == WeightLayout::kInt8x4) {
             w8[((static_cast<size_t>(block) * (seg.k_pad / 4) + k / 4) * kBlockColumns + cc) * 4 + k % 4] = w;
           } else {
-            w16[((static_cast<size_t>(block) * (seg.k_pad / 2) + k / 2) * kBlockColumns + cc) * 2 + k % 2] =
-                w;
+            const size_t at =
+                ((static_cast<size_t>(block) * (seg.k_pad / 2) + k / 2) * kBlockColumns + cc) * 2 + k % 2;
+            w16[at] = w;
+            w16_i8[at] = w;
           }
         }
         bias[col] = layer.bias[c];
@@ -267,6 +270,7 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
     }
     seg.weights =
         g.layout != WeightLayout::kInt16x2 ? static_cast<const void*>(w8) : static_cast<const void*>(w16);
+    if (g.layout == WeightLayout::kInt16x2) seg.weights_i8 = w16_i8;
   }
   g.bias = bias;
   g.bias_u8 = bias_u8;
@@ -340,6 +344,7 @@ void Builder::Build() {
 
   p_->weights8.assign(w8_size_, 0);
   p_->weights16.assign(w16_size_, 0);
+  p_->weights16_i8.assign(w16_size_, 0);
   p_->ints.assign(int_size_, 0);
   p_->floats.assign(float_size_, 0.0f);
   for (size_t i = 0; i < p_->gemms.size(); ++i) Pack(p_->gemms[i], pending_[i]);

@@ -85,13 +85,14 @@ std::vector<GemvChunk> ProgramExecutor::PlanGemv(const PackedGemm& g, int32_t in
   std::vector<GemvChunk> chunks;
   if (!k_.gemv || k_.gemv_blocks < 1) return chunks;
   const bool int16 = g.input == ElementType::kInt16;
-  const size_t elem = int16 ? 2 : 1;
   const auto blocks_of = [](const Segment& seg) {
     return (seg.end - seg.begin + kBlockColumns - 1) / kBlockColumns;
   };
-  const auto block_bytes = [&](const Segment& seg) {
-    return static_cast<size_t>(kBlockColumns) * seg.k_pad * elem;
+  // The chunks' int8 weights: kInt8x4, or for int16 input the int8 copy (Segment::weights_i8).
+  const auto weights = [&](const Segment& seg) {
+    return static_cast<const uint8_t*>(int16 ? static_cast<const void*>(seg.weights_i8) : seg.weights);
   };
+  const auto block_bytes = [](const Segment& seg) { return static_cast<size_t>(kBlockColumns) * seg.k_pad; };
   for (size_t s = 0; s < g.segments.size();) {
     // The run [s, e): each segment's inputs, k and weights continue the previous one's.
     size_t e = s + 1;
@@ -99,11 +100,9 @@ std::vector<GemvChunk> ProgramExecutor::PlanGemv(const PackedGemm& g, int32_t in
     for (; e < g.segments.size(); ++e) {
       const Segment& prev = g.segments[e - 1];
       const Segment& seg = g.segments[e];
-      const bool adjacent =
-          seg.a_offset == prev.a_offset && seg.k_pad == prev.k_pad &&
-          seg.begin == prev.begin + blocks_of(prev) * kBlockColumns &&
-          static_cast<const uint8_t*>(seg.weights) ==
-              static_cast<const uint8_t*>(prev.weights) + blocks_of(prev) * block_bytes(prev);
+      const bool adjacent = seg.a_offset == prev.a_offset && seg.k_pad == prev.k_pad &&
+                            seg.begin == prev.begin + blocks_of(prev) * kBlockColumns &&
+                            weights(seg) == weights(prev) + blocks_of(prev) * block_bytes(prev);
       if (!adjacent) break;
       total += blocks_of(seg);
     }
@@ -117,7 +116,7 @@ std::vector<GemvChunk> ProgramExecutor::PlanGemv(const PackedGemm& g, int32_t in
       chunk.gemm = &g;
       chunk.a = At(input, first.a_offset);
       chunk.column = first.begin + done * kBlockColumns;
-      chunk.w = static_cast<const uint8_t*>(first.weights) + done * block_bytes(first);
+      chunk.w = weights(first) + done * block_bytes(first);
       chunk.w_block_bytes = static_cast<int32_t>(block_bytes(first));
       chunk.k_groups = first.k_pad / (int16 ? 2 : 4);
       chunk.blocks = end - done;

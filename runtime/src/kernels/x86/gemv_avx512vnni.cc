@@ -1,9 +1,9 @@
 // qs8/qs16 one-row GEMM (GEMV) for AVX-512 VNNI: a chunk of NB 16-column blocks that read the
 // same input row (kernels/gemm.h, GemvChunk). Per k-group one broadcast of the input for all
-// NB blocks and one vpdpbusd (int8 input) or vpdpwssd (int16) per block, the weights read as
-// memory operands; NB accumulators, or KU partial sums each where NB is too small to hide the
-// multiply-accumulate's latency. Same arithmetic as the tile kernels (gemm_avx512vnni.cc):
-// integer sums, then StoreBlock.
+// NB blocks and one vpdpbusd (int8 input, the weights as its memory operand) or vpdpwssd
+// (int16 input, on int8 weights widened as loaded) per block; NB accumulators, or KU partial sums each where
+// NB is too small to hide the multiply-accumulate's latency. Same arithmetic as the tile kernels
+// (gemm_avx512vnni.cc): integer sums, then StoreBlock.
 #include <immintrin.h>
 
 #include "kernels/gemm.h"
@@ -31,8 +31,13 @@ void Gemv(const GemvChunk& c, bool reverse) {
   const auto step = [&](__m512i(&sum)[NB], int32_t kk) {
     const __m512i av = _mm512_set1_epi32(Load32(a + 4 * static_cast<size_t>(kk)));
 #pragma GCC unroll 16
-    for (int j = 0; j < NB; ++j)
-      sum[j] = MultiplyAdd<kInt16>(sum[j], av, _mm512_loadu_si512(w[j] + 64 * static_cast<size_t>(kk)));
+    for (int j = 0; j < NB; ++j) {
+      // int16 input: 16 columns x 2 int8 weights, widened to the int16 pairs vpdpwssd takes.
+      const __m512i wv = kInt16 ? _mm512_cvtepi8_epi16(_mm256_loadu_si256(
+                                      reinterpret_cast<const __m256i*>(w[j] + 32 * static_cast<size_t>(kk))))
+                                : _mm512_loadu_si512(w[j] + 64 * static_cast<size_t>(kk));
+      sum[j] = MultiplyAdd<kInt16>(sum[j], av, wv);
+    }
   };
   const int32_t groups = c.k_groups;
   // Reversed, the k-groups run last to first (see ProgramExecutor::gemv_reverse_).
