@@ -96,7 +96,7 @@ void CheckSameBytes(const std::shared_ptr<const Model>& model, const Matrix& x, 
 TEST_CASE(
     "plan: narrow layers share blocks, and packed weights (and their int8 copies) are cache-line aligned") {
   const std::shared_ptr<const Model> model = testing::SeedModel();
-  for (WeightLayout layout : {WeightLayout::kInt8x4, WeightLayout::kInt8Rows}) {
+  for (WeightLayout layout : {WeightLayout::kInt8x4, WeightLayout::kInt8Rows, WeightLayout::kInt16x2}) {
     const Program& p = model->data().GetProgram(layout);
     std::vector<int32_t> n_pad, segments;
     for (const PackedGemm& g : p.gemms) {
@@ -109,7 +109,7 @@ TEST_CASE(
       for (const Segment& seg : g.segments) {
         CHECK(aligned(seg.weights));
         if (g.input != ElementType::kInt16) {
-          CHECK(seg.weights_i8 == nullptr);
+          CHECK(seg.weights_i8 == nullptr);  // also in kInt16x2 programs (int16 weights, int8 input)
           continue;
         }
         // The one-row kernels' int8 copy of int16-input weights: aligned, the same values.
@@ -117,6 +117,7 @@ TEST_CASE(
         CHECK(aligned(seg.weights_i8));
         const size_t n = static_cast<size_t>(seg.end - seg.begin + kBlockColumns - 1) / kBlockColumns *
                          kBlockColumns * static_cast<size_t>(seg.k_pad);
+        REQUIRE(g.layout == WeightLayout::kInt16x2);
         const int16_t* w16 = static_cast<const int16_t*>(seg.weights);
         size_t differ = 0;
         for (size_t i = 0; i < n; ++i) differ += w16[i] != seg.weights_i8[i];

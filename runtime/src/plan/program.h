@@ -136,7 +136,7 @@ struct Program {
   // Storage the pointers above refer to, on 64-byte boundaries (CacheLineVector).
   CacheLineVector<int8_t> weights8;
   CacheLineVector<int16_t> weights16;
-  CacheLineVector<int8_t> weights16_i8;  // weights16 as int8 (Segment::weights_i8)
+  CacheLineVector<int8_t> weights16_i8;  // int16-input GEMMs' weights as int8 (Segment::weights_i8)
   CacheLineVector<int32_t> ints;
   CacheLineVector<float> floats;
 };

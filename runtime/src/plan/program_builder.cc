@@ -54,7 +54,8 @@ class Builder {
   };
   struct Pending {  // packing deferred until all storage sizes are known
     std::vector<Column> columns;
-    std::vector<size_t> w_offsets;  // per segment
+    std::vector<size_t> w_offsets;   // per segment
+    std::vector<size_t> i8_offsets;  // int16 input: per segment, in weights16_i8
     size_t int_offset, float_offset;
   };
 
@@ -77,7 +78,7 @@ class Builder {
   Program* p_;
   std::map<std::tuple<Role, int32_t, DenseOutput>, int32_t> shared_;
   std::vector<Pending> pending_;
-  size_t w8_size_ = 0, w16_size_ = 0, int_size_ = 0, float_size_ = 0;
+  size_t w8_size_ = 0, w16_size_ = 0, w16_i8_size_ = 0, int_size_ = 0, float_size_ = 0;
 };
 
 Builder::Place Builder::Append(Role role, int32_t depth, DenseOutput type, int32_t width) {
@@ -114,6 +115,10 @@ void Builder::AddGemm(int32_t input, std::vector<Column> columns) {
     for (const Part& part : c.parts) g.macs += static_cast<int64_t>(part.layer->in) * part.layer->out;
     size_t& size = g.layout == WeightLayout::kInt16x2 ? w16_size_ : w8_size_;
     pend.w_offsets.push_back(size);
+    if (g.input == ElementType::kInt16) {
+      pend.i8_offsets.push_back(w16_i8_size_);
+      w16_i8_size_ += static_cast<size_t>(n_pad) * s.k_pad;
+    }
     size += static_cast<size_t>(n_pad) * s.k_pad;
   }
   pend.columns = std::move(columns);
@@ -224,7 +229,7 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
     Segment& seg = g.segments[s];
     int8_t* w8 = p_->weights8.data() + (g.layout != WeightLayout::kInt16x2 ? pend.w_offsets[s] : 0);
     int16_t* w16 = p_->weights16.data() + (g.layout == WeightLayout::kInt16x2 ? pend.w_offsets[s] : 0);
-    int8_t* w16_i8 = p_->weights16_i8.data() + (g.layout == WeightLayout::kInt16x2 ? pend.w_offsets[s] : 0);
+    int8_t* w16_i8 = g.input == ElementType::kInt16 ? p_->weights16_i8.data() + pend.i8_offsets[s] : nullptr;
     // Weights, bias and multiplier of each part on the diagonal; the rest stays zero.
     // The largest |input| any kernel multiplies: int16, or int8 shifted to uint8 (vpdpbusd).
     const double max_input = g.input == ElementType::kInt16 ? 32768.0 : 255.0;
@@ -249,7 +254,7 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
             const size_t at =
                 ((static_cast<size_t>(block) * (seg.k_pad / 2) + k / 2) * kBlockColumns + cc) * 2 + k % 2;
             w16[at] = w;
-            w16_i8[at] = w;
+            if (w16_i8) w16_i8[at] = w;
           }
         }
         bias[col] = layer.bias[c];
@@ -270,7 +275,7 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
     }
     seg.weights =
         g.layout != WeightLayout::kInt16x2 ? static_cast<const void*>(w8) : static_cast<const void*>(w16);
-    if (g.layout == WeightLayout::kInt16x2) seg.weights_i8 = w16_i8;
+    seg.weights_i8 = w16_i8;
   }
   g.bias = bias;
   g.bias_u8 = bias_u8;
@@ -344,7 +349,7 @@ void Builder::Build() {
 
   p_->weights8.assign(w8_size_, 0);
   p_->weights16.assign(w16_size_, 0);
-  p_->weights16_i8.assign(w16_size_, 0);
+  p_->weights16_i8.assign(w16_i8_size_, 0);
   p_->ints.assign(int_size_, 0);
   p_->floats.assign(float_size_, 0.0f);
   for (size_t i = 0; i < p_->gemms.size(); ++i) Pack(p_->gemms[i], pending_[i]);
