@@ -78,15 +78,32 @@ struct GemvChunk {
   GemvFn kernel;           // for (input type, blocks), from GemmKernels::gemv
   const PackedGemm* gemm;  // bias, bias_u8 and multiplier tables
   const void* a;           // the input row (int8 or int16, gemm->input)
-  // Block 0's packed weights; block j's at w + j * w_block_bytes. int8 input: kInt8x4, 64 bytes
-  // per k-group; int16 input: Segment::weights_i8 (kInt16x2 order, int8), 32 bytes per k-group.
+  // Block 0's packed weights; block j's at w + j * w_block_bytes. int8 input: the GEMM's layout
+  // (kInt8x4: 64 bytes per k-group of 4; kInt16x2: 64 bytes per k-group of 2); int16 input:
+  // Segment::weights_i8 (kInt16x2 order, int8: 32 bytes per k-group of 2).
   const uint8_t* w;
   int32_t w_block_bytes;
   int32_t column;    // block 0's first column; block j's is column + 16 j
-  int32_t k_groups;  // k-groups per block (k_pad / 4, int16 input: k_pad / 2)
+  int32_t k_groups;  // k-groups per block: k_pad / 4 (kInt8x4) or k_pad / 2
   int32_t blocks;
   GemvBlock block[kGemvMaxBlocks];
 };
+
+// The k-groups of a one-row chunk in order (reversed: last to first), spread over KU partial
+// sums: step(u, k) adds k-group k into partial sum u (integer sums: exact in any order).
+template <int KU, typename Step>
+__attribute__((always_inline)) inline void ForEachKGroup(int32_t groups, bool reverse, const Step& step) {
+  const int32_t last = reverse ? groups - 1 : 0, dir = reverse ? -1 : 1;
+  int32_t k = 0;
+  for (; k + KU <= groups; k += KU) {
+#pragma GCC unroll 4
+    for (int u = 0; u < KU; ++u) step(u, last + dir * (k + u));
+  }
+#pragma GCC unroll 4
+  for (int u = 0; u + 1 < KU; ++u) {
+    if (k + u < groups) step(u, last + dir * (k + u));
+  }
+}
 
 struct GemmKernels {
   const char* isa;           // "avx512vnni", "avx2", "neondot", "generic", ...

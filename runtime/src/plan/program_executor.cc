@@ -88,11 +88,16 @@ std::vector<GemvChunk> ProgramExecutor::PlanGemv(const PackedGemm& g, int32_t in
   const auto blocks_of = [](const Segment& seg) {
     return (seg.end - seg.begin + kBlockColumns - 1) / kBlockColumns;
   };
-  // The chunks' int8 weights: kInt8x4, or for int16 input the int8 copy (Segment::weights_i8).
+  // The chunks' weights: int16 input reads the int8 copy (Segment::weights_i8, kInt16x2 order),
+  // int8 input the GEMM's own layout (kInt8x4, or kInt16x2 int16 pairs).
+  const bool pairs = int16 || g.layout == WeightLayout::kInt16x2;
+  const size_t elem = !int16 && g.layout == WeightLayout::kInt16x2 ? 2 : 1;
   const auto weights = [&](const Segment& seg) {
     return static_cast<const uint8_t*>(int16 ? static_cast<const void*>(seg.weights_i8) : seg.weights);
   };
-  const auto block_bytes = [](const Segment& seg) { return static_cast<size_t>(kBlockColumns) * seg.k_pad; };
+  const auto block_bytes = [&](const Segment& seg) {
+    return static_cast<size_t>(kBlockColumns) * static_cast<size_t>(seg.k_pad) * elem;
+  };
   for (size_t s = 0; s < g.segments.size();) {
     // The run [s, e): each segment's inputs, k and weights continue the previous one's.
     size_t e = s + 1;
@@ -118,7 +123,7 @@ std::vector<GemvChunk> ProgramExecutor::PlanGemv(const PackedGemm& g, int32_t in
       chunk.column = first.begin + done * kBlockColumns;
       chunk.w = weights(first) + done * block_bytes(first);
       chunk.w_block_bytes = static_cast<int32_t>(block_bytes(first));
-      chunk.k_groups = first.k_pad / (int16 ? 2 : 4);
+      chunk.k_groups = first.k_pad / (pairs ? 2 : 4);
       chunk.blocks = end - done;
       for (int32_t j = 0; j < chunk.blocks; ++j) {
         const int32_t col = chunk.column + j * kBlockColumns;

@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <utility>
 
 #include "kernels/gemm.h"
 
@@ -107,10 +108,67 @@ void Gemm(const GemmArgs& args) {
   }
 }
 
+// One-row chunks (kernels/gemm.h, GemvChunk) of up to kGemvBlocks blocks, two 8-column halves
+// each: one input pair broadcast per k-group for all of them, vpmaddwd on int16 weight pairs
+// (int8 input: kInt16x2; int16 input: the int8 copy, Segment::weights_i8, widened as loaded).
+// 16 ymm registers: 4 blocks of two halves, or 1-2 blocks with two partial sums, keep 8
+// accumulators.
+constexpr int kGemvBlocks = 4;
+
+template <bool kInt16, int NB>
+void Gemv(const GemvChunk& c, bool reverse) {
+  constexpr int KU = NB <= 2 ? 2 : 1;  // partial sums over interleaved k-groups (exact)
+  const PackedGemm& g = *c.gemm;
+  const uint8_t* w[NB];
+  __m256i acc[KU][NB][2];
+#pragma GCC unroll 8
+  for (int j = 0; j < NB; ++j) {
+    w[j] = c.w + static_cast<size_t>(j) * static_cast<size_t>(c.w_block_bytes);
+#pragma GCC unroll 8
+    for (int h = 0; h < 2; ++h) {
+      acc[0][j][h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.bias + c.column + 16 * j + 8 * h));
+#pragma GCC unroll 8
+      for (int u = 1; u < KU; ++u) acc[u][j][h] = _mm256_setzero_si256();
+    }
+  }
+  const auto step = [&](__m256i(&sum)[NB][2], int32_t kk) {
+    const int32_t pair = kInt16 ? PairS16(static_cast<const int16_t*>(c.a) + 2 * static_cast<size_t>(kk))
+                                : PairS8(static_cast<const int8_t*>(c.a) + 2 * static_cast<size_t>(kk));
+    const __m256i av = _mm256_set1_epi32(pair);
+#pragma GCC unroll 8
+    for (int j = 0; j < NB; ++j) {
+#pragma GCC unroll 8
+      for (int h = 0; h < 2; ++h) {
+        const __m256i wv =
+            kInt16 ? _mm256_cvtepi8_epi16(_mm_loadu_si128(
+                         reinterpret_cast<const __m128i*>(w[j] + 32 * static_cast<size_t>(kk) + 16 * h)))
+                   : _mm256_loadu_si256(
+                         reinterpret_cast<const __m256i*>(w[j] + 64 * static_cast<size_t>(kk) + 32 * h));
+        sum[j][h] = AddTo(sum[j][h], _mm256_madd_epi16(av, wv));
+      }
+    }
+  };
+  ForEachKGroup<KU>(c.k_groups, reverse, [&](int u, int32_t kk) { step(acc[u], kk); });
+#pragma GCC unroll 8
+  for (int j = 0; j < NB; ++j) {
+    const GemvBlock& b = c.block[j];
+    const float* mult = g.multiplier + c.column + 16 * j;
+#pragma GCC unroll 8
+    for (int h = 0; h < 2; ++h) {
+#pragma GCC unroll 8
+      for (int u = 1; u < KU; ++u) acc[0][j][h] = _mm256_add_epi32(acc[0][j][h], acc[u][j][h]);
+      StoreHalf(acc[0][j][h], mult, b, h);
+    }
+  }
+}
+
+#include "kernels/gemv_select.inc"
+
 }  // namespace
 
 const GemmKernels& Avx2GemmKernels() {
-  static const GemmKernels table = {"avx2", WeightLayout::kInt16x2, Gemm, &Avx2RowKernels()};
+  static const GemmKernels table = {"avx2", WeightLayout::kInt16x2,  Gemm,       &Avx2RowKernels(),
+                                    64,     GemvSelect<kGemvBlocks>, kGemvBlocks};
   return table;
 }
 

@@ -6,6 +6,8 @@
 // (gemm_avx512vnni.cc): integer sums, then StoreBlock.
 #include <immintrin.h>
 
+#include <utility>
+
 #include "kernels/gemm.h"
 #include "kernels/x86/vnni_avx512.h"
 
@@ -39,18 +41,7 @@ void Gemv(const GemvChunk& c, bool reverse) {
       sum[j] = MultiplyAdd<kInt16>(sum[j], av, wv);
     }
   };
-  const int32_t groups = c.k_groups;
-  // Reversed, the k-groups run last to first (see ProgramExecutor::gemv_reverse_).
-  const int32_t last = reverse ? groups - 1 : 0, dir = reverse ? -1 : 1;
-  int32_t k = 0;
-  for (; k + KU <= groups; k += KU) {
-#pragma GCC unroll 4
-    for (int u = 0; u < KU; ++u) step(acc[u], last + dir * (k + u));
-  }
-#pragma GCC unroll 4
-  for (int u = 0; u + 1 < KU; ++u) {
-    if (k + u < groups) step(acc[u], last + dir * (k + u));
-  }
+  ForEachKGroup<KU>(c.k_groups, reverse, [&](int u, int32_t kk) { step(acc[u], kk); });
 #pragma GCC unroll 16
   for (int j = 0; j < NB; ++j) {
 #pragma GCC unroll 4
@@ -61,34 +52,12 @@ void Gemv(const GemvChunk& c, bool reverse) {
   }
 }
 
-template <bool kInt16>
-GemvFn GemvFor(int blocks) {
-  switch (blocks) {
-    case 1:
-      return Gemv<kInt16, 1>;
-    case 2:
-      return Gemv<kInt16, 2>;
-    case 3:
-      return Gemv<kInt16, 3>;
-    case 4:
-      return Gemv<kInt16, 4>;
-    case 5:
-      return Gemv<kInt16, 5>;
-    case 6:
-      return Gemv<kInt16, 6>;
-    case 7:
-      return Gemv<kInt16, 7>;
-    case 8:
-      return Gemv<kInt16, 8>;
-    default:
-      return nullptr;
-  }
-}
+#include "kernels/gemv_select.inc"
 
 }  // namespace
 
 GemvFn Avx512VnniGemv(bool int16_input, int blocks) {
-  return int16_input ? GemvFor<true>(blocks) : GemvFor<false>(blocks);
+  return GemvSelect<kGemvMaxBlocks>(int16_input, blocks);
 }
 
 }  // namespace mmoe
