@@ -55,10 +55,11 @@ struct RowKernels {
 
 // One-row GEMMs (a batch of one). A tile kernel spends as much time finding its blocks (segment
 // loops, tile dispatch, per-segment parameters) as multiplying one row by them, so a
-// one-row GEMM runs from chunks resolved once when an executor is created: up to
-// GemmKernels::gemv_blocks 16-column blocks that read the same input row and have the same
-// k_pad, with every pointer and epilogue parameter in place. A chunk's kernel keeps one
-// accumulator per block and broadcasts each input group once for all of them.
+// one-row GEMM runs from chunks resolved once when an executor is created, with every pointer
+// and epilogue parameter in place: up to GemmKernels::gemv_blocks 16-column blocks with the
+// same k_pad, in up to gemv_parts parts of as many blocks each, the blocks of a part reading
+// the same input row (the experts' later layers: one part per expert). A chunk's kernel keeps
+// one accumulator per block (or two partial sums) and broadcasts each input group once per part.
 struct GemvBlock {
   void* dst;     // row 0, the block's first column, in its segment's buffer
   float lo, hi;  // requantized outputs: the segment's clamp bounds (Segment::lo, hi)
@@ -73,19 +74,21 @@ struct GemvChunk;
 using GemvFn = void (*)(const GemvChunk& chunk, bool reverse);
 
 constexpr int kGemvMaxBlocks = 8;
+constexpr int kGemvMaxParts = 4;
 
 struct GemvChunk {
-  GemvFn kernel;           // for (input type, blocks), from GemmKernels::gemv
-  const PackedGemm* gemm;  // bias, bias_u8 and multiplier tables
-  const void* a;           // the input row (int8 or int16, gemm->input)
-  // Block 0's packed weights; block j's at w + j * w_block_bytes. int8 input: the GEMM's layout
-  // (kInt8x4: 64 bytes per k-group of 4; kInt16x2: 64 bytes per k-group of 2); int16 input:
-  // Segment::weights_i8 (kInt16x2 order, int8: 32 bytes per k-group of 2).
-  const uint8_t* w;
+  GemvFn kernel;                 // for (input type, parts, blocks per part), from GemmKernels::gemv
+  const PackedGemm* gemm;        // bias, bias_u8 and multiplier tables
+  const void* a[kGemvMaxParts];  // part p's input row (int8 or int16, gemm->input)
+  // Part p's first block's packed weights; its block b's at w[p] + b * w_block_bytes. int8
+  // input: the GEMM's layout (kInt8x4: 64 bytes per k-group of 4; kInt16x2: 64 bytes per
+  // k-group of 2); int16 input: Segment::weights_i8 (kInt16x2 order, int8: 32 bytes per k-group
+  // of 2).
+  const uint8_t* w[kGemvMaxParts];
   int32_t w_block_bytes;
-  int32_t column;    // block 0's first column; block j's is column + 16 j
+  int32_t column;    // block 0's first column; block j's (part by part) is column + 16 j
   int32_t k_groups;  // k-groups per block: k_pad / 4 (kInt8x4) or k_pad / 2
-  int32_t blocks;
+  int32_t parts, blocks;
   GemvBlock block[kGemvMaxBlocks];
 };
 
@@ -114,10 +117,12 @@ struct GemmKernels {
   // on the seed model (docs/performance.md): larger tiles load each GEMM's weights into L1 once
   // per more items, smaller ones keep a tile's activations in L1.
   int preferred_tile = 64;
-  // The one-row kernel for chunks of `blocks` (1..gemv_blocks) blocks, or nullptr: this ISA
-  // has none and `gemm` runs one-row GEMMs too.
-  GemvFn (*gemv)(bool int16_input, int blocks) = nullptr;
+  // The one-row kernel for chunks of `parts` (1..gemv_parts) parts of `blocks_per_part` blocks
+  // (parts * blocks_per_part <= gemv_blocks), or nullptr: this ISA has none and `gemm` runs
+  // one-row GEMMs too.
+  GemvFn (*gemv)(bool int16_input, int parts, int blocks_per_part) = nullptr;
   int gemv_blocks = 0;  // <= kGemvMaxBlocks
+  int gemv_parts = 0;   // <= kGemvMaxParts
 };
 
 // Segment `seg`'s packed weights from the 16-column block that starts at column col0: every
@@ -144,7 +149,7 @@ const RowKernels& NeonRowKernels();
 const GemmKernels* FindGemmKernels(const char* isa);
 
 // One-row kernels per instruction set (GemmKernels::gemv).
-GemvFn Avx512VnniGemv(bool int16_input, int blocks);
+GemvFn Avx512VnniGemv(bool int16_input, int parts, int blocks_per_part);
 
 // Per-ISA tables (defined only where built for the target architecture).
 const GemmKernels& GenericGemmKernels();

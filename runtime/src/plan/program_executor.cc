@@ -83,7 +83,7 @@ void ProgramExecutor::Mix(const MixPlan& mix, size_t batch, const Op& op) {
 
 std::vector<GemvChunk> ProgramExecutor::PlanGemv(const PackedGemm& g, int32_t input, void* const* dst) const {
   std::vector<GemvChunk> chunks;
-  if (!k_.gemv || k_.gemv_blocks < 1) return chunks;
+  if (!k_.gemv || k_.gemv_blocks < 1 || k_.gemv_parts < 1) return chunks;
   const bool int16 = g.input == ElementType::kInt16;
   const auto blocks_of = [](const Segment& seg) {
     return (seg.end - seg.begin + kBlockColumns - 1) / kBlockColumns;
@@ -98,8 +98,17 @@ std::vector<GemvChunk> ProgramExecutor::PlanGemv(const PackedGemm& g, int32_t in
   const auto block_bytes = [&](const Segment& seg) {
     return static_cast<size_t>(kBlockColumns) * static_cast<size_t>(seg.k_pad) * elem;
   };
+  // Pieces: runs of consecutive segments whose inputs, k and weights continue the previous
+  // one's (the fused first layer's experts and gates), cut into at most gemv_blocks blocks of
+  // near-equal size.
+  struct Piece {
+    size_t segment;  // of the first block
+    int32_t column, blocks, k_pad;
+    const uint8_t* a;
+    const uint8_t* w;
+  };
+  std::vector<Piece> pieces;
   for (size_t s = 0; s < g.segments.size();) {
-    // The run [s, e): each segment's inputs, k and weights continue the previous one's.
     size_t e = s + 1;
     int32_t total = blocks_of(g.segments[s]);
     for (; e < g.segments.size(); ++e) {
@@ -111,40 +120,64 @@ std::vector<GemvChunk> ProgramExecutor::PlanGemv(const PackedGemm& g, int32_t in
       if (!adjacent) break;
       total += blocks_of(seg);
     }
-    const int32_t n_chunks = (total + k_.gemv_blocks - 1) / k_.gemv_blocks;
     const Segment& first = g.segments[s];
-    int32_t done = 0;
-    for (int32_t c = 0; c < n_chunks; ++c) {
-      const int32_t end = static_cast<int32_t>(int64_t{total} * (c + 1) / n_chunks);
-      GemvChunk chunk{};
-      chunk.kernel = k_.gemv(int16, end - done);
-      chunk.gemm = &g;
-      chunk.a = At(input, first.a_offset);
-      chunk.column = first.begin + done * kBlockColumns;
-      chunk.w = weights(first) + done * block_bytes(first);
-      chunk.w_block_bytes = static_cast<int32_t>(block_bytes(first));
-      chunk.k_groups = first.k_pad / (pairs ? 2 : 4);
-      chunk.blocks = end - done;
-      for (int32_t j = 0; j < chunk.blocks; ++j) {
-        const int32_t col = chunk.column + j * kBlockColumns;
-        size_t seg_index = s;
-        while (col >= g.segments[seg_index].begin + blocks_of(g.segments[seg_index]) * kBlockColumns)
-          ++seg_index;
-        const Segment& seg = g.segments[seg_index];
-        const DenseOutput type = g.segment_types[seg_index];
-        GemvBlock& b = chunk.block[j];
-        b.dst =
-            static_cast<uint8_t*>(dst[seg_index]) + static_cast<size_t>(col - seg.begin) * ElementSize(type);
-        b.lo = seg.lo;
-        b.hi = seg.hi;
-        b.zero_point = seg.zero_point;
-        b.type = type;
-        b.real_cols = static_cast<int8_t>(std::min(kBlockColumns, seg.end - col));
-      }
-      chunks.push_back(chunk);
+    const int32_t n = (total + k_.gemv_blocks - 1) / k_.gemv_blocks;
+    for (int32_t c = 0, done = 0; c < n; ++c) {
+      const int32_t end = static_cast<int32_t>(int64_t{total} * (c + 1) / n);
+      size_t seg_index = s;
+      const int32_t column = first.begin + done * kBlockColumns;
+      while (column >= g.segments[seg_index].begin + blocks_of(g.segments[seg_index]) * kBlockColumns)
+        ++seg_index;
+      pieces.push_back(Piece{seg_index, column, end - done, first.k_pad, At(input, first.a_offset),
+                             weights(first) + done * block_bytes(first)});
       done = end;
     }
     s = e;
+  }
+  // Chunks: consecutive pieces of as many blocks and the same k_pad (the experts' later layers,
+  // one per expert) share a chunk as its parts, up to gemv_parts parts and gemv_blocks blocks.
+  for (size_t i = 0; i < pieces.size();) {
+    const Piece& p0 = pieces[i];
+    size_t parts = 1;
+    while (i + parts < pieces.size() && static_cast<int>(parts) < k_.gemv_parts &&
+           static_cast<int32_t>(parts + 1) * p0.blocks <= k_.gemv_blocks) {
+      const Piece& next = pieces[i + parts];
+      if (next.blocks != p0.blocks || next.k_pad != p0.k_pad ||
+          next.column != p0.column + static_cast<int32_t>(parts) * p0.blocks * kBlockColumns) {
+        break;
+      }
+      ++parts;
+    }
+    GemvChunk chunk{};
+    chunk.kernel = k_.gemv(int16, static_cast<int>(parts), p0.blocks);
+    chunk.gemm = &g;
+    chunk.column = p0.column;
+    chunk.w_block_bytes = static_cast<int32_t>(block_bytes(g.segments[p0.segment]));
+    chunk.k_groups = p0.k_pad / (pairs ? 2 : 4);
+    chunk.parts = static_cast<int32_t>(parts);
+    chunk.blocks = static_cast<int32_t>(parts) * p0.blocks;
+    size_t seg_index = p0.segment;
+    for (size_t q = 0; q < parts; ++q) {
+      chunk.a[q] = pieces[i + q].a;
+      chunk.w[q] = pieces[i + q].w;
+    }
+    for (int32_t j = 0; j < chunk.blocks; ++j) {
+      const int32_t col = chunk.column + j * kBlockColumns;
+      while (col >= g.segments[seg_index].begin + blocks_of(g.segments[seg_index]) * kBlockColumns)
+        ++seg_index;
+      const Segment& seg = g.segments[seg_index];
+      const DenseOutput type = g.segment_types[seg_index];
+      GemvBlock& b = chunk.block[j];
+      b.dst =
+          static_cast<uint8_t*>(dst[seg_index]) + static_cast<size_t>(col - seg.begin) * ElementSize(type);
+      b.lo = seg.lo;
+      b.hi = seg.hi;
+      b.zero_point = seg.zero_point;
+      b.type = type;
+      b.real_cols = static_cast<int8_t>(std::min(kBlockColumns, seg.end - col));
+    }
+    chunks.push_back(chunk);
+    i += parts;
   }
   return chunks;
 }

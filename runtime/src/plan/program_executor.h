@@ -39,8 +39,9 @@ class ProgramExecutor : public Executor {
 
   // The one-row chunks of `g` (kernels/gemm.h) reading row 0 of buffer `input` and writing
   // dst[s] for segment s: runs of consecutive segments with the same input slice, k_pad and
-  // adjacent weights, cut into chunks of at most k_.gemv_blocks blocks of near-equal size.
-  // Empty when the kernels have no one-row kernel.
+  // adjacent weights, cut into pieces of at most k_.gemv_blocks blocks of near-equal size;
+  // consecutive pieces of as many blocks become the parts of one chunk. Empty when the kernels
+  // have no one-row kernel.
   std::vector<GemvChunk> PlanGemv(const PackedGemm& g, int32_t input, void* const* dst) const;
 
   // Element `offset` of the first row of `buffer`.

@@ -115,15 +115,16 @@ void Gemm(const GemmArgs& args) {
 // accumulators.
 constexpr int kGemvBlocks = 4;
 
-template <bool kInt16, int NB>
+template <bool kInt16, int P, int B>
 void Gemv(const GemvChunk& c, bool reverse) {
+  constexpr int NB = P * B;
   constexpr int KU = NB <= 2 ? 2 : 1;  // partial sums over interleaved k-groups (exact)
   const PackedGemm& g = *c.gemm;
   const uint8_t* w[NB];
   __m256i acc[KU][NB][2];
 #pragma GCC unroll 8
   for (int j = 0; j < NB; ++j) {
-    w[j] = c.w + static_cast<size_t>(j) * static_cast<size_t>(c.w_block_bytes);
+    w[j] = c.w[j / B] + static_cast<size_t>(j % B) * static_cast<size_t>(c.w_block_bytes);
 #pragma GCC unroll 8
     for (int h = 0; h < 2; ++h) {
       acc[0][j][h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.bias + c.column + 16 * j + 8 * h));
@@ -132,19 +133,22 @@ void Gemv(const GemvChunk& c, bool reverse) {
     }
   }
   const auto step = [&](__m256i(&sum)[NB][2], int32_t kk) {
-    const int32_t pair = kInt16 ? PairS16(static_cast<const int16_t*>(c.a) + 2 * static_cast<size_t>(kk))
-                                : PairS8(static_cast<const int8_t*>(c.a) + 2 * static_cast<size_t>(kk));
-    const __m256i av = _mm256_set1_epi32(pair);
+#pragma GCC unroll 4
+    for (int p = 0; p < P; ++p) {
+      const int32_t pair = kInt16 ? PairS16(static_cast<const int16_t*>(c.a[p]) + 2 * static_cast<size_t>(kk))
+                                  : PairS8(static_cast<const int8_t*>(c.a[p]) + 2 * static_cast<size_t>(kk));
+      const __m256i av = _mm256_set1_epi32(pair);
 #pragma GCC unroll 8
-    for (int j = 0; j < NB; ++j) {
+      for (int j = p * B; j < (p + 1) * B; ++j) {
 #pragma GCC unroll 8
-      for (int h = 0; h < 2; ++h) {
-        const __m256i wv =
-            kInt16 ? _mm256_cvtepi8_epi16(_mm_loadu_si128(
-                         reinterpret_cast<const __m128i*>(w[j] + 32 * static_cast<size_t>(kk) + 16 * h)))
-                   : _mm256_loadu_si256(
-                         reinterpret_cast<const __m256i*>(w[j] + 64 * static_cast<size_t>(kk) + 32 * h));
-        sum[j][h] = AddTo(sum[j][h], _mm256_madd_epi16(av, wv));
+        for (int h = 0; h < 2; ++h) {
+          const __m256i wv =
+              kInt16 ? _mm256_cvtepi8_epi16(_mm_loadu_si128(
+                           reinterpret_cast<const __m128i*>(w[j] + 32 * static_cast<size_t>(kk) + 16 * h)))
+                     : _mm256_loadu_si256(
+                           reinterpret_cast<const __m256i*>(w[j] + 64 * static_cast<size_t>(kk) + 32 * h));
+          sum[j][h] = AddTo(sum[j][h], _mm256_madd_epi16(av, wv));
+        }
       }
     }
   };
@@ -167,8 +171,10 @@ void Gemv(const GemvChunk& c, bool reverse) {
 }  // namespace
 
 const GemmKernels& Avx2GemmKernels() {
-  static const GemmKernels table = {"avx2", WeightLayout::kInt16x2,  Gemm,       &Avx2RowKernels(),
-                                    64,     GemvSelect<kGemvBlocks>, kGemvBlocks};
+  static const GemmKernels table = {"avx2",      WeightLayout::kInt16x2,
+                                    Gemm,        &Avx2RowKernels(),
+                                    64,          GemvSelect<kGemvBlocks, kGemvBlocks>,
+                                    kGemvBlocks, kGemvBlocks};
   return table;
 }
 
