@@ -58,10 +58,11 @@ class ProgramExecutor : public Executor {
   std::vector<std::vector<int32_t>> dst_stride_;
   std::vector<std::vector<GemvChunk>> gemv_;  // per GEMM: its one-row chunks (PlanGemv)
   // One-row GEMMs run their chunks, and each chunk its k-groups, last to first in every other
-  // batch-1 tile. A batch-1 call reads all of the model's weights once, which may exceed L1
-  // (the seed's 50 KB against Zen 5's 48 KB, Zen 4's 32 KB): in the same order every call,
-  // each line is evicted just before it is needed again (least-recently-used replacement),
-  // whereas reversed, a call starts with the lines the previous one read last, still in L1.
+  // batch-1 tile. A batch-1 call reads all of the model's weights and per-column tables once,
+  // which may exceed L1 (the seed's 47 KB, with the rest of a call's data about 52 KB, against
+  // Zen 5's 48 KB, Zen 4's 32 KB): in the same order every call, each line is evicted just
+  // before it is needed again (least-recently-used replacement), whereas reversed, a call
+  // starts with the lines the previous one read last, still in L1.
   bool gemv_reverse_ = false;
 
  private:
