@@ -43,7 +43,7 @@ constexpr size_t kArenaAlign = 64;
 // the address space, which must be an error rather than a wrapped, too-small arena.
 bool AddArenaBytes(uint64_t bytes, size_t* total);
 
-// One arena allocation, 64-byte aligned and zeroed.
+// One arena allocation, 64-byte aligned and zeroed (plan/arena.cc). Allocate is called once.
 class Arena {
  public:
   Arena() = default;
@@ -57,6 +57,7 @@ class Arena {
  private:
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  bool mapped_ = false;  // from mmap, not the heap
 };
 
 }  // namespace mmoe

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <vector>
@@ -251,17 +250,6 @@ bool AddArenaBytes(uint64_t bytes, size_t* total) {
   const uint64_t aligned = bytes / kArenaAlign * kArenaAlign + (bytes % kArenaAlign ? kArenaAlign : 0);
   if (aligned < bytes || aligned > SIZE_MAX - *total) return false;
   *total += static_cast<size_t>(aligned);
-  return true;
-}
-
-Arena::~Arena() { std::free(data_); }
-
-bool Arena::Allocate(size_t bytes) {
-  void* mem = nullptr;
-  if (posix_memalign(&mem, kArenaAlign, bytes ? bytes : kArenaAlign) != 0) return false;
-  std::memset(mem, 0, bytes);  // padding lanes are read (times zero weights): keep them defined
-  data_ = static_cast<uint8_t*>(mem);
-  size_ = bytes;
   return true;
 }
 
