@@ -6,13 +6,18 @@
 
 namespace mmoe {
 
-const GemmKernels* FindGemmKernels(const char* isa) {
+namespace {
+
+struct Entry {
+  const char* name;
+  bool supported;  // by this CPU
+  const GemmKernels* (*table)();
+};
+
+// The first of this build's kernel sets (best first) that this CPU runs and `visit` accepts.
+template <typename Visit>
+const GemmKernels* FirstWhere(const Visit& visit) {
   const CpuFeatures& cpu = GetCpuFeatures();
-  struct Entry {
-    const char* name;
-    bool supported;
-    const GemmKernels* (*table)();
-  };
   const Entry entries[] = {
 #if defined(MMOE_ARCH_X86_64)
     {"avx512vnni", cpu.avx512vnni, [] { return &Avx512VnniGemmKernels(); }},
@@ -29,10 +34,19 @@ const GemmKernels* FindGemmKernels(const char* isa) {
     {"generic", true, [] { return &GenericGemmKernels(); }},
   };
   for (const Entry& e : entries) {
-    if (!e.supported) continue;
-    if (!isa || !*isa || std::strcmp(isa, e.name) == 0) return e.table();
+    if (e.supported && visit(e)) return e.table();
   }
   return nullptr;
+}
+
+}  // namespace
+
+const GemmKernels* FindGemmKernels(const char* isa) {
+  return FirstWhere([isa](const Entry& e) { return !isa || !*isa || std::strcmp(isa, e.name) == 0; });
+}
+
+bool AnyOneRowKernels() {
+  return FirstWhere([](const Entry& e) { return e.table()->gemv != nullptr; }) != nullptr;
 }
 
 }  // namespace mmoe

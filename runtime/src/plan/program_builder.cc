@@ -6,6 +6,7 @@
 #include <tuple>
 #include <utility>
 
+#include "kernels/gemm.h"
 #include "model_data.h"
 #include "plan/program.h"
 
@@ -79,6 +80,9 @@ class Builder {
   std::map<std::tuple<Role, int32_t, DenseOutput>, int32_t> shared_;
   std::vector<Pending> pending_;
   size_t w8_size_ = 0, w16_size_ = 0, w16_i8_size_ = 0, int_size_ = 0, float_size_ = 0;
+  // int16-input GEMMs get an int8 copy of their weights (Segment::weights_i8) only where a
+  // one-row kernel reads it.
+  const bool int8_copy_ = AnyOneRowKernels();
 };
 
 Builder::Place Builder::Append(Role role, int32_t depth, DenseOutput type, int32_t width) {
@@ -115,7 +119,7 @@ void Builder::AddGemm(int32_t input, std::vector<Column> columns) {
     for (const Part& part : c.parts) g.macs += static_cast<int64_t>(part.layer->in) * part.layer->out;
     size_t& size = g.layout == WeightLayout::kInt16x2 ? w16_size_ : w8_size_;
     pend.w_offsets.push_back(size);
-    if (g.input == ElementType::kInt16) {
+    if (g.input == ElementType::kInt16 && int8_copy_) {
       pend.i8_offsets.push_back(w16_i8_size_);
       w16_i8_size_ += static_cast<size_t>(n_pad) * s.k_pad;
     }
@@ -229,7 +233,8 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
     Segment& seg = g.segments[s];
     int8_t* w8 = p_->weights8.data() + (g.layout != WeightLayout::kInt16x2 ? pend.w_offsets[s] : 0);
     int16_t* w16 = p_->weights16.data() + (g.layout == WeightLayout::kInt16x2 ? pend.w_offsets[s] : 0);
-    int8_t* w16_i8 = g.input == ElementType::kInt16 ? p_->weights16_i8.data() + pend.i8_offsets[s] : nullptr;
+    int8_t* w16_i8 =
+        g.input == ElementType::kInt16 && int8_copy_ ? p_->weights16_i8.data() + pend.i8_offsets[s] : nullptr;
     // Weights, bias and multiplier of each part on the diagonal; the rest stays zero.
     // The largest |input| any kernel multiplies: int16, or int8 shifted to uint8 (vpdpbusd).
     const double max_input = g.input == ElementType::kInt16 ? 32768.0 : 255.0;
