@@ -233,8 +233,8 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
     Segment& seg = g.segments[s];
     int8_t* w8 = p_->weights8.data() + (g.layout != WeightLayout::kInt16x2 ? pend.w_offsets[s] : 0);
     int16_t* w16 = p_->weights16.data() + (g.layout == WeightLayout::kInt16x2 ? pend.w_offsets[s] : 0);
-    int8_t* w16_i8 =
-        g.input == ElementType::kInt16 && int8_copy_ ? p_->weights16_i8.data() + pend.i8_offsets[s] : nullptr;
+    // The int8 copy where AddGemm placed one (int16 input, and a one-row kernel to read it).
+    int8_t* w16_i8 = pend.i8_offsets.empty() ? nullptr : p_->weights16_i8.data() + pend.i8_offsets[s];
     // Weights, bias and multiplier of each part on the diagonal; the rest stays zero.
     // The largest |input| any kernel multiplies: int16, or int8 shifted to uint8 (vpdpbusd).
     const double max_input = g.input == ElementType::kInt16 ? 32768.0 : 255.0;
