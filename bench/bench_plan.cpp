@@ -24,6 +24,7 @@
 #include "mmoe/mmoe.h"
 #include "model_data.h"
 #include "plan/program.h"
+#include "plan/program_cache.h"
 #include "plan/program_executor.h"
 
 namespace {
@@ -81,12 +82,16 @@ const char* KindName(mmoe::Op::Kind k) {
   switch (k) {
     case mmoe::Op::kGemm:
       return "gemm";
+    case mmoe::Op::kActivation:
+      return "activation";
     case mmoe::Op::kSoftmax:
       return "softmax";
     case mmoe::Op::kMix:
       return "mix";
-    case mmoe::Op::kTaskOutput:
-      return "task_output";
+    case mmoe::Op::kScore:
+      return "score";
+    case mmoe::Op::kProduct:
+      return "product";
   }
   return "?";
 }
@@ -120,14 +125,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mmoe_bench_plan: no simd kernels '%s' for this CPU or build\n", o.isa ? o.isa : "");
     return 1;
   }
-  const mmoe::Program& program = data.GetProgram(kernels->int8_layout);
+  const mmoe::Program& program = model->programs().Get(data, mmoe::PlanCapsOf(*kernels));
   const size_t tile = *std::max_element(o.batches.begin(), o.batches.end());
   mmoe::ProgramExecutor exec(data, program, *kernels, tile);
   if (mmoe::Status s = exec.Init(); !s.ok()) {
     std::fprintf(stderr, "mmoe_bench_plan: %s\n", s.message());
     return 1;
   }
-  const size_t dim = static_cast<size_t>(data.input_dim), tasks = data.tasks.size();
+  const size_t dim = static_cast<size_t>(data.input_dim), tasks = static_cast<size_t>(data.num_tasks());
   std::vector<float> features(tile * dim), scores(tile * tasks);
   for (size_t i = 0; i < features.size(); ++i) features[i] = static_cast<float>((i * 2654435761u >> 7) % 2);
 

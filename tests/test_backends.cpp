@@ -14,6 +14,7 @@
 #include "kernels/gemm.h"
 #include "model_data.h"
 #include "plan/program.h"
+#include "plan/program_cache.h"
 #include "support/fixtures.h"
 #include "support/model_builder.h"
 #include "support/random_model.h"
@@ -96,52 +97,53 @@ void CheckSameBytes(const std::shared_ptr<const Model>& model, const Matrix& x, 
 TEST_CASE(
     "plan: narrow layers share blocks, and packed weights (and their int8 copies) are cache-line aligned") {
   const std::shared_ptr<const Model> model = testing::SeedModel();
-  // One-row kernels: x86's from AVX2 up; none on ARM yet, nor in the generic kernels.
-#if defined(__x86_64__)
-  const bool one_row = FindGemmKernels("avx2") != nullptr;
-#else
-  const bool one_row = false;
-#endif
-  CHECK(one_row == AnyOneRowKernels());
-  for (WeightLayout layout : {WeightLayout::kInt8x4, WeightLayout::kInt8Rows, WeightLayout::kInt16x2}) {
-    const Program& p = model->data().GetProgram(layout);
-    std::vector<int32_t> n_pad, segments;
-    for (const PackedGemm& g : p.gemms) {
-      n_pad.push_back(g.n_pad);
-      segments.push_back(static_cast<int32_t>(g.segments.size()));
-      const auto aligned = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 64 == 0; };
-      CHECK(aligned(g.bias));
-      CHECK(aligned(g.bias_u8));
-      CHECK(aligned(g.multiplier));
-      for (const Segment& seg : g.segments) {
-        CHECK(aligned(seg.weights));
-        if (g.input != ElementType::kInt16) {
-          CHECK(seg.weights_i8 == nullptr);  // also in kInt16x2 programs (int16 weights, int8 input)
-          continue;
-        }
-        // The one-row kernels' int8 copy of int16-input weights: aligned, the same values;
-        // none where no one-row kernel would read it (ARM).
-        if (!one_row) {
-          CHECK(seg.weights_i8 == nullptr);
-          continue;
-        }
-        REQUIRE(seg.weights_i8 != nullptr);
-        CHECK(aligned(seg.weights_i8));
-        const size_t n = static_cast<size_t>(seg.end - seg.begin + kBlockColumns - 1) / kBlockColumns *
-                         kBlockColumns * static_cast<size_t>(seg.k_pad);
-        REQUIRE(g.layout == WeightLayout::kInt16x2);
-        const int16_t* w16 = static_cast<const int16_t*>(seg.weights);
-        size_t differ = 0;
-        for (size_t i = 0; i < n; ++i) differ += w16[i] != seg.weights_i8[i];
-        CHECK(differ == 0);
-      }
-    }
-    // Experts' and gates' first layers (the two gates' side by side in one segment); experts'
-    // second; gates' second (2 x 8 outputs in one block); experts' third; gates' logits
-    // (2 x 4); towers' first, second; task logits (2 x 1).
-    CHECK(n_pad == std::vector<int32_t>{288, 128, 16, 64, 16, 64, 32, 16});
-    CHECK(segments == std::vector<int32_t>{5, 4, 1, 4, 1, 2, 2, 1});
+  // One-row kernels: x86's from AVX2 up; none on ARM yet, nor in the generic kernels. Their
+  // programs carry the int8 copy of int16-input weights (PlanCaps::int8_copy), no others.
+  for (const char* const* isa = SimdIsaNames(); *isa; ++isa) {
+    INFO(*isa);
+    const bool one_row = std::string(*isa).rfind("avx", 0) == 0;
+    CHECK(PlanCapsOf(*FindGemmKernels(*isa)).int8_copy == one_row);
   }
+  for (WeightLayout layout : {WeightLayout::kInt8x4, WeightLayout::kInt8Rows, WeightLayout::kInt16x2})
+    for (bool one_row : {false, true}) {
+      const Program& p = model->programs().Get(model->data(), PlanCaps{layout, one_row});
+      std::vector<int32_t> n_pad, segments;
+      for (const PackedGemm& g : p.gemms) {
+        n_pad.push_back(g.n_pad);
+        segments.push_back(static_cast<int32_t>(g.segments.size()));
+        const auto aligned = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 64 == 0; };
+        CHECK(aligned(g.bias));
+        CHECK(aligned(g.bias_u8));
+        CHECK(aligned(g.multiplier));
+        for (const Segment& seg : g.segments) {
+          CHECK(aligned(seg.weights));
+          if (g.input != ElementType::kInt16) {
+            CHECK(seg.weights_i8 == nullptr);  // also in kInt16x2 programs (int16 weights, int8 input)
+            continue;
+          }
+          // The one-row kernels' int8 copy of int16-input weights: aligned, the same values;
+          // none where no one-row kernel would read it.
+          if (!one_row) {
+            CHECK(seg.weights_i8 == nullptr);
+            continue;
+          }
+          REQUIRE(seg.weights_i8 != nullptr);
+          CHECK(aligned(seg.weights_i8));
+          const size_t n = static_cast<size_t>(seg.end - seg.begin + kBlockColumns - 1) / kBlockColumns *
+                           kBlockColumns * static_cast<size_t>(seg.k_pad);
+          REQUIRE(g.layout == WeightLayout::kInt16x2);
+          const int16_t* w16 = static_cast<const int16_t*>(seg.weights);
+          size_t differ = 0;
+          for (size_t i = 0; i < n; ++i) differ += w16[i] != seg.weights_i8[i];
+          CHECK(differ == 0);
+        }
+      }
+      // Experts' and gates' first layers (the two gates' side by side in one segment); experts'
+      // second; gates' second (2 x 8 outputs in one block); experts' third; gates' logits
+      // (2 x 4); towers' first, second; task logits (2 x 1).
+      CHECK(n_pad == std::vector<int32_t>{288, 128, 16, 64, 16, 64, 32, 16});
+      CHECK(segments == std::vector<int32_t>{5, 4, 1, 4, 1, 2, 2, 1});
+    }
 }
 
 TEST_CASE("backends: the ISA list names the portable kernels and what this CPU runs") {
@@ -301,7 +303,7 @@ TEST_CASE("backends: saturated and overflowing requantization give the reference
       }
       const std::shared_ptr<const Model> model = LoadSpec(spec);
       // The experts' two GEMMs take the path this case is about.
-      const Program& p = model->data().GetProgram(WeightLayout::kInt8x4);
+      const Program& p = model->programs().Get(model->data(), PlanCaps{WeightLayout::kInt8x4, false});
       for (int gi = 0; gi < 2; ++gi) {
         for (const Segment& seg : p.gemms[gi].segments) {
           if (seg.end - seg.begin >= 2 * kBlockColumns) CHECK(seg.small_products == !huge);

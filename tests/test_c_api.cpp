@@ -403,6 +403,7 @@ TEST_CASE("C API: status names and version") {
       {MMOE_OUT_OF_MEMORY, "OUT_OF_MEMORY"},
       {MMOE_INTERNAL, "INTERNAL"},
       {MMOE_CHECKSUM_MISMATCH, "CHECKSUM_MISMATCH"},
+      {MMOE_UNSUPPORTED_FEATURE, "UNSUPPORTED_FEATURE"},
   };
   for (const auto& n : kNames) {
     CHECK(std::string(mmoe_status_name(n.status)) == n.name);

@@ -23,6 +23,7 @@
 
 #include "mmoe/mmoe.h"
 #include "mmoe_generated.h"
+#include "model_data.h"
 #include "support/fixtures.h"
 #include "support/model_builder.h"
 
@@ -324,9 +325,9 @@ TEST_CASE("with the checksum off, the seed model with a flipped byte is refused 
 
 TEST_CASE("a newer major format version is refused with UNSUPPORTED_VERSION naming both versions") {
   ModelSpec spec = testing::MinimalModelSpec();
-  spec.version_major = 2;
+  spec.version_major = 3;
   spec.version_minor = 3;
-  CheckRefused(LoadExact(testing::BuildModel(spec)).status, StatusCode::kUnsupportedVersion, {"2.3", "1.1"});
+  CheckRefused(LoadExact(testing::BuildModel(spec)).status, StatusCode::kUnsupportedVersion, {"3.3", "2.0"});
 
   // The seed model with its version field patched in place.
   std::vector<uint8_t> seed = testing::SeedModelBytes();
@@ -336,7 +337,7 @@ TEST_CASE("a newer major format version is refused with UNSUPPORTED_VERSION nami
   const uint16_t newer = 7;
   std::memcpy(seed.data() + (field - seed.data()), &newer, sizeof(newer));
   Reseal(&seed);
-  CheckRefused(LoadExact(seed).status, StatusCode::kUnsupportedVersion, {"7.1", "newer", "1.1"});
+  CheckRefused(LoadExact(seed).status, StatusCode::kUnsupportedVersion, {"7.1", "newer", "2.0"});
 
   spec.version_major = 0;
   CheckRefused(LoadExact(testing::BuildModel(spec)).status, StatusCode::kUnsupportedVersion, {"0.3"});
@@ -356,8 +357,9 @@ TEST_CASE("the minimal built model loads and scores") {
   const Loaded l = LoadExact(testing::BuildModel(testing::MinimalModelSpec()));
   REQUIRE_MESSAGE(l.status.ok(), l.status.message());
   CHECK(l.model->input_dim() == 3);
-  CHECK(l.model->num_experts() == 2);
-  CHECK(l.model->num_gates() == 1);
+  // Lowered to a graph: experts 2 x 2 dense, the gate's dense and softmax, two mixtures, tower 0's
+  // two dense and sigmoid, tower 1's one dense (an identity task: its logit is the score).
+  CHECK(l.model->data().graph.nodes.size() == 4 + 2 + 2 + 3 + 1);
   REQUIRE(l.model->num_tasks() == 2);
   CHECK(std::string(l.model->task_name(0)) == "click");
   CHECK(std::string(l.model->task_name(1)) == "dwell");
@@ -513,8 +515,8 @@ std::vector<Violation> Violations() {
       {"no experts", [](ModelSpec* m) { m->experts.clear(); }, {"model", "0 experts"}},
       {"no tasks", [](ModelSpec* m) { m->tasks.clear(); }, {"model", "0 tasks"}},
       {"layers declaring more outputs than the file has biases for (fuzz_model's first finding)",
-       [](ModelSpec* m) { ExpertLayer(m, 0, 1).out = 1u << 30; },
-       {"model", "outputs in all", "more than the biases"}},
+       [](ModelSpec* m) { ExpertLayer(m, 0, 1).out = ExpertLayer(m, 1, 1).out = 1u << 30; },
+       {"experts[0].layers[1] (experts.0.1)", "width 1073741824 is 0 or above 65536"}},
       {"an MLP without layers",
        [](ModelSpec* m) { m->gates[0].mlp.layers.clear(); },
        {"gates[0]", "has 0 layers"}},
@@ -555,14 +557,15 @@ std::vector<Violation> Violations() {
 
 TEST_CASE("well-formed files breaking an invariant are refused with INVALID_MODEL naming the part") {
   for (const Violation& v : Violations()) {
-    INFO(v.what);
+    INFO(std::string(v.what));
     ModelSpec spec = testing::MinimalModelSpec();
     v.tweak(&spec);
     const Loaded l = LoadExact(testing::BuildModel(spec));
     CheckRefused(l.status, StatusCode::kInvalidModel, {});
     for (const char* f : v.fragments) {
-      INFO(f);
-      CHECK(std::string(l.status.message()).find(f) != std::string::npos);
+      INFO(std::string(f));
+      CHECK_MESSAGE(std::string(l.status.message()).find(f) != std::string::npos,
+                    std::string(l.status.message()));
     }
   }
 }

@@ -139,8 +139,6 @@ void CheckMetadata(const Model& model, const FloatModel& fm) {
   REQUIRE(model.num_tasks() == static_cast<int>(fm.tasks.size()));
   for (int t = 0; t < model.num_tasks(); ++t) CHECK(std::string(model.task_name(t)) == fm.tasks[t].name);
   CHECK(model.task_name(model.num_tasks()) == nullptr);
-  CHECK(model.num_experts() == static_cast<int>(fm.experts.size()));
-  CHECK(model.num_gates() == static_cast<int>(fm.gates.size()));
   CHECK(model.parameter_count() == fm.parameters());
   CHECK(model.macs_per_item() == fm.macs());
 }

@@ -19,6 +19,7 @@
 #include "model_data.h"
 #include "plan/executor.h"
 #include "plan/program.h"
+#include "plan/program_cache.h"
 #include "xnnpack/xnnpack_executor.h"
 #endif
 
@@ -115,13 +116,7 @@ Matrix MinimalFeatures() { return testing::RandomFeatures(300, 3, testing::Featu
 // Int8 -> int8 layers of `model`: what the xnnpack backend should hand to XNNPACK.
 int Int8Layers(const ModelData& m) {
   int n = 0;
-  auto count = [&](const MlpPlan& mlp) {
-    for (const DenseLayer& l : mlp.layers)
-      n += l.input == ElementType::kInt8 && l.output == DenseOutput::kInt8;
-  };
-  for (const MlpPlan& e : m.experts) count(e);
-  for (const GatePlan& g : m.gates) count(g.mlp);
-  for (const TaskPlan& t : m.tasks) count(t.tower);
+  for (const DenseLayer& l : m.dense) n += l.input == ElementType::kInt8 && l.output == DenseOutput::kInt8;
   return n;
 }
 
@@ -130,8 +125,8 @@ XnnpackExecutorStats Stats(const std::shared_ptr<const Model>& model, const char
   const GemmKernels* kernels = FindGemmKernels(isa);
   REQUIRE(kernels);
   std::unique_ptr<Executor> exec;
-  const Status s = CreateXnnpackExecutor(model->data(), model->data().GetProgram(kernels->int8_layout),
-                                         *kernels, 16, &exec);
+  const Status s = CreateXnnpackExecutor(
+      model->data(), model->programs().Get(model->data(), PlanCapsOf(*kernels)), *kernels, 16, &exec);
   REQUIRE_MESSAGE(s.ok(), s.message());
   XnnpackExecutorStats stats;
   REQUIRE(GetXnnpackExecutorStats(*exec, &stats));

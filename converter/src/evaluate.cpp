@@ -104,7 +104,7 @@ EvalResult Evaluate(const FloatModel& float_model, const std::shared_ptr<const M
         "the float weights (" + std::to_string(float_model.input_dim) + " inputs, " +
         std::to_string(float_model.experts.size()) + " experts, " + std::to_string(float_model.tasks.size()) +
         " tasks) do not describe the model file (" + std::to_string(model->input_dim()) + " inputs, " +
-        std::to_string(model->num_experts()) + " experts, " + std::to_string(n_tasks) + " tasks)");
+        std::to_string(file->experts() ? file->experts()->size() : 0) + " experts, " + std::to_string(n_tasks) + " tasks)");
   }
   if (rows.cols() != model->input_dim()) {
     throw ConvertError(rows.name() + ": rows have " + std::to_string(rows.cols()) +

@@ -220,8 +220,8 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
   const auto calibration = fb::CreateCalibration(b_, b_.CreateString(options_.calibration),
                                                  static_cast<uint64_t>(calibration_rows));
   fb::ModelBuilder mb(b_);
-  mb.add_format_version_major(kFormatVersionMajor);
-  mb.add_format_version_minor(kFormatVersionMinor);
+  mb.add_format_version_major(1);  // format 1.1 until the writer emits the graph
+  mb.add_format_version_minor(1);
   mb.add_producer(producer);
   mb.add_producer_version(version);
   mb.add_name(name);

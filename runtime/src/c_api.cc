@@ -42,6 +42,7 @@ MMOE_SAME_CODE(MMOE_UNAVAILABLE, kUnavailable);
 MMOE_SAME_CODE(MMOE_OUT_OF_MEMORY, kOutOfMemory);
 MMOE_SAME_CODE(MMOE_INTERNAL, kInternal);
 MMOE_SAME_CODE(MMOE_CHECKSUM_MISMATCH, kChecksumMismatch);
+MMOE_SAME_CODE(MMOE_UNSUPPORTED_FEATURE, kUnsupportedFeature);
 #undef MMOE_SAME_CODE
 static_assert(static_cast<int>(MMOE_BACKEND_AUTO) == static_cast<int>(mmoe::Backend::kAuto),
               "backend values");

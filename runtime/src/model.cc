@@ -6,6 +6,7 @@
 #include "mmoe_generated.h"
 #include "model_bytes.h"
 #include "model_data.h"
+#include "plan/program_cache.h"
 
 namespace mmoe {
 namespace {
@@ -28,7 +29,7 @@ Status Finish(std::unique_ptr<ModelBytes> bytes, const LoadOptions& options,
 
 const char* RuntimeVersion() { return "0.1.0"; }
 
-Model::Model(std::unique_ptr<ModelData> data) : data_(std::move(data)) {}
+Model::Model(std::unique_ptr<ModelData> data) : data_(std::move(data)), programs_(new ProgramCache()) {}
 Model::~Model() = default;
 
 Status Model::LoadFile(const char* path, std::shared_ptr<const Model>* model) {
@@ -68,12 +69,10 @@ Status Model::LoadBuffer(const void* data, size_t size, bool copy, const LoadOpt
 
 const char* Model::name() const { return data_->model->name() ? data_->model->name()->c_str() : ""; }
 int Model::input_dim() const { return data_->input_dim; }
-int Model::num_tasks() const { return static_cast<int>(data_->tasks.size()); }
+int Model::num_tasks() const { return data_->num_tasks(); }
 const char* Model::task_name(int task) const {
-  return task >= 0 && task < num_tasks() ? data_->tasks[task].name : nullptr;
+  return task >= 0 && task < num_tasks() ? data_->graph.outputs[task].name.c_str() : nullptr;
 }
-int Model::num_experts() const { return static_cast<int>(data_->experts.size()); }
-int Model::num_gates() const { return static_cast<int>(data_->gates.size()); }
 int64_t Model::parameter_count() const { return data_->parameters; }
 int64_t Model::macs_per_item() const { return data_->macs; }
 const void* Model::flatbuffer() const { return data_->bytes->data(); }

@@ -38,6 +38,18 @@ inline int8_t QuantizeFeature(float x, float inv_scale, int32_t zero_point) {
   return static_cast<int8_t>(static_cast<int32_t>(RoundHalfEven(v)) + zero_point);
 }
 
+// int16 activation tables (docs/numerics.md, "Activations"): 513 entries at the input levels
+// -32768 + 128 i; a level between two entries is interpolated in integers, rounding half up:
+// t[i] + floor(((t[i + 1] - t[i]) * f + 64) / 128) with i = (q + 32768) / 128, f its remainder.
+// The result lies between t[i] and t[i + 1], so it needs no clamp. (The floor is computed on a
+// positive offset so that it does not rely on how >> treats negative numbers.)
+inline int16_t Lookup16(const int16_t* table, int32_t q) {
+  const int32_t u = q + 32768;  // 0 .. 65535
+  const int32_t i = u >> 7, f = u & 127;
+  const int32_t base = table[i], delta = table[i + 1] - base;  // |delta| * 127 < 2^23
+  return static_cast<int16_t>(base + ((delta * f + 64 + (1 << 23)) >> 7) - (1 << 16));
+}
+
 // exp(x) for x in [-87, 88], relative error < 2.6e-7. Cody-Waite range reduction
 // x = n ln2 + r with a two-part ln2 (the high part has 12 significant bits, so n * hi is
 // exact for |n| < 2^12), a degree-6 Taylor polynomial on |r| <= ln2/2 evaluated by Horner's

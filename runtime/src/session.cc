@@ -11,6 +11,7 @@
 #include "model_data.h"
 #include "plan/executor.h"
 #include "plan/program.h"
+#include "plan/program_cache.h"
 #include "thread_pool.h"
 
 namespace mmoe {
@@ -29,20 +30,21 @@ constexpr size_t kPlainTile = 64;
 constexpr size_t kThreadTileRound = 16;
 
 // One thread's executor: `kernels` null for the reference backend.
-Status CreateExecutor(Backend backend, const ModelData& model, const GemmKernels* kernels, size_t tile,
+Status CreateExecutor(Backend backend, const Model& model, const GemmKernels* kernels, size_t tile,
                       std::unique_ptr<Executor>* exec) {
-  if (!kernels) return CreateReferenceExecutor(model, tile, exec);
-  const Program& program = model.GetProgram(kernels->int8_layout);
+  if (!kernels) return CreateReferenceExecutor(model.data(), tile, exec);
+  const Program& program = model.programs().Get(model.data(), PlanCapsOf(*kernels));
 #if MMOE_WITH_XNNPACK
-  if (backend == Backend::kXnnpack) return CreateXnnpackExecutor(model, program, *kernels, tile, exec);
+  if (backend == Backend::kXnnpack) return CreateXnnpackExecutor(model.data(), program, *kernels, tile, exec);
 #endif
   (void)backend;
-  return CreateProgramExecutor(model, program, *kernels, tile, exec);
+  return CreateProgramExecutor(model.data(), program, *kernels, tile, exec);
 }
 
 }  // namespace
 
 struct Session::Impl {
+  const Model* owner = nullptr;
   const ModelData* model = nullptr;
   Backend backend = Backend::kReference;
   size_t tile = 0;
@@ -62,7 +64,7 @@ struct Session::Impl {
 
   void ScoreRange(const Call& c, size_t first_tile, size_t end_tile, Executor& exec) const {
     const size_t dim = static_cast<size_t>(model->input_dim);
-    const size_t n_tasks = model->tasks.size();
+    const size_t n_tasks = static_cast<size_t>(model->num_tasks());
     for (size_t t = first_tile; t < end_tile; ++t) {
       const size_t start = t * c.tile;
       const size_t batch = std::min(c.tile, c.n_items - start);
@@ -149,6 +151,7 @@ Status Session::CreateImpl(std::shared_ptr<const Model> model, const SessionOpti
                          kMaxThreads);
   }
   auto impl = std::make_unique<Impl>();
+  impl->owner = model.get();
   impl->model = &model->data();
   const GemmKernels* kernels = nullptr;
   const bool want_isa = options.isa && *options.isa;
@@ -189,7 +192,7 @@ Status Session::CreateImpl(std::shared_ptr<const Model> model, const SessionOpti
     impl->tile = impl->backend == Backend::kSimd ? static_cast<size_t>(kernels->preferred_tile) : kPlainTile;
     for (;;) {
       std::unique_ptr<Executor> exec;
-      if (Status s = CreateExecutor(impl->backend, *impl->model, kernels, impl->tile, &exec); !s.ok())
+      if (Status s = CreateExecutor(impl->backend, *impl->owner, kernels, impl->tile, &exec); !s.ok())
         return s;
       if (exec->arena_bytes() <= kAutoArenaBytes || impl->tile <= kMinAutoTile) {
         impl->executors.push_back(std::move(exec));
@@ -200,7 +203,7 @@ Status Session::CreateImpl(std::shared_ptr<const Model> model, const SessionOpti
   }
   while (impl->executors.size() < static_cast<size_t>(options.threads)) {
     std::unique_ptr<Executor> exec;
-    Status s = CreateExecutor(impl->backend, *impl->model, kernels, impl->tile, &exec);
+    Status s = CreateExecutor(impl->backend, *impl->owner, kernels, impl->tile, &exec);
     if (!s.ok()) return s;
     impl->executors.push_back(std::move(exec));
   }
@@ -216,7 +219,7 @@ Status CheckScoreArgs(const void* features, size_t n_items, const float* scores,
   if (!features || !scores)
     return Status::Error(StatusCode::kInvalidArgument, "Score: null features or scores");
   if (n_items == 0) return Status::Error(StatusCode::kInvalidArgument, "Score: n_items is 0");
-  const size_t n_tasks = m.tasks.size();
+  const size_t n_tasks = static_cast<size_t>(m.num_tasks());
   if (n_items > SIZE_MAX / 4 / static_cast<size_t>(m.input_dim) || n_items > SIZE_MAX / 4 / n_tasks) {
     return Status::Error(StatusCode::kInvalidArgument, "Score: n_items %zu is too large", n_items);
   }

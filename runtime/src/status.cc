@@ -31,6 +31,8 @@ const char* StatusCodeName(StatusCode code) {
       return "INTERNAL";
     case StatusCode::kChecksumMismatch:
       return "CHECKSUM_MISMATCH";
+    case StatusCode::kUnsupportedFeature:
+      return "UNSUPPORTED_FEATURE";
   }
   return "UNKNOWN";
 }

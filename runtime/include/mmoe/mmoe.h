@@ -18,12 +18,13 @@
 
 namespace mmoe {
 
-struct ModelData;  // verified, prepared model (runtime/src/model_data.h)
+struct ModelData;    // verified, prepared model (runtime/src/model_data.h)
+class ProgramCache;  // the simd backend's plans of a model (runtime/src/plan/program_cache.h)
 
 // Format version this runtime writes and reads (schema/mmoe.fbs, docs/model-format.md).
-// 1.1 added the checksum trailer; 1.0 files (without it) still load.
-constexpr int kFormatVersionMajor = 1;
-constexpr int kFormatVersionMinor = 1;
+// 2.0 stores the model as a graph; 1.0 and 1.1 files (one MMoE-shaped network) still load.
+constexpr int kFormatVersionMajor = 2;
+constexpr int kFormatVersionMinor = 0;
 const char* RuntimeVersion();  // e.g. "0.1.0"
 
 // A model file of format 1.1 or later is the FlatBuffer followed by an 8-byte trailer: the
@@ -61,9 +62,7 @@ class Model {
   int input_dim() const;
   int num_tasks() const;
   const char* task_name(int task) const;  // nullptr when out of range
-  int num_experts() const;
-  int num_gates() const;
-  // Parameters (weights + biases) and multiply-accumulates per scored item.
+  // Parameters (dense layers' weights and biases) and multiply-accumulates per scored item.
   int64_t parameter_count() const;
   int64_t macs_per_item() const;
   // The verified FlatBuffer (schema/mmoe.fbs) for tools that print it, without the trailer.
@@ -75,10 +74,12 @@ class Model {
   bool checksum_verified() const;
 
   const ModelData& data() const { return *data_; }
+  const ProgramCache& programs() const { return *programs_; }
 
  private:
   explicit Model(std::unique_ptr<ModelData> data);
   std::unique_ptr<ModelData> data_;
+  std::unique_ptr<ProgramCache> programs_;
 };
 
 enum class Backend : int {

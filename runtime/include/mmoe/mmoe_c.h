@@ -36,7 +36,8 @@ typedef enum mmoe_status {
   MMOE_UNAVAILABLE = 8,
   MMOE_OUT_OF_MEMORY = 9,
   MMOE_INTERNAL = 10,
-  MMOE_CHECKSUM_MISMATCH = 11
+  MMOE_CHECKSUM_MISMATCH = 11,
+  MMOE_UNSUPPORTED_FEATURE = 12
 } mmoe_status;
 
 /* Same values as mmoe::Backend. */

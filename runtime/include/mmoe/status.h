@@ -18,7 +18,8 @@ enum class StatusCode : int {
   kUnavailable = 8,         // requested backend not built in or not supported by this CPU
   kOutOfMemory = 9,
   kInternal = 10,
-  kChecksumMismatch = 11,  // the file's CRC-32C trailer disagrees with its bytes, or is missing
+  kChecksumMismatch = 11,    // the file's CRC-32C trailer disagrees with its bytes, or is missing
+  kUnsupportedFeature = 12,  // the file requires a feature this runtime does not implement
 };
 
 // Name of a code, e.g. "INVALID_MODEL".

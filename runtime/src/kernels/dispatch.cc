@@ -45,8 +45,4 @@ const GemmKernels* FindGemmKernels(const char* isa) {
   return FirstWhere([isa](const Entry& e) { return !isa || !*isa || std::strcmp(isa, e.name) == 0; });
 }
 
-bool AnyOneRowKernels() {
-  return FirstWhere([](const Entry& e) { return e.table()->gemv != nullptr; }) != nullptr;
-}
-
 }  // namespace mmoe

@@ -10,7 +10,7 @@
 
 #include <cstddef>
 
-#include "plan/program.h"
+#include "kernels/packed_gemm.h"
 
 namespace mmoe {
 
@@ -147,9 +147,6 @@ const RowKernels& NeonRowKernels();
 // Kernels for `isa`, or nullptr when this build has none or the CPU cannot run them.
 // isa == nullptr or "": the best available.
 const GemmKernels* FindGemmKernels(const char* isa);
-// Whether a kernel set this CPU runs has one-row kernels (GemmKernels::gemv): only they read
-// Segment::weights_i8, which the program builder makes only then (none on ARM yet).
-bool AnyOneRowKernels();
 
 // One-row kernels per instruction set (GemmKernels::gemv).
 GemvFn Avx512VnniGemv(bool int16_input, int parts, int blocks_per_part);

@@ -40,6 +40,18 @@ struct MixOutput {
   int32_t max = 32767;
 };
 
+// An elementwise activation of a quantized tensor as tables (docs/numerics.md, "Activations"):
+// int8 tensors map level q to table8[t][q + 128]; int16 tensors interpolate table16[t][0..512]
+// (numerics::Lookup16). t is 0 for a per-tensor table, or the channel.
+struct ActivationTables {
+  ElementType type = ElementType::kInt8;
+  bool per_channel = false;
+  const int8_t* table8 = nullptr;    // [tables][256]
+  const int16_t* table16 = nullptr;  // [tables][513]
+};
+constexpr int kTable8Entries = 256;
+constexpr int kTable16Entries = 513;
+
 // x: [batch][in] of layer.input's type; y: [batch][out] of layer.output's type (int8_t,
 // int16_t, or float for kReal, which is float(acc) * multiplier with no rounding).
 using DenseFn = void (*)(const DenseLayer& layer, size_t batch, const void* x, void* y);

@@ -50,4 +50,25 @@ bool Arena::Allocate(size_t bytes) {
   return true;
 }
 
+Status Arena::AllocateBuffers(const std::vector<uint64_t>& row_bytes, size_t tile, size_t extra_bytes,
+                              std::vector<uint8_t*>* buffers) {
+  size_t total = 0;
+  std::vector<size_t> offsets;
+  bool fits = true;
+  for (uint64_t bytes : row_bytes) {
+    offsets.push_back(total);
+    // Row sizes are below 2^34 (verified widths) and the tile below 2^13, so the product is exact.
+    fits = fits && AddArenaBytes(uint64_t{tile} * bytes, &total);
+  }
+  fits = fits && AddArenaBytes(extra_bytes, &total);
+  if (!fits) {
+    return Status::Error(StatusCode::kOutOfMemory,
+                         "the arena for a %zu-item tile of this model exceeds the address space", tile);
+  }
+  if (!Allocate(total))
+    return Status::Error(StatusCode::kOutOfMemory, "cannot allocate a %zu-byte arena", total);
+  for (size_t off : offsets) buffers->push_back(data_ + off);
+  return Status::Ok();
+}
+
 }  // namespace mmoe

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "mmoe/status.h"
 
@@ -23,8 +24,19 @@ class Executor {
   virtual const char* isa() const = 0;
 };
 
-// Layer by layer through the reference kernels.
-Status CreateReferenceExecutor(const ModelData& model, size_t tile, std::unique_ptr<Executor>* out);
+// Receives every tensor a reference executor computes, for tools that compare them with the
+// float model's (mmoe eval's per-tensor noise).
+class TensorObserver {
+ public:
+  virtual ~TensorObserver() = default;
+  // `batch` rows of graph tensor `tensor`, `stride` elements apart, of the tensor's type.
+  virtual void Observe(int32_t tensor, const void* data, size_t batch, size_t stride) = 0;
+};
+
+// Node by node through the reference kernels: the specification. `observer` (optional) sees
+// every tensor of every tile.
+Status CreateReferenceExecutor(const ModelData& model, size_t tile, std::unique_ptr<Executor>* out,
+                               TensorObserver* observer = nullptr);
 // Through a Program with the given GEMM kernels.
 Status CreateProgramExecutor(const ModelData& model, const Program& program, const GemmKernels& kernels,
                              size_t tile, std::unique_ptr<Executor>* out);
@@ -51,6 +63,10 @@ class Arena {
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
   bool Allocate(size_t bytes);
+  // Allocates buffers of `buffer_bytes[i] x tile` bytes each (plus `extra_bytes` of slack at the
+  // end) and sets (*buffers)[i] to each; OUT_OF_MEMORY when the sizes overflow or allocation fails.
+  Status AllocateBuffers(const std::vector<uint64_t>& row_bytes, size_t tile, size_t extra_bytes,
+                         std::vector<uint8_t*>* buffers);
   uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
 

@@ -1,5 +1,5 @@
-// Builds a Program (plan/program.h) from a verified model: the GEMM grouping, the buffers of
-// one tile, and the packed weights.
+// Builds a Program (plan/program.h) from a verified model graph: the chains of dense layers and
+// their GEMM grouping, the buffers of one tile, the operations in order, and the packed weights.
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -13,26 +13,45 @@
 namespace mmoe {
 namespace {
 
+using graph::Node;
+using GOp = graph::Op;
+using graph::TensorType;
+
 int32_t RoundUp(int32_t v, int32_t m) { return (v + m - 1) / m * m; }
 
-DenseOutput BufferType(ElementType t) {
-  return t == ElementType::kInt16 ? DenseOutput::kInt16 : DenseOutput::kInt8;
+DenseOutput BufferType(TensorType t) {
+  return t == TensorType::kInt16 ? DenseOutput::kInt16
+                                 : (t == TensorType::kFloat ? DenseOutput::kReal : DenseOutput::kInt8);
 }
 
 class Builder {
  public:
-  Builder(const ModelData& model, WeightLayout int8_layout, Program* p)
-      : m_(model), layout8_(int8_layout), p_(p) {}
+  Builder(const ModelData& model, const PlanCaps& caps, Program* p)
+      : m_(model), g_(model.graph), caps_(caps), p_(p), place_(g_.tensors.size()) {}
 
   void Build();
 
  private:
-  // What a shared buffer holds; its regions are appended side by side.
-  enum class Role : int32_t { kHidden, kTowerHidden, kExpertOut, kTowerIn, kGateLogits, kTaskLogits };
-  // A region of a buffer: the elements [offset, offset + padded width) of every row.
-  struct Place {
-    int32_t buffer = -1;
-    int32_t offset = 0;
+  // What a shared buffer holds; its regions are appended side by side. Hidden outputs and
+  // chains' last outputs are kept per wave (the chains planned together); every tensor that a
+  // mixture reads lives in one buffer per type (the mixture kernels read all of them at one
+  // stride), and so do mixtures' outputs.
+  enum class Role : int32_t { kHidden, kLast, kMixIn, kMixOut, kOther };
+  // One layer of a chain: a dense node, and the activation node that alone reads its output.
+  struct Layer {
+    const DenseLayer* dense;
+    int32_t activation = -1;  // ModelData::activations index, or -1
+    int32_t output;           // the tensor the next layer reads (after the activation)
+    int32_t dense_output;     // the dense node's own output tensor
+  };
+  // A run of layers in which each layer's output is read only by the next one. Where its
+  // current depth reads and where its last layer writes (last.buffer < 0: a region of role
+  // `last_role`, placed when that layer is planned).
+  struct Chain {
+    std::vector<Layer> layers;
+    int32_t input_tensor = -1;  // what the first layer reads
+    Place in, last;
+    Role last_role = Role::kLast;
   };
   // One segment of a GEMM: one layer, or several that share it (see CanJoin), each with its
   // own input slice and output columns. Where it reads and where it writes.
@@ -46,13 +65,6 @@ class Builder {
     int32_t k = 0, width = 0;  // the segment's inputs and real output columns
     Place in, out;
   };
-  // An MLP run depth by depth: where its current depth reads and where its last layer writes
-  // (last.buffer < 0: a region of buffer role `last_role`, placed when that layer is planned).
-  struct Chain {
-    const MlpPlan* mlp;
-    Place in, last;
-    Role last_role = Role::kHidden;
-  };
   struct Pending {  // packing deferred until all storage sizes are known
     std::vector<Column> columns;
     std::vector<size_t> w_offsets;   // per segment
@@ -60,33 +72,73 @@ class Builder {
     size_t int_offset, float_offset;
   };
 
+  // The graph's chains, in the order of their first node.
+  std::vector<Chain> FindChains(std::vector<uint8_t>* in_chain) const;
   // Appends a region of `width` elements (padded to 16: kernels store whole 16-column
   // blocks, and the next layer reads rows padded to a multiple of 4) to the buffer of
-  // (role, depth, type), created on first use.
+  // (role, wave, depth, type), created on first use.
   Place Append(Role role, int32_t depth, DenseOutput type, int32_t width);
+  // Places tensor `t` (computed outside a chain's GEMMs) by what reads it.
+  Place PlaceTensor(int32_t t);
   // Adds a GEMM whose segments are `columns`, all reading buffer `input`.
   void AddGemm(int32_t input, std::vector<Column> columns);
   // Adds the GEMMs of `chains` depth by depth: at each depth, the layers that read the same
-  // buffer form one GEMM. Hidden outputs go to buffers of role `hidden`.
-  void AddDepths(std::vector<Chain>& chains, Role hidden);
+  // buffer form one GEMM, and the activations of that depth follow it.
+  void AddDepths(std::vector<Chain*>& chains);
   // Whether chain c's layer at `depth` can join `run`, the segment being formed (whose first
   // part is chain `first`'s).
   static bool CanJoin(const Column& run, const Chain& first, const Chain& c, int32_t depth);
+  // The node's operation, once its inputs are computed.
+  void AddNodeOp(const Node& node, size_t index);
   void Pack(PackedGemm& g, const Pending& pending);
 
   const ModelData& m_;
-  WeightLayout layout8_;
+  const graph::Graph& g_;
+  PlanCaps caps_;
   Program* p_;
-  std::map<std::tuple<Role, int32_t, DenseOutput>, int32_t> shared_;
+  std::vector<Place> place_;  // per tensor
+  std::vector<std::vector<int32_t>> consumers_;
+  std::vector<int32_t> output_of_;
+  int32_t wave_ = 0;
+  std::map<std::tuple<Role, int32_t, int32_t, DenseOutput>, int32_t> shared_;
   std::vector<Pending> pending_;
   size_t w8_size_ = 0, w16_size_ = 0, w16_i8_size_ = 0, int_size_ = 0, float_size_ = 0;
-  // int16-input GEMMs get an int8 copy of their weights (Segment::weights_i8) only where a
-  // one-row kernel reads it.
-  const bool int8_copy_ = AnyOneRowKernels();
 };
 
-Builder::Place Builder::Append(Role role, int32_t depth, DenseOutput type, int32_t width) {
-  auto [it, created] = shared_.emplace(std::make_tuple(role, depth, type), 0);
+std::vector<Builder::Chain> Builder::FindChains(std::vector<uint8_t>* in_chain) const {
+  const auto only_reader = [&](int32_t t, GOp op) -> const Node* {
+    if (consumers_[t].size() != 1 || output_of_[t] >= 0) return nullptr;
+    const Node& n = g_.nodes[consumers_[t][0]];
+    return n.op == op ? &n : nullptr;
+  };
+  std::vector<Chain> chains;
+  std::vector<uint8_t> continued(g_.nodes.size(), 0);  // dense nodes that continue a chain
+  in_chain->assign(g_.nodes.size(), 0);
+  for (size_t i = 0; i < g_.nodes.size(); ++i) {
+    if (g_.nodes[i].op != GOp::kDense || continued[i]) continue;
+    Chain chain;
+    chain.input_tensor = g_.nodes[i].inputs[0];
+    for (const Node* n = &g_.nodes[i]; n;) {
+      (*in_chain)[n - g_.nodes.data()] = 1;
+      Layer layer{&m_.dense[n->param], -1, n->output, n->output};
+      // The activation fuses when its input is not a score (float) and it alone reads it.
+      if (const Node* act = only_reader(n->output, GOp::kActivation)) {
+        layer.activation = act->param;
+        layer.output = act->output;
+        (*in_chain)[act - g_.nodes.data()] = 1;
+      }
+      chain.layers.push_back(layer);
+      n = only_reader(layer.output, GOp::kDense);
+      if (n) continued[n - g_.nodes.data()] = 1;
+    }
+    chains.push_back(std::move(chain));
+  }
+  return chains;
+}
+
+Place Builder::Append(Role role, int32_t depth, DenseOutput type, int32_t width) {
+  const int32_t wave = role == Role::kHidden || role == Role::kLast ? wave_ : 0;
+  auto [it, created] = shared_.emplace(std::make_tuple(role, wave, depth, type), 0);
   if (created) {
     p_->buffers.push_back(BufferDesc{type, 0});
     it->second = static_cast<int32_t>(p_->buffers.size() - 1);
@@ -97,11 +149,21 @@ Builder::Place Builder::Append(Role role, int32_t depth, DenseOutput type, int32
   return place;
 }
 
+Place Builder::PlaceTensor(int32_t t) {
+  const graph::Tensor& tensor = g_.tensors[t];
+  bool mixed = false;
+  for (int32_t c : consumers_[t]) mixed = mixed || g_.nodes[c].op == GOp::kMixture;
+  const Role role = mixed ? Role::kMixIn : Role::kOther;
+  place_[t] = Append(role, 0, BufferType(tensor.type), tensor.width);
+  return place_[t];
+}
+
 void Builder::AddGemm(int32_t input, std::vector<Column> columns) {
   PackedGemm g;
   g.input = columns.front().parts.front().layer->input;
-  g.layout = g.input == ElementType::kInt16 ? WeightLayout::kInt16x2 : layout8_;
+  g.layout = g.input == ElementType::kInt16 ? WeightLayout::kInt16x2 : caps_.int8_layout;
   Pending pend;
+  std::vector<SegmentTarget> targets;
   for (const Column& c : columns) {
     Segment s;
     s.begin = g.n_pad;
@@ -109,17 +171,15 @@ void Builder::AddGemm(int32_t input, std::vector<Column> columns) {
     s.k = c.k;
     s.k_pad = RoundUp(s.k, kPadK);
     s.a_offset = c.in.offset;
-    s.buffer = c.out.buffer;
-    s.dst_offset = c.out.offset;
-    s.layer = c.parts.size() == 1 ? c.parts.front().layer : nullptr;
     g.segments.push_back(s);
     g.segment_types.push_back(p_->buffers[c.out.buffer].type);
+    targets.push_back(SegmentTarget{c.out, c.parts.size() == 1 ? c.parts.front().layer : nullptr});
     const int32_t n_pad = RoundUp(c.width, kBlockColumns);
     g.n_pad += n_pad;
     for (const Part& part : c.parts) g.macs += static_cast<int64_t>(part.layer->in) * part.layer->out;
     size_t& size = g.layout == WeightLayout::kInt16x2 ? w16_size_ : w8_size_;
     pend.w_offsets.push_back(size);
-    if (g.input == ElementType::kInt16 && int8_copy_) {
+    if (g.input == ElementType::kInt16 && caps_.int8_copy) {
       pend.i8_offsets.push_back(w16_i8_size_);
       w16_i8_size_ += static_cast<size_t>(n_pad) * s.k_pad;
     }
@@ -131,9 +191,12 @@ void Builder::AddGemm(int32_t input, std::vector<Column> columns) {
   pend.float_offset = float_size_;
   float_size_ += static_cast<size_t>(g.n_pad);  // multiplier
   p_->gemms.push_back(std::move(g));
+  p_->targets.push_back(std::move(targets));
   pending_.push_back(std::move(pend));
-  const int32_t index = static_cast<int32_t>(p_->gemms.size() - 1);
-  p_->ops.push_back(Op{Op::kGemm, index, input, -1});
+  Op op{Op::kGemm};
+  op.index = static_cast<int32_t>(p_->gemms.size() - 1);
+  op.in = Place{input, 0};
+  p_->ops.push_back(op);
 }
 
 // Layers with the same output type and requantization share a segment when that saves work:
@@ -143,10 +206,10 @@ void Builder::AddGemm(int32_t input, std::vector<Column> columns) {
 //   outputs each) share one 16-column block, their weights on its diagonal (zeros elsewhere).
 //   A block's cost is mostly fixed (its per-column constants, requantizing 16 accumulators),
 //   and the zeros cost no more multiply-accumulates than the empty columns they replace.
-// int8 -> int8 layers stay one per segment: the XNNPACK backend runs those (Segment::layer).
+// int8 -> int8 layers stay one per segment: the XNNPACK backend runs those (SegmentTarget::layer).
 bool Builder::CanJoin(const Column& run, const Chain& first, const Chain& c, int32_t depth) {
   const DenseLayer& a = *run.parts.front().layer;
-  const DenseLayer& b = c.mlp->layers[depth];
+  const DenseLayer& b = *c.layers[depth].dense;
   const auto int8_to_int8 = [](const DenseLayer& l) {
     return l.input == ElementType::kInt8 && l.output == DenseOutput::kInt8;
   };
@@ -156,9 +219,7 @@ bool Builder::CanJoin(const Column& run, const Chain& first, const Chain& c, int
     return false;
   }
   // Both write hidden buffers, or both are last layers placed here in the same role.
-  const auto last = [depth](const Chain& ch) {
-    return static_cast<size_t>(depth) + 1 == ch.mlp->layers.size();
-  };
+  const auto last = [depth](const Chain& ch) { return static_cast<size_t>(depth) + 1 == ch.layers.size(); };
   if (last(first) != last(c)) return false;
   if (last(c) && (first.last.buffer >= 0 || c.last.buffer >= 0 || first.last_role != c.last_role))
     return false;
@@ -171,23 +232,23 @@ bool Builder::CanJoin(const Column& run, const Chain& first, const Chain& c, int
          RoundUp(run.width, kPadK) + b.out <= kBlockColumns;
 }
 
-void Builder::AddDepths(std::vector<Chain>& chains, Role hidden) {
+void Builder::AddDepths(std::vector<Chain*>& chains) {
   for (int32_t depth = 0;; ++depth) {
     // Input buffer -> the chains reading it at this depth, in chain order.
     std::vector<std::pair<int32_t, std::vector<Chain*>>> groups;
-    for (Chain& c : chains) {
-      if (static_cast<size_t>(depth) >= c.mlp->layers.size()) continue;
+    for (Chain* c : chains) {
+      if (static_cast<size_t>(depth) >= c->layers.size()) continue;
       auto it =
-          std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == c.in.buffer; });
-      if (it == groups.end()) it = groups.insert(groups.end(), {c.in.buffer, {}});
-      it->second.push_back(&c);
+          std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == c->in.buffer; });
+      if (it == groups.end()) it = groups.insert(groups.end(), {c->in.buffer, {}});
+      it->second.push_back(c);
     }
     if (groups.empty()) return;
     for (auto& [input, members] : groups) {
       std::vector<Column> columns;
       std::vector<std::vector<Chain*>> owners;  // per segment, the chain of each part
       for (Chain* c : members) {
-        const DenseLayer& layer = c->mlp->layers[depth];
+        const DenseLayer& layer = *c->layers[depth].dense;
         if (columns.empty() || !CanJoin(columns.back(), *owners.back().front(), *c, depth)) {
           columns.push_back(Column{});
           columns.back().in = c->in;
@@ -202,13 +263,14 @@ void Builder::AddDepths(std::vector<Chain>& chains, Role hidden) {
         owners.back().push_back(c);
       }
       // Place each segment's output; its chains go on to read their parts of it.
+      std::vector<Op> activations;
       for (size_t i = 0; i < columns.size(); ++i) {
         Column& col = columns[i];
         const Chain& first = *owners[i].front();
         const DenseOutput type = col.parts.front().layer->output;
-        const bool last = static_cast<size_t>(depth) + 1 == first.mlp->layers.size();
+        const bool last = static_cast<size_t>(depth) + 1 == first.layers.size();
         if (!last) {
-          col.out = Append(hidden, depth, type, col.width);
+          col.out = Append(Role::kHidden, depth, type, col.width);
         } else if (first.last.buffer < 0) {
           col.out = Append(first.last_role, 0, type, col.width);
         } else {
@@ -216,12 +278,92 @@ void Builder::AddDepths(std::vector<Chain>& chains, Role hidden) {
         }
         for (size_t j = 0; j < owners[i].size(); ++j) {
           Chain& c = *owners[i][j];
+          const Layer& layer = c.layers[depth];
           c.in = Place{col.out.buffer, col.out.offset + col.parts[j].column};
+          place_[layer.dense_output] = place_[layer.output] = c.in;
+          if (layer.activation >= 0) {  // in place, after the GEMM
+            Op op{Op::kActivation};
+            op.index = layer.activation;
+            op.in = op.out = c.in;
+            op.width = layer.dense->out;
+            activations.push_back(op);
+          }
           if (last) c.last = c.in;
         }
       }
       AddGemm(input, std::move(columns));
+      p_->ops.insert(p_->ops.end(), activations.begin(), activations.end());
     }
+  }
+}
+
+void Builder::AddNodeOp(const Node& n, size_t index) {
+  const graph::Tensor& y = g_.tensors[n.output];
+  // A score written straight into the caller's scores when it is a task's.
+  const bool to_scores = output_of_[n.output] >= 0 && (n.op == GOp::kSigmoid || n.op == GOp::kProduct);
+  Op op{Op::kScore};
+  op.width = y.width;
+  switch (n.op) {
+    case GOp::kDense:
+      return;  // in a chain
+    case GOp::kActivation:
+      op.kind = Op::kActivation;
+      op.index = n.param;
+      op.in = place_[n.inputs[0]];
+      op.out = PlaceTensor(n.output);
+      p_->ops.push_back(op);
+      return;
+    case GOp::kSoftmax: {
+      p_->buffers.push_back(BufferDesc{DenseOutput::kReal, y.width});
+      place_[n.output] = Place{static_cast<int32_t>(p_->buffers.size() - 1), 0};
+      op.kind = Op::kSoftmax;
+      op.in = place_[n.inputs[0]];
+      op.out = place_[n.output];
+      p_->ops.push_back(op);
+      return;
+    }
+    case GOp::kMixture: {
+      const MixtureParams& params = m_.mixtures[index];
+      MixPlan mix;
+      mix.experts_buffer = place_[n.experts()[0]].buffer;
+      for (int32_t j = 0; j < n.num_experts(); ++j)
+        mix.expert_offsets.push_back(place_[n.experts()[j]].offset);
+      mix.probs_buffer = n.gated ? place_[n.inputs[0]].buffer : -1;
+      mix.zero_points = params.zero_points.data();
+      mix.scales = params.scales;
+      mix.experts_int16 = params.experts_int16;
+      mix.n = n.num_experts();
+      mix.width = y.width;
+      mix.out = params.out;
+      p_->mixes.push_back(mix);
+      bool mixed = false;
+      for (int32_t c : consumers_[n.output]) mixed = mixed || g_.nodes[c].op == GOp::kMixture;
+      place_[n.output] = Append(mixed ? Role::kMixIn : Role::kMixOut, 0, BufferType(y.type), y.width);
+      op.kind = Op::kMix;
+      op.index = static_cast<int32_t>(p_->mixes.size() - 1);
+      op.out = place_[n.output];
+      p_->ops.push_back(op);
+      return;
+    }
+    case GOp::kSigmoid:
+    case GOp::kProduct:
+      place_[n.output] = to_scores ? Place{kScoresBuffer, output_of_[n.output]} : PlaceTensor(n.output);
+      op.out = place_[n.output];
+      if (n.op == GOp::kSigmoid) {
+        op.index = 1;
+        op.in = place_[n.inputs[0]];
+        p_->ops.push_back(op);
+        return;
+      }
+      // ((a * b) * c) ...: the first product into the output, the next ones in place.
+      op.kind = Op::kProduct;
+      op.in = place_[n.inputs[0]];
+      for (size_t j = 1; j < n.inputs.size(); ++j) {
+        op.in2 = place_[n.inputs[j]];
+        p_->ops.push_back(op);
+        op.in = op.out;
+      }
+      return;
   }
 }
 
@@ -233,7 +375,7 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
     Segment& seg = g.segments[s];
     int8_t* w8 = p_->weights8.data() + (g.layout != WeightLayout::kInt16x2 ? pend.w_offsets[s] : 0);
     int16_t* w16 = p_->weights16.data() + (g.layout == WeightLayout::kInt16x2 ? pend.w_offsets[s] : 0);
-    // The int8 copy where AddGemm placed one (int16 input, and a one-row kernel to read it).
+    // The int8 copy where AddGemm placed one (int16 input, and one-row kernels to read it).
     int8_t* w16_i8 = pend.i8_offsets.empty() ? nullptr : p_->weights16_i8.data() + pend.i8_offsets[s];
     // Weights, bias and multiplier of each part on the diagonal; the rest stays zero.
     // The largest |input| any kernel multiplies: int16, or int8 shifted to uint8 (vpdpbusd).
@@ -244,22 +386,17 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
       for (int32_t c = 0; c < layer.out; ++c) {
         const int32_t sc = part.column + c;  // column in the segment
         const int32_t col = seg.begin + sc;
-        const int32_t block = sc / kBlockColumns, cc = sc % kBlockColumns;
         int64_t wsum = 0, wabs = 0;
         for (int32_t i = 0; i < layer.in; ++i) {
           const int8_t w = layer.weights[static_cast<size_t>(c) * layer.in + i];
-          const int32_t k = part.k_offset + i;
+          const size_t at = PackedWeightIndex(g.layout, seg.k_pad, sc, part.k_offset + i);
           wsum += w;
           wabs += w < 0 ? -w : w;
-          if (g.layout == WeightLayout::kInt8Rows) {
-            w8[static_cast<size_t>(sc) * seg.k_pad + k] = w;
-          } else if (g.layout == WeightLayout::kInt8x4) {
-            w8[((static_cast<size_t>(block) * (seg.k_pad / 4) + k / 4) * kBlockColumns + cc) * 4 + k % 4] = w;
-          } else {
-            const size_t at =
-                ((static_cast<size_t>(block) * (seg.k_pad / 2) + k / 2) * kBlockColumns + cc) * 2 + k % 2;
+          if (g.layout == WeightLayout::kInt16x2) {
             w16[at] = w;
             if (w16_i8) w16_i8[at] = w;
+          } else {
+            w8[at] = w;
           }
         }
         bias[col] = layer.bias[c];
@@ -288,68 +425,71 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
 }
 
 void Builder::Build() {
-  p_->num_tasks = static_cast<int32_t>(m_.tasks.size());
+  consumers_ = graph::Consumers(g_);
+  output_of_ = graph::OutputOf(g_);
+  p_->num_tasks = m_.num_tasks();
   p_->input_buffer = static_cast<int32_t>(p_->buffers.size());
   p_->buffers.push_back(BufferDesc{DenseOutput::kInt8, RoundUp(m_.input_dim, kBlockColumns)});
-  const Place input{p_->input_buffer, 0};
+  place_[m_.input_tensor] = Place{p_->input_buffer, 0};
 
-  // Experts and gates: one GEMM for every first layer, then one per depth and input type.
-  // Expert outputs land side by side in one buffer, where the mixtures read them.
-  std::vector<Chain> chains;
-  std::vector<Place> expert_out;
-  for (const MlpPlan& mlp : m_.experts) {
-    expert_out.push_back(Append(Role::kExpertOut, 0, BufferType(m_.expert_type), m_.expert_width));
-    chains.push_back(Chain{&mlp, input, expert_out.back()});
-  }
-  for (const GatePlan& gate : m_.gates) chains.push_back(Chain{&gate.mlp, input, Place{}, Role::kGateLogits});
-  AddDepths(chains, Role::kHidden);
-  std::vector<Place> gate_logits;
-  for (size_t g = 0; g < m_.gates.size(); ++g) gate_logits.push_back(chains[m_.experts.size() + g].last);
-
-  std::vector<int32_t> gate_probs;
-  for (size_t g = 0; g < m_.gates.size(); ++g) {
-    const int32_t n = static_cast<int32_t>(m_.gates[g].experts.size());
-    p_->buffers.push_back(BufferDesc{DenseOutput::kReal, n});
-    const int32_t probs = static_cast<int32_t>(p_->buffers.size() - 1);
-    Op op{Op::kSoftmax, static_cast<int32_t>(g), gate_logits[g].buffer, probs};
-    op.input_offset = gate_logits[g].offset;
-    p_->ops.push_back(op);
-    p_->gate_width.push_back(n);
-    gate_probs.push_back(probs);
-  }
-
-  // Tasks: every mixture, then the towers depth by depth, then every task output.
-  std::vector<Chain> towers;
-  std::vector<Place> task_logits;
-  for (size_t t = 0; t < m_.tasks.size(); ++t) {
-    const TaskPlan& task = m_.tasks[t];
-    MixPlan mix;
-    mix.experts_buffer = expert_out.front().buffer;
-    if (task.gate >= 0) {
-      for (int32_t e : m_.gates[task.gate].experts) mix.expert_offsets.push_back(expert_out[e].offset);
-      mix.probs_buffer = gate_probs[task.gate];
-    } else {
-      mix.expert_offsets.push_back(expert_out[task.expert].offset);
+  std::vector<uint8_t> in_chain;
+  std::vector<Chain> chains = FindChains(&in_chain);
+  std::vector<uint8_t> planned(chains.size(), 0), done(g_.nodes.size(), 0), copied(g_.outputs.size(), 0);
+  const auto ready = [&](int32_t t) { return place_[t].buffer != -2; };
+  const auto mixed = [&](int32_t t) {
+    for (int32_t c : consumers_[t])
+      if (g_.nodes[c].op == GOp::kMixture) return true;
+    return false;
+  };
+  for (bool progress = true; progress;) {
+    progress = false;
+    // A wave: every chain whose input is computed, planned together.
+    std::vector<Chain*> wave;
+    for (size_t c = 0; c < chains.size(); ++c) {
+      if (!planned[c] && ready(chains[c].input_tensor)) {
+        planned[c] = 1;
+        wave.push_back(&chains[c]);
+      }
     }
-    mix.zero_points = task.mix_zero_points.data();
-    mix.scales = task.mix_scales;
-    mix.n = static_cast<int32_t>(mix.expert_offsets.size());
-    mix.width = m_.expert_width;
-    mix.out = task.mix;
-    const Place tower_in = Append(Role::kTowerIn, 0, BufferType(task.mix.type), m_.expert_width);
-    p_->mixes.push_back(mix);
-    Op op{Op::kMix, static_cast<int32_t>(t), -1, tower_in.buffer};
-    op.output_offset = tower_in.offset;
-    p_->ops.push_back(op);
-    towers.push_back(Chain{&task.tower, tower_in, Place{}, Role::kTaskLogits});
-    p_->task_sigmoid.push_back(task.sigmoid);
-  }
-  AddDepths(towers, Role::kTowerHidden);
-  for (const Chain& tower : towers) task_logits.push_back(tower.last);
-  for (size_t t = 0; t < m_.tasks.size(); ++t) {
-    Op op{Op::kTaskOutput, static_cast<int32_t>(t), task_logits[t].buffer, -1};
-    op.input_offset = task_logits[t].offset;
-    p_->ops.push_back(op);
+    if (!wave.empty()) {
+      progress = true;
+      // Outputs that mixtures read go to the mixtures' buffer now, side by side in chain
+      // order (so that CanJoin keeps each alone); the others where their layers are planned.
+      for (Chain* c : wave) {
+        c->in = place_[c->input_tensor];
+        const graph::Tensor& t = g_.tensors[c->layers.back().output];
+        c->last = Place{};
+        c->last_role = Role::kLast;
+        if (mixed(c->layers.back().output)) {
+          c->last = Append(Role::kMixIn, 0, BufferType(t.type), t.width);
+          c->last_role = Role::kMixIn;
+        }
+      }
+      AddDepths(wave);
+      ++wave_;
+    }
+    // Then every other node whose inputs are computed, in graph order.
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      if (done[i] || in_chain[i]) continue;
+      const Node& n = g_.nodes[i];
+      if (!std::all_of(n.inputs.begin(), n.inputs.end(), ready)) continue;
+      AddNodeOp(n, i);
+      done[i] = 1;
+      progress = true;
+    }
+    // Task scores computed elsewhere than in the caller's scores are copied there.
+    for (size_t o = 0; o < g_.outputs.size(); ++o) {
+      const int32_t t = g_.outputs[o].tensor;
+      if (copied[o] || !ready(t)) continue;
+      copied[o] = 1;
+      if (place_[t].buffer == kScoresBuffer) continue;
+      Op op{Op::kScore};
+      op.index = 0;
+      op.in = place_[t];
+      op.out = Place{kScoresBuffer, static_cast<int32_t>(o)};
+      op.width = 1;
+      p_->ops.push_back(op);
+    }
   }
 
   p_->weights8.assign(w8_size_, 0);
@@ -362,9 +502,16 @@ void Builder::Build() {
 
 }  // namespace
 
-void BuildProgram(const ModelData& model, WeightLayout int8_layout, Program* program) {
+PlanCaps PlanCapsOf(const GemmKernels& kernels) {
+  PlanCaps caps;
+  caps.int8_layout = kernels.int8_layout;
+  caps.int8_copy = kernels.gemv != nullptr;
+  return caps;
+}
+
+void BuildProgram(const ModelData& model, const PlanCaps& caps, Program* program) {
   *program = Program();
-  Builder(model, int8_layout, program).Build();
+  Builder(model, caps, program).Build();
 }
 
 }  // namespace mmoe

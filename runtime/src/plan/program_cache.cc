@@ -1,18 +1,21 @@
+#include "plan/program_cache.h"
+
 #include "model_data.h"
-#include "plan/program.h"
 
 namespace mmoe {
 
-ModelData::ModelData() = default;
-ModelData::~ModelData() = default;
+ProgramCache::ProgramCache() = default;
+ProgramCache::~ProgramCache() = default;
 
-const Program& ModelData::GetProgram(WeightLayout layout) const {
-  const int i = static_cast<int>(layout);
-  std::call_once(program_once_[i], [&] {
-    programs_[i] = std::make_unique<Program>();
-    BuildProgram(*this, layout, programs_[i].get());
-  });
-  return *programs_[i];
+const Program& ProgramCache::Get(const ModelData& model, const PlanCaps& caps) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [c, program] : programs_) {
+    if (c == caps) return *program;
+  }
+  auto program = std::make_unique<Program>();
+  BuildProgram(model, caps, program.get());
+  programs_.emplace_back(caps, std::move(program));
+  return *programs_.back().second;
 }
 
 }  // namespace mmoe

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/gemm.h"
+#include "kernels/row_ops.h"
 #include "model_data.h"
 
 namespace mmoe {
@@ -19,37 +20,27 @@ size_t ElementSize(DenseOutput t) { return t == DenseOutput::kInt8 ? 1 : (t == D
 }  // namespace
 
 Status ProgramExecutor::Init(size_t extra_bytes) {
-  size_t total = 0;
-  std::vector<size_t> offsets;
-  bool fits = true;
-  for (const BufferDesc& b : p_.buffers) {
-    offsets.push_back(total);
-    // Each factor is below 2^32 (verified widths, bounded tile), so the product is exact.
-    fits = fits &&
-           AddArenaBytes(uint64_t{tile_} * static_cast<uint64_t>(b.stride) * ElementSize(b.type), &total);
-  }
-  fits = fits && AddArenaBytes(extra_bytes, &total);
-  if (!fits) {
-    return Status::Error(StatusCode::kOutOfMemory,
-                         "the arena for a %zu-item tile of this model exceeds the address space", tile_);
-  }
-  if (!arena_.Allocate(total)) {
-    return Status::Error(StatusCode::kOutOfMemory, "cannot allocate a %zu-byte arena", total);
-  }
-  for (size_t off : offsets) buffers_.push_back(arena_.data() + off);
-  for (const PackedGemm& g : p_.gemms) {
+  std::vector<uint64_t> row_bytes;
+  for (const BufferDesc& b : p_.buffers)
+    row_bytes.push_back(static_cast<uint64_t>(b.stride) * ElementSize(b.type));
+  if (Status s = arena_.AllocateBuffers(row_bytes, tile_, extra_bytes, &buffers_); !s.ok()) return s;
+  for (const std::vector<SegmentTarget>& targets : p_.targets) {
     std::vector<void*> d;
     std::vector<int32_t> st;
-    for (const Segment& s : g.segments) {
-      d.push_back(At(s.buffer, s.dst_offset));
-      st.push_back(p_.buffers[s.buffer].stride);
+    for (const SegmentTarget& t : targets) {
+      d.push_back(At(t.out.buffer, t.out.offset));
+      st.push_back(p_.buffers[t.out.buffer].stride);
     }
     dst_.push_back(std::move(d));
     dst_stride_.push_back(std::move(st));
   }
   gemv_.resize(p_.gemms.size());
   for (const Op& op : p_.ops) {
-    if (op.kind == Op::kGemm) gemv_[op.index] = PlanGemv(p_.gemms[op.index], op.input, dst_[op.index].data());
+    if (op.kind == Op::kGemm)
+      gemv_[op.index] = PlanGemv(p_.gemms[op.index], op.in.buffer, dst_[op.index].data());
+  }
+  for (const Op& op : p_.ops) {
+    for (const Place& place : {op.in, op.in2, op.out}) rows_.push_back(Resolve(place));
   }
   for (const MixPlan& mix : p_.mixes) {
     std::vector<const void*> inputs;
@@ -63,10 +54,22 @@ uint8_t* ProgramExecutor::At(int32_t buffer, int32_t offset) const {
   return buffers_[buffer] + static_cast<size_t>(offset) * ElementSize(p_.buffers[buffer].type);
 }
 
+ProgramExecutor::Row ProgramExecutor::Resolve(const Place& place) const {
+  Row row;
+  if (place.buffer == kScoresBuffer) {
+    row.column = place.offset;
+    row.stride = static_cast<size_t>(p_.num_tasks);
+  } else if (place.buffer >= 0) {
+    row.arena = At(place.buffer, place.offset);
+    row.stride = static_cast<size_t>(p_.buffers[place.buffer].stride);
+  }
+  return row;
+}
+
 void ProgramExecutor::Mix(const MixPlan& mix, size_t batch, const Op& op) {
   MixArgs args;
   args.experts = mix_inputs_[&mix - p_.mixes.data()].data();
-  args.experts_int16 = m_.expert_type == ElementType::kInt16;
+  args.experts_int16 = mix.experts_int16;
   args.in_stride = static_cast<size_t>(p_.buffers[mix.experts_buffer].stride);
   args.zero_points = mix.zero_points;
   args.scales = mix.scales;
@@ -75,8 +78,8 @@ void ProgramExecutor::Mix(const MixPlan& mix, size_t batch, const Op& op) {
   args.width = mix.width;
   args.batch = batch;
   args.out = mix.out;
-  args.dst = At(op.output, op.output_offset);
-  args.out_stride = static_cast<size_t>(p_.buffers[op.output].stride);
+  args.dst = rows_[3 * static_cast<size_t>(&op - p_.ops.data()) + 2].arena;
+  args.out_stride = static_cast<size_t>(p_.buffers[op.out.buffer].stride);
   k_.rows->mix(args);
 }
 
@@ -199,8 +202,8 @@ void ProgramExecutor::RunGemmWith(const PackedGemm& g, const Op& op, size_t batc
   GemmArgs args;
   args.gemm = &g;
   args.m = batch;
-  args.a = buffers_[op.input];
-  args.a_stride = static_cast<size_t>(p_.buffers[op.input].stride);
+  args.a = buffers_[op.in.buffer];
+  args.a_stride = static_cast<size_t>(p_.buffers[op.in.buffer].stride);
   args.dst = dst;
   args.dst_stride = dst_stride;
   k_.gemm(args);
@@ -227,20 +230,32 @@ void ProgramExecutor::RunOp(const Op& op, size_t batch, float* scores) {
     case Op::kGemm:
       RunGemm(op, batch);
       break;
+    case Op::kActivation: {
+      const Row* r = &rows_[3 * static_cast<size_t>(&op - p_.ops.data())];
+      rows::Activation(m_.activations[op.index], r[0].arena, r[0].stride, r[2].arena, r[2].stride, batch,
+                       op.width);
+      break;
+    }
     case Op::kSoftmax: {
-      const int32_t n = p_.gate_width[op.index];
-      const size_t stride = static_cast<size_t>(p_.buffers[op.input].stride);
-      k_.rows->softmax(reinterpret_cast<const float*>(At(op.input, op.input_offset)), stride, batch, n,
-                       reinterpret_cast<float*>(buffers_[op.output]));
+      const Row* r = &rows_[3 * static_cast<size_t>(&op - p_.ops.data())];
+      k_.rows->softmax(r[0].Floats(scores), r[0].stride, batch, op.width, r[2].Floats(scores));
       break;
     }
     case Op::kMix:
       Mix(p_.mixes[op.index], batch, op);
       break;
-    case Op::kTaskOutput: {
-      const size_t stride = static_cast<size_t>(p_.buffers[op.input].stride);
-      k_.rows->task_output(reinterpret_cast<const float*>(At(op.input, op.input_offset)), stride, batch,
-                           p_.task_sigmoid[op.index], scores + op.index, static_cast<size_t>(p_.num_tasks));
+    case Op::kScore: {
+      const Row* r = &rows_[3 * static_cast<size_t>(&op - p_.ops.data())];
+      for (int32_t c = 0; c < op.width; ++c) {
+        k_.rows->task_output(r[0].Floats(scores) + c, r[0].stride, batch, op.index != 0,
+                             r[2].Floats(scores) + c, r[2].stride);
+      }
+      break;
+    }
+    case Op::kProduct: {
+      const Row* r = &rows_[3 * static_cast<size_t>(&op - p_.ops.data())];
+      rows::Product(r[0].Floats(scores), r[0].stride, r[1].Floats(scores), r[1].stride, batch, op.width,
+                    r[2].Floats(scores), r[2].stride);
       break;
     }
   }

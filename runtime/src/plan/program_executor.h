@@ -36,6 +36,15 @@ class ProgramExecutor : public Executor {
   // batch of one through `chunks` when there are any (PlanGemv).
   void RunGemmWith(const PackedGemm& g, const Op& op, size_t batch, void* const* dst,
                    const int32_t* dst_stride, const std::vector<GemvChunk>& chunks) const;
+  // A place's first row, resolved when the executor is created: an arena pointer, or (where
+  // an op reads or writes the caller's scores) null and the scores column.
+  struct Row {
+    uint8_t* arena = nullptr;
+    int32_t column = 0;
+    size_t stride = 0;
+    float* Floats(float* scores) const { return arena ? reinterpret_cast<float*>(arena) : scores + column; }
+  };
+  Row Resolve(const Place& place) const;
 
   // The one-row chunks of `g` (kernels/gemm.h) reading row 0 of buffer `input` and writing
   // dst[s] for segment s: runs of consecutive segments with the same input slice, k_pad and
@@ -68,7 +77,8 @@ class ProgramExecutor : public Executor {
  private:
   void Mix(const MixPlan& mix, size_t batch, const Op& op);
 
-  std::vector<std::vector<const void*>> mix_inputs_;  // per task: expert output buffers
+  std::vector<std::vector<const void*>> mix_inputs_;  // per mixture: the mixed tensors' rows
+  std::vector<Row> rows_;                             // per op: in, in2, out
 };
 
 }  // namespace mmoe

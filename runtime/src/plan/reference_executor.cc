@@ -1,160 +1,148 @@
-// The reference executor: every layer through the reference kernels, one after the other,
-// exactly as the model file lists them. The specification the fused backends are tested
-// against.
+// The reference executor: the graph's nodes one after the other, each through the reference
+// kernels, every tensor in a buffer of its own. The specification the fused backends are
+// tested against, and what mmoe eval observes tensor by tensor.
+#include <cstring>
 #include <vector>
 
 #include "kernels/gemm.h"
+#include "kernels/row_ops.h"
 #include "model_data.h"
 #include "plan/executor.h"
 
 namespace mmoe {
 namespace {
 
-// Bump allocator over sizes, used twice: once to measure, once to place.
-class ArenaPlanner {
- public:
-  explicit ArenaPlanner(uint8_t* base) : base_(base) {}
-  // `bytes` is computed in 64 bits from verified widths and the bounded tile, so it is exact.
-  uint8_t* Take(uint64_t bytes) {
-    uint8_t* p = base_ ? base_ + used_ : nullptr;
-    fits_ = fits_ && AddArenaBytes(bytes, &used_);
-    return p;
-  }
-  size_t used() const { return used_; }
-  bool fits() const { return fits_; }
+using graph::Node;
+using graph::Op;
+using graph::TensorType;
 
- private:
-  uint8_t* base_;
-  size_t used_ = 0;
-  bool fits_ = true;
-};
+size_t ElementSize(TensorType t) { return t == TensorType::kInt8 ? 1 : (t == TensorType::kInt16 ? 2 : 4); }
 
 class ReferenceExecutor final : public Executor {
  public:
-  ReferenceExecutor(const ModelData& model, size_t tile)
-      : m_(model), kernels_(ReferenceKernels()), rows_(GenericRowKernels()), tile_(tile) {}
+  ReferenceExecutor(const ModelData& model, size_t tile, TensorObserver* observer)
+      : m_(model),
+        g_(model.graph),
+        kernels_(ReferenceKernels()),
+        rows_(GenericRowKernels()),
+        tile_(tile),
+        observer_(observer) {}
 
-  Status Init() {
-    size_t bytes = 0;
-    if (!Layout(nullptr, &bytes)) {
-      return Status::Error(StatusCode::kOutOfMemory,
-                           "the arena for a %zu-item tile of this model exceeds the address space", tile_);
-    }
-    if (!arena_.Allocate(bytes)) {
-      return Status::Error(StatusCode::kOutOfMemory, "cannot allocate a %zu-byte arena", bytes);
-    }
-    Layout(arena_.data(), &bytes);
-    return Status::Ok();
-  }
+  Status Init();
   void ScoreTile(const float* features, const int8_t* quantized, size_t batch, float* scores) override;
   size_t arena_bytes() const override { return arena_.size(); }
   const char* isa() const override { return kernels_.name; }
 
  private:
-  // Places every buffer at `base` (nullptr: only measures) and returns the bytes needed.
-  // int16 is the widest element type, so buffers of either type are sized for it.
-  // Places the buffers at `base` (nullptr: only measures) and sets *bytes to the arena size;
-  // false when that size does not fit a size_t.
-  bool Layout(uint8_t* base, size_t* bytes);
-  // Hidden layers alternate between ping and pong; the last layer writes `out`.
-  void RunMlp(const MlpPlan& mlp, size_t batch, const void* x, void* out) const;
+  // Rows of tensor t are width elements apart (no padding).
+  size_t Stride(int32_t t) const { return static_cast<size_t>(g_.tensors[t].width); }
+  const float* Floats(int32_t t) const { return reinterpret_cast<const float*>(tensors_[t]); }
+  void Run(const Node& node, size_t index, size_t batch);
 
   const ModelData& m_;
+  const graph::Graph& g_;
   const KernelTable& kernels_;  // dense layers
-  const RowKernels& rows_;      // quantization, softmax, mixture, task outputs
+  const RowKernels& rows_;      // quantization, softmax, mixture, sigmoid
   size_t tile_;
+  TensorObserver* observer_;
   Arena arena_;
-  int8_t* input_q_ = nullptr;      // [tile][input_dim]
-  std::vector<void*> expert_out_;  // per expert: [tile][expert_width]
-  void* ping_ = nullptr;           // [tile][max width]
-  void* pong_ = nullptr;
-  float* logits_ = nullptr;                           // [tile][max(gate experts, 1)]
-  std::vector<float*> gate_probs_;                    // per gate: [tile][its experts]
-  void* tower_in_ = nullptr;                          // [tile][expert_width]
-  std::vector<std::vector<const void*>> mix_inputs_;  // per task: expert outputs it mixes
+  std::vector<uint8_t*> tensors_;                     // per tensor: [tile][width]
+  std::vector<std::vector<const void*>> mix_inputs_;  // per node: a mixture's mixed tensors
 };
 
-bool ReferenceExecutor::Layout(uint8_t* base, size_t* bytes) {
-  const ModelData& m = m_;
-  const uint64_t tile = tile_;
-  ArenaPlanner a(base);
-  input_q_ = reinterpret_cast<int8_t*>(a.Take(tile * static_cast<uint64_t>(m.input_dim)));
-  expert_out_.assign(m.experts.size(), nullptr);
-  for (auto& e : expert_out_) e = a.Take(tile * static_cast<uint64_t>(m.expert_width) * sizeof(int16_t));
-  ping_ = a.Take(tile * static_cast<uint64_t>(m.max_layer_width) * sizeof(int16_t));
-  pong_ = a.Take(tile * static_cast<uint64_t>(m.max_layer_width) * sizeof(int16_t));
-  const uint64_t max_logits = m.max_gate_experts > 1 ? static_cast<uint64_t>(m.max_gate_experts) : 1;
-  logits_ = reinterpret_cast<float*>(a.Take(tile * max_logits * sizeof(float)));
-  gate_probs_.assign(m.gates.size(), nullptr);
-  for (size_t g = 0; g < m.gates.size(); ++g) {
-    gate_probs_[g] = reinterpret_cast<float*>(a.Take(tile * m.gates[g].experts.size() * sizeof(float)));
+Status ReferenceExecutor::Init() {
+  std::vector<uint64_t> row_bytes;
+  for (const graph::Tensor& t : g_.tensors)
+    row_bytes.push_back(static_cast<uint64_t>(t.width) * ElementSize(t.type));
+  if (Status s = arena_.AllocateBuffers(row_bytes, tile_, 0, &tensors_); !s.ok()) return s;
+  mix_inputs_.resize(g_.nodes.size());
+  for (size_t i = 0; i < g_.nodes.size(); ++i) {
+    const Node& n = g_.nodes[i];
+    if (n.op != Op::kMixture) continue;
+    for (int32_t j = 0; j < n.num_experts(); ++j) mix_inputs_[i].push_back(tensors_[n.experts()[j]]);
   }
-  tower_in_ = a.Take(tile * static_cast<uint64_t>(m.expert_width) * sizeof(int16_t));
-  mix_inputs_.assign(m.tasks.size(), {});
-  for (size_t t = 0; t < m.tasks.size(); ++t) {
-    const TaskPlan& task = m.tasks[t];
-    if (task.gate < 0) {
-      mix_inputs_[t].push_back(expert_out_[task.expert]);
-    } else {
-      for (int32_t e : m.gates[task.gate].experts) mix_inputs_[t].push_back(expert_out_[e]);
-    }
-  }
-  *bytes = a.used();
-  return a.fits();
+  return Status::Ok();
 }
 
-void ReferenceExecutor::RunMlp(const MlpPlan& mlp, size_t batch, const void* x, void* out) const {
-  const void* cur = x;
-  const size_t n = mlp.layers.size();
-  for (size_t i = 0; i < n; ++i) {
-    const DenseLayer& layer = mlp.layers[i];
-    void* dst = i + 1 == n ? out : (i % 2 == 0 ? ping_ : pong_);
-    kernels_.dense[static_cast<int>(layer.input)][static_cast<int>(layer.output)](layer, batch, cur, dst);
-    cur = dst;
+void ReferenceExecutor::Run(const Node& n, size_t index, size_t batch) {
+  const int32_t x = n.inputs[0], y = n.output;
+  const int32_t width = g_.tensors[y].width;
+  switch (n.op) {
+    case Op::kDense: {
+      const DenseLayer& layer = m_.dense[n.param];
+      kernels_.dense[static_cast<int>(layer.input)][static_cast<int>(layer.output)](layer, batch, tensors_[x],
+                                                                                    tensors_[y]);
+      break;
+    }
+    case Op::kActivation:
+      rows::Activation(m_.activations[n.param], tensors_[x], Stride(x), tensors_[y], Stride(y), batch, width);
+      break;
+    case Op::kSoftmax:
+      rows_.softmax(Floats(x), Stride(x), batch, width, reinterpret_cast<float*>(tensors_[y]));
+      break;
+    case Op::kMixture: {
+      const MixtureParams& params = m_.mixtures[index];
+      MixArgs mix;
+      mix.experts = mix_inputs_[index].data();
+      mix.experts_int16 = params.experts_int16;
+      mix.in_stride = static_cast<size_t>(width);
+      mix.zero_points = params.zero_points.data();
+      mix.scales = params.scales;
+      mix.probs = n.gated ? Floats(x) : nullptr;
+      mix.n = n.num_experts();
+      mix.width = width;
+      mix.batch = batch;
+      mix.out = params.out;
+      mix.dst = tensors_[y];
+      mix.out_stride = static_cast<size_t>(width);
+      rows_.mix(mix);
+      break;
+    }
+    case Op::kSigmoid:
+      for (int32_t c = 0; c < width; ++c) {
+        rows_.task_output(Floats(x) + c, Stride(x), batch, true, reinterpret_cast<float*>(tensors_[y]) + c,
+                          Stride(y));
+      }
+      break;
+    case Op::kProduct:
+      rows::Product(Floats(x), Stride(x), Floats(n.inputs[1]), Stride(n.inputs[1]), batch, width,
+                    reinterpret_cast<float*>(tensors_[y]), Stride(y));
+      for (size_t j = 2; j < n.inputs.size(); ++j) {
+        rows::Product(Floats(y), Stride(y), Floats(n.inputs[j]), Stride(n.inputs[j]), batch, width,
+                      reinterpret_cast<float*>(tensors_[y]), Stride(y));
+      }
+      break;
   }
 }
 
 void ReferenceExecutor::ScoreTile(const float* features, const int8_t* quantized, size_t batch,
                                   float* scores) {
-  const ModelData& m = m_;
-  const int8_t* xq = quantized;
-  if (!xq) {
-    rows_.quantize(features, batch * m.input_dim, m.input_inv_scale, m.input_zero_point, input_q_);
-    xq = input_q_;
+  const int32_t in = m_.input_tensor;
+  int8_t* xq = reinterpret_cast<int8_t*>(tensors_[in]);
+  if (quantized) {
+    std::memcpy(xq, quantized, batch * static_cast<size_t>(m_.input_dim));
+  } else {
+    rows_.quantize(features, batch * static_cast<size_t>(m_.input_dim), m_.input_inv_scale,
+                   m_.input_zero_point, xq);
   }
-  for (size_t e = 0; e < m.experts.size(); ++e) RunMlp(m.experts[e], batch, xq, expert_out_[e]);
-  for (size_t g = 0; g < m.gates.size(); ++g) {
-    RunMlp(m.gates[g].mlp, batch, xq, logits_);
-    const int32_t n = static_cast<int32_t>(m.gates[g].experts.size());
-    rows_.softmax(logits_, static_cast<size_t>(n), batch, n, gate_probs_[g]);
+  if (observer_) observer_->Observe(in, xq, batch, Stride(in));
+  for (size_t i = 0; i < g_.nodes.size(); ++i) {
+    Run(g_.nodes[i], i, batch);
+    if (observer_)
+      observer_->Observe(g_.nodes[i].output, tensors_[g_.nodes[i].output], batch, Stride(g_.nodes[i].output));
   }
-  const size_t n_tasks = m.tasks.size();
+  const size_t n_tasks = g_.outputs.size();
   for (size_t t = 0; t < n_tasks; ++t) {
-    const TaskPlan& task = m.tasks[t];
-    const std::vector<const void*>& inputs = mix_inputs_[t];
-    MixArgs mix;
-    mix.experts = inputs.data();
-    mix.experts_int16 = m.expert_type == ElementType::kInt16;
-    mix.in_stride = static_cast<size_t>(m.expert_width);
-    mix.zero_points = task.mix_zero_points.data();
-    mix.scales = task.mix_scales;
-    mix.probs = task.gate >= 0 ? gate_probs_[task.gate] : nullptr;
-    mix.n = static_cast<int32_t>(inputs.size());
-    mix.width = m.expert_width;
-    mix.batch = batch;
-    mix.out = task.mix;
-    mix.dst = tower_in_;
-    mix.out_stride = static_cast<size_t>(m.expert_width);
-    rows_.mix(mix);
-    RunMlp(task.tower, batch, tower_in_, logits_);
-    rows_.task_output(logits_, 1, batch, task.sigmoid, scores + t, n_tasks);
+    const float* score = Floats(g_.outputs[t].tensor);
+    for (size_t i = 0; i < batch; ++i) scores[i * n_tasks + t] = score[i];
   }
 }
 
 }  // namespace
 
-Status CreateReferenceExecutor(const ModelData& model, size_t tile, std::unique_ptr<Executor>* out) {
-  auto exec = std::make_unique<ReferenceExecutor>(model, tile);
+Status CreateReferenceExecutor(const ModelData& model, size_t tile, std::unique_ptr<Executor>* out,
+                               TensorObserver* observer) {
+  auto exec = std::make_unique<ReferenceExecutor>(model, tile, observer);
   if (Status s = exec->Init(); !s.ok()) return s;
   *out = std::move(exec);
   return Status::Ok();

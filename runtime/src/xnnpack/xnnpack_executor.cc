@@ -85,8 +85,9 @@ class XnnpackExecutor final : public ProgramExecutor {
   void RunGemm(const Op& op, size_t batch) override;
 
  private:
-  Status PlanGemm(const PackedGemm& g, int32_t input, GemmPlan* plan);
-  Status CreateOperator(const Segment& seg, int32_t input, XnnLayer* x);
+  Status PlanGemm(const PackedGemm& g, const std::vector<SegmentTarget>& targets, int32_t input,
+                  GemmPlan* plan);
+  Status CreateOperator(const Segment& seg, const SegmentTarget& target, int32_t input, XnnLayer* x);
   bool RunXnnpack(XnnLayer& x, size_t batch);
 
   std::string isa_;
@@ -110,22 +111,25 @@ Status XnnpackExecutor::Init() {
   gemms_.resize(p_.gemms.size());
   for (const Op& op : p_.ops) {
     if (op.kind != Op::kGemm) continue;
-    if (Status s = PlanGemm(p_.gemms[op.index], op.input, &gemms_[op.index]); !s.ok()) return s;
+    if (Status s = PlanGemm(p_.gemms[op.index], p_.targets[op.index], op.in.buffer, &gemms_[op.index]);
+        !s.ok())
+      return s;
   }
   return Status::Ok();
 }
 
-Status XnnpackExecutor::PlanGemm(const PackedGemm& g, int32_t input, GemmPlan* plan) {
+Status XnnpackExecutor::PlanGemm(const PackedGemm& g, const std::vector<SegmentTarget>& targets,
+                                 int32_t input, GemmPlan* plan) {
   plan->rest = g;
   plan->rest.segments.clear();
   plan->rest.segment_types.clear();
   for (size_t s = 0; s < g.segments.size(); ++s) {
     const Segment& seg = g.segments[s];
     const bool int8_to_int8 = g.input == ElementType::kInt8 && g.segment_types[s] == DenseOutput::kInt8;
-    const DenseLayer* layer = int8_to_int8 ? g.segments[s].layer : nullptr;
+    const DenseLayer* layer = int8_to_int8 ? targets[s].layer : nullptr;
     if (layer && XnnpackCanRun(*layer)) {
       XnnLayer x;
-      if (Status st = CreateOperator(seg, input, &x); !st.ok()) return st;
+      if (Status st = CreateOperator(seg, targets[s], input, &x); !st.ok()) return st;
       if (x.op) {
         plan->xnn.push_back(x);
         ++stats_.xnnpack_layers;
@@ -135,8 +139,8 @@ Status XnnpackExecutor::PlanGemm(const PackedGemm& g, int32_t input, GemmPlan* p
     if (int8_to_int8) ++stats_.fallback_layers;
     plan->rest.segments.push_back(seg);
     plan->rest.segment_types.push_back(g.segment_types[s]);
-    plan->rest_dst.push_back(At(seg.buffer, seg.dst_offset));
-    plan->rest_stride.push_back(p_.buffers[seg.buffer].stride);
+    plan->rest_dst.push_back(At(targets[s].out.buffer, targets[s].out.offset));
+    plan->rest_stride.push_back(p_.buffers[targets[s].out.buffer].stride);
   }
   plan->rest_gemv = PlanGemv(plan->rest, input, plan->rest_dst.data());
   return Status::Ok();
@@ -145,10 +149,11 @@ Status XnnpackExecutor::PlanGemm(const PackedGemm& g, int32_t input, GemmPlan* p
 // Creates (and packs the weights of) the operator of the layer of `seg`, reading its slice of
 // buffer `input` and writing its destination. A parameter XNNPACK refuses leaves x->op null:
 // the layer stays on our kernels. Other failures are errors.
-Status XnnpackExecutor::CreateOperator(const Segment& seg, int32_t input, XnnLayer* x) {
-  const DenseLayer& layer = *seg.layer;
+Status XnnpackExecutor::CreateOperator(const Segment& seg, const SegmentTarget& target, int32_t input,
+                                       XnnLayer* x) {
+  const DenseLayer& layer = *target.layer;
   const size_t in_stride = static_cast<size_t>(p_.buffers[input].stride);
-  const size_t out_stride = static_cast<size_t>(p_.buffers[seg.buffer].stride);
+  const size_t out_stride = static_cast<size_t>(p_.buffers[target.out.buffer].stride);
   xnn_operator_t op = nullptr;
   xnn_status s = xnn_create_convolution2d_nhwc_qc8(
       /*padding top, right, bottom, left=*/0, 0, 0, 0, /*kernel=*/1, 1, /*subsampling=*/1, 1,
@@ -165,7 +170,7 @@ Status XnnpackExecutor::CreateOperator(const Segment& seg, int32_t input, XnnLay
   }
   x->op = op;
   x->input = reinterpret_cast<const int8_t*>(At(input, seg.a_offset));
-  x->output = reinterpret_cast<int8_t*>(At(seg.buffer, seg.dst_offset));
+  x->output = reinterpret_cast<int8_t*>(At(target.out.buffer, target.out.offset));
   // Set up for a full tile now, so that a setup failure is reported here rather than in Score.
   s = xnn_setup_convolution2d_nhwc_qc8(op, tile_, 1, 1, x->input, x->output, /*threadpool=*/nullptr);
   if (s != xnn_status_success) {

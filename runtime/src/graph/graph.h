@@ -1,0 +1,102 @@
+// The model as a graph: named tensors and the nodes that compute them. One structure for the
+// whole MoE family (MMoE, MoE, Shared-Bottom, CGC, multi-level PLE, ESMM) and for every stage
+// that handles a model: the runtime decodes a file into it, verifies it, runs it node by node
+// (the reference executor) and plans fused GEMMs from it; the converter imports float weights
+// into it, runs it in float, calibrates and writes it. The graph holds the wiring only; each
+// stage keeps its own per-node parameters (float or quantized weights) in arrays indexed by
+// Node::param.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mmoe::graph {
+
+// Element type of a tensor. Quantized tensors hold real = scale * (q - zero_point).
+enum class TensorType : uint8_t { kInt8 = 0, kInt16 = 1, kFloat = 2 };
+
+const char* TensorTypeName(TensorType type);  // "int8", "int16", "float32"
+
+struct Tensor {
+  std::string name;
+  int32_t width = 0;  // elements per item
+  TensorType type = TensorType::kInt8;
+  float scale = 1.0f;  // quantized types only
+  int32_t zero_point = 0;
+};
+
+enum class Op : uint8_t {
+  // y = act(W x + b), W int8 per output channel; requantized to an int8/int16 tensor (act:
+  // none or ReLU), or the accumulator's real value (a float tensor: logits).
+  kDense = 0,
+  // y = f(x) elementwise on a quantized tensor (LeakyReLU, GELU, Tanh, ...): a table the
+  // converter computes per tensor, or per channel.
+  kActivation = 1,
+  kSoftmax = 2,  // float logits -> float probabilities
+  // sum_j p_j * expert_j, requantized: inputs are [probabilities,] expert_0, expert_1, ...
+  kMixture = 3,
+  kSigmoid = 4,  // float -> float: a task's probability from its logit
+  kProduct = 5,  // float x float x ... elementwise (ESMM: pCTCVR = pCTR * pCVR)
+};
+constexpr int kOpCount = 6;
+
+const char* OpName(Op op);  // "dense", "activation", ...
+
+struct Node {
+  Op op = Op::kDense;
+  std::string name;             // where it came from, e.g. "experts.0.2"
+  std::vector<int32_t> inputs;  // tensor indices
+  int32_t output = -1;          // tensor index
+  int32_t param = -1;           // index into the stage's parameters of this op (dense, activation)
+  bool gated = false;           // kMixture: inputs[0] holds the gate's probabilities
+
+  // kMixture: the mixed tensors (inputs after the probabilities).
+  const int32_t* experts() const { return inputs.data() + (gated ? 1 : 0); }
+  int32_t num_experts() const { return static_cast<int32_t>(inputs.size()) - (gated ? 1 : 0); }
+};
+
+// A feature vector the caller passes, quantized into `tensor` (int8).
+struct Input {
+  std::string name;
+  int32_t tensor = -1;
+  std::vector<std::string> feature_names;  // empty, or one per element
+};
+
+// A task's score: one float per item.
+struct Output {
+  std::string name;
+  int32_t tensor = -1;
+};
+
+struct Graph {
+  std::vector<Tensor> tensors;
+  std::vector<Node> nodes;  // in an order where every input is computed before it is read
+  std::vector<Input> inputs;
+  std::vector<Output> outputs;
+
+  int32_t AddTensor(Tensor tensor) {
+    tensors.push_back(std::move(tensor));
+    return static_cast<int32_t>(tensors.size() - 1);
+  }
+  int32_t AddNode(Node node) {
+    nodes.push_back(std::move(node));
+    return static_cast<int32_t>(nodes.size() - 1);
+  }
+};
+
+// The structural rules every stage relies on, independent of numbers: indices in range, each
+// tensor computed exactly once (by one node, or given as an input) and before any node reads
+// it, the number of inputs each op takes, parameter indices within `param_counts[op]` (per op
+// kind; ops without parameters ignore it), outputs on distinct tensors. On failure returns
+// false and sets *error to a message naming the node or tensor ("node 5 (gates.0): ...").
+bool CheckStructure(const Graph& graph, const int32_t (&param_counts)[kOpCount], std::string* error);
+
+// For each tensor, the nodes that read it (a node reading a tensor twice is listed twice).
+std::vector<std::vector<int32_t>> Consumers(const Graph& graph);
+// For each tensor, the node that computes it, or -1 (an input).
+std::vector<int32_t> Producers(const Graph& graph);
+// For each tensor, the output that reports it, or -1.
+std::vector<int32_t> OutputOf(const Graph& graph);
+
+}  // namespace mmoe::graph

@@ -1,0 +1,53 @@
+// Loading a model file in three steps that share one structure: decoding the file's tables
+// into a graph (format 1's MMoE tables are lowered to the nodes format 2 stores), verifying the
+// graph and its parameters against every invariant the kernels rely on, and preparing what
+// the executors read. Verification reads and checks; only preparation computes.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "mmoe/status.h"
+#include "mmoe_generated.h"
+
+namespace mmoe {
+
+struct ModelData;
+
+// A decoded file: the graph, each node's parameter tables in the file (not yet checked), and
+// where each tensor and node came from, for messages ("experts[1].layers[0] (experts.1.0)" in
+// format 1, "nodes[3] (experts.1.0)" in format 2).
+struct FileGraph {
+  int format_major = 0;
+  graph::Graph graph;
+  std::vector<const fb::Dense*> dense;                        // per dense node (Node::param)
+  std::vector<const fb::ActivationTable*> activations;        // per activation node (Node::param)
+  std::vector<const flatbuffers::Vector<float>*> mix_scales;  // per node: a mixture's scales
+  std::vector<std::string> tensor_where;  // e.g. "model: input", "tensors[4] (experts.0.0)"
+  std::vector<std::string> node_where;
+};
+
+// Format 1.x: the input, experts, gates and tasks as a graph, checking the rules of that format
+// (counts, expert indices, which layers keep their accumulators).
+Status DecodeV1(const fb::Model* model, FileGraph* out);
+// Format 2.x: the stored graph as it is.
+Status DecodeV2(const fb::Model* model, FileGraph* out);
+
+// Every invariant of docs/numerics.md and docs/model-format.md on a decoded graph.
+Status VerifyGraph(const FileGraph& file);
+
+// The executors' form of a verified graph (folded biases, kernel parameters, sizes).
+void PrepareModel(const FileGraph& file, ModelData* data);
+
+// Limits that keep every size computation far from overflow and every accumulator exact.
+constexpr uint32_t kMaxWidth = 1u << 16;    // elements of one tensor
+constexpr uint32_t kMaxTensors = 1u << 16;  // tensors, and nodes
+constexpr uint32_t kMaxMixed = 256;         // tensors one mixture mixes (a softmax's width)
+constexpr uint32_t kMaxOutputs = 256;       // tasks
+constexpr uint32_t kMaxLayers = 64;         // format 1: layers in one MLP
+constexpr uint32_t kMaxExperts = 256;       // format 1: experts
+constexpr uint32_t kMaxGates = 256;         // format 1: gates
+
+}  // namespace mmoe

@@ -1,0 +1,107 @@
+// A verified graph's executor form: each dense layer with its input zero point folded into its
+// bias, activation tables, mixture parameters, the input's quantization, and the model's size.
+#include "load/file_graph.h"
+#include "model_data.h"
+
+namespace mmoe {
+namespace {
+
+using graph::Node;
+using graph::Op;
+using graph::Tensor;
+using graph::TensorType;
+
+ElementType TypeOf(const Tensor& t) {
+  return t.type == TensorType::kInt16 ? ElementType::kInt16 : ElementType::kInt8;
+}
+
+void PrepareDense(const fb::Dense* d, const Tensor& x, const Tensor& y, int32_t* bias, DenseLayer* out) {
+  out->in = x.width;
+  out->out = y.width;
+  out->weights = d->weights()->data();
+  out->multipliers = d->multipliers()->data();
+  out->input = TypeOf(x);
+  if (y.type == TensorType::kFloat) {
+    out->output = DenseOutput::kReal;
+  } else {
+    const bool int16 = y.type == TensorType::kInt16;
+    out->output = int16 ? DenseOutput::kInt16 : DenseOutput::kInt8;
+    out->output_zero_point = y.zero_point;
+    out->output_min = d->activation() == fb::Activation::RELU ? y.zero_point : (int16 ? -32768 : -128);
+    out->output_max = int16 ? 32767 : 127;
+  }
+  for (int32_t c = 0; c < out->out; ++c) {
+    int32_t wsum = 0;
+    for (int32_t k = 0; k < out->in; ++k) wsum += out->weights[static_cast<size_t>(c) * out->in + k];
+    bias[c] = d->bias()->Get(static_cast<uint32_t>(c)) - x.zero_point * wsum;  // cannot overflow: verified
+  }
+  out->bias = bias;
+}
+
+}  // namespace
+
+void PrepareModel(const FileGraph& f, ModelData* d) {
+  d->graph = f.graph;
+  const graph::Graph& g = d->graph;
+  size_t total_out = 0;
+  for (const Node& n : g.nodes) {
+    if (n.op == Op::kDense) total_out += static_cast<size_t>(g.tensors[n.output].width);
+  }
+  d->folded_bias.assign(total_out, 0);
+  d->dense.resize(f.dense.size());
+  d->activations.resize(f.activations.size());
+  d->mixtures.resize(g.nodes.size());
+  size_t bias_used = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    const Tensor& y = g.tensors[n.output];
+    switch (n.op) {
+      case Op::kDense: {
+        const Tensor& x = g.tensors[n.inputs[0]];
+        PrepareDense(f.dense[n.param], x, y, d->folded_bias.data() + bias_used, &d->dense[n.param]);
+        bias_used += static_cast<size_t>(y.width);
+        d->parameters += static_cast<int64_t>(x.width) * y.width + y.width;
+        d->macs += static_cast<int64_t>(x.width) * y.width;
+        break;
+      }
+      case Op::kActivation: {
+        const fb::ActivationTable* a = f.activations[n.param];
+        ActivationTables& t = d->activations[n.param];
+        t.type = TypeOf(y);
+        if (t.type == ElementType::kInt16) {
+          t.table16 = a->table16()->data();
+          t.per_channel = a->table16()->size() != static_cast<uint32_t>(kTable16Entries);
+        } else {
+          t.table8 = a->table8()->data();
+          t.per_channel = a->table8()->size() != static_cast<uint32_t>(kTable8Entries);
+        }
+        break;
+      }
+      case Op::kMixture: {
+        MixtureParams& m = d->mixtures[i];
+        m.scales = f.mix_scales[i]->data();
+        for (int32_t j = 0; j < n.num_experts(); ++j)
+          m.zero_points.push_back(g.tensors[n.experts()[j]].zero_point);
+        m.experts_int16 = g.tensors[n.experts()[0]].type == TensorType::kInt16;
+        m.out.type = TypeOf(y);
+        m.out.zero_point = y.zero_point;
+        m.out.min = m.out.type == ElementType::kInt16 ? -32768 : -128;
+        m.out.max = m.out.type == ElementType::kInt16 ? 32767 : 127;
+        // Mixing costs a multiply-add per element and mixed tensor, for gated mixtures: the same
+        // count as the converter's, so that `mmoe convert` and `mmoe inspect` agree.
+        if (n.gated) d->macs += static_cast<int64_t>(n.num_experts()) * y.width;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  const Tensor& x = g.tensors[g.inputs[0].tensor];
+  d->input_tensor = g.inputs[0].tensor;
+  d->input_dim = x.width;
+  d->input_scale = x.scale;
+  d->input_inv_scale = 1.0f / x.scale;
+  d->input_zero_point = x.zero_point;
+}
+
+}  // namespace mmoe
