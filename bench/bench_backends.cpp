@@ -37,12 +37,12 @@ constexpr int kMaxBatch = 256;
 
 // ---------------------------------------------------------------------------------------------
 // The float32 network, written the way a C++ user with Eigen would: one row per item, each
-// Linear layer a matrix product plus a broadcast bias. Activations are sized once per batch
-// (Resize) so that Forward, like Session::Score, does not allocate.
+// Linear layer a matrix product plus a broadcast bias, the graph's nodes in order. Tensors are
+// sized once per batch (Resize) so that Forward, like Session::Score, does not allocate.
 
-class EigenMmoe {
+class EigenGraph {
  public:
-  explicit EigenMmoe(const mmoe::converter::FloatModel& model);
+  explicit EigenGraph(const mmoe::converter::FloatModel& model);
   void Resize(Eigen::Index batch);
   // x: batch rows of input_dim floats; scores: batch rows of num_tasks floats.
   void Forward(const float* x, float* scores);
@@ -53,125 +53,88 @@ class EigenMmoe {
     RowVector b;
     bool relu = false;
   };
-  struct Mlp {
-    std::vector<Dense> layers;
-    std::vector<RowMatrix> out;  // one activation per layer
-  };
-  struct Gate {
-    Mlp mlp;
-    std::vector<int> experts;
-    Eigen::VectorXf row_max, row_sum;
-  };
-  struct Task {
-    int gate = -1, expert = -1;
-    bool sigmoid = true;
-    RowMatrix in;
-    Mlp tower;
-  };
 
-  static Mlp MakeMlp(const mmoe::converter::FloatMlp& mlp);
-  static void ResizeMlp(Mlp& mlp, Eigen::Index batch);
-  template <typename In>
-  static RowMatrix& Run(Mlp& mlp, const Eigen::MatrixBase<In>& x);
-  static void SoftmaxRows(RowMatrix& z, Eigen::VectorXf& row_max, Eigen::VectorXf& row_sum);
-
-  int input_dim_ = 0;
+  const mmoe::converter::FloatModel& model_;
   Eigen::Index batch_ = 0;
-  std::vector<Mlp> experts_;
-  std::vector<Gate> gates_;
-  std::vector<Task> tasks_;
+  std::vector<Dense> dense_;        // per dense node
+  std::vector<RowMatrix> tensors_;  // per tensor: [batch][width]
+  Eigen::VectorXf row_max_, row_sum_;
 };
 
-EigenMmoe::EigenMmoe(const mmoe::converter::FloatModel& model) : input_dim_(model.input_dim) {
-  for (const auto& e : model.experts) experts_.push_back(MakeMlp(e));
-  for (const auto& g : model.gates) gates_.push_back(Gate{MakeMlp(g.mlp), g.experts, {}, {}});
-  for (const auto& t : model.tasks) {
-    tasks_.push_back(
-        Task{t.gate, t.expert, t.output == mmoe::converter::TaskOutput::kSigmoid, {}, MakeMlp(t.tower)});
-  }
-}
-
-EigenMmoe::Mlp EigenMmoe::MakeMlp(const mmoe::converter::FloatMlp& mlp) {
-  Mlp out;
-  for (const auto& d : mlp.layers) {
+EigenGraph::EigenGraph(const mmoe::converter::FloatModel& model) : model_(model) {
+  for (const auto& d : model.dense) {
     Dense dense;
     dense.w = Eigen::Map<const RowMatrix>(d.weight.data(), d.out, d.in);
     dense.b = Eigen::Map<const RowVector>(d.bias.data(), d.out);
     dense.relu = d.activation == mmoe::converter::Activation::kRelu;
-    out.layers.push_back(std::move(dense));
+    dense_.push_back(std::move(dense));
   }
-  out.out.resize(out.layers.size());
-  return out;
+  tensors_.resize(model.graph.tensors.size());
 }
 
-void EigenMmoe::ResizeMlp(Mlp& mlp, Eigen::Index batch) {
-  for (size_t l = 0; l < mlp.layers.size(); ++l) mlp.out[l].resize(batch, mlp.layers[l].w.rows());
-}
-
-void EigenMmoe::Resize(Eigen::Index batch) {
+void EigenGraph::Resize(Eigen::Index batch) {
   batch_ = batch;
-  for (Mlp& e : experts_) ResizeMlp(e, batch);
-  for (Gate& g : gates_) {
-    ResizeMlp(g.mlp, batch);
-    g.row_max.resize(batch);
-    g.row_sum.resize(batch);
-  }
-  for (Task& t : tasks_) {
-    t.in.resize(batch, experts_.front().layers.back().w.rows());
-    ResizeMlp(t.tower, batch);
-  }
+  for (size_t t = 0; t < tensors_.size(); ++t) tensors_[t].resize(batch, model_.graph.tensors[t].width);
+  row_max_.resize(batch);
+  row_sum_.resize(batch);
 }
 
-template <typename In>
-RowMatrix& EigenMmoe::Run(Mlp& mlp, const Eigen::MatrixBase<In>& x) {
-  for (size_t l = 0; l < mlp.layers.size(); ++l) {
-    const Dense& d = mlp.layers[l];
-    RowMatrix& y = mlp.out[l];
-    if (l == 0) {
-      y.noalias() = x * d.w.transpose();
-    } else {
-      y.noalias() = mlp.out[l - 1] * d.w.transpose();
-    }
-    y.rowwise() += d.b;
-    if (d.relu) y = y.cwiseMax(0.0f);
-  }
-  return mlp.out.back();
-}
-
-// Softmax of each row, shifted by the row's maximum as torch.nn.Softmax does.
-void EigenMmoe::SoftmaxRows(RowMatrix& z, Eigen::VectorXf& row_max, Eigen::VectorXf& row_sum) {
-  row_max = z.rowwise().maxCoeff();
-  z.colwise() -= row_max;
-  z = z.array().exp().matrix();
-  row_sum = z.rowwise().sum();
-  z.array().colwise() /= row_sum.array();
-}
-
-void EigenMmoe::Forward(const float* x, float* scores) {
-  const Eigen::Map<const RowMatrix> input(x, batch_, input_dim_);
-  for (Mlp& e : experts_) Run(e, input);
-  for (Gate& g : gates_) SoftmaxRows(Run(g.mlp, input), g.row_max, g.row_sum);
-  Eigen::Map<RowMatrix> out(scores, batch_, static_cast<Eigen::Index>(tasks_.size()));
-  for (size_t t = 0; t < tasks_.size(); ++t) {
-    Task& task = tasks_[t];
-    if (task.gate < 0) {
-      task.in = experts_[task.expert].out.back();
-    } else {
-      // Mixture in expert order: in += expert_j * p_j (one weight per row).
-      const Gate& g = gates_[task.gate];
-      const RowMatrix& p = g.mlp.out.back();
-      task.in.setZero();
-      for (size_t j = 0; j < g.experts.size(); ++j) {
-        task.in.array() += experts_[g.experts[j]].out.back().array().colwise() * p.col(j).array();
+void EigenGraph::Forward(const float* x, float* scores) {
+  using mmoe::graph::Op;
+  const mmoe::graph::Graph& g = model_.graph;
+  tensors_[g.inputs[0].tensor] = Eigen::Map<const RowMatrix>(x, batch_, model_.input_dim());
+  for (const mmoe::graph::Node& n : g.nodes) {
+    RowMatrix& y = tensors_[n.output];
+    const RowMatrix& a = tensors_[n.inputs[0]];
+    switch (n.op) {
+      case Op::kDense: {
+        const Dense& d = dense_[n.param];
+        y.noalias() = a * d.w.transpose();
+        y.rowwise() += d.b;
+        if (d.relu) y = y.cwiseMax(0.0f);
+        break;
       }
-    }
-    const RowMatrix& logit = Run(task.tower, task.in);
-    if (task.sigmoid) {
-      out.col(t) = (1.0f + (-logit.col(0).array()).exp()).inverse().matrix();
-    } else {
-      out.col(t) = logit.col(0);
+      case Op::kActivation: {
+        const auto& f = model_.activations[n.param];
+        for (Eigen::Index c = 0; c < y.cols(); ++c) {
+          y.col(c) = a.col(c).unaryExpr(
+              [&](float v) { return static_cast<float>(f.Apply(v, static_cast<int>(c))); });
+        }
+        break;
+      }
+      case Op::kSoftmax:
+        // Shifted by the row's maximum, as torch.nn.Softmax does.
+        row_max_ = a.rowwise().maxCoeff();
+        y = a;
+        y.colwise() -= row_max_;
+        y = y.array().exp().matrix();
+        row_sum_ = y.rowwise().sum();
+        y.array().colwise() /= row_sum_.array();
+        break;
+      case Op::kMixture:
+        // In the order of the mixed tensors: y += expert_j * p_j (one weight per row).
+        y.setZero();
+        for (int32_t j = 0; j < n.num_experts(); ++j) {
+          const RowMatrix& e = tensors_[n.experts()[j]];
+          if (n.gated) {
+            y.array() += e.array().colwise() * a.col(j).array();
+          } else {
+            y += e;
+          }
+        }
+        break;
+      case Op::kSigmoid:
+        y = (1.0f + (-a.array()).exp()).inverse().matrix();
+        break;
+      case Op::kProduct:
+        y = a;
+        for (size_t j = 1; j < n.inputs.size(); ++j) y.array() *= tensors_[n.inputs[j]].array();
+        break;
     }
   }
+  Eigen::Map<RowMatrix> out(scores, batch_, static_cast<Eigen::Index>(g.outputs.size()));
+  for (size_t o = 0; o < g.outputs.size(); ++o)
+    out.col(static_cast<Eigen::Index>(o)) = tensors_[g.outputs[o].tensor].col(0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -242,11 +205,11 @@ double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
 
 // The Eigen network must compute what the converter's float reference computes, or its
 // timings would be of some other network.
-void CheckFloatNetwork(const mmoe::converter::FloatModel& fm, EigenMmoe& net, const std::vector<float>& x,
+void CheckFloatNetwork(const mmoe::converter::FloatModel& fm, EigenGraph& net, const std::vector<float>& x,
                        std::vector<float>* eigen_scores) {
   mmoe::converter::Matrix in;
   in.rows = kMaxBatch;
-  in.cols = fm.input_dim;
+  in.cols = fm.input_dim();
   in.data = x;
   const mmoe::converter::Matrix ref = mmoe::converter::FloatReference(fm).Forward(in);
   eigen_scores->assign(ref.data.size(), 0.0f);
@@ -389,11 +352,11 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     Die(e.what());
   }
-  if (fm.input_dim != model->input_dim() || static_cast<int>(fm.tasks.size()) != model->num_tasks()) {
+  if (fm.input_dim() != model->input_dim() || fm.num_tasks() != model->num_tasks()) {
     Die("the float weights and the model file describe different networks");
   }
-  EigenMmoe net(fm);
-  const std::vector<float> x = BinaryFeatures(static_cast<size_t>(kMaxBatch) * fm.input_dim);
+  EigenGraph net(fm);
+  const std::vector<float> x = BinaryFeatures(static_cast<size_t>(kMaxBatch) * fm.input_dim());
   std::vector<float> float_scores;
   CheckFloatNetwork(fm, net, x, &float_scores);
 

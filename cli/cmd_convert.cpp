@@ -68,7 +68,7 @@ void RunConvert(const ConvertArgs& args) {
   }
   converter::FloatModel model = converter::ImportModel(args.weights, args.arch);
   if (!args.name.empty()) model.name = args.name;
-  const std::unique_ptr<converter::RowSource> calib = converter::OpenRows(args.calib, model.input_dim);
+  const std::unique_ptr<converter::RowSource> calib = converter::OpenRows(args.calib, model.input_dim());
   converter::ConvertOptions options = args.options;
   ProgressBar bar(args.quiet);
   options.progress = [&bar](const char* stage, int64_t done, int64_t total) {
@@ -81,10 +81,10 @@ void RunConvert(const ConvertArgs& args) {
   bar.Finish();
   converter::WriteFileAtomic(args.output, r.bytes.data(), r.bytes.size());
 
-  std::printf("model '%s': %d inputs, %zu experts, %zu gates, %zu tasks (", model.name.c_str(),
-              model.input_dim, model.experts.size(), model.gates.size(), model.tasks.size());
-  for (size_t t = 0; t < model.tasks.size(); ++t)
-    std::printf("%s%s", t ? ", " : "", model.tasks[t].name.c_str());
+  std::printf("model '%s': %d inputs; %s; %d tasks (", model.name.c_str(), model.input_dim(),
+              graph::CountOps(model.graph).c_str(), model.num_tasks());
+  const std::vector<std::string> tasks = model.task_names();
+  for (size_t t = 0; t < tasks.size(); ++t) std::printf("%s%s", t ? ", " : "", tasks[t].c_str());
   std::printf(")\n");
   std::printf("parameters: %s (%s bytes as int8 weights + int32 biases); %s multiply-accumulates per item\n",
               Thousands(r.parameters).c_str(), Thousands(r.parameter_bytes).c_str(),

@@ -35,19 +35,32 @@ nlohmann::json ToJson(const EvalArgs& args, const converter::EvalResult& r) {
                         {"p99_abs_diff", e.agreement.p99_abs},
                         {"spearman", Number(e.agreement.spearman)},
                         {"flipped_pairs", e.flipped_pairs}};
-    if (e.has_labels) {
+    if (e.has_labels && !e.regression) {
       j["auc_float"] = Number(e.auc_float);
       j["auc_int8"] = Number(e.auc_int8);
       j["auc_delta"] = Number(e.auc_int8 - e.auc_float);
       j["logloss_float"] = Number(e.logloss_float);
       j["logloss_int8"] = Number(e.logloss_int8);
     }
+    if (e.has_labels && e.regression) {
+      j["rmse_float"] = Number(e.rmse_float);
+      j["rmse_int8"] = Number(e.rmse_int8);
+      j["mae_float"] = Number(e.mae_float);
+      j["mae_int8"] = Number(e.mae_int8);
+      j["spearman_labels_float"] = Number(e.spearman_float);
+      j["spearman_labels_int8"] = Number(e.spearman_int8);
+    }
     tasks.push_back(j);
   }
   nlohmann::json layers = nlohmann::json::array();
   // An exact layer (no noise, e.g. 0/1 inputs) has infinite SQNR: null with "exact": true.
   for (const auto& l : r.layers) {
-    layers.push_back({{"name", l.name}, {"sqnr_db", Number(l.sqnr_db())}, {"exact", l.noise == 0.0}});
+    layers.push_back(
+        {{"name", l.name}, {"type", l.type}, {"sqnr_db", Number(l.sqnr_db())}, {"exact", l.noise == 0.0}});
+  }
+  nlohmann::json mixtures = nlohmann::json::array();
+  for (const auto& m : r.mixtures) {
+    mixtures.push_back({{"name", m.name}, {"experts", m.experts}, {"mean_weight", m.mean_weight}});
   }
   return {{"model", args.model},
           {"input", args.input},
@@ -55,7 +68,7 @@ nlohmann::json ToJson(const EvalArgs& args, const converter::EvalResult& r) {
           {"labels", args.labels.empty() ? nlohmann::json(nullptr) : nlohmann::json(args.labels)},
           {"tasks", tasks},
           {"layers", layers},
-          {"gate_means", r.gate_means},
+          {"mixtures", mixtures},
           {"simulation_mismatches", r.simulation_mismatches}};
 }
 
@@ -63,39 +76,57 @@ void PrintText(const EvalArgs& args, const converter::EvalResult& r) {
   std::printf("%s vs the float weights %s on %s rows of %s%s%s\n", args.model.c_str(), args.weights.c_str(),
               Thousands(r.rows).c_str(), args.input.c_str(), args.labels.empty() ? "" : ", labels ",
               args.labels.c_str());
-  const bool labels = !r.task_evals.empty() && r.task_evals[0].has_labels;
-  std::printf("  %-16s", "task");
-  if (labels) std::printf(" %9s %9s %9s %9s %9s", "auc_f32", "auc_int8", "d_auc", "ll_f32", "ll_int8");
-  std::printf(" %9s %9s %9s %9s %9s\n", "max|dp|", "mean|dp|", "p99|dp|", "spearman", "flipped");
+  bool classification = false, regression = false;
+  for (const converter::TaskEval& e : r.task_evals) {
+    classification = classification || (e.has_labels && !e.regression);
+    regression = regression || (e.has_labels && e.regression);
+  }
+  std::printf("  %-16s %9s %9s %9s %9s %9s\n", "task", "max|d|", "mean|d|", "p99|d|", "spearman", "flipped");
   for (size_t t = 0; t < r.tasks.size(); ++t) {
     const converter::TaskEval& e = r.task_evals[t];
-    std::printf("  %-16s", r.tasks[t].c_str());
-    if (labels) {
-      std::printf(" %9.5f %9.5f %+9.5f %9.5f %9.5f", e.auc_float, e.auc_int8, e.auc_int8 - e.auc_float,
-                  e.logloss_float, e.logloss_int8);
-    }
-    std::printf(" %9.6f %9.6f %9.6f %9.6f %9.2e\n", e.agreement.max_abs, e.agreement.mean_abs,
-                e.agreement.p99_abs, e.agreement.spearman, e.flipped_pairs);
+    std::printf("  %-16s %9.6f %9.6f %9.6f %9.6f %9.2e\n", r.tasks[t].c_str(), e.agreement.max_abs,
+                e.agreement.mean_abs, e.agreement.p99_abs, e.agreement.spearman, e.flipped_pairs);
   }
-  std::printf("per-layer SQNR of int8 against float (dB):\n");
+  if (classification) {
+    std::printf("classification against the labels:\n  %-16s %9s %9s %9s %9s %9s\n", "task", "auc_f32",
+                "auc_int8", "d_auc", "ll_f32", "ll_int8");
+    for (size_t t = 0; t < r.tasks.size(); ++t) {
+      const converter::TaskEval& e = r.task_evals[t];
+      if (!e.has_labels || e.regression) continue;
+      std::printf("  %-16s %9.5f %9.5f %+9.5f %9.5f %9.5f\n", r.tasks[t].c_str(), e.auc_float, e.auc_int8,
+                  e.auc_int8 - e.auc_float, e.logloss_float, e.logloss_int8);
+    }
+  }
+  if (regression) {
+    std::printf("regression against the labels:\n  %-16s %10s %10s %10s %10s %9s %9s\n", "task", "rmse_f32",
+                "rmse_int8", "mae_f32", "mae_int8", "rho_f32", "rho_int8");
+    for (size_t t = 0; t < r.tasks.size(); ++t) {
+      const converter::TaskEval& e = r.task_evals[t];
+      if (!e.has_labels || !e.regression) continue;
+      std::printf("  %-16s %10.5g %10.5g %10.5g %10.5g %9.6f %9.6f\n", r.tasks[t].c_str(), e.rmse_float,
+                  e.rmse_int8, e.mae_float, e.mae_int8, e.spearman_float, e.spearman_int8);
+    }
+  }
+  std::printf("per-tensor SQNR of int8 against float (dB):\n");
   for (const auto& l : r.layers) {
     const double db = l.sqnr_db();
     if (std::isinf(db)) {
-      std::printf("  %-28s %8s\n", l.name.c_str(), db > 0 ? "exact" : "-inf");
+      std::printf("  %-32s %-7s %8s\n", l.name.c_str(), l.type.c_str(), db > 0 ? "exact" : "-inf");
     } else {
-      std::printf("  %-28s %8.2f\n", l.name.c_str(), db);
+      std::printf("  %-32s %-7s %8.2f\n", l.name.c_str(), l.type.c_str(), db);
     }
   }
-  std::printf("mean gate weight per expert (rows: tasks):\n");
-  for (size_t t = 0; t < r.tasks.size(); ++t) {
-    std::printf("  %-16s", r.tasks[t].c_str());
-    for (double w : r.gate_means[t]) std::printf(" %6.3f", w);
+  if (!r.mixtures.empty()) std::printf("mean gate weight per mixed tensor:\n");
+  for (const auto& m : r.mixtures) {
+    std::printf("  %-24s", m.name.c_str());
+    for (size_t j = 0; j < m.experts.size(); ++j)
+      std::printf(" %s %.3f", m.experts[j].c_str(), m.mean_weight[j]);
     std::printf("\n");
   }
   if (r.simulation_mismatches != 0) {
     std::printf(
-        "warning: %lld scores of the runtime differ from the converter's simulation of the file; the "
-        "per-layer figures may not describe the runtime\n",
+        "warning: %lld scores of the default backend differ from the reference executor's; the per-tensor "
+        "figures may not describe the backend in use\n",
         static_cast<long long>(r.simulation_mismatches));
   }
 }
@@ -110,7 +141,7 @@ void RunEval(const EvalArgs& args) {
   converter::Matrix labels;
   if (!args.labels.empty()) {
     labels = converter::ReadMatrix(args.labels);
-    converter::CheckLabels(labels, rows->rows(), model->num_tasks(), args.labels);
+    converter::CheckLabels(labels, rows->rows(), converter::ProbabilityOutputs(float_model), args.labels);
   }
   ProgressBar bar(args.quiet || args.json);
   converter::EvalOptions options;
@@ -149,7 +180,10 @@ Action AddEval(CLI::App& app) {
       ->check(CLI::ExistingFile);
   app.add_option("-i,--input", args->input, "feature rows [N, input_dim] (.npy streamed, or .csv)")
       ->required();
-  app.add_option("--labels", args->labels, "0/1 labels [N, tasks] (.npy or .csv): adds AUC and log loss");
+  app.add_option(
+      "--labels", args->labels,
+      "labels [N, tasks] (.npy or .csv): AUC and log loss for 0/1 labels, RMSE, MAE and Spearman for "
+      "real-valued ones");
   app.add_flag("--json", args->json, "print the figures as JSON");
   app.add_option("--report", args->report, "also write a self-contained HTML report (inline SVG)");
   app.add_flag("-q,--quiet", args->quiet, "no progress bar (there is none when stderr is not a terminal)");

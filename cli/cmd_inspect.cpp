@@ -1,5 +1,5 @@
-// mmoe inspect M.mmoe: the structure, printed the way PyTorch prints the seed model, with
-// each layer's quantization, parameter count and bytes.
+// mmoe inspect M.mmoe: the model's graph as the runtime loaded it (a format 1.x file lowered to
+// the same nodes), one line per node with its tensors' quantization, parameters and bytes.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -11,16 +11,25 @@
 #include "format.h"
 #include "mmoe/mmoe.h"
 #include "mmoe_generated.h"
+#include "model_data.h"
 
 namespace mmoe::cli {
 namespace {
 
-std::string Quant(const fb::ActivationQuant* q) {
+using graph::Op;
+using graph::TensorType;
+
+std::string Quant(const graph::Tensor& t) {
   char buf[96];
-  std::snprintf(buf, sizeof(buf), "%s scale=%.6g zp=%d",
-                q->type() == fb::ElementType::INT16 ? "int16" : "int8", static_cast<double>(q->scale()),
-                q->zero_point());
+  if (t.type == TensorType::kFloat) return "float32";
+  std::snprintf(buf, sizeof(buf), "%s scale=%.6g zp=%d", graph::TensorTypeName(t.type),
+                static_cast<double>(t.scale), t.zero_point);
   return buf;
+}
+
+// "experts.0.2[32]"
+std::string Ref(const graph::Graph& g, int32_t t) {
+  return g.tensors[t].name + "[" + std::to_string(g.tensors[t].width) + "]";
 }
 
 struct Totals {
@@ -28,8 +37,10 @@ struct Totals {
   int64_t bytes = 0;
 };
 
-void PrintDense(const fb::Dense* d, int index, const std::string& pad, const char* tail, Totals* totals) {
-  const int64_t in = d->in_features(), out = d->out_features();
+std::string DenseDetail(const ModelData& m, const graph::Node& n, Totals* totals) {
+  const graph::Graph& g = m.graph;
+  const fb::Dense* d = m.dense_source[n.param];
+  const int64_t in = g.tensors[n.inputs[0]].width, out = g.tensors[n.output].width;
   const int64_t params = in * out + out;
   // Stored bytes: int8 weights, and per channel an int32 bias, a scale and a multiplier.
   const int64_t bytes = in * out + 12 * out;
@@ -37,37 +48,11 @@ void PrintDense(const fb::Dense* d, int index, const std::string& pad, const cha
   totals->bytes += bytes;
   float smin = d->weight_scales()->Get(0), smax = smin;
   for (float s : *d->weight_scales()) smin = std::min(smin, s), smax = std::max(smax, s);
-  std::printf("%s(%d): Linear(in_features=%lld, out_features=%lld, bias=True)\n", pad.c_str(), 2 * index,
-              static_cast<long long>(in), static_cast<long long>(out));
-  std::printf("%s      # %s | in %s | w int8 per-channel scale [%.3g, %.3g] | ", pad.c_str(),
-              d->name() ? d->name()->c_str() : "", Quant(d->input()).c_str(), static_cast<double>(smin),
-              static_cast<double>(smax));
-  if (d->output_kind() == fb::OutputKind::REQUANTIZED) {
-    std::printf("out %s", Quant(d->output()).c_str());
-  } else {
-    std::printf("out int32 accumulator");
-  }
-  std::printf(" | %s params, %s bytes\n", Thousands(params).c_str(), Thousands(bytes).c_str());
-  if (d->activation() == fb::Activation::RELU) std::printf("%s(%d): ReLU()\n", pad.c_str(), 2 * index + 1);
-  if (tail) std::printf("%s(%d): %s\n", pad.c_str(), 2 * index + 1, tail);
-}
-
-void PrintMlp(const fb::Mlp* mlp, const std::string& label, const std::string& pad, const char* tail,
-              Totals* totals) {
-  std::printf("%s%sSequential(\n", pad.c_str(), label.c_str());
-  const auto* layers = mlp->layers();
-  for (uint32_t i = 0; i < layers->size(); ++i) {
-    PrintDense(layers->Get(i), static_cast<int>(i), pad + "  ", i + 1 == layers->size() ? tail : nullptr,
-               totals);
-  }
-  std::printf("%s)\n", pad.c_str());
-}
-
-const char* Kind(const fb::Model* m) {
-  const uint32_t gates = m->gates() ? m->gates()->size() : 0;
-  if (gates == 0) return "SharedBottom";
-  if (gates == 1 && m->tasks()->size() > 1) return "MoE";
-  return "MMoE";
+  char buf[160];
+  std::snprintf(buf, sizeof(buf), "%s | w int8 per-channel scale [%.3g, %.3g] | %s params, %s bytes",
+                d->activation() == fb::Activation::RELU ? " relu" : "", static_cast<double>(smin),
+                static_cast<double>(smax), Thousands(params).c_str(), Thousands(bytes).c_str());
+  return buf;
 }
 
 void RunInspect(const std::string& path) {
@@ -75,54 +60,62 @@ void RunInspect(const std::string& path) {
   if (Status s = Model::LoadFile(path.c_str(), &model); !s.ok()) {
     throw std::runtime_error(std::string(StatusCodeName(s.code())) + ": " + s.message());
   }
+  const ModelData& data = model->data();
+  const graph::Graph& g = data.graph;
   const fb::Model* m = fb::GetModel(model->flatbuffer());
   auto str = [](const flatbuffers::String* s) { return s ? s->c_str() : ""; };
   std::printf("%s: mmoe-edge model '%s', format %u.%u (%s), written by %s %s at %s\n", path.c_str(),
               str(m->name()), m->format_version_major(), m->format_version_minor(),
               model->checksum_verified() ? "CRC-32C verified" : "no checksum", str(m->producer()),
               str(m->producer_version()), str(m->created_utc()));
-  std::printf("input: %u features, %s%s\n", m->input_dim(), Quant(m->input()).c_str(),
-              m->feature_names() && m->feature_names()->size() ? " (named)" : "");
+  if (m->required_features() && m->required_features()->size()) {
+    std::string features;
+    for (const flatbuffers::String* f : *m->required_features())
+      features += (features.empty() ? "" : ", ") + f->str();
+    std::printf("requires: %s\n", features.c_str());
+  }
+  const graph::Input& input = g.inputs[0];
+  std::printf("input '%s': %d features, %s%s\n", input.name.c_str(), g.tensors[input.tensor].width,
+              Quant(g.tensors[input.tensor]).c_str(), input.feature_names.empty() ? "" : " (named)");
   if (m->calibration()) {
     std::printf("calibration: %s over %llu rows\n", str(m->calibration()->method()),
                 static_cast<unsigned long long>(m->calibration()->rows()));
   }
+  std::printf("graph: %s; %zu tensors\n", graph::CountOps(g).c_str(), g.tensors.size());
   Totals totals;
-  std::printf("%s(\n  (experts): ModuleList(\n", Kind(m));
-  for (uint32_t e = 0; e < m->experts()->size(); ++e) {
-    PrintMlp(m->experts()->Get(e), "(" + std::to_string(e) + "): ", "    ", nullptr, &totals);
-  }
-  std::printf("  )\n");
-  if (m->gates() && m->gates()->size()) {
-    std::printf("  (gates): ModuleList(\n");
-    for (uint32_t g = 0; g < m->gates()->size(); ++g) {
-      std::string experts;
-      for (uint32_t e : *m->gates()->Get(g)->experts())
-        experts += (experts.empty() ? "" : ", ") + std::to_string(e);
-      const std::string softmax = "Softmax(dim=1) over experts [" + experts + "], Q15 weights";
-      PrintMlp(m->gates()->Get(g)->mlp(), "(" + std::to_string(g) + "): ", "    ", softmax.c_str(), &totals);
+  for (const graph::Node& n : g.nodes) {
+    const graph::Tensor& y = g.tensors[n.output];
+    std::string from;
+    switch (n.op) {
+      case Op::kMixture: {
+        from = n.gated ? Ref(g, n.inputs[0]) + " x (" : "(";
+        for (int32_t j = 0; j < n.num_experts(); ++j)
+          from += (j ? ", " : "") + g.tensors[n.experts()[j]].name;
+        from += ")";
+        break;
+      }
+      case Op::kProduct:
+        for (size_t j = 0; j < n.inputs.size(); ++j) from += (j ? " x " : "") + Ref(g, n.inputs[j]);
+        break;
+      default:
+        from = Ref(g, n.inputs[0]);
     }
-    std::printf("  )\n");
-  }
-  std::printf("  (towers): ModuleList(\n");
-  for (uint32_t t = 0; t < m->tasks()->size(); ++t) {
-    const fb::Task* task = m->tasks()->Get(t);
-    const std::string source = task->gate() >= 0 ? "gate " + std::to_string(task->gate())
-                                                 : "expert " + std::to_string(task->expert()) + " (no gate)";
-    std::string scales;
-    for (float v : *task->mix_scales()) {
-      char buf[24];
-      std::snprintf(buf, sizeof(buf), "%s%.4g", scales.empty() ? "" : ", ", static_cast<double>(v));
-      scales += buf;
+    std::string detail;
+    if (n.op == Op::kDense) detail = DenseDetail(data, n, &totals);
+    if (n.op == Op::kActivation) {
+      const ActivationTables& t = data.activations[n.param];
+      detail = std::string(" ") + str(data.activation_source[n.param]->function()) +
+               (t.per_channel ? " (a table per channel)" : " (one table)");
     }
-    std::printf("    # task %u '%s' reads the mixture of %s (expert/tower-input scale ratios [%s]) as %s\n",
-                t, str(task->name()), source.c_str(), scales.c_str(),
-                Quant(task->tower()->layers()->Get(0)->input()).c_str());
-    PrintMlp(task->tower(), "(" + std::to_string(t) + "): ", "    ",
-             task->output() == fb::TaskOutput::SIGMOID ? "Sigmoid()" : "Identity()", &totals);
+    std::printf("  %-10s %s -> %s %s%s\n", graph::OpName(n.op), from.c_str(), Ref(g, n.output).c_str(),
+                Quant(y).c_str(), detail.c_str());
   }
-  std::printf("  )\n)\n");
-  std::printf("parameters: %s; %s multiply-accumulates per item; layer data %s bytes; file %s bytes\n",
+  std::printf("outputs:");
+  for (size_t o = 0; o < g.outputs.size(); ++o) {
+    std::printf("%s '%s' <- %s", o ? "," : "", g.outputs[o].name.c_str(),
+                g.tensors[g.outputs[o].tensor].name.c_str());
+  }
+  std::printf("\nparameters: %s; %s multiply-accumulates per item; layer data %s bytes; file %s bytes\n",
               Thousands(totals.params).c_str(), Thousands(model->macs_per_item()).c_str(),
               Thousands(totals.bytes).c_str(),
               Thousands(static_cast<int64_t>(std::filesystem::file_size(path))).c_str());

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "mmoe/converter/io.h"
 
@@ -45,20 +46,40 @@ std::string Text(double x, double y, const std::string& s, const char* anchor = 
          extra + ">" + Escape(s) + "</text>\n";
 }
 
+std::string Cell(double v, const char* format) {
+  return "<td>" + (std::isfinite(v) ? Fmt(format, v) : std::string()) + "</td>";
+}
+
 std::string SummaryTable(const converter::EvalResult& r) {
-  const bool labels = !r.task_evals.empty() && r.task_evals[0].has_labels;
+  bool classification = false, regression = false;
+  for (const converter::TaskEval& e : r.task_evals) {
+    classification = classification || (e.has_labels && !e.regression);
+    regression = regression || (e.has_labels && e.regression);
+  }
+  const double none = std::nan("");
   std::string h = "<table>\n<tr><th>task</th>";
-  if (labels)
+  if (classification) {
     h += "<th>AUC float</th><th>AUC int8</th><th>&#916;AUC</th><th>log loss float</th><th>log loss int8</th>";
-  h += "<th>max |&#916;p|</th><th>mean |&#916;p|</th><th>p99 |&#916;p|</th><th>Spearman</th><th>flipped "
+  }
+  if (regression) {
+    h += "<th>RMSE float</th><th>RMSE int8</th><th>MAE float</th><th>MAE int8</th><th>Spearman with labels, "
+         "float</th><th>int8</th>";
+  }
+  h += "<th>max |&#916;|</th><th>mean |&#916;|</th><th>p99 |&#916;|</th><th>Spearman</th><th>flipped "
        "pairs</th></tr>\n";
   for (size_t t = 0; t < r.tasks.size(); ++t) {
     const converter::TaskEval& e = r.task_evals[t];
+    const bool c = e.has_labels && !e.regression, g = e.has_labels && e.regression;
     h += "<tr><td>" + Escape(r.tasks[t]) + "</td>";
-    if (labels) {
-      h += "<td>" + Fmt("%.5f", e.auc_float) + "</td><td>" + Fmt("%.5f", e.auc_int8) + "</td><td>" +
-           Fmt("%+.5f", e.auc_int8 - e.auc_float) + "</td><td>" + Fmt("%.5f", e.logloss_float) + "</td><td>" +
-           Fmt("%.5f", e.logloss_int8) + "</td>";
+    if (classification) {
+      h += Cell(c ? e.auc_float : none, "%.5f") + Cell(c ? e.auc_int8 : none, "%.5f") +
+           Cell(c ? e.auc_int8 - e.auc_float : none, "%+.5f") + Cell(c ? e.logloss_float : none, "%.5f") +
+           Cell(c ? e.logloss_int8 : none, "%.5f");
+    }
+    if (regression) {
+      h += Cell(g ? e.rmse_float : none, "%.5g") + Cell(g ? e.rmse_int8 : none, "%.5g") +
+           Cell(g ? e.mae_float : none, "%.5g") + Cell(g ? e.mae_int8 : none, "%.5g") +
+           Cell(g ? e.spearman_float : none, "%.5f") + Cell(g ? e.spearman_int8 : none, "%.5f");
     }
     h += "<td>" + Fmt("%.5f", e.agreement.max_abs) + "</td><td>" + Fmt("%.5f", e.agreement.mean_abs) +
          "</td><td>" + Fmt("%.5f", e.agreement.p99_abs) + "</td><td>" + Fmt("%.6f", e.agreement.spearman) +
@@ -130,22 +151,35 @@ std::string Scatter(const converter::EvalResult& r, size_t t) {
   return s + "</svg>\n";
 }
 
-// Rows: tasks; columns: experts; darker is a larger mean gate weight.
+// Rows: gated mixtures; columns: the tensors they mix (e0, e1, ... named below); darker is a
+// larger mean gate weight; blank where a mixture does not mix that tensor.
 std::string Heatmap(const converter::EvalResult& r) {
-  const size_t experts = r.gate_means.empty() ? 0 : r.gate_means[0].size();
-  const double cell = 56, left = 140, top = 30;
-  std::string s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
-                  Fmt("%.0f", left + cell * static_cast<double>(experts) + 20) + "\" height=\"" +
-                  Fmt("%.0f", top + cell * static_cast<double>(r.tasks.size()) + 10) +
-                  "\" class=\"chart\" id=\"gates\">\n";
-  for (size_t e = 0; e < experts; ++e) {
-    s += Text(left + cell * (static_cast<double>(e) + 0.5), top - 8, "expert " + std::to_string(e), "middle");
+  std::vector<std::string> experts;
+  for (const converter::MixtureUse& m : r.mixtures) {
+    for (const std::string& e : m.experts) {
+      if (std::find(experts.begin(), experts.end(), e) == experts.end()) experts.push_back(e);
+    }
   }
-  for (size_t t = 0; t < r.tasks.size(); ++t) {
+  const double cell = 56, left = 200, top = 30;
+  const double legend = 16 * static_cast<double>(experts.size());
+  std::string s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
+                  Fmt("%.0f", std::max(left + cell * static_cast<double>(experts.size()) + 20, 520.0)) +
+                  "\" height=\"" +
+                  Fmt("%.0f", top + cell * static_cast<double>(r.mixtures.size()) + 20 + legend) +
+                  "\" class=\"chart\" id=\"gates\">\n";
+  for (size_t e = 0; e < experts.size(); ++e) {
+    s += Text(left + cell * (static_cast<double>(e) + 0.5), top - 8, "e" + std::to_string(e), "middle");
+    s += Text(left, top + cell * static_cast<double>(r.mixtures.size()) + 20 + 16 * static_cast<double>(e),
+              "e" + std::to_string(e) + ": " + experts[e]);
+  }
+  for (size_t t = 0; t < r.mixtures.size(); ++t) {
+    const converter::MixtureUse& m = r.mixtures[t];
     const double y = top + cell * static_cast<double>(t);
-    s += Text(left - 8, y + cell / 2 + 4, r.tasks[t], "end");
-    for (size_t e = 0; e < experts; ++e) {
-      const double w = std::clamp(r.gate_means[t][e], 0.0, 1.0);
+    s += Text(left - 8, y + cell / 2 + 4, m.name, "end");
+    for (size_t j = 0; j < m.experts.size(); ++j) {
+      const size_t e =
+          static_cast<size_t>(std::find(experts.begin(), experts.end(), m.experts[j]) - experts.begin());
+      const double w = std::clamp(m.mean_weight[j], 0.0, 1.0);
       // White (0) to dark blue (1).
       const int red = static_cast<int>(255 - 203 * w), green = static_cast<int>(255 - 154 * w),
                 blue = static_cast<int>(255 - 91 * w);
@@ -183,15 +217,17 @@ std::string RenderReport(const ReportInput& in) {
   h += "<h1>" + Escape(in.title) + "</h1>\n<p class=\"note\">" + Escape(in.source) + "</p>\n";
   for (const std::string& n : in.notes) h += "<p class=\"note\">" + Escape(n) + "</p>\n";
   if (r.simulation_mismatches != 0) {
-    h += "<p class=\"note\"><b>warning:</b> " + std::to_string(r.simulation_mismatches) +
-         " runtime scores differ from the converter's simulation; the per-layer figures may not describe the "
-         "runtime.</p>\n";
+    h +=
+        "<p class=\"note\"><b>warning:</b> " + std::to_string(r.simulation_mismatches) +
+        " scores of the default backend differ from the reference executor's; the per-tensor figures may not "
+        "describe the backend in use.</p>\n";
   }
   h += "<h2>Summary: int8 against float, per task</h2>\n" + SummaryTable(r);
-  h += "<h2>Signal-to-quantization-noise ratio per layer</h2>\n" + SqnrChart(r);
+  h += "<h2>Signal-to-quantization-noise ratio per tensor</h2>\n" + SqnrChart(r);
   h += "<h2>Float against int8 scores (" + std::to_string(r.float_sample.rows) + " rows)</h2>\n<div>\n";
   for (size_t t = 0; t < r.tasks.size(); ++t) h += Scatter(r, t);
-  h += "</div>\n<h2>Mean gate weight per expert and task</h2>\n" + Heatmap(r);
+  h += "</div>\n";
+  if (!r.mixtures.empty()) h += "<h2>Mean gate weight per mixed tensor</h2>\n" + Heatmap(r);
   return h + "</body>\n</html>\n";
 }
 

@@ -198,7 +198,7 @@ TEST_CASE("backends: every backend and ISA gives the reference bytes on randomly
       task.expert = n_gates == 0 ? pick(0, spec.num_experts - 1) : -1;
       task.tower.clear();
       for (int l = 0, depth = pick(0, 2); l < depth; ++l) task.tower.push_back(pick(1, 40));
-      if (t == 1) task.output = converter::TaskOutput::kIdentity;
+      if (t == 1) task.output = testing::TaskOutput::kIdentity;
       spec.tasks.push_back(task);
     }
     const converter::FloatModel fm = testing::RandomFloatModel(spec);

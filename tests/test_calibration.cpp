@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -12,6 +14,7 @@
 #include "mmoe/converter/convert.h"
 #include "mmoe/converter/rows.h"
 #include "mmoe_generated.h"
+#include "model_data.h"
 #include "support/fixtures.h"
 #include "support/random_model.h"
 
@@ -22,9 +25,8 @@ using converter::ActivationStats;
 using converter::CalibrationMethod;
 using converter::ParseCalibrationMethod;
 using converter::Range;
-using converter::TensorId;
 
-const TensorId kId{TensorId::kExpertLayer, 0, 0};
+constexpr int32_t kId = 3;  // any tensor index
 
 // The ranges a method picks for `values` (observed as one tensor, in rows of 100).
 Range Calibrate(const std::vector<float>& values, const std::string& method, bool int16 = false) {
@@ -37,8 +39,8 @@ Range Calibrate(const std::vector<float>& values, const std::string& method, boo
   feed();
   stats.BeginHistograms();
   feed();
-  stats.ChooseRanges(ParseCalibrationMethod(method), [&](const TensorId&) { return int16; });
-  return stats.GetRange(kId.part, kId.index, kId.layer);
+  stats.ChooseRanges(ParseCalibrationMethod(method), [&](int32_t) { return int16; });
+  return stats.GetRange(kId);
 }
 
 // Mean squared error of quantizing `values` to int8 (or int16) with `range`, computed exactly
@@ -159,7 +161,18 @@ TEST_CASE("mse counts exact zeros as error-free") {
   CHECK(ActualError(v, r) <= ActualError(v, Calibrate(v, "minmax")) * 1.01);
 }
 
-TEST_CASE("StoredAsInt16 says what the writer stores") {
+// The element type of every tensor of the file a conversion writes, by name.
+std::map<std::string, graph::TensorType> FileTypes(const std::vector<uint8_t>& bytes) {
+  std::shared_ptr<const Model> loaded;
+  const Status s = Model::LoadBuffer(bytes.data(), bytes.size(), &loaded);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  std::map<std::string, graph::TensorType> types;
+  for (const graph::Tensor& t : loaded->data().graph.tensors) types[t.name] = t.type;
+  return types;
+}
+
+TEST_CASE("TensorTypes says what the writer stores") {
+  using graph::TensorType;
   testing::RandomModelSpec spec;
   spec.input_dim = 12;
   spec.num_experts = 2;
@@ -173,37 +186,43 @@ TEST_CASE("StoredAsInt16 says what the writer stores") {
     converter::ConvertOptions options;
     options.activations = precision;
     const bool mixed = precision == converter::ActivationPrecision::kMixed;
-    const auto bytes = converter::Convert(model, x, options).bytes;
-    const fb::Model* m = fb::GetModel(bytes.data());
-    // Each requantized layer's output tensor against the rule.
-    const auto check_mlp = [&](const fb::Mlp* mlp, TensorId::Part part, int index) {
-      for (uint32_t l = 0; l < mlp->layers()->size(); ++l) {
-        const fb::Dense* d = mlp->layers()->Get(l);
-        if (d->output_kind() != fb::OutputKind::REQUANTIZED) continue;
-        CAPTURE(part);
-        CAPTURE(index);
-        CAPTURE(l);
-        CHECK((d->output()->type() == fb::ElementType::INT16) ==
-              converter::StoredAsInt16(model, TensorId{part, index, static_cast<int>(l)}, mixed));
-      }
-    };
-    for (uint32_t e = 0; e < m->experts()->size(); ++e)
-      check_mlp(m->experts()->Get(e), TensorId::kExpertLayer, static_cast<int>(e));
-    for (uint32_t g = 0; g < m->gates()->size(); ++g)
-      check_mlp(m->gates()->Get(g)->mlp(), TensorId::kGateLayer, static_cast<int>(g));
-    for (uint32_t t = 0; t < m->tasks()->size(); ++t) {
-      const fb::Mlp* tower = m->tasks()->Get(t)->tower();
-      check_mlp(tower, TensorId::kTowerLayer, static_cast<int>(t));
-      CHECK((tower->layers()->Get(0)->input()->type() == fb::ElementType::INT16) ==
-            converter::StoredAsInt16(model, TensorId{TensorId::kTowerInput, static_cast<int>(t), 0}, mixed));
+    const std::map<std::string, TensorType> file = FileTypes(converter::Convert(model, x, options).bytes);
+    const std::vector<TensorType> types = converter::TensorTypes(model, precision);
+    for (size_t t = 0; t < types.size(); ++t) {
+      CAPTURE(model.graph.tensors[t].name);
+      if (t != static_cast<size_t>(model.graph.inputs[0].tensor))
+        CHECK(file.at(model.graph.tensors[t].name) == types[t]);
     }
-    CHECK(m->input()->type() == fb::ElementType::INT8);
+    const TensorType narrow = mixed ? TensorType::kInt16 : TensorType::kInt8;
+    CHECK(file.at("input") == TensorType::kInt8);
+    CHECK(file.at("experts.0.0") == TensorType::kInt8);  // an expert's hidden layer
+    CHECK(file.at("experts.1.1") == narrow);             // an expert's output: the mixtures read it
+    CHECK(file.at("gates.0.0") == TensorType::kInt8);    // 490 wide, read by a dense layer
+    CHECK(file.at("gates.0.1") == narrow);
+    CHECK(file.at("gates.0.2") == TensorType::kFloat);  // logits
+    CHECK(file.at("gates.0.softmax") == TensorType::kFloat);
+    CHECK(file.at("tower_input.a") == narrow);
+    CHECK(file.at("tasks.0.0") == TensorType::kInt8);  // 481 wide
+    CHECK(file.at("tasks.0.1") == narrow);
+    CHECK(file.at("a") == TensorType::kFloat);
   }
+  // PLE: the first level's mixtures feed the second level's experts (int8); the last level's
+  // feed the towers (int16).
+  testing::RandomPleSpec ple;
+  const converter::FloatModel ple_model = testing::RandomPleModel(ple);
+  const converter::Matrix ple_x =
+      testing::RandomFeatures(64, ple.input_dim, testing::FeatureKind::kGaussian, 3);
+  const std::map<std::string, TensorType> file = FileTypes(converter::Convert(ple_model, ple_x, {}).bytes);
+  CHECK(file.at("levels.0.mix.0") == TensorType::kInt8);
+  CHECK(file.at("levels.0.mix.shared") == TensorType::kInt8);
+  CHECK(file.at("levels.0.specific.0.0.1") == TensorType::kInt16);
+  CHECK(file.at("levels.1.mix.1") == TensorType::kInt16);
+  CHECK(file.at("levels.1.gates.0.0") == TensorType::kFloat);
 }
 
 TEST_CASE("streamed calibration gives the same model whatever the chunk size") {
   const converter::FloatModel& model = testing::SeedFloatModel();
-  auto rows = converter::OpenRows(testing::SourcePath("examples/seed/calib.npy"), model.input_dim);
+  auto rows = converter::OpenRows(testing::SourcePath("examples/seed/calib.npy"), model.input_dim());
   for (const char* method : {"minmax", "mse", "percentile:99.9"}) {
     CAPTURE(method);
     converter::ConvertOptions options;

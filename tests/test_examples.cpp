@@ -27,7 +27,7 @@ TEST_CASE("example models: the float reference matches PyTorch's scores to 1e-5"
     const std::string dir = testing::SourcePath("examples/" + example.substr(0, example.find('/')));
     const std::string stem = testing::SourcePath("examples/" + example);
     const converter::FloatModel model = converter::ImportModel(stem + ".safetensors", stem + ".arch.json");
-    const converter::Matrix x = converter::ReadNpy(dir + "/eval.npy", model.input_dim);
+    const converter::Matrix x = converter::ReadNpy(dir + "/eval.npy", model.input_dim());
     const converter::Matrix torch = converter::ReadNpy(dir + "/eval_torch.npy", 2);
     const converter::Matrix ours = converter::FloatReference(model).Forward(x);
     REQUIRE(ours.rows == torch.rows);

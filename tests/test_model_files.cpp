@@ -83,7 +83,7 @@ void CheckRefused(const Status& s, StatusCode code, std::initializer_list<const 
 bool IsCleanRefusal(StatusCode code) {
   return code == StatusCode::kNotAModel || code == StatusCode::kUnsupportedVersion ||
          code == StatusCode::kCorruptModel || code == StatusCode::kInvalidModel ||
-         code == StatusCode::kChecksumMismatch;
+         code == StatusCode::kChecksumMismatch || code == StatusCode::kUnsupportedFeature;
 }
 
 // Scores `rows` items of `features` (input_dim wide, zero-padded if short) and checks that
@@ -101,11 +101,22 @@ void ScoreAndCheck(const std::shared_ptr<const Model>& model, const std::vector<
   std::vector<float> scores(rows * model->num_tasks(), -1.0f);
   s = session->Score(x.data(), rows, scores.data(), scores.size());
   REQUIRE_MESSAGE(s.ok(), s.message());
-  const auto* tasks = fb::GetModel(model->flatbuffer())->tasks();
+  // Probabilities: outputs of sigmoids, and products of outputs in [0, 1].
+  const graph::Graph& g = model->data().graph;
+  const std::vector<int32_t> producer = graph::Producers(g);
+  std::vector<bool> probability(g.tensors.size(), false);
+  for (const graph::Node& n : g.nodes) {
+    bool p = n.op == graph::Op::kSigmoid;
+    if (n.op == graph::Op::kProduct) {
+      p = true;
+      for (int32_t t : n.inputs) p = p && probability[t];
+    }
+    probability[n.output] = p;
+  }
+  const size_t tasks = g.outputs.size();
   for (size_t i = 0; i < scores.size(); ++i) {
-    const bool sigmoid = tasks->Get(i % tasks->size())->output() == fb::TaskOutput::SIGMOID;
     CHECK(std::isfinite(scores[i]));
-    if (sigmoid) CHECK((scores[i] >= 0.0f && scores[i] <= 1.0f));
+    if (probability[g.outputs[i % tasks].tensor]) CHECK((scores[i] >= 0.0f && scores[i] <= 1.0f));
   }
 }
 
@@ -210,14 +221,14 @@ TEST_CASE("Crc32c is CRC-32C (Castagnoli)") {
   }
 }
 
-TEST_CASE("the converter writes format 1.1 with a checksum trailer that the loader checks") {
+TEST_CASE("the converter writes format 2.0 with a checksum trailer that the loader checks") {
   const std::vector<uint8_t>& seed = testing::SeedModelBytes();
   REQUIRE(seed.size() > kChecksumTrailerSize);
   CHECK(std::memcmp(seed.data() + seed.size() - 4, "MMCK", 4) == 0);
   const Loaded l = LoadExact(seed);
   REQUIRE_MESSAGE(l.status.ok(), l.status.message());
-  CHECK(l.model->format_version_major() == 1);
-  CHECK(l.model->format_version_minor() == 1);
+  CHECK(l.model->format_version_major() == 2);
+  CHECK(l.model->format_version_minor() == 0);
   CHECK(l.model->checksum_verified());
   CHECK(l.model->flatbuffer_size() == seed.size() - kChecksumTrailerSize);
   // The shipped golden file too.
@@ -225,19 +236,20 @@ TEST_CASE("the converter writes format 1.1 with a checksum trailer that the load
   const Status s = Model::LoadFile(testing::SourcePath("tests/data/seed.mmoe").c_str(), &golden);
   REQUIRE_MESSAGE(s.ok(), s.message());
   CHECK(golden->checksum_verified());
+  CHECK(golden->format_version_major() == 1);
   CHECK(golden->format_version_minor() == 1);
 }
 
-TEST_CASE("a wrong checksum, or a 1.1 file without its trailer, is CHECKSUM_MISMATCH") {
+TEST_CASE("a wrong checksum, or a 1.1 or 2.0 file without its trailer, is CHECKSUM_MISMATCH") {
   std::vector<uint8_t> seed = testing::SeedModelBytes();
   seed[seed.size() - kChecksumTrailerSize] ^= 0x01;  // the stored CRC itself
   CheckRefused(LoadExact(seed).status, StatusCode::kChecksumMismatch,
                {"checksum mismatch", "CRC-32C", "0x", "damaged"});
   seed = testing::SeedModelBytes();
   seed[seed.size() - 1] = 'X';  // the magic: no trailer any more
-  CheckRefused(LoadExact(seed).status, StatusCode::kChecksumMismatch, {"format 1.1", "\"MMCK\"", "has none"});
+  CheckRefused(LoadExact(seed).status, StatusCode::kChecksumMismatch, {"format 2.0", "\"MMCK\"", "has none"});
   seed.resize(seed.size() - kChecksumTrailerSize);
-  CheckRefused(LoadExact(seed).status, StatusCode::kChecksumMismatch, {"format 1.1", "has none"});
+  CheckRefused(LoadExact(seed).status, StatusCode::kChecksumMismatch, {"format 2.0", "has none"});
   // With the check off, the FlatBuffer alone still verifies.
   const Loaded l = LoadExact(seed, WithoutChecksum());
   REQUIRE_MESSAGE(l.status.ok(), l.status.message());
@@ -337,7 +349,7 @@ TEST_CASE("a newer major format version is refused with UNSUPPORTED_VERSION nami
   const uint16_t newer = 7;
   std::memcpy(seed.data() + (field - seed.data()), &newer, sizeof(newer));
   Reseal(&seed);
-  CheckRefused(LoadExact(seed).status, StatusCode::kUnsupportedVersion, {"7.1", "newer", "2.0"});
+  CheckRefused(LoadExact(seed).status, StatusCode::kUnsupportedVersion, {"7.0", "newer", "2.0"});
 
   spec.version_major = 0;
   CheckRefused(LoadExact(testing::BuildModel(spec)).status, StatusCode::kUnsupportedVersion, {"0.3"});

@@ -11,8 +11,6 @@ namespace mmoe::converter {
 namespace {
 // A tensor that is (almost) always zero still needs a usable positive scale.
 constexpr float kMinScale = 1e-7f;
-// The widest tensor the writer stores as int16 (its consumer's accumulator bound).
-constexpr int kMaxInt16Width = 480;
 // Clipping points the MSE search tries per end of the range, and its rounds of coordinate
 // descent (lo given hi, then hi given lo).
 constexpr int kMseCandidates = 256;
@@ -144,22 +142,6 @@ Range ChooseRange(const CalibrationMethod& method, const Range& range, const std
   return out;
 }
 
-bool StoredAsInt16(const FloatModel& model, const TensorId& id, bool mixed) {
-  if (!mixed) return false;
-  switch (id.part) {
-    case TensorId::kExpertLayer:  // only the experts' outputs; their hidden layers are int8
-      return id.layer + 1 == static_cast<int>(model.experts[id.index].layers.size());
-    case TensorId::kGateLayer:
-      return model.gates[id.index].mlp.layers[id.layer].out <= kMaxInt16Width;
-    case TensorId::kTowerInput:
-      return model.tasks[id.index].tower.in_width() <= kMaxInt16Width;
-    case TensorId::kTowerLayer:
-      return model.tasks[id.index].tower.layers[id.layer].out <= kMaxInt16Width;
-    default:
-      return false;
-  }
-}
-
 void ActivationStats::BeginHistograms() {
   histograms_ = true;
   for (auto& entry : stats_) {
@@ -169,18 +151,12 @@ void ActivationStats::BeginHistograms() {
 }
 
 void ActivationStats::ChooseRanges(const CalibrationMethod& method,
-                                   const std::function<bool(const TensorId&)>& is_int16) {
-  for (auto& [key, s] : stats_) {
-    TensorId id;
-    id.part = static_cast<TensorId::Part>(std::get<0>(key));
-    id.index = std::get<1>(key);
-    id.layer = std::get<2>(key);
-    s.range = ChooseRange(method, s.range, s.bins, s.zeros, is_int16(id));
-  }
+                                   const std::function<bool(int32_t)>& is_int16) {
+  for (auto& [tensor, s] : stats_) s.range = ChooseRange(method, s.range, s.bins, s.zeros, is_int16(tensor));
 }
 
-void ActivationStats::Observe(const TensorId& id, const float* values, size_t count) {
-  Stats& s = stats_[{id.part, id.index, id.layer}];
+void ActivationStats::Observe(int32_t tensor, const float* values, size_t count) {
+  Stats& s = stats_[tensor];
   if (histograms_) {
     // The same rows as the first pass, so every value lies within the range.
     const double lo = s.range.lo, width = static_cast<double>(s.range.hi) - lo;
@@ -203,13 +179,13 @@ void ActivationStats::Observe(const TensorId& id, const float* values, size_t co
   ++s.count;
 }
 
-Range ActivationStats::GetRange(TensorId::Part part, int index, int layer) const {
-  auto it = stats_.find({part, index, layer});
+Range ActivationStats::GetRange(int32_t tensor) const {
+  auto it = stats_.find(tensor);
   return it == stats_.end() ? Range() : it->second.range;
 }
 
-std::vector<double> ActivationStats::GetMean(TensorId::Part part, int index, int layer) const {
-  auto it = stats_.find({part, index, layer});
+std::vector<double> ActivationStats::GetMean(int32_t tensor) const {
+  auto it = stats_.find(tensor);
   if (it == stats_.end() || it->second.count == 0) return {};
   std::vector<double> mean = it->second.sum;
   for (double& v : mean) v /= static_cast<double>(it->second.count);

@@ -16,7 +16,7 @@ void FloatPass(const FloatModel& model, RowSource& rows, const ConvertOptions& o
   const FloatReference reference(model);
   const int64_t total = limit >= 0 && limit < rows.rows() ? limit : rows.rows();
   ForEachChunk(rows, options.chunk_rows, total, [&](int64_t first, const Matrix& chunk) {
-    on_scores(first, chunk, reference.Forward(chunk, nullptr, observer));
+    on_scores(first, chunk, reference.Forward(chunk, observer));
     if (options.progress) options.progress(stage, first + chunk.rows, total);
   });
 }
@@ -33,9 +33,9 @@ ConvertResult Convert(const FloatModel& model, RowSource& calibration, const Con
   Validate(model);
   const CalibrationMethod method = ParseCalibrationMethod(options.calibration);
   if (calibration.rows() == 0) throw ConvertError(calibration.name() + ": calibration set is empty");
-  if (calibration.cols() != model.input_dim) {
+  if (calibration.cols() != model.input_dim()) {
     throw ConvertError(calibration.name() + ": calibration rows have " + std::to_string(calibration.cols()) +
-                       " values, the model reads " + std::to_string(model.input_dim));
+                       " values, the model reads " + std::to_string(model.input_dim()));
   }
   if (options.chunk_rows <= 0) throw ConvertError("chunk_rows must be positive");
   const int64_t agreement_rows = std::min(calibration.rows(), std::max<int64_t>(options.agreement_rows, 1));
@@ -57,8 +57,8 @@ ConvertResult Convert(const FloatModel& model, RowSource& calibration, const Con
     stats.BeginHistograms();
     FloatPass(model, calibration, options, "histograms", -1, &stats,
               [](int64_t, const Matrix&, const Matrix&) {});
-    const bool mixed = options.activations == ActivationPrecision::kMixed;
-    stats.ChooseRanges(method, [&](const TensorId& id) { return StoredAsInt16(model, id, mixed); });
+    const std::vector<graph::TensorType> types = TensorTypes(model, options.activations);
+    stats.ChooseRanges(method, [&](int32_t t) { return types[t] == graph::TensorType::kInt16; });
   }
 
   ConvertOptions file_options = options;
@@ -68,13 +68,7 @@ ConvertResult Convert(const FloatModel& model, RowSource& calibration, const Con
   result.agreement_rows = agreement_rows;
   result.bytes = BuildModelFile(model, stats, calibration.rows(), file_options, &result.warnings);
   result.parameters = model.parameters();
-  auto add_bytes = [&](const FloatMlp& mlp) {
-    for (const FloatDense& l : mlp.layers)
-      result.parameter_bytes += static_cast<int64_t>(l.in) * l.out + 4 * l.out;
-  };
-  for (const FloatMlp& e : model.experts) add_bytes(e);
-  for (const FloatGate& g : model.gates) add_bytes(g.mlp);
-  for (const FloatTask& t : model.tasks) add_bytes(t.tower);
+  result.parameter_bytes = model.parameter_bytes();
 
   // Score the calibration rows with the runtime itself: the agreement figures are those of
   // the file just built, not of a simulation.
@@ -87,7 +81,7 @@ ConvertResult Convert(const FloatModel& model, RowSource& calibration, const Con
   if (!s.ok()) throw ConvertError(std::string("internal error: ") + s.message());
   Matrix int8_scores;
   int8_scores.rows = agreement_rows;
-  int8_scores.cols = static_cast<int64_t>(model.tasks.size());
+  int8_scores.cols = model.num_tasks();
   int8_scores.data.resize(int8_scores.rows * int8_scores.cols);
   ForEachChunk(calibration, options.chunk_rows, agreement_rows, [&](int64_t first, const Matrix& chunk) {
     s = session->Score(chunk.data.data(), chunk.rows, int8_scores.row(first),
@@ -95,9 +89,7 @@ ConvertResult Convert(const FloatModel& model, RowSource& calibration, const Con
     if (!s.ok()) throw ConvertError(std::string("internal error: ") + s.message());
     if (options.progress) options.progress("agreement", first + chunk.rows, agreement_rows);
   });
-  std::vector<std::string> names;
-  for (const FloatTask& t : model.tasks) names.push_back(t.name);
-  result.agreement = CompareScores(float_scores, int8_scores, names);
+  result.agreement = CompareScores(float_scores, int8_scores, model.task_names());
   return result;
 }
 

@@ -1,66 +1,61 @@
 #include "mmoe/converter/evaluate.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
-#include <tuple>
 
+#include "mmoe/converter/float_reference.h"
 #include "mmoe/converter/quality.h"
-#include "mmoe/converter/quantized_reference.h"
 #include "mmoe/converter/rows.h"
 #include "mmoe/mmoe.h"
-#include "mmoe_generated.h"
+#include "model_data.h"
+#include "plan/executor.h"
 
 namespace mmoe::converter {
 namespace {
 
-using Key = std::tuple<int, int, int>;
-Key KeyOf(const TensorId& id) { return {id.part, id.index, id.layer}; }
+using graph::Op;
+using graph::TensorType;
 
-// Every tensor of a chunk, concatenated over its rows in observation order.
-class Recorder : public ActivationObserver {
+// Every float tensor of a chunk, concatenated over its rows in observation order.
+class FloatRecorder : public ActivationObserver {
  public:
-  void Observe(const TensorId& id, const float* values, size_t count) override {
-    auto& v = tensors_[KeyOf(id)];
+  explicit FloatRecorder(size_t tensors) : values_(tensors) {}
+  void Observe(int32_t tensor, const float* values, size_t count) override {
+    std::vector<float>& v = values_[static_cast<size_t>(tensor)];
     v.insert(v.end(), values, values + count);
   }
-  const std::map<Key, std::vector<float>>& tensors() const { return tensors_; }
-  void Clear() { tensors_.clear(); }
-
- private:
-  std::map<Key, std::vector<float>> tensors_;
+  std::vector<std::vector<float>> values_;
 };
 
-// The activation tensors in the order the network computes them, with readable names.
-std::vector<LayerNoise> Layers(const FloatModel& m) {
-  std::vector<LayerNoise> out;
-  auto add = [&](const std::string& name, TensorId::Part part, int index, int layer) {
-    LayerNoise l;
-    l.name = name;
-    l.id = TensorId{part, index, layer};
-    out.push_back(l);
-  };
-  add("input", TensorId::kInput, 0, 0);
-  for (size_t e = 0; e < m.experts.size(); ++e) {
-    for (size_t l = 0; l < m.experts[e].layers.size(); ++l)
-      add(m.experts[e].layers[l].name, TensorId::kExpertLayer, static_cast<int>(e), static_cast<int>(l));
-  }
-  for (size_t g = 0; g < m.gates.size(); ++g) {
-    const auto& layers = m.gates[g].mlp.layers;
-    for (size_t l = 0; l < layers.size(); ++l) {
-      add(layers[l].name + (l + 1 == layers.size() ? " (logits)" : ""), TensorId::kGateLayer,
-          static_cast<int>(g), static_cast<int>(l));
+// The reference executor's tensors of a chunk, dequantized, concatenated over rows.
+class QuantRecorder : public TensorObserver {
+ public:
+  explicit QuantRecorder(const graph::Graph& g) : g_(g), values_(g.tensors.size()) {}
+  void Observe(int32_t tensor, const void* data, size_t batch, size_t stride) override {
+    const graph::Tensor& t = g_.tensors[static_cast<size_t>(tensor)];
+    std::vector<float>& v = values_[static_cast<size_t>(tensor)];
+    for (size_t i = 0; i < batch; ++i) {
+      for (int32_t c = 0; c < t.width; ++c) {
+        const size_t at = i * stride + static_cast<size_t>(c);
+        switch (t.type) {
+          case TensorType::kInt8:
+            v.push_back(t.scale * static_cast<float>(static_cast<const int8_t*>(data)[at] - t.zero_point));
+            break;
+          case TensorType::kInt16:
+            v.push_back(t.scale * static_cast<float>(static_cast<const int16_t*>(data)[at] - t.zero_point));
+            break;
+          case TensorType::kFloat:
+            v.push_back(static_cast<const float*>(data)[at]);
+            break;
+        }
+      }
     }
   }
-  for (size_t t = 0; t < m.tasks.size(); ++t) {
-    add("tower_input." + m.tasks[t].name, TensorId::kTowerInput, static_cast<int>(t), 0);
-    const auto& layers = m.tasks[t].tower.layers;
-    for (size_t l = 0; l < layers.size(); ++l) {
-      add(layers[l].name + (l + 1 == layers.size() ? " (logit)" : ""), TensorId::kTowerLayer,
-          static_cast<int>(t), static_cast<int>(l));
-    }
-  }
-  return out;
-}
+  const graph::Graph& g_;
+  std::vector<std::vector<float>> values_;
+};
 
 std::vector<double> Column(const Matrix& m, int64_t c) {
   std::vector<double> v(static_cast<size_t>(m.rows));
@@ -68,11 +63,50 @@ std::vector<double> Column(const Matrix& m, int64_t c) {
   return v;
 }
 
+void Regression(const std::vector<double>& scores, const std::vector<double>& labels, double* rmse,
+                double* mae) {
+  double se = 0.0, ae = 0.0;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    const double d = scores[i] - labels[i];
+    se += d * d;
+    ae += std::fabs(d);
+  }
+  const double n = static_cast<double>(std::max<size_t>(scores.size(), 1));
+  *rmse = std::sqrt(se / n);
+  *mae = ae / n;
+}
+
+bool ZeroOne(const Matrix& labels, int64_t t) {
+  for (int64_t i = 0; i < labels.rows; ++i) {
+    const float v = labels.row(i)[t];
+    if (v != 0.0f && v != 1.0f) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 double LayerNoise::sqnr_db() const { return SqnrDb(signal, noise); }
 
-void CheckLabels(const Matrix& labels, int64_t rows, int64_t tasks, const std::string& path) {
+std::vector<bool> ProbabilityOutputs(const FloatModel& model) {
+  const graph::Graph& g = model.graph;
+  std::vector<bool> probability(g.tensors.size(), false);
+  for (const graph::Node& n : g.nodes) {
+    if (n.op == Op::kSigmoid) probability[n.output] = true;
+    if (n.op == Op::kProduct) {
+      bool all = true;
+      for (int32_t t : n.inputs) all = all && probability[t];
+      probability[n.output] = all;
+    }
+  }
+  std::vector<bool> out;
+  for (const graph::Output& o : g.outputs) out.push_back(probability[o.tensor]);
+  return out;
+}
+
+void CheckLabels(const Matrix& labels, int64_t rows, const std::vector<bool>& probability,
+                 const std::string& path) {
+  const int64_t tasks = static_cast<int64_t>(probability.size());
   if (labels.cols != tasks) {
     throw ConvertError(path + ": labels have " + std::to_string(labels.cols) + " columns, the model has " +
                        std::to_string(tasks) + " tasks");
@@ -84,9 +118,14 @@ void CheckLabels(const Matrix& labels, int64_t rows, int64_t tasks, const std::s
   for (int64_t i = 0; i < labels.rows; ++i) {
     for (int64_t t = 0; t < labels.cols; ++t) {
       const float v = labels.row(i)[t];
-      if (v != 0.0f && v != 1.0f) {
+      if (!std::isfinite(v)) {
+        throw ConvertError(path + ": row " + std::to_string(i) + ", column " + std::to_string(t) +
+                           " is not finite");
+      }
+      if (probability[t] && v != 0.0f && v != 1.0f) {
         throw ConvertError(path + ": row " + std::to_string(i) + ", column " + std::to_string(t) + " is " +
-                           std::to_string(v) + ", labels must be 0 or 1");
+                           std::to_string(v) + "; task " + std::to_string(t) +
+                           " scores a probability, whose labels must be 0 or 1");
       }
     }
   }
@@ -95,102 +134,109 @@ void CheckLabels(const Matrix& labels, int64_t rows, int64_t tasks, const std::s
 EvalResult Evaluate(const FloatModel& float_model, const std::shared_ptr<const Model>& model, RowSource& rows,
                     const Matrix* labels, const EvalOptions& options) {
   Validate(float_model);
-  const fb::Model* file = fb::GetModel(model->flatbuffer());
+  const graph::Graph& qg = model->data().graph;
+  const graph::Graph& fg = float_model.graph;
   const int n_tasks = model->num_tasks();
-  if (float_model.input_dim != model->input_dim() || static_cast<int>(float_model.tasks.size()) != n_tasks ||
-      float_model.experts.size() != file->experts()->size() ||
-      float_model.gates.size() != (file->gates() ? file->gates()->size() : 0)) {
-    throw ConvertError(
-        "the float weights (" + std::to_string(float_model.input_dim) + " inputs, " +
-        std::to_string(float_model.experts.size()) + " experts, " + std::to_string(float_model.tasks.size()) +
-        " tasks) do not describe the model file (" + std::to_string(model->input_dim()) + " inputs, " +
-        std::to_string(file->experts() ? file->experts()->size() : 0) + " experts, " + std::to_string(n_tasks) + " tasks)");
+  if (float_model.input_dim() != model->input_dim() || float_model.num_tasks() != n_tasks) {
+    throw ConvertError("the float weights (" + std::to_string(float_model.input_dim()) + " inputs, " +
+                       std::to_string(float_model.num_tasks()) + " tasks) do not describe the model file (" +
+                       std::to_string(model->input_dim()) + " inputs, " + std::to_string(n_tasks) +
+                       " tasks)");
   }
   if (rows.cols() != model->input_dim()) {
     throw ConvertError(rows.name() + ": rows have " + std::to_string(rows.cols()) +
                        " values, the model reads " + std::to_string(model->input_dim()));
   }
   if (rows.rows() == 0) throw ConvertError(rows.name() + ": no rows to evaluate");
-  if (labels) CheckLabels(*labels, rows.rows(), n_tasks, "labels");  // the caller's file, all rows
+  const std::vector<bool> probability = ProbabilityOutputs(float_model);
+  if (labels) CheckLabels(*labels, rows.rows(), probability, "labels");  // the caller's file, all rows
 
   EvalResult r;
   r.rows = options.max_rows >= 0 ? std::min(options.max_rows, rows.rows()) : rows.rows();
   if (r.rows == 0) throw ConvertError(rows.name() + ": no rows to evaluate");
   // The file's names: weights imported without an architecture only know "task1", "task2".
   for (int t = 0; t < n_tasks; ++t) r.tasks.push_back(model->task_name(t));
-  r.layers = Layers(float_model);
-  std::map<Key, LayerNoise*> by_key;
-  for (LayerNoise& l : r.layers) by_key[KeyOf(l.id)] = &l;
+  // Tensors both sides have, paired by name, in the float graph's order.
+  std::map<std::string, int32_t> file_tensor;
+  for (size_t t = 0; t < qg.tensors.size(); ++t) file_tensor[qg.tensors[t].name] = static_cast<int32_t>(t);
+  std::vector<std::pair<int32_t, int32_t>> pairs;  // float tensor, file tensor
+  const auto pair = [&](int32_t ft) {
+    const auto it = file_tensor.find(fg.tensors[ft].name);
+    if (it == file_tensor.end() || qg.tensors[it->second].width != fg.tensors[ft].width) return;
+    pairs.emplace_back(ft, it->second);
+    LayerNoise l;
+    l.name = fg.tensors[ft].name;
+    l.type = graph::TensorTypeName(qg.tensors[it->second].type);
+    r.layers.push_back(l);
+  };
+  pair(fg.inputs[0].tensor);
+  for (const graph::Node& n : fg.nodes) pair(n.output);
 
   std::unique_ptr<Session> session;
   if (Status s = Session::Create(model, SessionOptions(), &session); !s.ok()) throw ConvertError(s.message());
+  QuantRecorder quant_rec(qg);
+  const size_t tile = static_cast<size_t>(std::clamp<int64_t>(options.chunk_rows, 1, 4096));
+  std::unique_ptr<Executor> reference;
+  if (Status s = CreateReferenceExecutor(model->data(), tile, &reference, &quant_rec); !s.ok()) {
+    throw ConvertError(s.message());
+  }
   const FloatReference float_ref(float_model);
-  const QuantizedReference quant_ref(file);
   Matrix float_scores, int8_scores;
   for (Matrix* m : {&float_scores, &int8_scores}) {
     m->rows = r.rows;
     m->cols = n_tasks;
     m->data.resize(static_cast<size_t>(r.rows * n_tasks));
   }
-  std::vector<std::vector<double>> gate_sums(float_model.gates.size());
-  for (size_t g = 0; g < gate_sums.size(); ++g) gate_sums[g].assign(float_model.gates[g].experts.size(), 0.0);
-  Recorder float_rec, quant_rec;
-  ForEachChunk(rows, options.chunk_rows, r.rows, [&](int64_t first, const Matrix& chunk) {
-    float_rec.Clear();
-    quant_rec.Clear();
-    const Matrix f = float_ref.Forward(chunk, nullptr, &float_rec);
-    const Matrix q = quant_ref.Forward(chunk, &quant_rec);
+  std::vector<std::vector<double>> mix_sums(fg.nodes.size());
+  std::vector<float> ref_scores;
+  ForEachChunk(rows, static_cast<int64_t>(tile), r.rows, [&](int64_t first, const Matrix& chunk) {
+    FloatRecorder float_rec(fg.tensors.size());
+    for (auto& v : quant_rec.values_) v.clear();
+    const Matrix f = float_ref.Forward(chunk, &float_rec);
     std::copy(f.data.begin(), f.data.end(), float_scores.row(first));
     float* int8_rows = int8_scores.row(first);
     if (Status s =
-            session->Score(chunk.data.data(), static_cast<size_t>(chunk.rows), int8_rows, q.data.size());
+            session->Score(chunk.data.data(), static_cast<size_t>(chunk.rows), int8_rows, f.data.size());
         !s.ok()) {
       throw ConvertError(s.message());
     }
-    for (size_t i = 0; i < q.data.size(); ++i) r.simulation_mismatches += q.data[i] != int8_rows[i];
-    for (const auto& [key, fv] : float_rec.tensors()) {
-      auto layer = by_key.find(key);
-      auto qv = quant_rec.tensors().find(key);
-      if (layer == by_key.end() || qv == quant_rec.tensors().end() || qv->second.size() != fv.size())
-        continue;
+    ref_scores.resize(f.data.size());
+    reference->ScoreTile(chunk.data.data(), nullptr, static_cast<size_t>(chunk.rows), ref_scores.data());
+    for (size_t i = 0; i < ref_scores.size(); ++i) r.simulation_mismatches += ref_scores[i] != int8_rows[i];
+    for (size_t p = 0; p < pairs.size(); ++p) {
+      const std::vector<float>& fv = float_rec.values_[pairs[p].first];
+      const std::vector<float>& qv = quant_rec.values_[pairs[p].second];
+      if (qv.size() != fv.size()) continue;
       for (size_t i = 0; i < fv.size(); ++i) {
-        const double d = static_cast<double>(fv[i]) - qv->second[i];
-        layer->second->signal += static_cast<double>(fv[i]) * fv[i];
-        layer->second->noise += d * d;
+        const double d = static_cast<double>(fv[i]) - qv[i];
+        r.layers[p].signal += static_cast<double>(fv[i]) * fv[i];
+        r.layers[p].noise += d * d;
       }
     }
-    // The float gates' softmax, from their logits (the last gate layer's outputs).
-    for (size_t g = 0; g < gate_sums.size(); ++g) {
-      const int last = static_cast<int>(float_model.gates[g].mlp.layers.size()) - 1;
-      const std::vector<float>& z =
-          float_rec.tensors().at(Key{TensorId::kGateLayer, static_cast<int>(g), last});
-      const size_t n = gate_sums[g].size();
-      for (size_t i = 0; i + n <= z.size(); i += n) {
-        double zmax = z[i], sum = 0.0;
-        for (size_t j = 0; j < n; ++j) zmax = std::max<double>(zmax, z[i + j]);
-        for (size_t j = 0; j < n; ++j) sum += std::exp(z[i + j] - zmax);
-        for (size_t j = 0; j < n; ++j) gate_sums[g][j] += std::exp(z[i + j] - zmax) / sum;
+    // The float gates' probabilities each gated mixture applies.
+    for (size_t i = 0; i < fg.nodes.size(); ++i) {
+      const graph::Node& n = fg.nodes[i];
+      if (n.op != Op::kMixture || !n.gated) continue;
+      const std::vector<float>& p = float_rec.values_[n.inputs[0]];
+      const size_t k = static_cast<size_t>(n.num_experts());
+      mix_sums[i].resize(k, 0.0);
+      for (size_t at = 0; at + k <= p.size(); at += k) {
+        for (size_t j = 0; j < k; ++j) mix_sums[i][j] += p[at + j];
       }
     }
     if (options.progress) options.progress("evaluating", first + chunk.rows, r.rows);
   });
 
-  // Only the layers the file quantizes and both sides reported.
-  std::vector<LayerNoise> kept;
-  for (const LayerNoise& l : r.layers)
-    if (l.signal > 0.0 || l.noise > 0.0) kept.push_back(l);
-  r.layers = kept;
-
-  r.gate_means.assign(n_tasks, std::vector<double>(float_model.experts.size(), 0.0));
-  for (int t = 0; t < n_tasks; ++t) {
-    const FloatTask& task = float_model.tasks[t];
-    if (task.gate < 0) {
-      r.gate_means[t][task.expert] = 1.0;
-      continue;
+  for (size_t i = 0; i < fg.nodes.size(); ++i) {
+    const graph::Node& n = fg.nodes[i];
+    if (n.op != Op::kMixture || !n.gated) continue;
+    MixtureUse use;
+    use.name = fg.tensors[n.output].name;
+    for (int32_t j = 0; j < n.num_experts(); ++j) {
+      use.experts.push_back(fg.tensors[n.experts()[j]].name);
+      use.mean_weight.push_back(mix_sums[i][j] / static_cast<double>(r.rows));
     }
-    const std::vector<int>& experts = float_model.gates[task.gate].experts;
-    for (size_t j = 0; j < experts.size(); ++j)
-      r.gate_means[t][experts[j]] = gate_sums[task.gate][j] / static_cast<double>(r.rows);
+    r.mixtures.push_back(use);
   }
 
   const std::vector<TaskAgreement> agreement = CompareScores(float_scores, int8_scores, r.tasks);
@@ -203,12 +249,19 @@ EvalResult Evaluate(const FloatModel& float_model, const std::shared_ptr<const M
       std::vector<double> y = Column(*labels, t);
       y.resize(static_cast<size_t>(r.rows));
       e.has_labels = true;
-      e.auc_float = Auc(f, y);
-      e.auc_int8 = Auc(q, y);
-      // Log loss needs probabilities: an identity task's scores are logits or regressions.
-      const bool probabilities = float_model.tasks[t].output == TaskOutput::kSigmoid;
-      e.logloss_float = probabilities ? LogLoss(f, y) : std::nan("");
-      e.logloss_int8 = probabilities ? LogLoss(q, y) : std::nan("");
+      e.regression = !probability[t] && !ZeroOne(*labels, t);
+      if (e.regression) {
+        Regression(f, y, &e.rmse_float, &e.mae_float);
+        Regression(q, y, &e.rmse_int8, &e.mae_int8);
+        e.spearman_float = Spearman(f, y);
+        e.spearman_int8 = Spearman(q, y);
+      } else {
+        e.auc_float = Auc(f, y);
+        e.auc_int8 = Auc(q, y);
+        // Log loss needs probabilities: other tasks' scores are logits.
+        e.logloss_float = probability[t] ? LogLoss(f, y) : std::nan("");
+        e.logloss_int8 = probability[t] ? LogLoss(q, y) : std::nan("");
+      }
     }
     r.task_evals.push_back(e);
   }

@@ -1,10 +1,14 @@
 #include "mmoe/converter/float_reference.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
 namespace mmoe::converter {
 namespace {
+
+using graph::Node;
+using graph::Op;
 
 // One Linear layer with float32 inputs and outputs and a double accumulator: within an ulp
 // or so of PyTorch's float32 GEMM, whatever order it sums in.
@@ -19,86 +23,77 @@ void Dense(const FloatDense& layer, const float* x, float* y) {
   }
 }
 
-// Runs an MLP, reporting each layer's output; returns the last output.
-const std::vector<float>& RunMlp(const FloatMlp& mlp, const float* x, TensorId id,
-                                 ActivationObserver* observer, std::vector<float> (&buffers)[2]) {
-  const float* cur = x;
-  for (size_t l = 0; l < mlp.layers.size(); ++l) {
-    std::vector<float>& out = buffers[l % 2];
-    out.resize(mlp.layers[l].out);
-    Dense(mlp.layers[l], cur, out.data());
-    if (observer) {
-      id.layer = static_cast<int>(l);
-      observer->Observe(id, out.data(), out.size());
-    }
-    cur = out.data();
-  }
-  return buffers[(mlp.layers.size() - 1) % 2];
+// Softmax as torch.nn.Softmax: shift by the maximum, normalise.
+void Softmax(const float* z, size_t n, float* p) {
+  double zmax = z[0], sum = 0.0;
+  for (size_t j = 0; j < n; ++j) zmax = std::max<double>(zmax, z[j]);
+  for (size_t j = 0; j < n; ++j) sum += std::exp(static_cast<double>(z[j]) - zmax);
+  for (size_t j = 0; j < n; ++j) p[j] = static_cast<float>(std::exp(static_cast<double>(z[j]) - zmax) / sum);
 }
 
 }  // namespace
 
-Matrix FloatReference::Forward(const Matrix& x, Matrix* logits, ActivationObserver* observer) const {
+Matrix FloatReference::Forward(const Matrix& x, ActivationObserver* observer) const {
   const FloatModel& m = model_;
-  if (x.cols != m.input_dim) {
+  const graph::Graph& g = m.graph;
+  if (x.cols != m.input_dim()) {
     throw ConvertError("float reference: input has " + std::to_string(x.cols) + " columns, the model reads " +
-                       std::to_string(m.input_dim));
+                       std::to_string(m.input_dim()));
   }
-  const int n_tasks = static_cast<int>(m.tasks.size());
-  const int width = m.expert_width();
-  Matrix probs;
-  probs.rows = x.rows;
-  probs.cols = n_tasks;
-  probs.data.assign(static_cast<size_t>(x.rows) * n_tasks, 0.0f);
-  if (logits) *logits = probs;
+  const int n_tasks = m.num_tasks();
+  Matrix scores;
+  scores.rows = x.rows;
+  scores.cols = n_tasks;
+  scores.data.assign(static_cast<size_t>(x.rows) * n_tasks, 0.0f);
 
-  std::vector<std::vector<float>> expert_out(m.experts.size());
-  std::vector<std::vector<float>> gate_w(m.gates.size());
-  std::vector<float> mix(width);
-  std::vector<float> buffers[2];
-  for (int64_t i = 0; i < x.rows; ++i) {
-    const float* xi = x.row(i);
-    if (observer) observer->Observe(TensorId{TensorId::kInput, 0, 0}, xi, m.input_dim);
-    for (size_t e = 0; e < m.experts.size(); ++e) {
-      expert_out[e] = RunMlp(m.experts[e], xi, TensorId{TensorId::kExpertLayer, static_cast<int>(e), 0},
-                             observer, buffers);
-    }
-    for (size_t g = 0; g < m.gates.size(); ++g) {
-      const std::vector<float>& z = RunMlp(
-          m.gates[g].mlp, xi, TensorId{TensorId::kGateLayer, static_cast<int>(g), 0}, observer, buffers);
-      // Softmax as torch.nn.Softmax: shift by the maximum, normalise.
-      double zmax = z[0], sum = 0.0;
-      for (float v : z) zmax = std::max<double>(zmax, v);
-      gate_w[g].resize(z.size());
-      for (size_t j = 0; j < z.size(); ++j) sum += std::exp(static_cast<double>(z[j]) - zmax);
-      for (size_t j = 0; j < z.size(); ++j) {
-        gate_w[g][j] = static_cast<float>(std::exp(static_cast<double>(z[j]) - zmax) / sum);
-      }
-    }
-    for (int t = 0; t < n_tasks; ++t) {
-      const FloatTask& task = m.tasks[t];
-      std::fill(mix.begin(), mix.end(), 0.0f);
-      if (task.gate < 0) {
-        mix = expert_out[task.expert];
-      } else {
-        // Float32 multiply-adds in expert order, as the seed's forward() accumulates.
-        const FloatGate& gate = m.gates[task.gate];
-        for (size_t j = 0; j < gate.experts.size(); ++j) {
-          const std::vector<float>& eo = expert_out[gate.experts[j]];
-          for (int c = 0; c < width; ++c) mix[c] = mix[c] + eo[c] * gate_w[task.gate][j];
+  std::vector<std::vector<float>> t(g.tensors.size());
+  for (size_t i = 0; i < g.tensors.size(); ++i) t[i].resize(static_cast<size_t>(g.tensors[i].width));
+  const int32_t input = g.inputs[0].tensor;
+  for (int64_t row = 0; row < x.rows; ++row) {
+    std::copy(x.row(row), x.row(row) + x.cols, t[input].begin());
+    if (observer) observer->Observe(input, t[input].data(), t[input].size());
+    for (const Node& n : g.nodes) {
+      std::vector<float>& y = t[n.output];
+      const std::vector<float>& a = t[n.inputs[0]];
+      switch (n.op) {
+        case Op::kDense:
+          Dense(m.dense[n.param], a.data(), y.data());
+          break;
+        case Op::kActivation: {
+          const FloatActivation& f = m.activations[n.param];
+          for (size_t c = 0; c < y.size(); ++c) y[c] = static_cast<float>(f.Apply(a[c], static_cast<int>(c)));
+          break;
         }
+        case Op::kSoftmax:
+          Softmax(a.data(), a.size(), y.data());
+          break;
+        case Op::kMixture: {
+          // Float32 multiply-adds in the order of the mixed tensors, as the seed's forward()
+          // accumulates; without probabilities every tensor has weight 1.
+          std::fill(y.begin(), y.end(), 0.0f);
+          for (int32_t j = 0; j < n.num_experts(); ++j) {
+            const std::vector<float>& e = t[n.experts()[j]];
+            const float w = n.gated ? a[static_cast<size_t>(j)] : 1.0f;
+            for (size_t c = 0; c < y.size(); ++c) y[c] = y[c] + e[c] * w;
+          }
+          break;
+        }
+        case Op::kSigmoid:
+          for (size_t c = 0; c < y.size(); ++c)
+            y[c] = static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(a[c]))));
+          break;
+        case Op::kProduct:
+          y = a;
+          for (size_t j = 1; j < n.inputs.size(); ++j) {
+            for (size_t c = 0; c < y.size(); ++c) y[c] = y[c] * t[n.inputs[j]][c];
+          }
+          break;
       }
-      if (observer) observer->Observe(TensorId{TensorId::kTowerInput, t, 0}, mix.data(), mix.size());
-      const std::vector<float>& z =
-          RunMlp(task.tower, mix.data(), TensorId{TensorId::kTowerLayer, t, 0}, observer, buffers);
-      const float logit = z[0];
-      if (logits) logits->row(i)[t] = logit;
-      probs.row(i)[t] = task.output == TaskOutput::kSigmoid
-                            ? static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(logit))))
-                            : logit;
+      if (observer) observer->Observe(n.output, y.data(), y.size());
     }
+    for (int o = 0; o < n_tasks; ++o) scores.row(row)[o] = t[g.outputs[o].tensor][0];
   }
-  return probs;
+  return scores;
 }
 
 }  // namespace mmoe::converter

@@ -1,13 +1,15 @@
-// Quantizes a FloatModel with calibrated activation ranges and serialises it to the model
-// file format (schema/mmoe.fbs). The numerics are those of docs/numerics.md.
+// Quantizes a FloatModel's graph with calibrated activation ranges and serialises it to the
+// model file format 2.0 (schema/mmoe.fbs). The numerics are those of docs/numerics.md.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <set>
 
 #include "mmoe/converter/calibrate.h"
 #include "mmoe/converter/convert.h"
+#include "mmoe/converter/tensor_types.h"
 #include "mmoe/mmoe.h"
 #include "mmoe_generated.h"
 
@@ -16,6 +18,9 @@ namespace {
 
 using flatbuffers::FlatBufferBuilder;
 using flatbuffers::Offset;
+using graph::Node;
+using graph::Op;
+using graph::TensorType;
 
 // Constant data aligned so that a mapped file can be read with aligned SIMD loads.
 constexpr size_t kDataAlignment = 16;
@@ -29,53 +34,40 @@ std::string NowUtc() {
   return buf;
 }
 
-Offset<fb::ActivationQuant> MakeQuant(FlatBufferBuilder& b, const QuantParams& q) {
-  return fb::CreateActivationQuant(b, q.int16 ? fb::ElementType::INT16 : fb::ElementType::INT8, q.scale,
-                                   q.zero_point);
-}
-
 template <typename T>
 Offset<flatbuffers::Vector<T>> AlignedVector(FlatBufferBuilder& b, const std::vector<T>& v) {
   b.ForceVectorAlignment(v.size(), sizeof(T), kDataAlignment);
   return b.CreateVector(v);
 }
 
-// Widest tensor that may be int16: its consumer's accumulator, width * 127 * 32768 plus the
-// bias, must fit in int32 (the runtime verifies this bound).
-constexpr int kMaxInt16Width = 480;
-
 class Writer {
  public:
   Writer(const FloatModel& model, const ActivationStats& stats, const ConvertOptions& options,
          std::vector<std::string>* warnings)
-      : model_(model), stats_(stats), options_(options), warnings_(warnings) {}
+      : m_(model), g_(model.graph), stats_(stats), options_(options), warnings_(warnings) {}
 
   std::vector<uint8_t> Build(int64_t calibration_rows);
 
  private:
-  // The quantization of an activation tensor `width` wide with calibrated `range`.
-  QuantParams Activation(const Range& range, bool int16, int width) const {
-    return int16 && width <= kMaxInt16Width ? Int16FromRange(range) : Int8FromRange(range);
-  }
-  // One layer reading a tensor quantized as `input` whose calibration mean is `input_mean`;
-  // `output` is its requantized output (nullptr for an accumulator-output layer).
-  Offset<fb::Dense> Layer(const FloatDense& layer, const QuantParams& input,
-                          const std::vector<double>& input_mean, const QuantParams* output);
-  // An MLP (part, index) whose first layer reads `input` with mean `input_mean`; hidden
-  // outputs are int16 when `hidden16`; the last layer requantizes to `last_output` or, if
-  // null, keeps its accumulator.
-  Offset<fb::Mlp> Mlp(const FloatMlp& mlp, TensorId::Part part, int index, const QuantParams& input,
-                      const std::vector<double>& input_mean, bool hidden16, const QuantParams* last_output);
+  // One dense node reading tensor `x` (mean `x_mean` over the calibration rows) and writing `y`.
+  Offset<fb::Dense> Dense(const FloatDense& layer, int32_t x, int32_t y);
+  // An activation node's tables, from its input's quantization to its output's.
+  Offset<fb::ActivationTable> Tables(const FloatActivation& f, int32_t x, int32_t y);
 
-  const FloatModel& model_;
+  const FloatModel& m_;
+  const graph::Graph& g_;
   const ActivationStats& stats_;
   const ConvertOptions& options_;
   std::vector<std::string>* warnings_;
+  std::vector<QuantParams> quant_;  // per tensor (float tensors: unused)
+  std::vector<TensorType> types_;
   FlatBufferBuilder b_{64 * 1024};
 };
 
-Offset<fb::Dense> Writer::Layer(const FloatDense& layer, const QuantParams& input,
-                                const std::vector<double>& input_mean, const QuantParams* output) {
+Offset<fb::Dense> Writer::Dense(const FloatDense& layer, int32_t x, int32_t y) {
+  const QuantParams& input = quant_[x];
+  const bool accumulator = types_[y] == TensorType::kFloat;
+  const std::vector<double> input_mean = stats_.GetMean(x);
   const int in = layer.in, out = layer.out;
   std::vector<int8_t> wq(static_cast<size_t>(in) * out);
   std::vector<float> wscale(out), mult(out);
@@ -108,11 +100,9 @@ Offset<fb::Dense> Writer::Layer(const FloatDense& layer, const QuantParams& inpu
                            " clamped to fit the int32 accumulator");
     }
     bias[c] = static_cast<int32_t>(bq);
-    mult[c] = static_cast<float>(output ? acc_scale / output->scale : acc_scale);
+    mult[c] = static_cast<float>(accumulator ? acc_scale : acc_scale / quant_[y].scale);
   }
-  const auto name = b_.CreateString(layer.name);
-  const auto in_q = MakeQuant(b_, input);
-  const auto out_q = output ? MakeQuant(b_, *output) : Offset<fb::ActivationQuant>();
+  const auto name = b_.CreateSharedString(layer.name);
   const auto w_off = AlignedVector(b_, wq);
   const auto s_off = b_.CreateVector(wscale);
   const auto b_off = AlignedVector(b_, bias);
@@ -121,120 +111,166 @@ Offset<fb::Dense> Writer::Layer(const FloatDense& layer, const QuantParams& inpu
   d.add_name(name);
   d.add_in_features(static_cast<uint32_t>(in));
   d.add_out_features(static_cast<uint32_t>(out));
-  d.add_input(in_q);
   d.add_weights(w_off);
   d.add_weight_scales(s_off);
   d.add_bias(b_off);
   d.add_multipliers(m_off);
-  if (output) {
-    d.add_output_kind(fb::OutputKind::REQUANTIZED);
-    d.add_output(out_q);
-    d.add_activation(layer.activation == Activation::kRelu ? fb::Activation::RELU : fb::Activation::NONE);
-  } else {
-    d.add_output_kind(fb::OutputKind::ACCUMULATOR);
-  }
+  d.add_output_kind(accumulator ? fb::OutputKind::ACCUMULATOR : fb::OutputKind::REQUANTIZED);
+  d.add_activation(layer.activation == Activation::kRelu ? fb::Activation::RELU : fb::Activation::NONE);
   return d.Finish();
 }
 
-Offset<fb::Mlp> Writer::Mlp(const FloatMlp& mlp, TensorId::Part part, int index, const QuantParams& input,
-                            const std::vector<double>& input_mean, bool hidden16,
-                            const QuantParams* last_output) {
-  std::vector<Offset<fb::Dense>> layers;
-  QuantParams cur = input;
-  std::vector<double> cur_mean = input_mean;
-  for (size_t l = 0; l < mlp.layers.size(); ++l) {
-    const int li = static_cast<int>(l);
-    if (l + 1 == mlp.layers.size()) {
-      layers.push_back(Layer(mlp.layers[l], cur, cur_mean, last_output));
-    } else {
-      const QuantParams out = Activation(stats_.GetRange(part, index, li), hidden16, mlp.layers[l].out);
-      layers.push_back(Layer(mlp.layers[l], cur, cur_mean, &out));
-      cur = out;
-      cur_mean = stats_.GetMean(part, index, li);
+Offset<fb::ActivationTable> Writer::Tables(const FloatActivation& f, int32_t x, int32_t y) {
+  const QuantParams& in = quant_[x];
+  const QuantParams& out = quant_[y];
+  const int width = g_.tensors[x].width;
+  // PReLU with a slope per channel needs a table per channel; every other function one.
+  const int tables = f.function == Function::kPrelu && f.params.size() > 1 ? width : 1;
+  const auto level = [&](double real, double lo, double hi) {
+    return std::clamp(std::nearbyint(real / out.scale) + out.zero_point, lo, hi);
+  };
+  const auto describe = b_.CreateString(f.Describe());
+  if (!in.int16) {
+    std::vector<int8_t> table(static_cast<size_t>(tables) * 256);
+    for (int t = 0; t < tables; ++t) {
+      for (int i = 0; i < 256; ++i) {
+        const double real = static_cast<double>(in.scale) * (i - 128 - in.zero_point);
+        table[static_cast<size_t>(t) * 256 + i] = static_cast<int8_t>(level(f.Apply(real, t), -128.0, 127.0));
+      }
+    }
+    const auto off = AlignedVector(b_, table);
+    return fb::CreateActivationTable(b_, describe, off, 0);
+  }
+  // int16: 513 entries at input levels -32768 + 128 i (the last one, 32768, only bounds the
+  // interpolation of the top segment).
+  std::vector<int16_t> table(static_cast<size_t>(tables) * 513);
+  for (int t = 0; t < tables; ++t) {
+    for (int i = 0; i < 513; ++i) {
+      const double real = static_cast<double>(in.scale) * (128.0 * i - 32768.0);
+      table[static_cast<size_t>(t) * 513 + i] =
+          static_cast<int16_t>(level(f.Apply(real, t), -32768.0, 32767.0));
     }
   }
-  return fb::CreateMlp(b_, b_.CreateVector(layers));
+  const auto off = AlignedVector(b_, table);
+  return fb::CreateActivationTable(b_, describe, 0, off);
 }
 
 std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
-  const FloatModel& m = model_;
-  const bool mixed = options_.activations == ActivationPrecision::kMixed;
-  const QuantParams input = Int8FromRange(stats_.GetRange(TensorId::kInput, 0));
-  const std::vector<double> input_mean = stats_.GetMean(TensorId::kInput, 0);
-  // Each expert keeps its own output range: trained experts differ by an order of
-  // magnitude (the seed model's reach 9 and 156), and one shared scale would leave the
-  // small ones a handful of levels. The mixture scales each expert on its own.
-  std::vector<QuantParams> expert_out;
-  std::vector<Offset<fb::Mlp>> experts;
-  for (size_t e = 0; e < m.experts.size(); ++e) {
-    const int ei = static_cast<int>(e);
-    const int last = static_cast<int>(m.experts[e].layers.size()) - 1;
-    // The mixture reads expert outputs in float, so int16 has no accumulator bound here.
-    const Range r = stats_.GetRange(TensorId::kExpertLayer, ei, last);
-    expert_out.push_back(mixed ? Int16FromRange(r) : Int8FromRange(r));
-    experts.push_back(
-        Mlp(m.experts[e], TensorId::kExpertLayer, ei, input, input_mean, false, &expert_out.back()));
+  const ActivationPrecision precision = options_.activations;
+  types_ = TensorTypes(m_, precision);
+  const int32_t input = g_.inputs[0].tensor;
+  types_[input] = TensorType::kInt8;
+  quant_.resize(g_.tensors.size());
+  // Each tensor its own range: trained experts differ by an order of magnitude (the seed
+  // model's reach 9 and 156), and one shared scale would leave the small ones a handful of
+  // levels; a tower's input gets the mixture's range, not the experts'.
+  for (size_t t = 0; t < g_.tensors.size(); ++t) {
+    const Range r = stats_.GetRange(static_cast<int32_t>(t));
+    if (types_[t] == TensorType::kInt16) quant_[t] = Int16FromRange(r);
+    if (types_[t] == TensorType::kInt8) quant_[t] = Int8FromRange(r);
   }
-  std::vector<Offset<fb::Gate>> gates;
-  for (size_t g = 0; g < m.gates.size(); ++g) {
-    const auto mlp =
-        Mlp(m.gates[g].mlp, TensorId::kGateLayer, static_cast<int>(g), input, input_mean, mixed, nullptr);
-    std::vector<uint32_t> idx(m.gates[g].experts.begin(), m.gates[g].experts.end());
-    gates.push_back(fb::CreateGate(b_, mlp, b_.CreateVector(idx)));
-  }
-  std::vector<Offset<fb::Task>> tasks;
-  for (size_t t = 0; t < m.tasks.size(); ++t) {
-    const FloatTask& task = m.tasks[t];
-    const int ti = static_cast<int>(t);
-    // The tower input gets its own calibrated range (the mixture's), not the experts'.
-    const QuantParams tower_in =
-        Activation(stats_.GetRange(TensorId::kTowerInput, ti), mixed, task.tower.in_width());
-    const auto tower = Mlp(task.tower, TensorId::kTowerLayer, ti, tower_in,
-                           stats_.GetMean(TensorId::kTowerInput, ti), mixed, nullptr);
-    std::vector<float> mix_scales;
-    const std::vector<int> mixed_experts =
-        task.gate >= 0 ? m.gates[task.gate].experts : std::vector<int>{task.expert};
-    for (int e : mixed_experts) {
-      mix_scales.push_back(static_cast<float>(static_cast<double>(expert_out[e].scale) / tower_in.scale));
-    }
-    const auto scales_off = b_.CreateVector(mix_scales);
-    const auto name = b_.CreateString(task.name);
-    fb::TaskBuilder tb(b_);
+
+  std::vector<Offset<fb::Tensor>> tensors;
+  for (size_t t = 0; t < g_.tensors.size(); ++t) {
+    const auto name = b_.CreateSharedString(g_.tensors[t].name);
+    fb::TensorBuilder tb(b_);
     tb.add_name(name);
-    tb.add_gate(task.gate);
-    tb.add_expert(task.gate < 0 ? task.expert : -1);
-    tb.add_mix_scales(scales_off);
-    tb.add_tower(tower);
-    tb.add_output(task.output == TaskOutput::kSigmoid ? fb::TaskOutput::SIGMOID : fb::TaskOutput::IDENTITY);
-    tasks.push_back(tb.Finish());
+    tb.add_width(static_cast<uint32_t>(g_.tensors[t].width));
+    tb.add_type(types_[t] == TensorType::kFloat   ? fb::ElementType::FLOAT32
+                : types_[t] == TensorType::kInt16 ? fb::ElementType::INT16
+                                                  : fb::ElementType::INT8);
+    if (types_[t] != TensorType::kFloat) {
+      tb.add_scale(quant_[t].scale);
+      tb.add_zero_point(quant_[t].zero_point);
+    }
+    tensors.push_back(tb.Finish());
   }
-  const auto experts_off = b_.CreateVector(experts);
-  const auto gates_off = b_.CreateVector(gates);
-  const auto tasks_off = b_.CreateVector(tasks);
-  const auto features = m.feature_names.empty() ? 0 : b_.CreateVectorOfStrings(m.feature_names);
-  const auto input_off = MakeQuant(b_, input);
+
+  std::set<std::string> features;
+  std::vector<Offset<fb::Node>> nodes;
+  for (const Node& n : g_.nodes) {
+    fb::NodeParams kind = fb::NodeParams::NONE;
+    Offset<void> params;
+    switch (n.op) {
+      case Op::kDense:
+        kind = fb::NodeParams::Dense;
+        params = Dense(m_.dense[n.param], n.inputs[0], n.output).Union();
+        features.insert("dense");
+        break;
+      case Op::kActivation:
+        kind = fb::NodeParams::ActivationTable;
+        params = Tables(m_.activations[n.param], n.inputs[0], n.output).Union();
+        features.insert("activation_table");
+        break;
+      case Op::kSoftmax:
+        kind = fb::NodeParams::Softmax;
+        params = fb::CreateSoftmax(b_).Union();
+        features.insert("softmax");
+        break;
+      case Op::kMixture: {
+        // a_j = p_j * scales[j] multiplies expert j's levels (docs/numerics.md, "Mixture").
+        std::vector<float> scales;
+        for (int32_t j = 0; j < n.num_experts(); ++j) {
+          scales.push_back(
+              static_cast<float>(static_cast<double>(quant_[n.experts()[j]].scale) / quant_[n.output].scale));
+        }
+        kind = fb::NodeParams::Mixture;
+        params = fb::CreateMixture(b_, n.gated, b_.CreateVector(scales)).Union();
+        features.insert("mixture");
+        break;
+      }
+      case Op::kSigmoid:
+        kind = fb::NodeParams::Sigmoid;
+        params = fb::CreateSigmoid(b_).Union();
+        features.insert("sigmoid");
+        break;
+      case Op::kProduct:
+        kind = fb::NodeParams::Product;
+        params = fb::CreateProduct(b_).Union();
+        features.insert("product");
+        break;
+    }
+    std::vector<uint32_t> inputs(n.inputs.begin(), n.inputs.end());
+    const auto name = b_.CreateSharedString(n.name);
+    const auto inputs_off = b_.CreateVector(inputs);
+    nodes.push_back(fb::CreateNode(b_, name, inputs_off, static_cast<uint32_t>(n.output), kind, params));
+  }
+
+  const graph::Input& in = g_.inputs[0];
+  const auto in_name = b_.CreateSharedString(in.name);
+  const auto in_features = in.feature_names.empty() ? 0 : b_.CreateVectorOfStrings(in.feature_names);
+  std::vector<Offset<fb::Input>> inputs = {
+      fb::CreateInput(b_, in_name, static_cast<uint32_t>(input), in_features)};
+  std::vector<Offset<fb::Output>> outputs;
+  for (const graph::Output& o : g_.outputs) {
+    outputs.push_back(fb::CreateOutput(b_, b_.CreateSharedString(o.name), static_cast<uint32_t>(o.tensor)));
+  }
+  const auto required = b_.CreateVectorOfStrings(std::vector<std::string>(features.begin(), features.end()));
+  const auto tensors_off = b_.CreateVector(tensors);
+  const auto nodes_off = b_.CreateVector(nodes);
+  const auto inputs_off = b_.CreateVector(inputs);
+  const auto outputs_off = b_.CreateVector(outputs);
   const auto producer = b_.CreateString("mmoe-edge convert");
   const auto version = b_.CreateString(RuntimeVersion());
-  const auto name = b_.CreateString(m.name);
+  const auto name = b_.CreateString(m_.name);
   const auto created = b_.CreateString(options_.created_utc.empty() ? NowUtc() : options_.created_utc);
   const auto calibration = fb::CreateCalibration(b_, b_.CreateString(options_.calibration),
                                                  static_cast<uint64_t>(calibration_rows));
   fb::ModelBuilder mb(b_);
-  mb.add_format_version_major(1);  // format 1.1 until the writer emits the graph
-  mb.add_format_version_minor(1);
+  mb.add_format_version_major(kFormatVersionMajor);
+  mb.add_format_version_minor(kFormatVersionMinor);
   mb.add_producer(producer);
   mb.add_producer_version(version);
   mb.add_name(name);
   mb.add_created_utc(created);
-  mb.add_input_dim(static_cast<uint32_t>(m.input_dim));
-  if (!m.feature_names.empty()) mb.add_feature_names(features);
-  mb.add_input(input_off);
-  mb.add_experts(experts_off);
-  mb.add_gates(gates_off);
-  mb.add_tasks(tasks_off);
   mb.add_calibration(calibration);
+  mb.add_required_features(required);
+  mb.add_tensors(tensors_off);
+  mb.add_nodes(nodes_off);
+  mb.add_inputs(inputs_off);
+  mb.add_outputs(outputs_off);
   fb::FinishModelBuffer(b_, mb.Finish());
-  // The FlatBuffer, then the CRC-32C trailer of format 1.1 (docs/model-format.md).
+  // The FlatBuffer, then the CRC-32C trailer (docs/model-format.md).
   std::vector<uint8_t> file(b_.GetBufferPointer(), b_.GetBufferPointer() + b_.GetSize());
   uint8_t trailer[kChecksumTrailerSize];
   WriteChecksumTrailer(file.data(), file.size(), trailer);

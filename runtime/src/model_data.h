@@ -14,7 +14,9 @@
 namespace mmoe {
 namespace fb {
 struct Model;
-}
+struct Dense;
+struct ActivationTable;
+}  // namespace fb
 
 // Owns (or borrows) the model file's bytes.
 class ModelBytes {
@@ -46,6 +48,9 @@ struct ModelData {
   std::vector<ActivationTables> activations;
   std::vector<MixtureParams> mixtures;  // per node
   std::vector<int32_t> folded_bias;     // every dense layer's bias with its input zero point folded in
+  // The file's tables behind each dense and activation node, for tools that print them.
+  std::vector<const fb::Dense*> dense_source;
+  std::vector<const fb::ActivationTable*> activation_source;
 
   // The graph's one input: the float features a Score call passes.
   int32_t input_tensor = 0;

@@ -39,8 +39,11 @@ case $case_name in
   inspect)
     convert_seed
     "$mmoe" inspect "$work/seed.mmoe" > "$work/inspect.out"
-    for needle in "MMoE(" "(experts): ModuleList(" "Linear(in_features=100, out_features=64, bias=True)" \
-                  "Softmax(dim=1) over experts [0, 1, 2, 3]" "Sigmoid()" "'interaction'" "'click'" \
+    for needle in "format 2.0" "requires: dense, mixture, sigmoid, softmax" "graph: 24 dense, 2 softmax, 2 mixture, 2 sigmoid" \
+                  "dense      input[100] -> experts.0.0[64] int8 scale=" \
+                  "softmax    gating1_network.4[4] -> gates[0].softmax[4] float32" \
+                  "mixture    gates[1].softmax[4] x (experts.0.4, experts.1.4, experts.2.4, experts.3.4) -> tower_input.click[16] int16" \
+                  "sigmoid    task2_head.4[1] -> click[1] float32" "'interaction' <- interaction" \
                   "zp=-128" "multiply-accumulates per item"; do
       grep -qF -- "$needle" "$work/inspect.out" || fail "inspect output lacks '$needle'"
     done
@@ -119,8 +122,10 @@ case $case_name in
     "$mmoe" eval "$work/seed.mmoe" --weights "$seed/seed_mmoe.safetensors" --arch "$seed/seed_mmoe.arch.json" \
       --input "$seed/eval.npy" --labels "$seed/eval_labels.npy" > "$work/eval.out"
     grep -qE "^  interaction +0\.88[0-9]+ +0\.88[0-9]+ +[-+]0\.000[0-9]+ " "$work/eval.out" || fail "task row: $(cat "$work/eval.out")"
-    grep -qE "^  input +exact$" "$work/eval.out" || fail "input SQNR: $(cat "$work/eval.out")"
-    grep -qE "^  experts\.3\.4 +[0-9]+\.[0-9]+$" "$work/eval.out" || fail "layer SQNR: $(cat "$work/eval.out")"
+    grep -qE "^  input +int8 +exact$" "$work/eval.out" || fail "input SQNR: $(cat "$work/eval.out")"
+    grep -qE "^  experts\.3\.4 +int16 +[0-9]+\.[0-9]+$" "$work/eval.out" || fail "layer SQNR: $(cat "$work/eval.out")"
+    grep -qE "^  gates\[1\]\.softmax +float32 +[0-9]+\.[0-9]+$" "$work/eval.out" || fail "softmax SQNR: $(cat "$work/eval.out")"
+    grep -qE "^  tower_input\.click +experts\.0\.4 0\.[0-9]+ experts\.1\.4" "$work/eval.out" || fail "gate weights: $(cat "$work/eval.out")"
     grep -q "warning" "$work/eval.out" && fail "simulation and runtime disagree: $(cat "$work/eval.out")"
     # Without labels: agreement only.
     "$mmoe" eval "$work/seed.mmoe" --weights "$seed/seed_mmoe.safetensors" --input "$seed/eval.npy" > "$work/nolab.out"
@@ -142,7 +147,7 @@ case $case_name in
     # schema; check the fields textually and that it is one JSON object.
     head -c1 "$work/eval.json" | grep -q "{" || fail "not a JSON object: $(head -3 "$work/eval.json")"
     for key in '"task": "interaction"' '"auc_float"' '"auc_int8"' '"auc_delta"' '"logloss_int8"' '"spearman"' \
-               '"flipped_pairs"' '"sqnr_db": null' '"exact": true' '"exact": false' '"name": "experts.0.0"' '"gate_means"' '"simulation_mismatches": 0'; do
+               '"flipped_pairs"' '"sqnr_db": null' '"exact": true' '"exact": false' '"name": "experts.0.0"' '"type": "int16"' '"mixtures"' '"mean_weight"' '"simulation_mismatches": 0'; do
       grep -qF -- "$key" "$work/eval.json" || fail "JSON lacks $key"
     done
     ;;

@@ -6,10 +6,39 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "mmoe/converter/io.h"
 
 namespace mmoe::converter::testing {
+
+// The node that computes the tensor called `name` (fails the test if there is none).
+inline const graph::Node& NodeNamed(const FloatModel& m, const std::string& name) {
+  for (const graph::Node& n : m.graph.nodes) {
+    if (m.graph.tensors[n.output].name == name) return n;
+  }
+  FAIL("no node computes a tensor named '" << name << "'");
+  return m.graph.nodes.front();
+}
+
+inline const FloatDense& DenseNamed(const FloatModel& m, const std::string& name) {
+  const graph::Node& n = NodeNamed(m, name);
+  REQUIRE(n.op == graph::Op::kDense);
+  return m.dense[n.param];
+}
+
+// The names of the tensors a node reads.
+inline std::vector<std::string> InputNames(const FloatModel& m, const std::string& node) {
+  std::vector<std::string> names;
+  for (int32_t t : NodeNamed(m, node).inputs) names.push_back(m.graph.tensors[t].name);
+  return names;
+}
+
+inline int CountOp(const FloatModel& m, graph::Op op) {
+  int n = 0;
+  for (const graph::Node& node : m.graph.nodes) n += node.op == op;
+  return n;
+}
 
 // A fresh directory under the system temp dir, removed with everything in it.
 class TempDir {

@@ -18,7 +18,11 @@
 
 namespace fs = std::filesystem;
 using namespace mmoe::converter;
+using mmoe::converter::testing::CountOp;
+using mmoe::converter::testing::DenseNamed;
 using mmoe::converter::testing::ErrorOf;
+using mmoe::converter::testing::InputNames;
+using mmoe::converter::testing::NodeNamed;
 using mmoe::converter::testing::TempDir;
 using nlohmann::json;
 using Tensors = std::map<std::string, Tensor>;
@@ -115,11 +119,13 @@ Tensors ArchTensors() {
   return t;
 }
 
-std::vector<Activation> Activations(const FloatMlp& mlp) {
+std::vector<Activation> Activations(const FloatModel& m, std::initializer_list<const char*> layers) {
   std::vector<Activation> result;
-  for (const FloatDense& layer : mlp.layers) result.push_back(layer.activation);
+  for (const char* layer : layers) result.push_back(DenseNamed(m, layer).activation);
   return result;
 }
+
+using mmoe::graph::Op;
 
 constexpr Activation kRelu = Activation::kRelu;
 constexpr Activation kNone = Activation::kNone;
@@ -133,25 +139,27 @@ TEST_CASE("seed layout from a safetensors file") {
   const FloatModel m = ImportModel(dir / "seed_model.safetensors");
 
   CHECK(m.name == "seed_model");
-  CHECK(m.input_dim == 6);
-  CHECK(m.feature_names.empty());
-  REQUIRE(m.experts.size() == 3);
-  CHECK(m.expert_width() == 4);
-  CHECK(m.experts[1].layers[1].name == "experts.1.2");
-  CHECK(m.experts[1].layers[1].weight == tensors.at("experts.1.2.weight").data);
-  CHECK(m.experts[1].layers[1].bias == tensors.at("experts.1.2.bias").data);
-  CHECK(Activations(m.experts[2]) == std::vector<Activation>{kRelu, kRelu});
-  REQUIRE(m.gates.size() == 2);
-  CHECK(m.gates[1].experts == std::vector<int>{0, 1, 2});
-  CHECK(m.gates[1].mlp.layers[0].name == "gating2_network.0");
-  CHECK(Activations(m.gates[0].mlp) == std::vector<Activation>{kRelu, kNone});
-  REQUIRE(m.tasks.size() == 2);
-  CHECK(m.tasks[0].name == "task1");
-  CHECK(m.tasks[1].name == "task2");
-  CHECK(m.tasks[1].gate == 1);
-  CHECK(m.tasks[1].output == TaskOutput::kSigmoid);
-  CHECK(m.tasks[1].tower.layers[1].name == "task2_head.2");
-  CHECK(Activations(m.tasks[0].tower) == std::vector<Activation>{kRelu, kNone});
+  CHECK(m.input_dim() == 6);
+  CHECK(m.feature_names().empty());
+  // The graph of the seed layout: experts and gates read the input; each task's mixture reads
+  // its gate's softmax and every expert; its tower reads the mixture and ends in a sigmoid.
+  CHECK(CountOp(m, Op::kDense) == 3 * 2 + 2 * 2 + 2 * 2);
+  CHECK(InputNames(m, "experts.1.0") == std::vector<std::string>{"input"});
+  CHECK(InputNames(m, "experts.1.2") == std::vector<std::string>{"experts.1.0"});
+  CHECK(DenseNamed(m, "experts.1.2").weight == tensors.at("experts.1.2.weight").data);
+  CHECK(DenseNamed(m, "experts.1.2").bias == tensors.at("experts.1.2.bias").data);
+  CHECK(Activations(m, {"experts.2.0", "experts.2.2"}) == std::vector<Activation>{kRelu, kRelu});
+  CHECK(InputNames(m, "gates[1].softmax") == std::vector<std::string>{"gating2_network.4"});
+  CHECK(InputNames(m, "gating2_network.0") == std::vector<std::string>{"input"});
+  CHECK(Activations(m, {"gating1_network.0", "gating1_network.4"}) == std::vector<Activation>{kRelu, kNone});
+  CHECK(InputNames(m, "tower_input.task2") ==
+        std::vector<std::string>{"gates[1].softmax", "experts.0.2", "experts.1.2", "experts.2.2"});
+  CHECK(NodeNamed(m, "tower_input.task2").gated);
+  CHECK(m.task_names() == std::vector<std::string>{"task1", "task2"});
+  CHECK(NodeNamed(m, "task2").op == Op::kSigmoid);
+  CHECK(InputNames(m, "task2") == std::vector<std::string>{"task2_head.2"});
+  CHECK(InputNames(m, "task2_head.0") == std::vector<std::string>{"tower_input.task2"});
+  CHECK(Activations(m, {"task1_head.0", "task1_head.2"}) == std::vector<Activation>{kRelu, kNone});
   // Layers: experts 3*(48+32), gates 2*(30+15), towers 2*(16+4); mixing 2 tasks * 4 * 3.
   CHECK(m.macs() == 240 + 90 + 40 + 24);
   CHECK(m.parameters() == 3 * (48 + 8 + 32 + 4) + 2 * (30 + 5 + 15 + 3) + 2 * (16 + 4 + 4 + 1));
@@ -166,9 +174,9 @@ TEST_CASE("seed layout sorts layer indices numerically (2 before 10)") {
   AddLinear(&t, "task1_head.12", 1, 4);
   const FloatModel m = ImportSeedLayout(t, "tiny");
   CHECK(m.name == "tiny");
-  CHECK(m.experts[0].layers[0].name == "experts.0.2");
-  CHECK(m.experts[0].layers[1].name == "experts.0.10");
-  CHECK(m.tasks[0].tower.layers[1].name == "task1_head.12");
+  CHECK(InputNames(m, "experts.0.2") == std::vector<std::string>{"input"});
+  CHECK(InputNames(m, "experts.0.10") == std::vector<std::string>{"experts.0.2"});
+  CHECK(InputNames(m, "task1_head.12") == std::vector<std::string>{"task1_head.3"});
 }
 
 TEST_CASE("seed layout errors") {
@@ -206,7 +214,7 @@ TEST_CASE("seed layout errors") {
   WriteSafetensors(dir / "w.safetensors", t);
   CHECK_ERROR_HAS(ImportModel(dir / "w.safetensors"),
                   "w.safetensors: tensor 'experts.1.0.weight' has NaN at flat index 5");
-  CHECK_ERROR_HAS(ImportSeedLayout(t, "w"), "expert 1 layer 0 (experts.1.0): weight[5] is NaN");
+  CHECK_ERROR_HAS(ImportSeedLayout(t, "w"), "w: dense 'experts.1.0': weight[5] is NaN");
 
   t = SeedTensors();
   t["task2_head.2.weight"] = Filled({2, 4}, 0);
@@ -217,23 +225,22 @@ TEST_CASE("seed layout errors") {
 TEST_CASE("architecture JSON: three tasks with MoE sharing and Shared-Bottom") {
   const FloatModel m = ImportModelFromArch(json::parse(kArch), ArchTensors(), "w.safetensors");
   CHECK(m.name == "three_tasks");
-  CHECK(m.input_dim == 5);
-  CHECK(m.feature_names.size() == 5);
-  REQUIRE(m.experts.size() == 3);
-  CHECK(m.experts[1].layers.size() == 1);
-  CHECK(m.experts[2].layers[1].name == "e2.fc2");
-  CHECK(m.experts[2].layers[1].bias == std::vector<float>(4, 0.0f));  // omitted bias
-  CHECK(Activations(m.experts[2]) == std::vector<Activation>{kRelu, kNone});
-  REQUIRE(m.gates.size() == 1);
-  CHECK(m.gates[0].experts == std::vector<int>{2, 0, 1});
-  REQUIRE(m.tasks.size() == 3);
-  CHECK(m.tasks[0].gate == 0);
-  CHECK(m.tasks[1].gate == 0);
-  CHECK(m.tasks[2].name == "dwell");
-  CHECK(m.tasks[2].gate == -1);
-  CHECK(m.tasks[2].expert == 1);
-  CHECK(m.tasks[2].output == TaskOutput::kIdentity);
-  CHECK(m.tasks[1].output == TaskOutput::kSigmoid);
+  CHECK(m.input_dim() == 5);
+  CHECK(m.feature_names().size() == 5);
+  CHECK(InputNames(m, "e1.l1") == std::vector<std::string>{"input"});
+  CHECK(InputNames(m, "e2.fc2") == std::vector<std::string>{"e2.fc1"});
+  CHECK(DenseNamed(m, "e2.fc2").bias == std::vector<float>(4, 0.0f));  // omitted bias
+  CHECK(Activations(m, {"e2.fc1", "e2.fc2"}) == std::vector<Activation>{kRelu, kNone});
+  CHECK(CountOp(m, Op::kSoftmax) == 1);
+  // Both MoE tasks mix the experts in the gate's order 2, 0, 1; dwell reads expert 1 alone.
+  const std::vector<std::string> moe = {"gates[0].softmax", "e2.fc2", "e0.l2", "e1.l1"};
+  CHECK(InputNames(m, "tower_input.ctr") == moe);
+  CHECK(InputNames(m, "tower_input.cvr") == moe);
+  CHECK(m.task_names() == std::vector<std::string>{"ctr", "cvr", "dwell"});
+  CHECK(InputNames(m, "tower_input.dwell") == std::vector<std::string>{"e1.l1"});
+  CHECK(!NodeNamed(m, "tower_input.dwell").gated);
+  CHECK(m.graph.tensors[m.graph.outputs[2].tensor].name == "dwell.0");  // identity: the logit
+  CHECK(NodeNamed(m, "cvr").op == Op::kSigmoid);
   // Layers 54 + 20 + 63 (experts) + 15 (gate) + 23 (towers); mixing: 2 gated tasks * 4 * 3.
   CHECK(m.macs() == 137 + 15 + 23 + 24);
   CHECK(m.parameters() == 162 + 18 + 29);
@@ -244,7 +251,7 @@ TEST_CASE("architecture JSON: three tasks with MoE sharing and Shared-Bottom") {
   std::ofstream(dir / "arch.json") << kArch;
   const FloatModel from_files = ImportModel(dir / "w.safetensors", dir / "arch.json");
   CHECK(from_files.macs() == m.macs());
-  CHECK(from_files.tasks[0].tower.layers[1].weight == m.tasks[0].tower.layers[1].weight);
+  CHECK(DenseNamed(from_files, "ctr.1").weight == DenseNamed(m, "ctr.1").weight);
 
   json unnamed = json::parse(kArch);
   unnamed.erase("name");
@@ -323,7 +330,7 @@ TEST_CASE("architecture JSON: field errors") {
     CHECK(message.find(expected) != std::string::npos);
   };
   check(error_with([](json& a) { a["format"] = "onnx"; }), "arch: format: expected \"mmoe-arch\"");
-  check(error_with([](json& a) { a["version"] = 2; }), "arch: version: expected 1, got 2");
+  check(error_with([](json& a) { a["version"] = 3; }), "arch: version: expected 1 or 2, got 3");
   check(error_with([](json& a) { a.erase("input_dim"); }), "arch: missing key 'input_dim'");
   check(error_with([](json& a) { a["input_dim"] = 0; }), "arch: input_dim: expected a positive");
   check(error_with([](json& a) { a["colour"] = 1; }), "arch: unknown key 'colour'");
@@ -368,43 +375,58 @@ TEST_CASE("Validate names the first problem") {
     INFO("message: " << message);
     CHECK(message.find(expected) != std::string::npos);
   };
+  const auto node = [](FloatModel& m, const std::string& name) -> mmoe::graph::Node& {
+    return const_cast<mmoe::graph::Node&>(NodeNamed(m, name));
+  };
+  const auto dense = [&](FloatModel& m, const std::string& name) -> FloatDense& {
+    return m.dense[node(m, name).param];
+  };
   CHECK(error_with([](FloatModel&) {}).empty());
-  check(error_with([](FloatModel& m) { m.experts.clear(); }), "model has no experts");
-  check(error_with([](FloatModel& m) { m.tasks.clear(); }), "model has no tasks");
-  check(error_with([](FloatModel& m) { m.input_dim = 0; }), "input_dim is 0");
-  check(error_with([](FloatModel& m) { m.feature_names = {"a", "b"}; }), "2 feature names but input_dim 6");
-  check(error_with([](FloatModel& m) { m.experts[1].layers[1].weight.pop_back(); }),
-        "expert 1 layer 1 (experts.1.2) has 31 weights, expected out * in = 32");
-  check(error_with([](FloatModel& m) { m.experts[0].layers[0].bias[1] = INFINITY; }),
-        "expert 0 layer 0 (experts.0.0): bias[1] is Inf");
-  check(error_with([](FloatModel& m) { m.experts[2].layers.pop_back(); }),
-        "expert 2 ends at width 8 but expert 0 ends at 4");
-  check(error_with([](FloatModel& m) { m.experts[0].layers[1].in = 7; }),
-        "expert 0 layer 1 (experts.0.2) has 32 weights");
-  check(error_with([](FloatModel& m) { m.gates[0].experts = {0, 0, 1}; }), "gate 0 lists expert 0 twice");
+  check(error_with([](FloatModel& m) { m.graph.outputs.clear(); }), "the model has no outputs");
   check(error_with([](FloatModel& m) {
-          m.gates[1].experts = {0, 1, 5};
+          m.graph.inputs[0].feature_names = {"a", "b"};
         }),
-        "gate 1 mixes expert 5, but there are 3 experts");
-  check(error_with([](FloatModel& m) {
-          m.gates[0].experts = {0, 1};
+        "2 feature names but input_dim 6");
+  check(error_with([&](FloatModel& m) { dense(m, "experts.1.2").weight.pop_back(); }),
+        "dense 'experts.1.2' has 31 weights, expected out * in = 32");
+  check(error_with([&](FloatModel& m) { dense(m, "experts.0.0").bias[1] = INFINITY; }),
+        "dense 'experts.0.0': bias[1] is Inf");
+  check(error_with([&](FloatModel& m) { dense(m, "experts.0.2").in = 7; }),
+        "dense 'experts.0.2' reads width 7 but its input 'experts.0.0' is 8");
+  // A mixture of tensors of different widths; one whose probabilities do not fit.
+  check(error_with([&](FloatModel& m) { node(m, "tower_input.task1").inputs[2] = m.graph.inputs[0].tensor; }),
+        "mixture 'tower_input.task1' mixes 'input' of width 6 into width 4");
+  check(error_with([&](FloatModel& m) { node(m, "tower_input.task1").inputs.pop_back(); }),
+        "mixture 'tower_input.task1' has 3 probabilities ('gates[0].softmax') for 2 mixed tensors");
+  // A softmax reading an activation, a dense layer reading logits, a ReLU before the softmax.
+  check(error_with([&](FloatModel& m) {
+          node(m, "gates[0].softmax").inputs[0] = node(m, "gating1_network.0").output;
         }),
-        "gate 0 ends at width 3 but mixes 2 experts");
-  check(error_with([](FloatModel& m) { m.gates[0].mlp.layers[1].activation = Activation::kRelu; }),
-        "gate 0 layer 1 (gating1_network.4) has an activation");
-  check(error_with([](FloatModel& m) { m.tasks[0].gate = 7; }),
-        "task 0 'task1' uses gate 7, but there are 2 gates");
-  check(error_with([](FloatModel& m) { m.tasks[0].gate = -1; }),
-        "task 0 'task1' has no gate and reads expert -1");
-  check(error_with([](FloatModel& m) { m.tasks[1].name = "task1"; }), "duplicate task name");
-  check(error_with([](FloatModel& m) { m.tasks[1].name.clear(); }), "task 1 has an empty name");
-  check(error_with([](FloatModel& m) {
-          FloatDense& last = m.tasks[0].tower.layers[1];
+        "softmax 'gates[0].softmax' reads 'gating1_network.0', which is not a dense layer's logits");
+  check(error_with(
+            [&](FloatModel& m) { node(m, "task1_head.2").inputs[0] = node(m, "gating1_network.4").output; }),
+        "softmax 'gates[0].softmax' reads 'gating1_network.4', which is not a dense layer's logits");
+  check(error_with(
+            [&](FloatModel& m) { node(m, "task1_head.2").inputs[0] = node(m, "gates[0].softmax").output; }),
+        "dense 'task1_head.2' reads 'gates[0].softmax', a float32 logit or score");
+  check(error_with([&](FloatModel& m) { dense(m, "gating1_network.4").activation = Activation::kRelu; }),
+        "dense 'gating1_network.4' has a ReLU but its output 'gating1_network.4' goes straight to a softmax");
+  // The graph's order, names and outputs.
+  check(error_with([&](FloatModel& m) { node(m, "experts.0.0").inputs[0] = node(m, "experts.0.2").output; }),
+        "reads tensor 2 ('experts.0.2') before any node computes it");
+  check(
+      error_with([&](FloatModel& m) { m.graph.tensors[node(m, "experts.0.2").output].name = "experts.0.0"; }),
+      "two tensors are named 'experts.0.0'");
+  check(error_with([](FloatModel& m) { m.graph.outputs[1].name = "task1"; }),
+        "task 'task1': duplicate task name");
+  check(error_with([](FloatModel& m) { m.graph.outputs[1].name.clear(); }), "a task has an empty name");
+  check(error_with([&](FloatModel& m) { m.graph.outputs[0].tensor = node(m, "experts.0.2").output; }),
+        "task 'task1' reports 'experts.0.2' of width 4; a task's score is one logit, probability or product");
+  check(error_with([&](FloatModel& m) {
+          FloatDense& last = dense(m, "task1_head.2");
           last.out = 2;
           last.weight.resize(8);
           last.bias.resize(2);
         }),
-        "task 0 'task1' tower ends at width 2, expected 1");
-  check(error_with([](FloatModel& m) { m.tasks[1].tower.layers[0].in = 3; }),
-        "task 1 'task2' tower layer 0 (task2_head.0) has 16 weights");
+        "dense 'task1_head.2' has 2 outputs but 'task1_head.2' is 1");
 }

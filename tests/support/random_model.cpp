@@ -8,7 +8,7 @@ namespace {
 
 using converter::Activation;
 using converter::FloatDense;
-using converter::FloatMlp;
+using converter::GraphBuilder;
 
 // Uniform in [-1, 1) from the engine's raw 32 bits: the same numbers whatever the standard
 // library's distribution implementation is, so a seed means the same model everywhere.
@@ -29,57 +29,131 @@ FloatDense RandomDense(const std::string& name, int in, int out, float gain, Act
   return d;
 }
 
-// An MLP reading `in` features through `widths`; ReLU after every layer except the last
-// when `last_linear` (logits).
-FloatMlp RandomMlp(const std::string& prefix, int in, const std::vector<int>& widths, bool last_linear,
-                   float gain, std::mt19937& rng) {
-  FloatMlp mlp;
+// An MLP "<prefix>.<l>" reading tensor `x` through `widths`; `hidden` after every layer except
+// the last when `last_linear` (logits): fused into the layer for ReLU, else an activation node
+// "<prefix>.<l>.act".
+int32_t RandomMlp(GraphBuilder* b, const std::string& prefix, int32_t x, const std::vector<int>& widths,
+                  bool last_linear, float gain, const converter::FloatActivation& hidden, std::mt19937& rng) {
+  int in = b->model().graph.tensors[x].width;
+  const bool relu = hidden.function == converter::Function::kRelu;
   for (size_t l = 0; l < widths.size(); ++l) {
-    const bool last = l + 1 == widths.size();
-    const Activation act = last && last_linear ? Activation::kNone : Activation::kRelu;
-    mlp.layers.push_back(RandomDense(prefix + "." + std::to_string(l), in, widths[l], gain, act, rng));
+    const bool linear = l + 1 == widths.size() && last_linear;
+    const std::string name = prefix + "." + std::to_string(l);
+    x = b->Dense(x, RandomDense(name, in, widths[l], gain,
+                                !linear && relu ? Activation::kRelu : Activation::kNone, rng));
+    if (!linear && !relu) x = b->Activation(x, hidden, name + ".act");
     in = widths[l];
   }
-  return mlp;
+  return x;
+}
+
+std::vector<int> Plus(std::vector<int> widths, int last) {
+  widths.push_back(last);
+  return widths;
 }
 
 }  // namespace
 
 converter::FloatModel RandomFloatModel(const RandomModelSpec& spec) {
   std::mt19937 rng(spec.seed);
-  converter::FloatModel m;
-  m.name = spec.name;
-  m.input_dim = spec.input_dim;
+  GraphBuilder b(spec.name);
+  const int32_t x = b.Input("input", spec.input_dim);
+  std::vector<int32_t> experts;
   for (int e = 0; e < spec.num_experts; ++e) {
-    m.experts.push_back(
-        RandomMlp("experts." + std::to_string(e), spec.input_dim, spec.expert_widths, false, spec.gain, rng));
+    experts.push_back(RandomMlp(&b, "experts." + std::to_string(e), x, spec.expert_widths, false, spec.gain,
+                                spec.hidden, rng));
   }
+  std::vector<int32_t> probs;
+  std::vector<std::vector<int32_t>> mixed;
   for (size_t g = 0; g < spec.gates.size(); ++g) {
-    converter::FloatGate gate;
-    gate.experts = spec.gates[g].experts;
-    if (gate.experts.empty()) {
-      for (int e = 0; e < spec.num_experts; ++e) gate.experts.push_back(e);
+    std::vector<int> list = spec.gates[g].experts;
+    if (list.empty()) {
+      for (int e = 0; e < spec.num_experts; ++e) list.push_back(e);
     }
-    std::vector<int> widths = spec.gates[g].hidden;
-    widths.push_back(static_cast<int>(gate.experts.size()));
-    gate.mlp = RandomMlp("gates." + std::to_string(g), spec.input_dim, widths, true, spec.gate_gain, rng);
-    m.gates.push_back(std::move(gate));
+    mixed.emplace_back();
+    for (int e : list) mixed.back().push_back(experts[e]);
+    const int32_t logits = RandomMlp(&b, "gates." + std::to_string(g), x,
+                                     Plus(spec.gates[g].hidden, static_cast<int>(list.size())), true,
+                                     spec.gate_gain, spec.hidden, rng);
+    probs.push_back(b.Softmax(logits, "gates." + std::to_string(g) + ".softmax"));
   }
-  const int expert_width = spec.expert_widths.back();
   for (size_t t = 0; t < spec.tasks.size(); ++t) {
     const RandomTaskSpec& ts = spec.tasks[t];
-    converter::FloatTask task;
-    task.name = ts.name.empty() ? "task" + std::to_string(t) : ts.name;
-    task.gate = ts.gate;
-    task.expert = ts.gate < 0 ? ts.expert : -1;
-    task.output = ts.output;
-    std::vector<int> widths = ts.tower;
-    widths.push_back(1);
-    task.tower = RandomMlp("tasks." + std::to_string(t), expert_width, widths, true, spec.gain, rng);
-    m.tasks.push_back(std::move(task));
+    const std::string name = ts.name.empty() ? "task" + std::to_string(t) : ts.name;
+    const int32_t mix = ts.gate >= 0 ? b.Mixture(probs[ts.gate], mixed[ts.gate], "tower_input." + name)
+                                     : b.Mixture(-1, {experts[ts.expert]}, "tower_input." + name);
+    const int32_t logit = RandomMlp(&b, "tasks." + std::to_string(t), mix, Plus(ts.tower, 1), true, spec.gain,
+                                    spec.hidden, rng);
+    b.Output(name, ts.output == TaskOutput::kSigmoid ? b.Sigmoid(logit, name) : logit);
   }
-  converter::Validate(m);  // a bad spec is the test's mistake: say so where it is made
-  return m;
+  return b.Finish();  // a bad spec is the test's mistake: say so where it is made
+}
+
+converter::FloatModel RandomPleModel(const RandomPleSpec& spec) {
+  std::mt19937 rng(spec.seed);
+  const converter::FloatActivation relu{converter::Function::kRelu, {}};
+  GraphBuilder b("ple");
+  const int32_t x = b.Input("input", spec.input_dim);
+  // Per level: each task's input, then the shared input (all x at level 0).
+  std::vector<int32_t> in(static_cast<size_t>(spec.tasks) + 1, x);
+  for (int l = 0; l < spec.levels; ++l) {
+    const std::string level = "levels." + std::to_string(l);
+    std::vector<std::vector<int32_t>> specific(static_cast<size_t>(spec.tasks));
+    for (int t = 0; t < spec.tasks; ++t) {
+      for (int j = 0; j < spec.specific; ++j) {
+        specific[t].push_back(RandomMlp(&b,
+                                        level + ".specific." + std::to_string(t) + "." + std::to_string(j),
+                                        in[t], spec.expert_widths, false, spec.gain, relu, rng));
+      }
+    }
+    std::vector<int32_t> shared;
+    for (int j = 0; j < spec.shared; ++j) {
+      shared.push_back(RandomMlp(&b, level + ".shared." + std::to_string(j), in[spec.tasks],
+                                 spec.expert_widths, false, spec.gain, relu, rng));
+    }
+    std::vector<int32_t> out(in.size(), -1);
+    for (int t = 0; t < spec.tasks; ++t) {
+      std::vector<int32_t> mixed = specific[t];
+      mixed.insert(mixed.end(), shared.begin(), shared.end());
+      const std::string gate = level + ".gates." + std::to_string(t);
+      const int32_t logits =
+          RandomMlp(&b, gate, in[t], Plus(spec.gate_hidden, static_cast<int>(mixed.size())), true,
+                    spec.gate_gain, relu, rng);
+      out[t] = b.Mixture(b.Softmax(logits, gate + ".softmax"), mixed, level + ".mix." + std::to_string(t));
+    }
+    if (l + 1 < spec.levels) {  // the last level has no shared gate
+      std::vector<int32_t> mixed;
+      for (const auto& e : specific) mixed.insert(mixed.end(), e.begin(), e.end());
+      mixed.insert(mixed.end(), shared.begin(), shared.end());
+      const std::string gate = level + ".gates.shared";
+      const int32_t logits =
+          RandomMlp(&b, gate, in[spec.tasks], Plus(spec.gate_hidden, static_cast<int>(mixed.size())), true,
+                    spec.gate_gain, relu, rng);
+      out[spec.tasks] = b.Mixture(b.Softmax(logits, gate + ".softmax"), mixed, level + ".mix.shared");
+    }
+    in = out;
+  }
+  for (int t = 0; t < spec.tasks; ++t) {
+    const std::string name = "task" + std::to_string(t);
+    const int32_t logit =
+        RandomMlp(&b, "towers." + std::to_string(t), in[t], Plus(spec.tower, 1), true, spec.gain, relu, rng);
+    b.Output(name, b.Sigmoid(logit, name));
+  }
+  return b.Finish();
+}
+
+converter::FloatModel RandomEsmmModel(int input_dim, const std::vector<int>& tower, bool cvr_output,
+                                      float gain, uint32_t seed) {
+  std::mt19937 rng(seed);
+  const converter::FloatActivation relu{converter::Function::kRelu, {}};
+  GraphBuilder b("esmm");
+  const int32_t x = b.Input("input", input_dim);
+  const int32_t ctr = b.Sigmoid(RandomMlp(&b, "ctr", x, Plus(tower, 1), true, gain, relu, rng), "ctr");
+  const int32_t cvr = b.Sigmoid(RandomMlp(&b, "cvr", x, Plus(tower, 1), true, gain, relu, rng), "cvr");
+  b.Output("ctr", ctr);
+  b.Output("ctcvr", b.Product({ctr, cvr}, "ctcvr"));
+  if (cvr_output) b.Output("cvr", cvr);
+  return b.Finish();
 }
 
 converter::Matrix RandomFeatures(int64_t rows, int cols, FeatureKind kind, uint32_t seed, double p_one) {

@@ -21,12 +21,14 @@ struct RandomGateSpec {
   std::vector<int> hidden;   // hidden layer widths (ReLU); a last layer of experts.size() logits follows
 };
 
+enum class TaskOutput { kSigmoid, kIdentity };
+
 struct RandomTaskSpec {
   std::string name;  // empty: "task<index>"
   int gate = 0;      // index into gates, or -1: the tower reads `expert` (Shared-Bottom)
   int expert = -1;
   std::vector<int> tower = {8};  // hidden layer widths (ReLU); a last layer of 1 logit follows
-  converter::TaskOutput output = converter::TaskOutput::kSigmoid;
+  TaskOutput output = TaskOutput::kSigmoid;
 };
 
 struct RandomModelSpec {
@@ -41,12 +43,42 @@ struct RandomModelSpec {
   // changes the scores visibly).
   float gain = 1.0f;
   float gate_gain = 1.0f;
+  // The hidden layers' activation: ReLU (fused into the dense layers), or an activation node
+  // after each hidden layer of the experts, gates and towers.
+  converter::FloatActivation hidden = {converter::Function::kRelu, {}};
   uint32_t seed = 1;
 };
 
-// A model that passes converter::Validate. Layer names follow the seed's layout
-// ("experts.0.1", "gates.0.0", "tasks.1.0") so that messages point somewhere readable.
+// A model that passes converter::Validate: the graph an MMoE of this shape is (experts and
+// gates reading the input, a mixture per task, towers, sigmoid or identity outputs). Layer
+// names follow the seed's layout ("experts.0.1", "gates.0.0", "tasks.1.0") so that messages
+// point somewhere readable.
 converter::FloatModel RandomFloatModel(const RandomModelSpec& spec);
+
+// Multi-level PLE (Tang et al., RecSys 2020; torch-rechub's and DeepCTR-Torch's PLE): at each
+// level, `specific` experts per task and `shared` shared experts; task t's gate mixes its own
+// experts then the shared ones, the shared gate (every level but the last) all of them. Level
+// l + 1's task-t experts and gate read task t's level-l mixture; its shared experts and shared
+// gate read the shared mixture. Towers read the last level's task mixtures.
+struct RandomPleSpec {
+  int input_dim = 16;
+  int tasks = 2;
+  int levels = 2;
+  int specific = 2;
+  int shared = 1;
+  std::vector<int> expert_widths = {12, 8};
+  std::vector<int> gate_hidden;  // hidden layers of each gate (ReLU)
+  std::vector<int> tower = {6};
+  float gain = 1.5f;
+  float gate_gain = 2.0f;
+  uint32_t seed = 1;
+};
+converter::FloatModel RandomPleModel(const RandomPleSpec& spec);
+
+// ESMM (Ma et al., SIGIR 2018): a CTR and a CVR tower reading the input; outputs pCTR and
+// pCTCVR = pCTR x pCVR (DeepCTR-Torch's order), and pCVR when `cvr_output`.
+converter::FloatModel RandomEsmmModel(int input_dim, const std::vector<int>& tower, bool cvr_output,
+                                      float gain, uint32_t seed);
 
 enum class FeatureKind {
   kBinary,    // each value 1 with probability `p_one`, else 0 (one-hot / multi-hot features)

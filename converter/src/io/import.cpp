@@ -6,6 +6,7 @@
 // JSON field when there is one.
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -41,6 +42,8 @@ struct GateSpec {
   MlpSpec mlp;
   std::optional<std::vector<int>> experts;  // nullopt: all experts
 };
+
+enum class TaskOutput { kSigmoid, kIdentity };
 
 struct TaskSpec {
   std::string name;
@@ -84,37 +87,13 @@ std::string Stem(const std::string& path) { return std::filesystem::path(path).s
 std::string WhereSuffix(const std::string& where) { return where.empty() ? "" : " [" + where + "]"; }
 
 // --------------------------------------------------------------------------------------------
-// ArchSpec -> FloatModel.
+// Tensors of the weights file, looked up by name: each lookup marks the tensor used.
 
-class ModelBuilder {
+class TensorStore {
  public:
-  ModelBuilder(const std::map<std::string, Tensor>& tensors, const std::string& weights_label)
+  TensorStore(const std::map<std::string, Tensor>& tensors, const std::string& weights_label)
       : tensors_(tensors), label_(weights_label) {}
 
-  FloatModel Build(const ArchSpec& spec, const std::string& default_name) {
-    FloatModel model;
-    model.name = spec.name.empty() ? default_name : spec.name;
-    model.input_dim = spec.input_dim > 0 ? spec.input_dim : InferInputDim(spec);
-    model.feature_names = spec.feature_names;
-    for (const MlpSpec& expert : spec.experts) {
-      model.experts.push_back(Mlp(expert, model.input_dim, "input_dim"));
-      CheckExpertWidth(model, expert);
-    }
-    for (const GateSpec& gate : spec.gates) model.gates.push_back(Gate(gate, model));
-    for (const TaskSpec& task : spec.tasks) model.tasks.push_back(Task(task, model));
-    return model;
-  }
-
-  // Tensors in the file that no layer referenced.
-  std::vector<std::string> Unused() const {
-    std::vector<std::string> unused;
-    for (const auto& entry : tensors_) {
-      if (used_.count(entry.first) == 0) unused.push_back(entry.first);
-    }
-    return unused;
-  }
-
- private:
   [[noreturn]] void Fail(const std::string& what) const { throw ConvertError(label_ + ": " + what); }
 
   const Tensor& Find(const std::string& name, const std::string& where) {
@@ -136,14 +115,7 @@ class ModelBuilder {
     }
   }
 
-  int InferInputDim(const ArchSpec& spec) {
-    const LayerSpec& first = spec.experts.at(0).layers.at(0);
-    const Tensor& w = Find(first.weight, first.where);
-    CheckWeightShape(first.weight, w, first.where);
-    return static_cast<int>(w.shape[1]);
-  }
-
-  // `in_source` says where the expected input width comes from, for the message.
+  // The layer `spec` reading `in_width` values (`in_source` says whose, for the message).
   FloatDense Dense(const LayerSpec& spec, int in_width, const std::string& in_source) {
     const Tensor& w = Find(spec.weight, spec.where);
     CheckWeightShape(spec.weight, w, spec.where);
@@ -175,61 +147,126 @@ class ModelBuilder {
     return layer;
   }
 
-  FloatMlp Mlp(const MlpSpec& spec, int in_width, const std::string& in_source) {
-    FloatMlp mlp;
-    for (const LayerSpec& layer : spec.layers) {
-      const bool first = mlp.layers.empty();
-      mlp.layers.push_back(Dense(layer, first ? in_width : mlp.out_width(),
-                                 first ? in_source : "the previous layer's output"));
+  // Tensors in the file that nothing referenced.
+  std::vector<std::string> Unused() const {
+    std::vector<std::string> unused;
+    for (const auto& entry : tensors_) {
+      if (used_.count(entry.first) == 0) unused.push_back(entry.first);
     }
-    return mlp;
+    return unused;
   }
 
-  void CheckExpertWidth(const FloatModel& model, const MlpSpec& spec) const {
-    const FloatMlp& expert = model.experts.back();
-    if (expert.out_width() != model.expert_width()) {
-      Fail(spec.label + " (" + expert.layers.back().name + ") ends at width " +
-           std::to_string(expert.out_width()) + " but expert 0 ends at " +
-           std::to_string(model.expert_width()) + "; all experts must end at the same width" +
-           WhereSuffix(spec.where));
-    }
-  }
+  const std::string& label() const { return label_; }
 
-  FloatGate Gate(const GateSpec& spec, const FloatModel& model) {
-    FloatGate gate;
-    gate.mlp = Mlp(spec.mlp, model.input_dim, "input_dim");
-    if (spec.experts) {
-      gate.experts = *spec.experts;
-    } else {
-      for (size_t e = 0; e < model.experts.size(); ++e) gate.experts.push_back(static_cast<int>(e));
-    }
-    const FloatDense& last = gate.mlp.layers.back();
-    if (last.out != static_cast<int>(gate.experts.size())) {
-      Fail("tensor '" + spec.mlp.layers.back().weight + "' has " + std::to_string(last.out) +
-           " outputs but " + spec.mlp.label + " mixes " + std::to_string(gate.experts.size()) +
-           " experts (one logit each)" + WhereSuffix(spec.mlp.where));
-    }
-    return gate;
-  }
-
-  FloatTask Task(const TaskSpec& spec, const FloatModel& model) {
-    FloatTask task;
-    task.name = spec.name;
-    task.gate = spec.gate;
-    task.expert = spec.expert;
-    task.output = spec.output;
-    task.tower = Mlp(spec.tower, model.expert_width(), "the expert width");
-    if (task.tower.out_width() != 1) {
-      Fail("tensor '" + spec.tower.layers.back().weight + "' has " + std::to_string(task.tower.out_width()) +
-           " outputs but " + spec.tower.label + " must end with 1 (the task's logit)" +
-           WhereSuffix(spec.tower.where));
-    }
-    return task;
-  }
-
+ private:
   const std::map<std::string, Tensor>& tensors_;
   const std::string& label_;
   std::set<std::string> used_;
+};
+
+// --------------------------------------------------------------------------------------------
+// ArchSpec (format 1 of the architecture JSON, or the seed's key names) -> the graph:
+//   input -> each expert's layers; input -> each gate's layers -> softmax "gates[g].softmax";
+//   per task: mixture "tower_input.<task>" (its gate's probabilities, or weight 1 for the one
+//   expert of a Shared-Bottom task) -> the tower's layers -> sigmoid "<task>" (or the logit).
+// The tensor names are those the runtime gives a format-1.x file's tensors, so that mmoe eval
+// pairs them in old files too.
+
+class ModelBuilder {
+ public:
+  ModelBuilder(const std::map<std::string, Tensor>& tensors, const std::string& weights_label)
+      : store_(tensors, weights_label) {}
+
+  FloatModel Build(const ArchSpec& spec, const std::string& default_name) {
+    GraphBuilder b(spec.name.empty() ? default_name : spec.name);
+    const int input_dim = spec.input_dim > 0 ? spec.input_dim : InferInputDim(spec);
+    const int32_t x = b.Input("input", input_dim, spec.feature_names);
+    std::vector<int32_t> experts;
+    for (const MlpSpec& expert : spec.experts) {
+      experts.push_back(b.Mlp(x, Mlp(expert, input_dim, "input_dim")));
+      const int width = b.model().graph.tensors[experts.back()].width;
+      const int width0 = b.model().graph.tensors[experts.front()].width;
+      if (width != width0) {
+        store_.Fail(expert.label + " (" + b.model().graph.tensors[experts.back()].name + ") ends at width " +
+                    std::to_string(width) + " but expert 0 ends at " + std::to_string(width0) +
+                    "; all experts must end at the same width" + WhereSuffix(expert.where));
+      }
+    }
+    const int expert_width = b.model().graph.tensors[experts.front()].width;
+    std::vector<int32_t> probs;
+    std::vector<std::vector<int32_t>> gate_experts;
+    for (size_t g = 0; g < spec.gates.size(); ++g) {
+      const GateSpec& gate = spec.gates[g];
+      std::vector<int> list;
+      if (gate.experts) {
+        list = *gate.experts;
+      } else {
+        for (size_t e = 0; e < experts.size(); ++e) list.push_back(static_cast<int>(e));
+      }
+      std::vector<int32_t> mixed;
+      for (int e : list) {
+        if (e < 0 || e >= static_cast<int>(experts.size())) {
+          store_.Fail(gate.mlp.label + " mixes expert " + std::to_string(e) + ", but there are " +
+                      std::to_string(experts.size()) + " experts");
+        }
+        mixed.push_back(experts[e]);
+      }
+      const int32_t logits = b.Mlp(x, Mlp(gate.mlp, input_dim, "input_dim"));
+      const int n_logits = b.model().graph.tensors[logits].width;
+      if (n_logits != static_cast<int>(list.size())) {
+        store_.Fail("tensor '" + gate.mlp.layers.back().weight + "' has " + std::to_string(n_logits) +
+                    " outputs but " + gate.mlp.label + " mixes " + std::to_string(list.size()) +
+                    " experts (one logit each)" + WhereSuffix(gate.mlp.where));
+      }
+      probs.push_back(b.Softmax(logits, "gates[" + std::to_string(g) + "].softmax"));
+      gate_experts.push_back(mixed);
+    }
+    for (const TaskSpec& task : spec.tasks) {
+      if (task.gate >= static_cast<int>(probs.size()) ||
+          (task.gate < 0 && (task.expert < 0 || task.expert >= static_cast<int>(experts.size())))) {
+        store_.Fail("task '" + task.name + "' reads gate " + std::to_string(task.gate) + " / expert " +
+                    std::to_string(task.expert) + ", which does not exist");
+      }
+      const int32_t mix =
+          task.gate >= 0 ? b.Mixture(probs[task.gate], gate_experts[task.gate], "tower_input." + task.name)
+                         : b.Mixture(-1, {experts[task.expert]}, "tower_input." + task.name);
+      const int32_t logit = b.Mlp(mix, Mlp(task.tower, expert_width, "the expert width"));
+      const int out = b.model().graph.tensors[logit].width;
+      if (out != 1) {
+        store_.Fail("tensor '" + task.tower.layers.back().weight + "' has " + std::to_string(out) +
+                    " outputs but " + task.tower.label + " must end with 1 (the task's logit)" +
+                    WhereSuffix(task.tower.where));
+      }
+      b.Output(task.name, task.output == TaskOutput::kSigmoid ? b.Sigmoid(logit, task.name) : logit);
+    }
+    try {
+      return b.Finish();
+    } catch (const ConvertError& e) {
+      store_.Fail(e.what());
+    }
+  }
+
+  TensorStore& store() { return store_; }
+
+ private:
+  int InferInputDim(const ArchSpec& spec) {
+    const LayerSpec& first = spec.experts.at(0).layers.at(0);
+    const Tensor& w = store_.Find(first.weight, first.where);
+    store_.CheckWeightShape(first.weight, w, first.where);
+    return static_cast<int>(w.shape[1]);
+  }
+
+  std::vector<FloatDense> Mlp(const MlpSpec& spec, int in_width, const std::string& in_source) {
+    std::vector<FloatDense> layers;
+    for (const LayerSpec& layer : spec.layers) {
+      const bool first = layers.empty();
+      layers.push_back(store_.Dense(layer, first ? in_width : layers.back().out,
+                                    first ? in_source : "the previous layer's output"));
+    }
+    return layers;
+  }
+
+  TensorStore store_;
 };
 
 // Validate's findings about an imported model are reported against the weights file.
@@ -244,49 +281,12 @@ void ValidateImported(const FloatModel& model, const std::string& weights_label)
 // --------------------------------------------------------------------------------------------
 // Architecture JSON -> ArchSpec.
 
-class ArchParser {
+// Reading the architecture JSON: every failure names the file and the JSON path.
+class JsonReader {
  public:
-  explicit ArchParser(const std::string& arch_label) : label_(arch_label) {}
+  explicit JsonReader(const std::string& arch_label) : label_(arch_label) {}
 
-  ArchSpec Parse(const json& arch) {
-    if (!arch.is_object()) Fail("", "expected a JSON object at the top level");
-    CheckKeys(arch, "",
-              {"format", "version", "name", "input_dim", "feature_names", "experts", "gates", "tasks"});
-    if (Required(arch, "", "format") != "mmoe-arch") {
-      Fail("format", "expected \"mmoe-arch\", got " + Brief(arch["format"]));
-    }
-    if (Required(arch, "", "version") != 1) {
-      Fail("version", "expected 1, got " + Brief(arch["version"]));
-    }
-    ArchSpec spec;
-    if (arch.contains("name")) spec.name = NonEmptyString(arch["name"], "name");
-    spec.input_dim = PositiveInt(Required(arch, "", "input_dim"), "input_dim");
-    if (arch.contains("feature_names")) spec.feature_names = FeatureNames(arch, spec.input_dim);
-
-    const json& experts = NonEmptyArray(Required(arch, "", "experts"), "experts");
-    for (size_t e = 0; e < experts.size(); ++e) {
-      const std::string path = Index("experts", e);
-      ObjectWithKeys(experts[e], path, {"layers"});
-      spec.experts.push_back(Mlp(experts[e], path, "expert " + std::to_string(e), false));
-    }
-    if (arch.contains("gates")) {
-      const json& gates = Array(arch["gates"], "gates");
-      for (size_t g = 0; g < gates.size(); ++g) {
-        spec.gates.push_back(Gate(gates[g], Index("gates", g), g, spec.experts.size()));
-      }
-    }
-    const json& tasks = NonEmptyArray(Required(arch, "", "tasks"), "tasks");
-    std::set<std::string> names;
-    for (size_t t = 0; t < tasks.size(); ++t) {
-      spec.tasks.push_back(Task(tasks[t], Index("tasks", t), t, spec));
-      if (!names.insert(spec.tasks.back().name).second) {
-        Fail(Index("tasks", t) + ".name", "duplicate task name '" + spec.tasks.back().name + "'");
-      }
-    }
-    return spec;
-  }
-
- private:
+ protected:
   // "arch.json: tasks[1].gate: <what>", or "arch.json: <what>" at the top level.
   [[noreturn]] void Fail(const std::string& path, const std::string& what) const {
     throw ConvertError(Where(path) + ": " + what);
@@ -364,20 +364,69 @@ class ArchParser {
     return value;
   }
 
-  std::vector<std::string> FeatureNames(const json& arch, int input_dim) const {
-    const json& names = Array(arch["feature_names"], "feature_names");
+  // object["feature_names"] at `path`: one string per input.
+  std::vector<std::string> FeatureNames(const json& object, const std::string& path, int input_dim) const {
+    const std::string where = Join(path, "feature_names");
+    const json& names = Array(object["feature_names"], where);
     if (names.size() != static_cast<size_t>(input_dim)) {
-      Fail("feature_names",
-           "has " + std::to_string(names.size()) + " names but input_dim is " + std::to_string(input_dim));
+      Fail(where, "has " + std::to_string(names.size()) + " names but " +
+                      (path.empty() ? "input_dim" : "the width") + " is " + std::to_string(input_dim));
     }
     std::vector<std::string> result;
     for (size_t i = 0; i < names.size(); ++i) {
-      if (!names[i].is_string()) Fail(Index("feature_names", i), "expected a string");
+      if (!names[i].is_string()) Fail(Index(where, i), "expected a string");
       result.push_back(names[i].get<std::string>());
     }
     return result;
   }
 
+  const std::string& label_;
+};
+
+// Format 1: experts, gates and tasks.
+class ArchParser : JsonReader {
+ public:
+  using JsonReader::JsonReader;
+
+  ArchSpec Parse(const json& arch) {
+    if (!arch.is_object()) Fail("", "expected a JSON object at the top level");
+    CheckKeys(arch, "",
+              {"format", "version", "name", "input_dim", "feature_names", "experts", "gates", "tasks"});
+    if (Required(arch, "", "format") != "mmoe-arch") {
+      Fail("format", "expected \"mmoe-arch\", got " + Brief(arch["format"]));
+    }
+    if (Required(arch, "", "version") != 1) {
+      Fail("version", "expected 1 or 2, got " + Brief(arch["version"]));
+    }
+    ArchSpec spec;
+    if (arch.contains("name")) spec.name = NonEmptyString(arch["name"], "name");
+    spec.input_dim = PositiveInt(Required(arch, "", "input_dim"), "input_dim");
+    if (arch.contains("feature_names")) spec.feature_names = FeatureNames(arch, "", spec.input_dim);
+
+    const json& experts = NonEmptyArray(Required(arch, "", "experts"), "experts");
+    for (size_t e = 0; e < experts.size(); ++e) {
+      const std::string path = Index("experts", e);
+      ObjectWithKeys(experts[e], path, {"layers"});
+      spec.experts.push_back(Mlp(experts[e], path, "expert " + std::to_string(e), false));
+    }
+    if (arch.contains("gates")) {
+      const json& gates = Array(arch["gates"], "gates");
+      for (size_t g = 0; g < gates.size(); ++g) {
+        spec.gates.push_back(Gate(gates[g], Index("gates", g), g, spec.experts.size()));
+      }
+    }
+    const json& tasks = NonEmptyArray(Required(arch, "", "tasks"), "tasks");
+    std::set<std::string> names;
+    for (size_t t = 0; t < tasks.size(); ++t) {
+      spec.tasks.push_back(Task(tasks[t], Index("tasks", t), t, spec));
+      if (!names.insert(spec.tasks.back().name).second) {
+        Fail(Index("tasks", t) + ".name", "duplicate task name '" + spec.tasks.back().name + "'");
+      }
+    }
+    return spec;
+  }
+
+ private:
   LayerSpec Layer(const json& value, const std::string& path) const {
     ObjectWithKeys(value, path, {"weight", "bias", "activation"});
     LayerSpec layer;
@@ -466,16 +515,184 @@ class ArchParser {
     }
     return task;
   }
+};
 
-  const std::string& label_;
+// Format 2: the graph (docs/arch-json.md): inputs, nodes in order, outputs. Each node names the
+// tensors it reads and the one it writes; widths follow from the weights.
+class GraphArchParser : JsonReader {
+ public:
+  GraphArchParser(const std::string& arch_label, TensorStore* store)
+      : JsonReader(arch_label), store_(store) {}
+
+  FloatModel Parse(const json& arch, const std::string& default_name) {
+    CheckKeys(arch, "", {"format", "version", "name", "inputs", "nodes", "outputs"});
+    GraphBuilder b(arch.contains("name") ? NonEmptyString(arch["name"], "name") : default_name);
+    const json& inputs = NonEmptyArray(Required(arch, "", "inputs"), "inputs");
+    if (inputs.size() != 1)
+      Fail("inputs", "expected one input (a feature vector), got " + std::to_string(inputs.size()));
+    ObjectWithKeys(inputs[0], "inputs[0]", {"name", "width", "feature_names"});
+    const std::string input_name = NonEmptyString(Required(inputs[0], "inputs[0]", "name"), "inputs[0].name");
+    const int width = PositiveInt(Required(inputs[0], "inputs[0]", "width"), "inputs[0].width");
+    std::vector<std::string> features;
+    if (inputs[0].contains("feature_names")) features = FeatureNames(inputs[0], "inputs[0]", width);
+    b.Input(input_name, width, features);
+    const json& nodes = NonEmptyArray(Required(arch, "", "nodes"), "nodes");
+    for (size_t i = 0; i < nodes.size(); ++i) Node(nodes[i], Index("nodes", i), &b);
+    const json& outputs = NonEmptyArray(Required(arch, "", "outputs"), "outputs");
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const std::string path = Index("outputs", i);
+      std::string name, tensor;
+      if (outputs[i].is_string()) {
+        name = tensor = NonEmptyString(outputs[i], path);
+      } else {
+        ObjectWithKeys(outputs[i], path, {"name", "tensor"});
+        name = NonEmptyString(Required(outputs[i], path, "name"), Join(path, "name"));
+        tensor =
+            outputs[i].contains("tensor") ? NonEmptyString(outputs[i]["tensor"], Join(path, "tensor")) : name;
+      }
+      b.Output(name, TensorRef(b, tensor, Join(path, "tensor")));
+    }
+    try {
+      return b.Finish();
+    } catch (const ConvertError& e) {
+      throw ConvertError(Where("") + ": " + e.what());
+    }
+  }
+
+ private:
+  int32_t TensorRef(const GraphBuilder& b, const std::string& name, const std::string& path) const {
+    const int32_t t = b.Find(name);
+    if (t < 0) Fail(path, "no tensor '" + name + "' is computed before this point");
+    return t;
+  }
+
+  int32_t Input(const GraphBuilder& b, const json& node, const std::string& path, const char* key) const {
+    return TensorRef(b, NonEmptyString(Required(node, path, key), Join(path, key)), Join(path, key));
+  }
+
+  std::vector<int32_t> Inputs(const GraphBuilder& b, const json& node, const std::string& path,
+                              const char* key) const {
+    const std::string list_path = Join(path, key);
+    const json& list = NonEmptyArray(Required(node, path, key), list_path);
+    std::vector<int32_t> tensors;
+    for (size_t i = 0; i < list.size(); ++i) {
+      tensors.push_back(TensorRef(b, NonEmptyString(list[i], Index(list_path, i)), Index(list_path, i)));
+    }
+    return tensors;
+  }
+
+  float Number(const json& node, const std::string& path, const char* key, float fallback) const {
+    if (!node.contains(key)) return fallback;
+    const json& v = node[key];
+    if (!v.is_number() || !std::isfinite(v.get<double>()))
+      Fail(Join(path, key), "expected a finite number, got " + Brief(v));
+    return v.get<float>();
+  }
+
+  // Runs `add` (a GraphBuilder call) with its errors placed at `path`.
+  template <typename Add>
+  int32_t At(const std::string& path, Add&& add) const {
+    try {
+      return add();
+    } catch (const ConvertError& e) {
+      throw ConvertError(Where(path) + ": " + e.what());
+    }
+  }
+
+  void Node(const json& node, const std::string& path, GraphBuilder* b) {
+    if (!node.is_object()) Fail(path, "expected an object, got " + Brief(node));
+    const std::string op = NonEmptyString(Required(node, path, "op"), Join(path, "op"));
+    const auto output = [&] { return NonEmptyString(Required(node, path, "output"), Join(path, "output")); };
+    if (op == "dense") {
+      CheckKeys(node, path, {"op", "input", "output", "weight", "bias", "activation"});
+      const int32_t x = Input(*b, node, path, "input");
+      LayerSpec spec;
+      spec.where = Where(path);
+      spec.weight = NonEmptyString(Required(node, path, "weight"), Join(path, "weight"));
+      if (node.contains("bias")) spec.bias = NonEmptyString(node["bias"], Join(path, "bias"));
+      if (node.contains("activation")) {
+        const json& a = node["activation"];
+        if (a == "relu") {
+          spec.activation = Activation::kRelu;
+        } else if (a != "none") {
+          Fail(Join(path, "activation"),
+               "expected \"relu\" or \"none\" (other functions are activation nodes), got " + Brief(a));
+        }
+      }
+      FloatDense layer = store_->Dense(spec, b->model().graph.tensors[x].width,
+                                       "'" + b->model().graph.tensors[x].name + "'");
+      layer.name = output();
+      At(path, [&] { return b->Dense(x, std::move(layer)); });
+    } else if (op == "activation") {
+      CheckKeys(node, path,
+                {"op", "input", "output", "function", "slope", "alpha", "weight", "min", "max", "beta",
+                 "threshold"});
+      const int32_t x = Input(*b, node, path, "input");
+      FloatActivation a;
+      const std::string function = NonEmptyString(Required(node, path, "function"), Join(path, "function"));
+      if (!ParseFunction(function, &a.function)) {
+        Fail(Join(path, "function"), "unknown function '" + function + "'; supported: " + FunctionNames());
+      }
+      switch (a.function) {
+        case Function::kLeakyRelu:
+          a.params = {Number(node, path, "slope", 0.01f)};
+          break;
+        case Function::kElu:
+          a.params = {Number(node, path, "alpha", 1.0f)};
+          break;
+        case Function::kHardtanh:
+          a.params = {Number(node, path, "min", -1.0f), Number(node, path, "max", 1.0f)};
+          break;
+        case Function::kSoftplus:
+          a.params = {Number(node, path, "beta", 1.0f), Number(node, path, "threshold", 20.0f)};
+          break;
+        case Function::kPrelu: {
+          const std::string weight = NonEmptyString(Required(node, path, "weight"), Join(path, "weight"));
+          const Tensor& w = store_->Find(weight, Where(path));
+          if (w.shape.size() != 1 || w.data.empty()) {
+            Fail(Join(path, "weight"), "tensor '" + weight + "' has shape " + ShapeText(w.shape) +
+                                           "; a PReLU weight is [1] or [channels]");
+          }
+          a.params = w.data;
+          break;
+        }
+        default:
+          break;
+      }
+      At(path, [&] { return b->Activation(x, std::move(a), output()); });
+    } else if (op == "softmax" || op == "sigmoid") {
+      CheckKeys(node, path, {"op", "input", "output"});
+      const int32_t x = Input(*b, node, path, "input");
+      At(path, [&] { return op == "softmax" ? b->Softmax(x, output()) : b->Sigmoid(x, output()); });
+    } else if (op == "mixture") {
+      CheckKeys(node, path, {"op", "gate", "experts", "output"});
+      const int32_t gate = node.contains("gate") ? Input(*b, node, path, "gate") : -1;
+      const std::vector<int32_t> experts = Inputs(*b, node, path, "experts");
+      At(path, [&] { return b->Mixture(gate, experts, output()); });
+    } else if (op == "product") {
+      CheckKeys(node, path, {"op", "inputs", "output"});
+      const std::vector<int32_t> factors = Inputs(*b, node, path, "inputs");
+      At(path, [&] { return b->Product(factors, output()); });
+    } else {
+      Fail(Join(path, "op"),
+           "unknown op '" + op + "'; expected dense, activation, softmax, mixture, sigmoid or product");
+    }
+  }
+
+  TensorStore* store_;
 };
 
 FloatModel BuildFromArch(const json& arch, const std::map<std::string, Tensor>& tensors,
                          const std::string& weights_label, const std::string& arch_label) {
-  const ArchSpec spec = ArchParser(arch_label).Parse(arch);
   ModelBuilder builder(tensors, weights_label);
-  FloatModel model = builder.Build(spec, Stem(weights_label));
-  const std::vector<std::string> unused = builder.Unused();
+  FloatModel model;
+  if (arch.is_object() && arch.contains("version") && arch["version"] == 2 && arch.contains("format") &&
+      arch["format"] == "mmoe-arch") {
+    model = GraphArchParser(arch_label, &builder.store()).Parse(arch, Stem(weights_label));
+  } else {
+    model = builder.Build(ArchParser(arch_label).Parse(arch), Stem(weights_label));
+  }
+  const std::vector<std::string> unused = builder.store().Unused();
   if (!unused.empty()) {
     throw ConvertError(weights_label + ": " + std::to_string(unused.size()) +
                        " tensor(s) not used by the architecture in " + arch_label + ": " + NameList(unused));
@@ -655,7 +872,8 @@ class SeedRecognizer {
 FloatModel BuildSeed(const std::map<std::string, Tensor>& tensors, const std::string& name,
                      const std::string& weights_label) {
   const ArchSpec spec = SeedRecognizer(weights_label).Recognize(tensors);
-  FloatModel model = ModelBuilder(tensors, weights_label).Build(spec, name);
+  ModelBuilder builder(tensors, weights_label);
+  FloatModel model = builder.Build(spec, name);
   ValidateImported(model, weights_label);
   return model;
 }

@@ -125,6 +125,17 @@ bool CheckStructure(const Graph& g, const int32_t (&param_counts)[kOpCount], std
   return true;
 }
 
+std::string CountOps(const Graph& g) {
+  int counts[kOpCount] = {0};
+  for (const Node& n : g.nodes) ++counts[static_cast<int>(n.op)];
+  std::string text;
+  for (int op = 0; op < kOpCount; ++op) {
+    if (counts[op] == 0) continue;
+    text += (text.empty() ? "" : ", ") + std::to_string(counts[op]) + " " + OpName(static_cast<Op>(op));
+  }
+  return text;
+}
+
 std::vector<std::vector<int32_t>> Consumers(const Graph& g) {
   std::vector<std::vector<int32_t>> consumers(g.tensors.size());
   for (size_t i = 0; i < g.nodes.size(); ++i) {

@@ -92,6 +92,9 @@ struct Graph {
 // false and sets *error to a message naming the node or tensor ("node 5 (gates.0): ...").
 bool CheckStructure(const Graph& graph, const int32_t (&param_counts)[kOpCount], std::string* error);
 
+// "22 dense, 2 softmax, 2 mixture, 2 sigmoid": the nodes of each op, in op order.
+std::string CountOps(const Graph& graph);
+
 // For each tensor, the nodes that read it (a node reading a tensor twice is listed twice).
 std::vector<std::vector<int32_t>> Consumers(const Graph& graph);
 // For each tensor, the node that computes it, or -1 (an input).

@@ -51,6 +51,8 @@ void PrepareModel(const FileGraph& f, ModelData* d) {
   d->dense.resize(f.dense.size());
   d->activations.resize(f.activations.size());
   d->mixtures.resize(g.nodes.size());
+  d->dense_source = f.dense;
+  d->activation_source = f.activations;
   size_t bias_used = 0;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];

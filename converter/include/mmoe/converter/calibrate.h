@@ -6,7 +6,6 @@
 #include <functional>
 #include <map>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "mmoe/converter/float_reference.h"
@@ -54,17 +53,17 @@ class ActivationStats : public ActivationObserver {
  public:
   static constexpr int kBins = 2048;
 
-  void Observe(const TensorId& id, const float* values, size_t count) override;
+  void Observe(int32_t tensor, const float* values, size_t count) override;
   // A tensor never observed yields an empty Range and an empty mean.
-  Range GetRange(TensorId::Part part, int index, int layer = 0) const;
-  std::vector<double> GetMean(TensorId::Part part, int index, int layer = 0) const;
+  Range GetRange(int32_t tensor) const;
+  std::vector<double> GetMean(int32_t tensor) const;
 
   // Switches Observe() from collecting ranges and means to filling histograms.
   void BeginHistograms();
-  // Picks every tensor's range with `method` from its histogram; `is_int16(id)` says whether
+  // Picks every tensor's range with `method` from its histogram; `is_int16(tensor)` says whether
   // the model file stores the tensor as int16 (symmetric), which the MSE search must know.
   // minmax leaves the ranges unchanged.
-  void ChooseRanges(const CalibrationMethod& method, const std::function<bool(const TensorId&)>& is_int16);
+  void ChooseRanges(const CalibrationMethod& method, const std::function<bool(int32_t)>& is_int16);
 
  private:
   struct Stats {
@@ -76,7 +75,7 @@ class ActivationStats : public ActivationObserver {
     std::vector<int64_t> bins;
     int64_t zeros = 0;
   };
-  std::map<std::tuple<int, int, int>, Stats> stats_;
+  std::map<int32_t, Stats> stats_;  // per graph tensor
   bool histograms_ = false;
 };
 
@@ -84,11 +83,6 @@ class ActivationStats : public ActivationObserver {
 // [range.lo, range.hi] plus `zeros` exact zeros. Exposed for tests.
 Range ChooseRange(const CalibrationMethod& method, const Range& range, const std::vector<int64_t>& bins,
                   int64_t zeros, bool int16);
-
-// Whether the model file stores activation tensor `id` as int16 under the given activation
-// precision (`mixed`): the writer's rule (converter/src/model_writer.cpp), which a test checks
-// against the files it writes. Only tensors the file quantizes are meaningful here.
-bool StoredAsInt16(const FloatModel& model, const TensorId& id, bool mixed);
 
 struct QuantParams {
   bool int16 = false;

@@ -8,13 +8,9 @@
 
 #include "mmoe/converter/float_model.h"
 #include "mmoe/converter/io.h"
+#include "mmoe/converter/tensor_types.h"
 
 namespace mmoe::converter {
-
-// Element types of the activations. The bulk of the work (the experts' hidden layers)
-// always reads int8; "mixed" keeps everything downstream of it (expert outputs, gate hidden
-// layers, tower inputs and hidden layers: a few percent of the multiply-accumulates) in int16.
-enum class ActivationPrecision { kMixed, kInt8 };
 
 // Reports a pass over the calibration rows: its stage ("ranges", "histograms", "agreement"),
 // rows done and rows in the pass, after every chunk.

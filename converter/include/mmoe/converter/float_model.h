@@ -1,15 +1,15 @@
-// The float32 Mixture-of-Experts network the converter reads, checks and quantizes.
-//
-// One structure for the whole family: any number of experts (each an MLP of any depth and
-// width), any number of gates (an MLP whose last layer gives one logit per listed expert,
-// followed by a softmax), and any number of tasks (a gate, or a single expert for
-// Shared-Bottom, then a tower MLP ending in sigmoid or identity).
+// The float32 network the converter reads, checks and quantizes: the runtime's graph type
+// (runtime/src/graph/graph.h) with float parameters per node. One structure for the whole
+// MoE family: MMoE, MoE, Shared-Bottom, CGC, multi-level PLE and ESMM are graphs of dense
+// layers, elementwise activations, gate softmaxes, mixtures, sigmoids and products.
 #pragma once
 
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "graph/graph.h"
 
 namespace mmoe::converter {
 
@@ -19,12 +19,50 @@ class ConvertError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A dense layer's own activation (fused into its requantization).
 enum class Activation { kNone, kRelu };
-enum class TaskOutput { kSigmoid, kIdentity };
+
+// Elementwise functions of activation nodes, as PyTorch defines them.
+enum class Function {
+  kRelu,
+  kLeakyRelu,  // params: slope
+  kPrelu,      // params: one slope, or one per channel
+  kSigmoid,
+  kTanh,
+  kGelu,      // the erf form (nn.GELU())
+  kGeluTanh,  // nn.GELU(approximate="tanh")
+  kSilu,
+  kElu,  // params: alpha
+  kSelu,
+  kRelu6,
+  kHardtanh,  // params: min, max
+  kHardsigmoid,
+  kHardswish,
+  kSoftplus,  // params: beta, threshold
+  kMish,
+};
+
+// Parses a function's name ("leaky_relu", "gelu", ...); false if unknown.
+bool ParseFunction(const std::string& name, Function* function);
+const char* FunctionName(Function function);
+// The names ParseFunction accepts, for messages: "relu, leaky_relu, prelu, ...".
+std::string FunctionNames();
+
+struct FloatActivation {
+  Function function = Function::kRelu;
+  std::vector<float> params;  // see Function
+
+  // f(x) in double precision for channel `channel` (PReLU's slopes).
+  double Apply(double x, int channel) const;
+  // "leaky_relu(0.01)", "prelu(16 slopes)": what the model file records.
+  std::string Describe() const;
+  // The number of parameters each function takes (-1: PReLU's 1 or one per channel).
+  static int ParamCount(Function function);
+};
 
 // y = act(W x + b), W row-major [out][in] as in torch.nn.Linear.
 struct FloatDense {
-  std::string name;  // where it came from, e.g. "experts.0.2" (for messages and inspect)
+  std::string name;  // where it came from, e.g. "experts.0.2" (also its output tensor's name)
   int in = 0;
   int out = 0;
   std::vector<float> weight;  // out * in
@@ -32,42 +70,61 @@ struct FloatDense {
   Activation activation = Activation::kNone;
 };
 
-struct FloatMlp {
-  std::vector<FloatDense> layers;
-  int in_width() const { return layers.empty() ? 0 : layers.front().in; }
-  int out_width() const { return layers.empty() ? 0 : layers.back().out; }
-};
-
-struct FloatGate {
-  FloatMlp mlp;              // last layer: one logit per entry of `experts`, no activation
-  std::vector<int> experts;  // expert indices the softmax mixes, in logit order
-};
-
-struct FloatTask {
-  std::string name;
-  int gate = -1;    // index into gates, or -1: the tower reads `expert` directly
-  int expert = -1;  // used only when gate == -1 (Shared-Bottom)
-  FloatMlp tower;   // last layer has one output: the task's logit
-  TaskOutput output = TaskOutput::kSigmoid;
-};
-
 struct FloatModel {
   std::string name;
-  int input_dim = 0;
-  std::vector<std::string> feature_names;  // empty, or input_dim names
-  std::vector<FloatMlp> experts;           // all with the same output width
-  std::vector<FloatGate> gates;
-  std::vector<FloatTask> tasks;
+  // Tensors carry names and widths; their element types are chosen when the model is
+  // quantized (TensorTypes in calibrate.h).
+  graph::Graph graph;
+  std::vector<FloatDense> dense;             // per dense node (Node::param)
+  std::vector<FloatActivation> activations;  // per activation node (Node::param)
 
-  int expert_width() const { return experts.empty() ? 0 : experts.front().out_width(); }
-  // Multiply-accumulates and parameters of one item's forward pass.
+  int input_dim() const;  // the width of the (one) input
+  const std::vector<std::string>& feature_names() const;
+  int num_tasks() const { return static_cast<int>(graph.outputs.size()); }
+  std::vector<std::string> task_names() const;
+  // Multiply-accumulates and parameters of one item's forward pass: dense layers, plus a
+  // multiply-add per element and mixed tensor of gated mixtures (the runtime's count).
   int64_t macs() const;
   int64_t parameters() const;
+  // What the quantized model stores for its dense layers: int8 weights, int32 biases.
+  int64_t parameter_bytes() const;
 };
 
-// Throws ConvertError naming the first inconsistency: widths that do not chain, expert
-// indices out of range, gate logit count != expert list length, towers not ending in one
-// output, non-finite weights, empty parts.
+// Throws ConvertError naming the first inconsistency: the graph's structure (graph::
+// CheckStructure), widths that do not chain, parameters of the wrong size or not finite,
+// softmax, sigmoid and product reading anything but logits or scores, outputs that are not
+// one score per item, names that are empty or repeated.
 void Validate(const FloatModel& model);
+
+// Builds a FloatModel node by node. Each node's output tensor takes the node's name, which
+// must be new; widths are checked as nodes are added (ConvertError naming the node).
+class GraphBuilder {
+ public:
+  explicit GraphBuilder(std::string model_name);
+
+  int32_t Input(const std::string& name, int width, std::vector<std::string> feature_names = {});
+  // The layer's output tensor is named layer.name.
+  int32_t Dense(int32_t input, FloatDense layer);
+  // Layers in order, each reading the previous one's output; returns the last output.
+  int32_t Mlp(int32_t input, std::vector<FloatDense> layers);
+  int32_t Activation(int32_t input, FloatActivation activation, const std::string& name);
+  int32_t Softmax(int32_t logits, const std::string& name);
+  // probs < 0: weight 1 for every mixed tensor (a Shared-Bottom tower reading one expert).
+  int32_t Mixture(int32_t probs, const std::vector<int32_t>& experts, const std::string& name);
+  int32_t Sigmoid(int32_t logit, const std::string& name);
+  int32_t Product(const std::vector<int32_t>& factors, const std::string& name);
+  void Output(const std::string& name, int32_t tensor);
+
+  const FloatModel& model() const { return m_; }
+  int32_t Find(const std::string& tensor) const;  // -1 if no tensor has that name
+  FloatModel Finish();                            // Validate()s the result
+
+ private:
+  int32_t AddNode(graph::Op op, const std::string& name, std::vector<int32_t> inputs, int width,
+                  int32_t param);
+  void CheckTensor(int32_t t, const std::string& node) const;
+
+  FloatModel m_;
+};
 
 }  // namespace mmoe::converter

@@ -1,0 +1,74 @@
+#include "mmoe/converter/tensor_types.h"
+
+namespace mmoe::converter {
+namespace {
+
+using graph::Op;
+using graph::TensorType;
+
+// The widest int16 tensor a dense layer may read: its accumulator, width * 127 * 32768 plus
+// the bias, must fit in int32 (the runtime verifies this bound).
+constexpr int kMaxInt16Width = 480;
+
+}  // namespace
+
+std::vector<bool> FloatTensors(const FloatModel& model) {
+  const graph::Graph& g = model.graph;
+  const std::vector<std::vector<int32_t>> consumers = graph::Consumers(g);
+  const std::vector<int32_t> output_of = graph::OutputOf(g);
+  std::vector<bool> is_float(g.tensors.size(), false);
+  for (const graph::Node& n : g.nodes) {
+    if (n.op == Op::kSoftmax || n.op == Op::kSigmoid || n.op == Op::kProduct) {
+      is_float[n.output] = true;
+    } else if (n.op == Op::kDense) {
+      const std::vector<int32_t>& readers = consumers[n.output];
+      bool logits = !readers.empty() || output_of[n.output] >= 0;
+      for (int32_t r : readers) {
+        const Op op = g.nodes[r].op;
+        logits = logits && (op == Op::kSoftmax || op == Op::kSigmoid || op == Op::kProduct);
+      }
+      is_float[n.output] = logits;
+    }
+  }
+  return is_float;
+}
+
+std::vector<TensorType> TensorTypes(const FloatModel& model, ActivationPrecision precision) {
+  const graph::Graph& g = model.graph;
+  const std::vector<bool> is_float = FloatTensors(model);
+  // Tensors whose values flow into a mixture's mixed tensors through dense and activation
+  // nodes: the dense layers producing them are experts.
+  std::vector<bool> to_mixture(g.tensors.size(), false);
+  for (const graph::Node& n : g.nodes) {
+    if (n.op != Op::kMixture) continue;
+    for (int32_t j = 0; j < n.num_experts(); ++j) to_mixture[n.experts()[j]] = true;
+  }
+  std::vector<bool> int8(g.tensors.size(), false);  // some reader needs it int8
+  for (auto it = g.nodes.rbegin(); it != g.nodes.rend(); ++it) {
+    const graph::Node& n = *it;
+    const int32_t x = n.inputs[0];
+    if (n.op == Op::kDense) {
+      if (to_mixture[n.output]) to_mixture[x] = true;
+      if (to_mixture[n.output] || g.tensors[x].width > kMaxInt16Width) int8[x] = true;
+    } else if (n.op == Op::kActivation) {
+      if (to_mixture[n.output]) to_mixture[x] = true;
+      if (int8[n.output]) int8[x] = true;
+    }
+  }
+  std::vector<TensorType> types(g.tensors.size(), TensorType::kInt8);
+  for (const graph::Node& n : g.nodes) {
+    const int32_t y = n.output;
+    if (is_float[y]) {
+      types[y] = TensorType::kFloat;
+    } else if (precision == ActivationPrecision::kInt8) {
+      types[y] = TensorType::kInt8;
+    } else if (n.op == Op::kActivation) {
+      types[y] = types[n.inputs[0]];
+    } else {
+      types[y] = int8[y] ? TensorType::kInt8 : TensorType::kInt16;
+    }
+  }
+  return types;
+}
+
+}  // namespace mmoe::converter
