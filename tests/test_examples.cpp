@@ -2,6 +2,7 @@
 // float reference reproduces PyTorch's scores, and the inputs are what their READMEs say.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -33,6 +34,28 @@ TEST_CASE("example models: the float reference matches PyTorch's scores to 1e-5"
     REQUIRE(ours.rows == torch.rows);
     CHECK(MaxAbsDiff(ours, torch) < 1e-5);
     CHECK(converter::ReadNpy(dir + "/eval_labels.npy", 2).rows == x.rows);
+  }
+}
+
+// The models of examples/families, traced from plain PyTorch modules by mmoe_export.export
+// (BatchNorm folded into the Linear layers, DeepCTR-Torch's scalar biases into the logits).
+TEST_CASE(
+    "traced models: the float reference matches PyTorch's outputs to 1e-5 (regression: 1e-5 relative)") {
+  const converter::Matrix x = converter::ReadNpy(testing::SourcePath("examples/census/eval.npy"), 78);
+  for (const std::string m : {"ple", "activation_mmoe", "esmm"}) {
+    CAPTURE(m);
+    const std::string stem = testing::SourcePath("examples/families/" + m);
+    const converter::FloatModel model = converter::ImportModel(stem + ".safetensors", stem + ".arch.json");
+    const converter::Matrix torch = converter::ReadNpy(stem + "_eval_torch.npy", 2);
+    const converter::Matrix ours = converter::FloatReference(model).Forward(x);
+    REQUIRE(ours.rows == torch.rows);
+    for (int64_t i = 0; i < ours.rows; ++i) {
+      for (int t = 0; t < 2; ++t) {
+        const double want = torch.row(i)[t];
+        CHECK(std::fabs(ours.row(i)[t] - want) <= 1e-5 * std::max(1.0, std::fabs(want)));
+      }
+    }
+    CHECK(converter::ReadNpy(stem + "_eval_labels.npy", 2).rows == x.rows);
   }
 }
 

@@ -12,8 +12,17 @@ Two outputs, both read by the C++ converter:
 The ``safetensors`` package is not required: :func:`write_safetensors` writes the format by
 hand (it is only a length-prefixed JSON header followed by raw little-endian data).
 
-Only numpy is needed to import this module; torch is imported when :func:`export_mmoe` runs,
-so :func:`write_safetensors` also works on a machine without torch.
+Two ways in:
+
+* :func:`export` traces ``forward()`` (torch.fx) and writes the graph form of the architecture
+  JSON (version 2): any model of the family written in the usual styles (nn.Sequential or
+  functional, several PLE levels, ESMM products), with BatchNorm folded and Dropout dropped.
+  It runs the exported graph against the module and refuses to write if they differ.
+* :func:`export_mmoe` reads the seed's attribute layout (or explicit lists of experts, gates and
+  towers) and writes version 1.
+
+Only numpy is needed to import this module; torch is imported when an export runs, so
+:func:`write_safetensors` also works on a machine without torch.
 """
 
 import json
@@ -23,7 +32,7 @@ import tempfile
 
 import numpy as np
 
-__all__ = ["write_safetensors", "export_mmoe"]
+__all__ = ["write_safetensors", "export", "export_mmoe"]
 
 # Alignment of the data section. The safetensors spec only requires the header length to be a
 # multiple of 8 (so that the data starts 8-byte aligned); the header is padded with spaces.
@@ -425,6 +434,101 @@ def export_mmoe(model, out_prefix, task_names=None, feature_names=None, name=Non
     if metadata:
         meta.update(metadata)
 
+    directory = os.path.dirname(os.path.abspath(out_prefix))
+    os.makedirs(directory, exist_ok=True)
+    write_safetensors(out_prefix + ".safetensors", tensors, meta)
+    text = _format_json(arch) + "\n"
+    _atomic_write(out_prefix + ".arch.json", [text.encode("utf-8")])
+    return arch
+
+
+# ---------------------------------------------------------------------------------------------
+# Export by tracing
+# ---------------------------------------------------------------------------------------------
+
+def export(model, example_inputs, out_prefix, task_names=None, feature_names=None, name=None,
+           metadata=None, tolerance=1e-4):
+    """Trace ``model`` and write ``<out_prefix>.safetensors`` and ``<out_prefix>.arch.json``.
+
+    ``forward()`` is followed with torch.fx on ``example_inputs`` (one [N, features] float
+    tensor, or a tuple holding it) in eval mode; every operation must map onto the runtime's
+    graph (see mmoe_trace.py for what does). The exported float graph is then computed with
+    numpy on the same inputs and compared, tensor by tensor in graph order, with what the module
+    computed: if one differs by more than ``tolerance`` (relative to the tensor's largest
+    magnitude when that is above 1), nothing is written and ValueError names the tensor.
+
+    Args:
+      model: the trained nn.Module; its train/eval mode is restored afterwards.
+      example_inputs: rows the check runs on (a few hundred real rows are best).
+      out_prefix: output path without extension.
+      task_names: one per returned score (default: the keys of a returned dict, else task1, ...).
+      feature_names: optional, one per input feature.
+      name: model name (default: basename of out_prefix).
+      metadata: optional extra str -> str entries for the safetensors ``__metadata__``.
+
+    Returns:
+      The architecture dict written to ``<out_prefix>.arch.json``.
+    """
+    import torch
+    import mmoe_trace
+
+    if not isinstance(model, torch.nn.Module):
+        raise ValueError("model must be a torch.nn.Module, got %s" % type(model).__name__)
+    x = example_inputs
+    if isinstance(x, (tuple, list)):
+        if len(x) != 1:
+            raise ValueError("example_inputs must hold one tensor, got %d" % len(x))
+        x = x[0]
+    x = torch.as_tensor(x).float()
+    if x.dim() != 2 or x.shape[0] == 0:
+        raise ValueError("example_inputs must be a [rows, features] tensor with rows > 0, got shape %s"
+                         % (tuple(x.shape),))
+    was_training = model.training
+    model.eval()
+    try:
+        nodes, tensors, outputs, width, torch_values = mmoe_trace.trace(model, x, task_names)
+        with torch.no_grad():
+            expect = model(x)
+    finally:
+        model.train(was_training)
+    for k, v in tensors.items():
+        if not np.isfinite(v).all():
+            raise ValueError("tensor %s contains NaN or infinity" % k)
+    if name is None:
+        name = os.path.basename(out_prefix)
+    inp = {"name": "input", "width": int(width)}
+    if feature_names is not None:
+        feature_names = [str(f) for f in feature_names]
+        if len(feature_names) != width:
+            raise ValueError("%d feature names for %d input features" % (len(feature_names), width))
+        inp["feature_names"] = feature_names
+    arch = {"format": "mmoe-arch", "version": 2, "name": name, "inputs": [inp], "nodes": nodes,
+            "outputs": [{"name": n, "tensor": t} for n, t in outputs]}
+
+    # The exported graph against the module, tensor by tensor, then the scores forward() returns.
+    ours = mmoe_trace.run_graph(arch, tensors, x.double().numpy())
+    for tensor in ["input"] + [n["output"] for n in nodes]:
+        if tensor not in torch_values:
+            continue
+        theirs, mine = torch_values[tensor], ours[tensor].reshape(torch_values[tensor].shape)
+        diff = float(np.max(np.abs(mine - theirs))) if theirs.size else 0.0
+        scale = max(1.0, float(np.max(np.abs(theirs))) if theirs.size else 1.0)
+        if not diff <= tolerance * scale:
+            raise ValueError("the exported graph differs from the model at tensor %r: max |difference| %.3g "
+                             "(tolerance %.3g); this operation is not the one the runtime computes"
+                             % (tensor, diff, tolerance * scale))
+    if isinstance(expect, dict):
+        expect = list(expect.values())
+    if isinstance(expect, (list, tuple)):
+        expect = torch.cat([e.reshape(e.shape[0], -1) for e in expect], dim=1)
+    expect = expect.detach().double().numpy().reshape(x.shape[0], -1)
+    got = np.stack([ours[t].reshape(-1) for _, t in outputs], axis=1)
+    if expect.shape != got.shape or not np.max(np.abs(expect - got)) <= tolerance:
+        raise ValueError("the exported graph's scores differ from forward()'s")
+
+    meta = {"format": "pt", "producer": "mmoe_export"}
+    if metadata:
+        meta.update(metadata)
     directory = os.path.dirname(os.path.abspath(out_prefix))
     os.makedirs(directory, exist_ok=True)
     write_safetensors(out_prefix + ".safetensors", tensors, meta)

@@ -23,8 +23,12 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "examples", "families"))
 import mmoe_export  # noqa: E402
+import mmoe_trace  # noqa: E402
+from models import ActivationMmoe, Esmm, Ple  # noqa: E402
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,6 +305,170 @@ class ExportTest(unittest.TestCase):
             mmoe_export.write_safetensors(path, {"x": np.array(["s"])})
         with self.assertRaises(ValueError):
             mmoe_export.write_safetensors(path, {"x": np.zeros(1)}, {"k": 1})
+
+
+# --------------------------------------------------------------------------------------------
+# export(): tracing
+# --------------------------------------------------------------------------------------------
+
+def randomized(model, seed=0):
+    """``model`` with BatchNorm statistics and scalar biases away from their defaults, in eval mode."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm1d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.3, 0.3)
+        for name, p in model.named_parameters():
+            if p.numel() == 1:
+                p.fill_(0.7)
+    return model.eval()
+
+
+def ops(arch):
+    counts = {}
+    for n in arch["nodes"]:
+        counts[n["op"]] = counts.get(n["op"], 0) + 1
+    return counts
+
+
+class TraceExportTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.prefix = os.path.join(self.tmp.name, "m")
+        torch.manual_seed(3)
+        self.x = torch.rand(200, 12)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def check_files(self, model, arch, x):
+        """The written files alone reproduce forward() on x."""
+        tensors, meta, _ = read_safetensors(self.prefix + ".safetensors")
+        with open(self.prefix + ".arch.json", encoding="utf-8") as f:
+            self.assertEqual(json.load(f), arch)
+        self.assertEqual(meta["producer"], "mmoe_export")
+        values = mmoe_trace.run_graph(arch, tensors, x.numpy())
+        got = np.stack([values[o["tensor"]].reshape(-1) for o in arch["outputs"]], axis=1)
+        with torch.no_grad():
+            expect = model(x).double().numpy()
+        np.testing.assert_allclose(got, expect, rtol=1e-5, atol=1e-6)
+        return tensors
+
+    def test_two_level_ple(self):
+        model = randomized(Ple(12, expert_dims=(10, 6), tower_dims=(4,)))
+        arch = mmoe_export.export(model, self.x, self.prefix, task_names=["a", "b"])
+        self.assertEqual(arch["version"], 2)
+        # Level 1: 2 task mixtures and the shared one; level 2: 2 task mixtures; BatchNorm folded.
+        self.assertEqual(ops(arch), {"dense": 2 * (2 * 2 + 1) * 2 + 3 + 2 + 2 * 2, "softmax": 5, "mixture": 5,
+                                     "sigmoid": 2})
+        mix = [n for n in arch["nodes"] if n["op"] == "mixture"]
+        # Level 2's task-0 experts read task 0's level-1 mixture; its shared expert the shared one.
+        readers = {n["output"]: n["input"] for n in arch["nodes"] if n["op"] == "dense"}
+        self.assertEqual(readers["cgc_layers.1.experts_specific.0.0"], mix[0]["output"])
+        self.assertEqual(readers["cgc_layers.1.experts_shared.0.0"], mix[2]["output"])
+        self.assertEqual(len(mix[2]["experts"]), 5)  # the shared gate mixes all of level 1's experts
+        self.assertTrue(all(n.get("activation") == "relu" for n in arch["nodes"]
+                            if n["op"] == "dense" and ".experts_" in n["output"]))
+        self.assertEqual([o["name"] for o in arch["outputs"]], ["a", "b"])
+        self.check_files(model, arch, self.x)
+
+    def test_activations_and_regression(self):
+        model = randomized(ActivationMmoe(12, expert_dims=(10, 6)))
+        arch = mmoe_export.export(model, self.x, self.prefix)
+        functions = sorted(n["function"] for n in arch["nodes"] if n["op"] == "activation")
+        self.assertEqual(functions, ["gelu"] * 3 + ["leaky_relu"] * 3 + ["silu"] * 2 + ["tanh"] * 2)
+        self.assertTrue(all(n["slope"] == 0.1 for n in arch["nodes"] if n.get("function") == "leaky_relu"))
+        self.assertEqual(ops(arch)["sigmoid"], 1)
+        # The PredictionLayer-style scalar bias is folded into the bias-free logit layers.
+        logit = [n for n in arch["nodes"] if n["output"] == arch["outputs"][1]["tensor"]][0]
+        self.assertEqual(logit["op"], "dense")
+        tensors = self.check_files(model, arch, self.x)
+        self.assertTrue(np.allclose(tensors[logit["bias"]], 0.7))
+
+    def test_esmm(self):
+        model = randomized(Esmm(12, dims=(8, 4)))
+        arch = mmoe_export.export(model, self.x, self.prefix, task_names=["ctr", "ctcvr"])
+        self.assertEqual(ops(arch), {"dense": 6, "sigmoid": 2, "product": 1})
+        product = [n for n in arch["nodes"] if n["op"] == "product"][0]
+        self.assertEqual(arch["outputs"][1]["tensor"], product["output"])
+        self.assertEqual(arch["outputs"][0]["tensor"], product["inputs"][0])
+        self.check_files(model, arch, self.x)
+
+    def test_styles(self):
+        """Functional forms of the same MMoE: bmm, (w.unsqueeze(-1) * e).sum(1), F.linear, a dict."""
+        class Styles(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.e = nn.ModuleList(nn.Sequential(nn.Linear(12, 8), nn.ReLU(), nn.Dropout(0.2)) for _ in range(3))
+                self.g = nn.ModuleList(nn.Linear(12, 3) for _ in range(2))
+                self.t = nn.ModuleList(nn.Linear(8, 1) for _ in range(2))
+
+            def forward(self, x):
+                e = torch.stack([m(x) for m in self.e], dim=1)
+                w0 = torch.softmax(self.g[0](x), dim=-1)
+                m0 = torch.bmm(w0.unsqueeze(1), e).squeeze(1)
+                w1 = F.softmax(F.linear(x, self.g[1].weight, self.g[1].bias), dim=1)
+                m1 = (w1.unsqueeze(-1) * e).sum(1)
+                return {"p": torch.sigmoid(self.t[0](m0)).squeeze(-1), "q": self.t[1](m1).squeeze(1)}
+
+        import torch.nn.functional as F
+        model = Styles().eval()
+        arch = mmoe_export.export(model, self.x, self.prefix)
+        self.assertEqual([o["name"] for o in arch["outputs"]], ["p", "q"])
+        self.assertEqual(ops(arch), {"dense": 7, "softmax": 2, "mixture": 2, "sigmoid": 1})
+        tensors, _, _ = read_safetensors(self.prefix + ".safetensors")
+        values = mmoe_trace.run_graph(arch, tensors, self.x.numpy())
+        with torch.no_grad():
+            out = model(self.x)
+        np.testing.assert_allclose(values[arch["outputs"][0]["tensor"]].reshape(-1), out["p"].numpy(), rtol=1e-5)
+
+    def test_refusals_name_the_module_or_operation(self):
+        class Bad(nn.Module):
+            def __init__(self, body):
+                super().__init__()
+                self.body, self.head = body, nn.Linear(4, 1)
+
+            def forward(self, x):
+                return torch.sigmoid(self.head(self.body(x)))
+
+        class Concat(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a, self.b, self.head = nn.Linear(12, 2), nn.Linear(12, 2), nn.Linear(4, 1)
+
+            def forward(self, x):
+                return self.head(torch.cat([self.a(x), self.b(x)], dim=1))
+
+        cases = {
+            "LayerNorm": Bad(nn.Sequential(nn.Linear(12, 4), nn.LayerNorm(4))),
+            "must follow a Linear": Bad(nn.Sequential(nn.Linear(12, 4), nn.ReLU(), nn.BatchNorm1d(4))),
+            "concatenating activations is not supported": Concat(),
+            "dim=0": Bad(nn.Sequential(nn.Linear(12, 4), nn.Softmax(dim=0))),
+        }
+        for what, model in cases.items():
+            with self.subTest(what=what):
+                with self.assertRaises(ValueError) as ctx:
+                    mmoe_export.export(model.eval(), self.x, self.prefix)
+                self.assertIn(what, str(ctx.exception))
+                self.assertIn("supported:", str(ctx.exception))
+        self.assertFalse(os.path.exists(self.prefix + ".safetensors"))
+        self.assertFalse(os.path.exists(self.prefix + ".arch.json"))
+
+    def test_a_graph_that_differs_from_the_module_is_refused(self):
+        model = randomized(ActivationMmoe(12, expert_dims=(10, 6)))
+        saved = mmoe_trace._FUNCTIONS["tanh"]
+        mmoe_trace._FUNCTIONS["tanh"] = lambda x, n: np.tanh(x) * 1.001  # a wrong mapping
+        try:
+            with self.assertRaises(ValueError) as ctx:
+                mmoe_export.export(model, self.x, self.prefix)
+        finally:
+            mmoe_trace._FUNCTIONS["tanh"] = saved
+        self.assertIn("differs from the model at tensor 'gate_hidden.0.tanh'", str(ctx.exception))
+        self.assertFalse(os.path.exists(self.prefix + ".arch.json"))
+        self.assertTrue(model.training is False)
 
 
 if __name__ == "__main__":
