@@ -26,10 +26,10 @@ rm -f build-fuzz.log
 # (not the 172 KB seed weights: above -max_len, and tests/fuzz/corpus has their layout).
 extra_seeds() {
   case $1 in
-    fuzz_model) echo tests/data/seed.mmoe ;;
+    fuzz_model) echo tests/data/seed.mmoe tests/data/esmm.mmoe tests/data/activation_mmoe.mmoe tests/data/ple.mmoe ;;
     fuzz_npy) echo tests/data/seed_scores.npy ;;
     fuzz_csv) echo tests/data/seed_rows.csv tests/data/bad_width.csv tests/data/nan_value.csv ;;
-    fuzz_arch_json) echo examples/seed/seed_mmoe.arch.json ;;
+    fuzz_arch_json) echo examples/seed/seed_mmoe.arch.json examples/families/esmm.arch.json ;;
   esac
 }
 

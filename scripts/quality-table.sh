@@ -13,18 +13,31 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "| example | calibration | task | AUC float | AUC int8 | ΔAUC | mean \\|Δp\\| | p99 \\|Δp\\| | max \\|Δp\\| | Spearman | flipped pairs |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
-for example in seed/seed_mmoe census/census_mmoe gaussian/gaussian_mmoe; do
+# example/stem [calib eval labels]: the traced models of examples/families read the census rows.
+models=(seed/seed_mmoe census/census_mmoe gaussian/gaussian_mmoe families/ple families/activation_mmoe families/esmm)
+for example in "${models[@]}"; do
   dir=examples/$(dirname "$example")
   stem=$(basename "$example")
   [[ -f $dir/$stem.safetensors ]] || continue
+  calib=$dir/calib.npy eval_rows=$dir/eval.npy labels=$dir/eval_labels.npy
+  if [[ $dir == examples/families ]]; then
+    calib=examples/census/calib.npy eval_rows=examples/census/eval.npy labels=$dir/${stem}_eval_labels.npy
+  fi
   for method in "${methods[@]}"; do
-    "$mmoe" convert --weights "$dir/$stem.safetensors" --arch "$dir/$stem.arch.json" --calib "$dir/calib.npy" \
+    "$mmoe" convert --weights "$dir/$stem.safetensors" --arch "$dir/$stem.arch.json" --calib "$calib" \
       --calibration "$method" ${CONVERT_ARGS:-} -o "$work/m.mmoe" > /dev/null
     "$mmoe" eval "$work/m.mmoe" --weights "$dir/$stem.safetensors" --arch "$dir/$stem.arch.json" \
-      --input "$dir/eval.npy" --labels "$dir/eval_labels.npy" |
-      awk -v ex="$(basename "$dir")" -v m="$method${CONVERT_ARGS:+ $CONVERT_ARGS}" '
-        /^  task / { on = 1; next }
-        /^per-layer/ { on = 0 }
-        on { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", ex, m, $1, $2, $3, $4, $8, $9, $7, $10, $11 }'
+      --input "$eval_rows" --labels "$labels" |
+      awk -v ex="$([[ $dir == examples/families ]] && echo "$stem" || basename "$dir")" \
+          -v m="$method${CONVERT_ARGS:+ $CONVERT_ARGS}" '
+        /^  task / { next }
+        /^[^ ]/ { section = "" }
+        /^[^ ].* vs the float weights/ { section = "agreement"; next }
+        /^classification against the labels:/ { section = "auc"; next }
+        /^regression against the labels:/ { section = "rmse"; next }
+        section == "agreement" && /^  / { n++; task[n] = $1; row[$1] = $3 " | " $4 " | " $2 " | " $5 " | " $6 }
+        section == "auc" && /^  / { auc[$1] = $2 " | " $3 " | " $4 }
+        section == "rmse" && /^  / { auc[$1] = "RMSE " $2 " | RMSE " $3 " | " }
+        END { for (i = 1; i <= n; i++) printf "| %s | %s | %s | %s | %s |\n", ex, m, task[i], auc[task[i]], row[task[i]] }'
   done
 done

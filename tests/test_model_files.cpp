@@ -33,6 +33,7 @@ namespace {
 using testing::DenseSpec;
 using testing::MakeDense;
 using testing::ModelSpec;
+using testing::NodeSpec;
 using testing::QuantSpec;
 
 // A model loaded from its own exact-size copy of some bytes. `buffer` is declared first so
@@ -573,6 +574,173 @@ TEST_CASE("well-formed files breaking an invariant are refused with INVALID_MODE
     ModelSpec spec = testing::MinimalModelSpec();
     v.tweak(&spec);
     const Loaded l = LoadExact(testing::BuildModel(spec));
+    CheckRefused(l.status, StatusCode::kInvalidModel, {});
+    for (const char* f : v.fragments) {
+      INFO(std::string(f));
+      CHECK_MESSAGE(std::string(l.status.message()).find(f) != std::string::npos,
+                    std::string(l.status.message()));
+    }
+  }
+}
+
+// --- Format 2: the graph ---------------------------------------------------------------------
+
+using testing::GraphModelSpec;
+
+TEST_CASE("the minimal graph model (every node kind) loads and scores") {
+  const Loaded l = LoadExact(testing::BuildGraphModel(testing::MinimalGraphSpec()));
+  REQUIRE_MESSAGE(l.status.ok(), l.status.message());
+  CHECK(l.model->format_version_major() == 2);
+  CHECK(l.model->input_dim() == 3);
+  REQUIRE(l.model->num_tasks() == 3);
+  CHECK(std::string(l.model->task_name(2)) == "dwell");
+  CHECK(graph::CountOps(l.model->data().graph) ==
+        "7 dense, 2 activation, 1 softmax, 1 mixture, 2 sigmoid, 1 product");
+  ScoreAndCheck(l.model, {0.5f, -1.0f, 2.0f, 0.0f, 0.25f, 1.0f, 3.0f, 3.0f, -3.0f}, 3);
+}
+
+TEST_CASE("a file requiring a feature this runtime lacks is refused with UNSUPPORTED_FEATURE naming it") {
+  GraphModelSpec spec = testing::MinimalGraphSpec();
+  spec.required_features.push_back("embedding_bag");
+  CheckRefused(LoadExact(testing::BuildGraphModel(spec)).status, StatusCode::kUnsupportedFeature,
+               {"model requires feature 'embedding_bag'", "format 2.0", "newer runtime"});
+  // A newer minor version that needs nothing new loads.
+  spec = testing::MinimalGraphSpec();
+  spec.version_minor = 7;
+  const Loaded l = LoadExact(testing::BuildGraphModel(spec));
+  CHECK_MESSAGE(l.status.ok(), l.status.message());
+  // A node kind from the future that a file does not declare is still refused, by kind.
+  spec.nodes[5].kind = static_cast<fb::NodeParams>(9);
+  CheckRefused(LoadExact(testing::BuildGraphModel(spec)).status, StatusCode::kInvalidModel,
+               {"nodes[5] (gates.0)", "unknown node kind 9"});
+}
+
+struct GraphViolation {
+  const char* what;
+  std::function<void(GraphModelSpec*)> tweak;
+  std::vector<const char*> fragments;
+};
+
+std::vector<GraphViolation> GraphViolations() {
+  return {
+      {"a node reading a tensor computed later",
+       [](GraphModelSpec* m) { m->Node("experts.0.0").inputs = {m->Tensor("mix")}; },
+       {"node 0 (experts.0.0 dense)", "before any node computes it"}},
+      {"a node reading a tensor that does not exist",
+       [](GraphModelSpec* m) { m->Node("gates.0").inputs = {999}; },
+       {"node 5 (gates.0 softmax)", "reads tensor 999 of 15"}},
+      {"two nodes writing one tensor",
+       [](GraphModelSpec* m) { m->Node("experts.1.0").output = m->Tensor("experts.0.1"); },
+       {"node 3 (experts.1.0 dense)", "already computed"}},
+      {"a gated mixture without experts",
+       [](GraphModelSpec* m) { m->Node("mix").inputs.resize(1); },
+       {"node 6 (mix mixture)", "has 1 inputs, expected at least 2"}},
+      {"an output nothing computes",
+       [](GraphModelSpec* m) { m->outputs[1].tensor = 40; },
+       {"output 1 ('ctcvr')", "which no node computes"}},
+      {"two outputs of one tensor",
+       [](GraphModelSpec* m) { m->outputs[1].tensor = m->Tensor("click"); },
+       {"output 1 ('ctcvr')", "an earlier output reports too"}},
+      {"no input", [](GraphModelSpec* m) { m->inputs.clear(); }, {"0 inputs"}},
+      {"an int16 input",
+       [](GraphModelSpec* m) {
+         m->tensors[0] = testing::TensorSpec{"x", 3, fb::ElementType::INT16, 0.01f, 0};
+       },
+       {"tensors[0] (x)", "must be int8"}},
+      {"feature names for another width",
+       [](GraphModelSpec* m) { m->inputs[0].feature_names = {"a"}; },
+       {"1 feature names for 3 inputs"}},
+      {"a tensor of width 0",
+       [](GraphModelSpec* m) { m->tensors[m->Tensor("mix")].width = 0; },
+       {"tensors[7] (mix)", "width 0"}},
+      {"an unknown element type",
+       [](GraphModelSpec* m) { m->tensors[1].type = static_cast<fb::ElementType>(7); },
+       {"tensors[1] (experts.0.0)", "unknown element type 7"}},
+      {"an int16 zero point",
+       [](GraphModelSpec* m) { m->tensors[m->Tensor("mix")].zero_point = 3; },
+       {"tensors[7] (mix)", "int16 zero point 3 must be 0"}},
+      {"a zero scale",
+       [](GraphModelSpec* m) { m->tensors[m->Tensor("experts.0.act")].scale = 0.0f; },
+       {"tensors[2] (experts.0.act)", "scale 0"}},
+      {"a dense layer reading a float tensor",
+       [](GraphModelSpec* m) { m->Node("tasks.0.0").inputs = {m->Tensor("gates.0")}; },
+       {"nodes[7] (tasks.0.0)", "reads 'gates.0', a float32 tensor"}},
+      {"a dense layer's width against its tensors",
+       [](GraphModelSpec* m) { m->Node("experts.1.0").inputs = {m->Tensor("experts.0.0")}; },
+       {"nodes[3] (experts.1.0)", "reads 3 features but its input has 4"}},
+      {"weights of the wrong length",
+       [](GraphModelSpec* m) { m->Node("experts.0.1").dense.weights.pop_back(); },
+       {"nodes[2] (experts.0.1)", "weights has 7 values, expected 8"}},
+      {"an accumulator output with a ReLU",
+       [](GraphModelSpec* m) { m->Node("gates.0.0").dense.activation = fb::Activation::RELU; },
+       {"nodes[4] (gates.0.0)", "cannot have an activation"}},
+      {"an output kind against the output tensor",
+       [](GraphModelSpec* m) { m->Node("gates.0.0").dense.output_kind = fb::OutputKind::REQUANTIZED; },
+       {"nodes[4] (gates.0.0)", "output kind 0 does not match its float32 output tensor"}},
+      {"an int8 table one entry short",
+       [](GraphModelSpec* m) { m->Node("experts.0.act").table8.pop_back(); },
+       {"nodes[1] (experts.0.act)", "int8 tables hold 255 entries; expected 256 (one table) or 1024"}},
+      {"an int16 tensor with an int8 table",
+       [](GraphModelSpec* m) {
+         NodeSpec& n = m->Node("tasks.1.act");
+         n.table8.assign(256, 0);
+       },
+       {"nodes[10] (tasks.1.act)", "and no int8 table"}},
+      {"an activation changing the type",
+       [](GraphModelSpec* m) {
+         m->tensors[m->Tensor("experts.0.act")].type = fb::ElementType::INT16;
+         m->tensors[m->Tensor("experts.0.act")].zero_point = 0;
+       },
+       {"nodes[1] (experts.0.act)",
+        "an activation maps a quantized tensor to one of the same type and width"}},
+      {"a softmax of an int8 tensor",
+       [](GraphModelSpec* m) { m->Node("gates.0").inputs = {m->Tensor("experts.0.0")}; },
+       {"nodes[5] (gates.0)", "a softmax reads and writes float32 tensors of one width"}},
+      {"mixture probabilities of another width",
+       [](GraphModelSpec* m) { m->Node("mix").inputs.pop_back(); },
+       {"nodes[6] (mix)", "expected float32, one per mixed tensor (1)"}},
+      {"a mixture of tensors of two types",
+       [](GraphModelSpec* m) { m->Node("mix").inputs[2] = m->Tensor("gates.0.0"); },
+       {"nodes[6] (mix)", "every mixed tensor must be quantized with one type"}},
+      {"a mixture mixing the input",
+       [](GraphModelSpec* m) {
+         m->tensors[m->Tensor("mix")].width = 3;
+         m->tensors[m->Tensor("mix")].type = fb::ElementType::INT8;
+         m->Node("mix").inputs = {m->Tensor("x")};
+         m->Node("mix").gated = false;
+         m->Node("mix").scales = {1.0f};
+       },
+       {"nodes[6] (mix)", "mixes the model's input"}},
+      {"mix scales of the wrong length",
+       [](GraphModelSpec* m) { m->Node("mix").scales.push_back(1.0f); },
+       {"nodes[6] (mix)", "3 mix scales for 2 mixed experts"}},
+      {"a huge mix scale",
+       [](GraphModelSpec* m) { m->Node("mix").scales[1] = 1e20f; },
+       {"nodes[6] (mix)", "mix scale 1 is 1e+20"}},
+      {"a sigmoid of an int16 tensor",
+       [](GraphModelSpec* m) { m->Node("click").inputs = {m->Tensor("mix")}; },
+       {"nodes[8] (click)", "a sigmoid reads and writes float32 tensors"}},
+      {"a product of widths 1 and 2",
+       [](GraphModelSpec* m) { m->Node("ctcvr").inputs[1] = m->Tensor("gates.0"); },
+       {"nodes[13] (ctcvr)", "a product reads and writes float32 tensors of one width"}},
+      {"mixture probabilities that are not a softmax's",
+       [](GraphModelSpec* m) { m->Node("mix").inputs[0] = m->Tensor("gates.0.0"); },
+       {"nodes[6] (mix)", "its probabilities 'gates.0.0' are not a softmax's output"}},
+      {"a product of logits (it could overflow)",
+       [](GraphModelSpec* m) { m->Node("ctcvr").inputs[1] = m->Tensor("dwell"); },
+       {"nodes[13] (ctcvr)", "multiplies 'dwell', which is not a probability"}},
+      {"an output of an int16 tensor",
+       [](GraphModelSpec* m) { m->outputs[0].tensor = m->Tensor("mix"); },
+       {"output 'click'", "a score is one float32"}},
+  };
+}
+
+TEST_CASE("graph files breaking an invariant are refused with INVALID_MODEL naming the part") {
+  for (const GraphViolation& v : GraphViolations()) {
+    INFO(std::string(v.what));
+    GraphModelSpec spec = testing::MinimalGraphSpec();
+    v.tweak(&spec);
+    const Loaded l = LoadExact(testing::BuildGraphModel(spec));
     CheckRefused(l.status, StatusCode::kInvalidModel, {});
     for (const char* f : v.fragments) {
       INFO(std::string(f));

@@ -242,6 +242,81 @@ def _format_json(value, indent=0):
     return "[\n" + ",\n".join(items) + "\n" + pad + "]"
 
 
+def _graph_of(arch):
+    """A version-1 architecture as the graph nodes the converter imports it into."""
+    nodes = []
+
+    def mlp(layers, x, prefix):
+        for k, layer in enumerate(layers):
+            out = "%s.%d" % (prefix, k)
+            node = {"op": "dense", "input": x, "output": out, "weight": layer["weight"],
+                    "activation": layer["activation"]}
+            if "bias" in layer:
+                node["bias"] = layer["bias"]
+            nodes.append(node)
+            x = out
+        return x
+
+    experts = [mlp(e["layers"], "input", "expert%d" % i) for i, e in enumerate(arch["experts"])]
+    probs = []
+    for g, gate in enumerate(arch["gates"]):
+        logits = mlp(gate["layers"], "input", "gate%d" % g)
+        nodes.append({"op": "softmax", "input": logits, "output": "gate%d.p" % g})
+        probs.append("gate%d.p" % g)
+    outputs = []
+    for t, task in enumerate(arch["tasks"]):
+        gate = arch["gates"][task["gate"]]
+        nodes.append({"op": "mixture", "gate": probs[task["gate"]],
+                      "experts": [experts[e] for e in gate["experts"]], "output": "mix%d" % t})
+        logit = mlp(task["tower"]["layers"], "mix%d" % t, "tower%d" % t)
+        if task["output"] == "sigmoid":
+            nodes.append({"op": "sigmoid", "input": logit, "output": "score%d" % t})
+            logit = "score%d" % t
+        outputs.append(logit)
+    return {"inputs": [{"name": "input"}], "nodes": nodes}, outputs
+
+
+def _check_forward(model, arch, tensors, input_dim, rows=64, tolerance=1e-4):
+    """When forward() takes [N, input_dim] feature rows and returns [N, tasks] scores, the
+    exported architecture must reproduce them: a forward() that applies something the
+    submodules do not show (a torch.sigmoid on the towers' logits, a scale) would otherwise be
+    exported silently as a different model. Models whose forward() takes other inputs are not
+    checked (export() traces forward() instead)."""
+    import torch
+    x = torch.rand(rows, input_dim, generator=torch.Generator().manual_seed(0))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            expect = model(x)
+    except Exception:  # noqa: BLE001 - forward() takes something else: nothing to compare
+        return
+    finally:
+        model.train(was_training)
+    if not isinstance(expect, torch.Tensor) or tuple(expect.shape) != (rows, len(arch["tasks"])):
+        return
+    graph, outputs = _graph_of(arch)
+    values = _run_graph(graph, {k: v.detach().cpu().numpy() for k, v in tensors.items()}, x.numpy())
+    got = np.stack([values[o].reshape(-1) for o in outputs], axis=1)
+    want = expect.double().numpy()
+    # Relative to the score's size; rows where float32 overflowed (inf, NaN) say nothing.
+    finite = np.isfinite(want)
+    err = np.where(finite, np.abs(got - np.where(finite, want, 0.0)) / np.maximum(1.0, np.abs(np.where(finite, want, 0.0))),
+                   0.0)
+    diff = err.max(axis=0)
+    for t, d in enumerate(diff):
+        if not d <= tolerance:
+            raise ValueError("task %d (%s): the exported architecture's scores differ from forward()'s by up to "
+                             "%.3g; forward() computes something the experts, gates and towers do not show "
+                             "(a sigmoid on the logits, a scale, ...): use mmoe_export.export(), which traces "
+                             "forward()" % (t, arch["tasks"][t]["name"], d))
+
+
+def _run_graph(graph, tensors, x):
+    import mmoe_trace
+    return mmoe_trace.run_graph(graph, tensors, x)
+
+
 def _numbered_attrs(model, fmt):
     """model.<fmt % 1>, model.<fmt % 2>, ... until the first missing attribute."""
     out, t = [], 1
@@ -429,6 +504,8 @@ def export_mmoe(model, out_prefix, task_names=None, feature_names=None, name=Non
     arch["experts"] = expert_json
     arch["gates"] = gate_json
     arch["tasks"] = task_json
+
+    _check_forward(model, arch, tensors, input_dim)
 
     meta = {"format": "pt", "producer": "mmoe_export"}
     if metadata:

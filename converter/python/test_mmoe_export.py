@@ -281,6 +281,21 @@ class ExportTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             mmoe_export.export_mmoe(TinyMMoE(), self.prefix, task_names=["a", "b"])
 
+    def test_sigmoid_applied_in_forward_is_caught(self):
+        """A tower ending in logits whose forward() applies the sigmoid (torch-rechub's
+        PredictionLayer, BCEWithLogitsLoss models) would be exported as an identity task."""
+        class LogitTowers(TinyMMoE):
+            def forward(self, x):
+                out = super().forward(x)
+                return torch.cat([out[:, :2], torch.sigmoid(out[:, 2:])], dim=1)
+
+        torch.manual_seed(5)
+        with self.assertRaises(ValueError) as ctx:
+            mmoe_export.export_mmoe(LogitTowers(), self.prefix)
+        self.assertIn("task 2 (task3)", str(ctx.exception))
+        self.assertIn("use mmoe_export.export()", str(ctx.exception))
+        self.assertFalse(os.path.exists(self.prefix + ".arch.json"))
+
     def test_write_safetensors_numpy_and_metadata(self):
         path = os.path.join(self.tmp.name, "t.safetensors")
         values = {

@@ -125,6 +125,8 @@ std::vector<Activation> Activations(const FloatModel& m, std::initializer_list<c
   return result;
 }
 
+using mmoe::converter::FloatActivation;
+using mmoe::converter::Function;
 using mmoe::graph::Op;
 
 constexpr Activation kRelu = Activation::kRelu;
@@ -362,6 +364,104 @@ TEST_CASE("architecture JSON: field errors") {
         "arch: gates[0].experts[2]: expected an expert index below 3, got -1");
   check(error_with([](json& a) { a["experts"][1]["layers"][0].erase("weight"); }),
         "arch: experts[1].layers[0]: missing key 'weight'");
+}
+
+// Version 2: a graph with activation nodes (LeakyReLU, PReLU), two sigmoids and a product.
+const char* const kGraphArch = R"({
+  "format": "mmoe-arch", "version": 2, "name": "esmm_like",
+  "inputs": [{"name": "x", "width": 5, "feature_names": ["a", "b", "c", "d", "e"]}],
+  "nodes": [
+    {"op": "dense", "input": "x", "output": "ctr.0", "weight": "e0.l1.weight", "bias": "e0.l1.bias"},
+    {"op": "activation", "input": "ctr.0", "output": "ctr.0.act", "function": "leaky_relu", "slope": 0.2},
+    {"op": "dense", "input": "ctr.0.act", "output": "ctr.1", "weight": "dwell.0.weight"},
+    {"op": "sigmoid", "input": "ctr.1", "output": "p_ctr"},
+    {"op": "dense", "input": "x", "output": "cvr.0", "weight": "e1.l1.weight", "activation": "relu"},
+    {"op": "activation", "input": "cvr.0", "output": "cvr.0.act", "function": "prelu", "weight": "slopes"},
+    {"op": "dense", "input": "cvr.0.act", "output": "cvr.1", "weight": "cvr.0.weight", "bias": "cvr.0.bias"},
+    {"op": "sigmoid", "input": "cvr.1", "output": "p_cvr"},
+    {"op": "product", "inputs": ["p_ctr", "p_cvr"], "output": "p_ctcvr"}
+  ],
+  "outputs": [{"name": "ctr", "tensor": "p_ctr"}, "p_ctcvr"]
+})";
+
+Tensors GraphTensors() {
+  Tensors t;
+  AddLinear(&t, "e0.l1", 4, 5);
+  AddLinear(&t, "dwell.0", 1, 4, /*bias=*/false);
+  AddLinear(&t, "e1.l1", 4, 5, /*bias=*/false);
+  AddLinear(&t, "cvr.0", 1, 4);
+  t["slopes"] = Filled({4}, 0.1f);
+  return t;
+}
+
+TEST_CASE("architecture JSON version 2: a graph of activations, sigmoids and a product") {
+  const FloatModel m = ImportModelFromArch(json::parse(kGraphArch), GraphTensors(), "w.safetensors");
+  CHECK(m.name == "esmm_like");
+  CHECK(m.input_dim() == 5);
+  CHECK(m.feature_names().size() == 5);
+  CHECK(CountOp(m, Op::kDense) == 4);
+  CHECK(CountOp(m, Op::kActivation) == 2);
+  CHECK(m.task_names() == std::vector<std::string>{"ctr", "p_ctcvr"});
+  const FloatActivation& leaky = m.activations[NodeNamed(m, "ctr.0.act").param];
+  CHECK(leaky.function == Function::kLeakyRelu);
+  CHECK(leaky.params == std::vector<float>{0.2f});
+  CHECK(leaky.Describe() == "leaky_relu(0.200000003)");
+  const FloatActivation& prelu = m.activations[NodeNamed(m, "cvr.0.act").param];
+  CHECK(prelu.params.size() == 4);
+  CHECK(prelu.Apply(-2.0, 3) == doctest::Approx(-2.0 * 0.103));
+  CHECK(DenseNamed(m, "cvr.0").activation == Activation::kRelu);
+  CHECK(DenseNamed(m, "ctr.1").bias == std::vector<float>(1, 0.0f));
+  CHECK(InputNames(m, "p_ctcvr") == std::vector<std::string>{"p_ctr", "p_cvr"});
+}
+
+TEST_CASE("architecture JSON version 2: errors name the node") {
+  const Tensors t = GraphTensors();
+  const auto error_with = [&](auto mutate) {
+    json arch = json::parse(kGraphArch);
+    mutate(arch);
+    return ErrorOf([&] { ImportModelFromArch(arch, t, "w"); });
+  };
+  const auto check = [&](const std::string& message, const std::string& expected) {
+    INFO("message: " << message);
+    CHECK(message.find(expected) != std::string::npos);
+  };
+  check(error_with([](json& a) { a["nodes"][2]["op"] = "conv"; }),
+        "arch: nodes[2].op: unknown op 'conv'; expected dense, activation, softmax, mixture, sigmoid or "
+        "product");
+  check(error_with([](json& a) { a["nodes"][2]["input"] = "later"; }),
+        "arch: nodes[2].input: no tensor 'later' is computed before this point");
+  check(error_with([](json& a) { a["nodes"][1]["function"] = "swish2"; }),
+        "arch: nodes[1].function: unknown function 'swish2'; supported: relu, leaky_relu, prelu");
+  check(error_with([](json& a) { a["nodes"][1]["slope"] = "x"; }),
+        "arch: nodes[1].slope: expected a finite number");
+  check(error_with([](json& a) { a["nodes"][0]["colour"] = 1; }), "arch: nodes[0]: unknown key 'colour'");
+  check(error_with([](json& a) { a["nodes"][4]["activation"] = "gelu"; }),
+        "arch: nodes[4].activation: expected \"relu\" or \"none\" (other functions are activation nodes)");
+  check(error_with([](json& a) { a["nodes"][4]["output"] = "ctr.0"; }),
+        "arch: nodes[4]: dense 'ctr.0': a tensor named 'ctr.0' already exists");
+  check(error_with([](json& a) { a["nodes"][2]["input"] = "x"; }),
+        "tensor 'dwell.0.weight' has shape [1,4] but layer dwell.0 expects input width 5 ('x') [arch: "
+        "nodes[2]]");
+  check(error_with([](json& a) {
+          a["nodes"][8]["inputs"] = {"p_ctr", "ctr.1"};
+        }),
+        "product 'p_ctcvr' multiplies 'ctr.1', which is not a probability");
+  check(error_with([](json& a) { a["outputs"][1] = "cvr.0"; }), "task 'cvr.0' reports 'cvr.0' of width 4");
+  check(error_with([](json& a) { a["inputs"].push_back(a["inputs"][0]); }),
+        "arch: inputs: expected one input");
+  Tensors bad = t;
+  bad["slopes"] = Filled({2, 2}, 0.1f);
+  CHECK_ERROR_HAS(
+      ImportModelFromArch(json::parse(kGraphArch), bad, "w"),
+      "arch: nodes[5].weight: tensor 'slopes' has shape [2,2]; a PReLU weight is [1] or [channels]");
+  bad = t;
+  bad["slopes"] = Filled({3}, 0.1f);
+  CHECK_ERROR_HAS(ImportModelFromArch(json::parse(kGraphArch), bad, "w"),
+                  "activation 'cvr.0.act' (prelu) has 3 parameters, expected 1 or 4");
+  bad = t;
+  bad["unused.weight"] = Filled({2, 2}, 0);
+  CHECK_ERROR_HAS(ImportModelFromArch(json::parse(kGraphArch), bad, "w"), "1 tensor(s) not used",
+                  "'unused.weight'");
 }
 
 TEST_CASE("Validate names the first problem") {

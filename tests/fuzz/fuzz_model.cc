@@ -27,7 +27,7 @@ bool IsCleanRefusal(mmoe::StatusCode code) {
   using mmoe::StatusCode;
   return code == StatusCode::kNotAModel || code == StatusCode::kUnsupportedVersion ||
          code == StatusCode::kCorruptModel || code == StatusCode::kInvalidModel ||
-         code == StatusCode::kChecksumMismatch;
+         code == StatusCode::kChecksumMismatch || code == StatusCode::kUnsupportedFeature;
 }
 
 void ScoreOn(const std::shared_ptr<const mmoe::Model>& model, mmoe::Backend backend) {

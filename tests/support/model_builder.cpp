@@ -1,5 +1,9 @@
 #include "support/model_builder.h"
 
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
 #include "mmoe/mmoe.h"
 
 namespace mmoe::testing {
@@ -126,6 +130,169 @@ std::vector<uint8_t> BuildModel(const ModelSpec& spec) {
   const auto root = fb::CreateModel(b, spec.version_major, spec.version_minor, producer, 0, name, 0,
                                     spec.input_dim, features, input, experts_off, gates_off, tasks_off);
   fb::FinishModelBuffer(b, root);
+  std::vector<uint8_t> file(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+  if (spec.checksum) {
+    uint8_t trailer[kChecksumTrailerSize];
+    WriteChecksumTrailer(file.data(), file.size(), trailer);
+    file.insert(file.end(), trailer, trailer + kChecksumTrailerSize);
+  }
+  return file;
+}
+
+uint32_t GraphModelSpec::Tensor(const std::string& name) const {
+  for (size_t t = 0; t < tensors.size(); ++t) {
+    if (tensors[t].name == name) return static_cast<uint32_t>(t);
+  }
+  FAIL("no tensor " << name);
+  return 0;
+}
+
+NodeSpec& GraphModelSpec::Node(const std::string& name) {
+  for (NodeSpec& n : nodes) {
+    if (n.name == name) return n;
+  }
+  FAIL("no node " << name);
+  return nodes.front();
+}
+
+GraphModelSpec MinimalGraphSpec() {
+  GraphModelSpec m;
+  const QuantSpec x{fb::ElementType::INT8, 1.0f / 32, -10};
+  const QuantSpec relu = ReluQuant();
+  const QuantSpec i16{fb::ElementType::INT16, 1.0f / 4096, 0};
+  const auto tensor = [&](const std::string& name, uint32_t width, const std::optional<QuantSpec>& q) {
+    m.tensors.push_back(TensorSpec{name, width, q ? q->type : fb::ElementType::FLOAT32, q ? q->scale : 0.0f,
+                                   q ? q->zero_point : 0});
+    return static_cast<uint32_t>(m.tensors.size() - 1);
+  };
+  const auto add_dense = [&](const std::string& name, const std::string& from, const QuantSpec& qin,
+                             uint32_t out, const std::optional<QuantSpec>& qout,
+                             fb::Activation act = fb::Activation::NONE) {
+    NodeSpec n;
+    n.name = name;
+    n.inputs = {m.Tensor(from)};
+    n.dense = MakeDense(name, m.tensors[m.Tensor(from)].width, out, qin, qout, act);
+    n.output = tensor(name, out, qout);
+    m.nodes.push_back(n);
+  };
+  const auto add_table = [&](const std::string& name, const std::string& from, const QuantSpec& q) {
+    NodeSpec n;
+    n.name = name;
+    n.kind = fb::NodeParams::ActivationTable;
+    n.function = "leaky_relu(0.5)";
+    n.inputs = {m.Tensor(from)};
+    const uint32_t width = m.tensors[n.inputs[0]].width;
+    if (q.type == fb::ElementType::INT16) {
+      for (int i = 0; i <= 512; ++i)
+        n.table16.push_back(static_cast<int16_t>(std::min(32767, (128 * i - 32768) / 2)));
+    } else {
+      for (int i = 0; i < 256; ++i)
+        n.table8.push_back(
+            static_cast<int8_t>(i - 128 >= q.zero_point ? i - 128 : (i - 128 + q.zero_point) / 2));
+    }
+    n.output = tensor(name, width, q);
+    m.nodes.push_back(n);
+  };
+  const auto add_float = [&](const std::string& name, fb::NodeParams kind, std::vector<uint32_t> inputs) {
+    NodeSpec n;
+    n.name = name;
+    n.kind = kind;
+    n.inputs = std::move(inputs);
+    n.output = tensor(name, m.tensors[n.inputs.back()].width, std::nullopt);
+    m.nodes.push_back(n);
+  };
+  tensor("x", 3, x);
+  m.inputs.push_back({"x", 0, {}});
+  add_dense("experts.0.0", "x", x, 4, relu, fb::Activation::RELU);
+  add_table("experts.0.act", "experts.0.0", relu);
+  add_dense("experts.0.1", "experts.0.act", relu, 2, i16, fb::Activation::RELU);
+  add_dense("experts.1.0", "x", x, 2, i16, fb::Activation::RELU);
+  add_dense("gates.0.0", "x", x, 2, std::nullopt);
+  add_float("gates.0", fb::NodeParams::Softmax, {m.Tensor("gates.0.0")});
+  NodeSpec mix;
+  mix.name = "mix";
+  mix.kind = fb::NodeParams::Mixture;
+  mix.gated = true;
+  mix.inputs = {m.Tensor("gates.0"), m.Tensor("experts.0.1"), m.Tensor("experts.1.0")};
+  mix.scales = {1.0f, 1.0f};  // same scales
+  mix.output = tensor("mix", 2, i16);
+  m.nodes.push_back(mix);
+  add_dense("tasks.0.0", "mix", i16, 1, std::nullopt);
+  add_float("click", fb::NodeParams::Sigmoid, {m.Tensor("tasks.0.0")});
+  add_dense("tasks.1.0", "mix", i16, 3, i16);
+  add_table("tasks.1.act", "tasks.1.0", i16);
+  add_dense("dwell", "tasks.1.act", i16, 1, std::nullopt);
+  add_float("dwell.p", fb::NodeParams::Sigmoid, {m.Tensor("dwell")});
+  add_float("ctcvr", fb::NodeParams::Product, {m.Tensor("click"), m.Tensor("dwell.p")});
+  m.outputs = {{"click", m.Tensor("click")}, {"ctcvr", m.Tensor("ctcvr")}, {"dwell", m.Tensor("dwell")}};
+  return m;
+}
+
+std::vector<uint8_t> BuildGraphModel(const GraphModelSpec& spec) {
+  FlatBufferBuilder b;
+  std::vector<Offset<fb::Tensor>> tensors;
+  for (const TensorSpec& t : spec.tensors) {
+    tensors.push_back(fb::CreateTensor(b, b.CreateString(t.name), t.width, t.type, t.scale, t.zero_point));
+  }
+  std::vector<Offset<fb::Node>> nodes;
+  for (const NodeSpec& n : spec.nodes) {
+    Offset<void> params;
+    switch (n.kind) {
+      case fb::NodeParams::Dense: {
+        const DenseSpec& d = n.dense;
+        const auto name = b.CreateString(d.name);
+        const auto weights = b.CreateVector(d.weights);
+        const auto weight_scales = b.CreateVector(d.weight_scales);
+        const auto bias = b.CreateVector(d.bias);
+        const auto multipliers = b.CreateVector(d.multipliers);
+        params = fb::CreateDense(b, name, d.in, d.out, 0, weights, weight_scales, bias, d.output_kind, 0,
+                                 d.activation, multipliers)
+                     .Union();
+        break;
+      }
+      case fb::NodeParams::ActivationTable: {
+        const auto function = b.CreateString(n.function);
+        const auto t8 = n.table8.empty() ? 0 : b.CreateVector(n.table8);
+        const auto t16 = n.table16.empty() ? 0 : b.CreateVector(n.table16);
+        params = fb::CreateActivationTable(b, function, t8, t16).Union();
+        break;
+      }
+      case fb::NodeParams::Mixture:
+        params = fb::CreateMixture(b, n.gated, b.CreateVector(n.scales)).Union();
+        break;
+      default:  // Softmax, Sigmoid, Product, and kinds from the future: an empty table
+        params = fb::CreateSoftmax(b).Union();
+        break;
+    }
+    const auto name = b.CreateString(n.name);
+    const auto inputs = b.CreateVector(n.inputs);
+    nodes.push_back(fb::CreateNode(b, name, inputs, n.output, n.kind, params));
+  }
+  std::vector<Offset<fb::Input>> inputs;
+  for (const auto& in : spec.inputs) {
+    const auto names = in.feature_names.empty() ? 0 : b.CreateVectorOfStrings(in.feature_names);
+    inputs.push_back(fb::CreateInput(b, b.CreateString(in.name), in.tensor, names));
+  }
+  std::vector<Offset<fb::Output>> outputs;
+  for (const auto& o : spec.outputs) outputs.push_back(fb::CreateOutput(b, b.CreateString(o.name), o.tensor));
+  const auto required = b.CreateVectorOfStrings(spec.required_features);
+  const auto tensors_off = b.CreateVector(tensors);
+  const auto nodes_off = b.CreateVector(nodes);
+  const auto inputs_off = b.CreateVector(inputs);
+  const auto outputs_off = b.CreateVector(outputs);
+  const auto producer = b.CreateString("mmoe-edge tests");
+  const auto name = b.CreateString(spec.name);
+  fb::ModelBuilder mb(b);
+  mb.add_format_version_major(spec.version_major);
+  mb.add_format_version_minor(spec.version_minor);
+  mb.add_producer(producer);
+  mb.add_name(name);
+  mb.add_required_features(required);
+  mb.add_tensors(tensors_off);
+  mb.add_nodes(nodes_off);
+  mb.add_inputs(inputs_off);
+  mb.add_outputs(outputs_off);
+  fb::FinishModelBuffer(b, mb.Finish());
   std::vector<uint8_t> file(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
   if (spec.checksum) {
     uint8_t trailer[kChecksumTrailerSize];

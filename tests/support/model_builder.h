@@ -80,4 +80,62 @@ ModelSpec MinimalModelSpec();
 
 std::vector<uint8_t> BuildModel(const ModelSpec& spec);
 
+// --- Format 2: the graph ---------------------------------------------------------------------
+
+struct TensorSpec {
+  std::string name;
+  uint32_t width = 0;
+  fb::ElementType type = fb::ElementType::INT8;
+  float scale = 1.0f / 16;
+  int32_t zero_point = 0;
+};
+
+struct NodeSpec {
+  std::string name;
+  std::vector<uint32_t> inputs;
+  uint32_t output = 0;
+  fb::NodeParams kind = fb::NodeParams::Dense;
+  DenseSpec dense;             // kind Dense (its input/output quantizations are not written)
+  std::string function;        // kind ActivationTable
+  std::vector<int8_t> table8;  // kind ActivationTable
+  std::vector<int16_t> table16;
+  bool gated = false;         // kind Mixture
+  std::vector<float> scales;  // kind Mixture
+};
+
+struct GraphModelSpec {
+  uint16_t version_major = 2;
+  uint16_t version_minor = 0;
+  bool checksum = true;
+  std::string name = "minimal graph";
+  std::vector<std::string> required_features = {"dense",   "activation_table", "softmax",
+                                                "mixture", "sigmoid",          "product"};
+  std::vector<TensorSpec> tensors;
+  std::vector<NodeSpec> nodes;
+  struct In {
+    std::string name;
+    uint32_t tensor = 0;
+    std::vector<std::string> feature_names;
+  };
+  std::vector<In> inputs;
+  struct Out {
+    std::string name;
+    uint32_t tensor = 0;
+  };
+  std::vector<Out> outputs;
+
+  // The index of the tensor / node called `name` (fails the test if there is none).
+  uint32_t Tensor(const std::string& name) const;
+  NodeSpec& Node(const std::string& name);
+};
+
+// Every node kind once or more, each with its tensors: x (3, int8) -> expert 0: dense 3 -> 4
+// ReLU, an int8 activation table, dense 4 -> 2 (int16); expert 1: dense 3 -> 2 ReLU (int16);
+// a gate's logits (float) and softmax; their mixture (int16); tower 0: dense 2 -> 1 logit and
+// sigmoid "click"; tower 1: dense 2 -> 3 (int16), an int16 activation table, dense 3 -> 1 logit
+// "dwell" (identity) and its sigmoid; "ctcvr" = click x that sigmoid.
+GraphModelSpec MinimalGraphSpec();
+
+std::vector<uint8_t> BuildGraphModel(const GraphModelSpec& spec);
+
 }  // namespace mmoe::testing

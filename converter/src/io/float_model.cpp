@@ -208,6 +208,7 @@ void Validate(const FloatModel& m) {
     if (!tasks.insert(o.name).second) Fail("task '" + o.name + "': duplicate task name");
   }
   const std::vector<bool> is_float = FloatTensors(m);
+  const std::vector<int32_t> producer = graph::Producers(g);
   const auto width = [&](int32_t t) { return g.tensors[t].width; };
   const auto name = [&](int32_t t) { return "'" + g.tensors[t].name + "'"; };
   for (size_t i = 0; i < g.nodes.size(); ++i) {
@@ -293,6 +294,12 @@ void Validate(const FloatModel& m) {
       }
       case Op::kProduct:
         for (int32_t t : n.inputs) {
+          const bool probability = producer[t] >= 0 && (g.nodes[producer[t]].op == Op::kSigmoid ||
+                                                        g.nodes[producer[t]].op == Op::kProduct);
+          if (!probability) {
+            Fail(label + " multiplies " + name(t) +
+                 ", which is not a probability (a sigmoid's or a product's output)");
+          }
           if (width(t) != width(y))
             Fail(label + " multiplies " + name(t) + " of width " + Width(width(t)) + " into width " +
                  Width(width(y)));

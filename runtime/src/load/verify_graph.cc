@@ -47,6 +47,7 @@ class GraphVerifier {
 
   const FileGraph& f_;
   const graph::Graph& g_;
+  std::vector<int32_t> producer_;  // per tensor: the node computing it, or -1
 };
 
 Status GraphVerifier::CheckTensor(size_t i) {
@@ -228,6 +229,12 @@ Status GraphVerifier::CheckMixture(size_t i) {
                          kMaxMixed);
   }
   if (n.gated) {
+    // Softmax probabilities are at least e^-32 / 256, so that every mixing coefficient stays a
+    // normal float (docs/numerics.md, "Gate softmax"): other float tensors could be denormal.
+    if (producer_[n.inputs[0]] < 0 || g_.nodes[producer_[n.inputs[0]]].op != Op::kSoftmax) {
+      return Status::Error(StatusCode::kInvalidModel, "%s: its probabilities '%s' are not a softmax's output",
+                           where, g_.tensors[n.inputs[0]].name.c_str());
+    }
     const Tensor& p = g_.tensors[n.inputs[0]];
     if (p.type != TensorType::kFloat || p.width != mixed) {
       return Status::Error(
@@ -282,6 +289,19 @@ Status GraphVerifier::CheckFloat(size_t i) {
           graph::TensorTypeName(y.type), y.width, graph::OpName(n.op));
     }
   }
+  if (n.op == Op::kProduct) {
+    // Products of probabilities (sigmoids, or products of them) stay in [0, 1]; a product of
+    // logits could overflow to infinity.
+    for (int32_t t : n.inputs) {
+      const int32_t p = producer_[t];
+      if (p < 0 || (g_.nodes[p].op != Op::kSigmoid && g_.nodes[p].op != Op::kProduct)) {
+        return Status::Error(
+            StatusCode::kInvalidModel,
+            "%s: multiplies '%s', which is not a probability (a sigmoid's or a product's output)", Where(i),
+            g_.tensors[t].name.c_str());
+      }
+    }
+  }
   if (n.op == Op::kSoftmax && static_cast<uint32_t>(y.width) > kMaxMixed) {
     return Status::Error(StatusCode::kInvalidModel, "%s: a softmax over %d values; at most %u", Where(i),
                          y.width, kMaxMixed);
@@ -293,9 +313,6 @@ Status GraphVerifier::Run() {
   std::string error;
   const int32_t counts[graph::kOpCount] = {
       static_cast<int32_t>(f_.dense.size()), static_cast<int32_t>(f_.activations.size()), 0, 0, 0, 0};
-  if (!graph::CheckStructure(g_, counts, &error)) {
-    return Status::Error(StatusCode::kInvalidModel, "model: %s", error.c_str());
-  }
   if (g_.inputs.size() != 1) {
     return Status::Error(StatusCode::kInvalidModel, "model: %zu inputs; this runtime scores models with one",
                          g_.inputs.size());
@@ -304,6 +321,10 @@ Status GraphVerifier::Run() {
     return Status::Error(StatusCode::kInvalidModel, "model: %zu outputs, expected 1 to %u", g_.outputs.size(),
                          kMaxOutputs);
   }
+  if (!graph::CheckStructure(g_, counts, &error)) {
+    return Status::Error(StatusCode::kInvalidModel, "model: %s", error.c_str());
+  }
+  producer_ = graph::Producers(g_);
   for (size_t t = 0; t < g_.tensors.size(); ++t) {
     if (Status s = CheckTensor(t); !s.ok()) return s;
   }
