@@ -139,11 +139,91 @@ class _Param:
         self.value, self.name = value, name
 
 
+class _Zero:
+    """A tensor of zeros (torch.zeros, zeros_like): where a sum of weighted experts starts."""
+
+
+class _ProbCol:
+    """Column ``index`` of a gate's probabilities: [B] (``keep`` false) or [B, 1]."""
+
+    def __init__(self, probs, index, keep):
+        self.probs, self.index, self.keep = probs, index, keep
+
+
+class _Terms:
+    """A sum of experts weighted by columns of one gate's probabilities ([B, w]), accumulated
+    term by term as the seed article's forward() does; a mixture once it is read."""
+
+    def __init__(self, terms, fx_node):
+        self.terms, self.fx_node, self.feat = terms, fx_node, None
+
+
+def _value_tracer():
+    """A torch.fx tracer whose proxies also carry the example's values, so that forward() may
+    read concrete shapes (``batch_size, _ = x.shape``, as the seed article does) and create
+    tensors from them; those become constants of the traced graph."""
+    import torch
+    import torch.fx as fx
+
+    class ValueProxy(fx.Proxy):
+        def __getattr__(self, k):
+            value = self.node.meta.get("value")
+            if value is not None and k in ("shape", "size", "dim", "ndim"):
+                return getattr(value, k)
+            return super().__getattr__(k)
+
+    class ValueTracer(fx.Tracer):
+        def __init__(self, example):
+            super().__init__()
+            self.example, self.concrete = example, False
+
+        def proxy(self, node):
+            return ValueProxy(node, self)
+
+        def getattr(self, attr, attr_val, parameter_proxy_cache):
+            return attr_val if self.concrete else super().getattr(attr, attr_val, parameter_proxy_cache)
+
+        def create_proxy(self, kind, target, args, kwargs, name=None, type_expr=None, proxy_factory_fn=None):
+            p = super().create_proxy(kind, target, args, kwargs, name, type_expr, proxy_factory_fn)
+
+            # Copies, so that an in-place operation run here changes neither an earlier value
+            # nor a constant the graph holds.
+            def value(v):
+                v = v.node.meta.get("value") if isinstance(v, fx.Proxy) else v
+                return v.clone() if isinstance(v, torch.Tensor) else v
+
+            a, k = fx.node.map_aggregate(args, value), fx.node.map_aggregate(kwargs, value)
+            self.concrete = True
+            try:
+                with torch.no_grad():
+                    if kind == "placeholder":
+                        v = self.example
+                    elif kind == "get_attr":
+                        v = self.root
+                        for part in target.split("."):
+                            v = getattr(v, part)
+                    elif kind == "call_module":
+                        v = self.root.get_submodule(target).forward(*a, **k)
+                    elif kind == "call_method":
+                        v = getattr(a[0], target)(*a[1:], **k)
+                    else:
+                        v = target(*a, **k)
+                p.node.meta["value"] = v
+            except Exception:  # noqa: BLE001 - a value we cannot compute is a shape we cannot read
+                pass
+            finally:
+                self.concrete = False
+            return p
+
+    return ValueTracer
+
+
 _SUPPORTED = ("supported: nn.Linear; nn.BatchNorm1d right after a Linear (eval mode, folded); Dropout and Identity "
               "(dropped); F.linear with a module's parameters; activations relu, leaky_relu, prelu, gelu (erf or tanh), silu, sigmoid, tanh, elu, selu, "
               "relu6, hardtanh, hardsigmoid, hardswish, softplus, mish (modules or functions); softmax over the "
               "features; torch.stack / torch.cat of unsqueeze(1) experts, weighted by probabilities with "
-              "(w.unsqueeze(-1) * e).sum(1) or torch.matmul / bmm(w.unsqueeze(1), e); a scalar added to a Linear's "
+              "(w.unsqueeze(-1) * e).sum(1) or torch.matmul / bmm(w.unsqueeze(1), e), or summed term by term "
+              "(torch.zeros(...) += e_i * w[:, i].unsqueeze(1), or w[:, i:i + 1]); a scalar added to a Linear's "
               "output; products of task scores; torch.cat of task scores as the output")
 
 _ACTIVATION_MODULES = {
@@ -221,6 +301,8 @@ class _Tracer:
         return _Feat(name, width)
 
     def feat(self, node, value, what="its input"):
+        if isinstance(value, _Terms):
+            return self.materialize(node, value)
         if not isinstance(value, _Feat):
             self.fail(node, "%s is not a [batch, features] activation of the model" % what)
         return value
@@ -279,6 +361,22 @@ class _Tracer:
         self.mixtures += 1
         return self.add_node({"op": "mixture", "gate": probs.name, "experts": [f.name for f in feats],
                               "output": name}, feats[0].width, node)
+
+    def materialize(self, node, terms):
+        """The mixture a sum of probability-weighted experts is (every column of one gate's
+        probabilities once)."""
+        if terms.feat is not None:
+            return terms.feat
+        probs = terms.terms[0][0]
+        if any(p is not probs for p, _, _ in terms.terms):
+            self.fail(node, "sums experts weighted by different gates' probabilities")
+        indices = sorted(i for _, i, _ in terms.terms)
+        if indices != list(range(probs.width)):
+            self.fail(node, "sums experts weighted by columns %s of %s's %d probabilities; a mixture weighs one "
+                            "expert by each column" % (indices, probs.name, probs.width))
+        order = sorted(terms.terms, key=lambda t: t[1])
+        terms.feat = self.mixture(terms.fx_node, probs, _Stack([e for _, _, e in order]))
+        return terms.feat
 
     def fold_into_dense(self, node, x, what):
         """The dense node producing ``x``, which nothing else may read yet (to fold into)."""
@@ -387,7 +485,19 @@ class _Tracer:
         if fn == "getitem":
             if isinstance(x, (list, tuple)):
                 return x[args[1]]
-            self.fail(node, "indexing an activation is not supported")
+            index = args[1]
+            if isinstance(x, _Feat) and not x.flat and isinstance(index, tuple) and len(index) == 2 and \
+                    index[0] == slice(None):
+                col = index[1]
+                if isinstance(col, int) and 0 <= col < x.width:
+                    return _ProbCol(x, col, keep=False)
+                if isinstance(col, slice) and col.step in (None, 1) and isinstance(col.start, int) and \
+                        col.stop == col.start + 1 and 0 <= col.start < x.width:
+                    return _ProbCol(x, col.start, keep=True)
+            self.fail(node, "indexing an activation is not supported, except one column of a gate's "
+                            "probabilities (p[:, i] or p[:, i:i + 1])")
+        if fn in ("zeros", "zeros_like", "new_zeros"):
+            return _Zero()
         if fn in _ACTIVATION_FUNCTIONS:
             function = _ACTIVATION_FUNCTIONS[fn]
             feat = self.feat(node, x)
@@ -421,6 +531,12 @@ class _Tracer:
             return self.activation(node, feat, "prelu", {"weight": name}, "%s.prelu" % feat.name)
         if fn == "softmax":
             return self.softmax(node, self.feat(node, x), self.dim_arg(node, 1, "dim"), "%s.softmax" % self.feat(node, x).name)
+        if fn == "unsqueeze" and isinstance(x, _ProbCol) and not x.keep and \
+                self.dim_arg(node, 1, "dim") in (1, -1):
+            return _ProbCol(x.probs, x.index, keep=True)
+        if fn in ("view", "reshape") and isinstance(x, _ProbCol) and not x.keep and \
+                tuple(args[1:]) in ((-1, 1), ((-1, 1),)):
+            return _ProbCol(x.probs, x.index, keep=True)
         if fn == "unsqueeze":
             feat = self.feat(node, x)
             dim = self.dim_arg(node, 1, "dim")
@@ -457,6 +573,9 @@ class _Tracer:
                             "output) can be joined; concatenating activations is not supported" % (fn, dim))
         if fn == "mul":
             a, b = x, args[1]
+            for p, e in ((a, b), (b, a)):
+                if isinstance(p, _ProbCol) and p.keep and isinstance(e, _Feat) and not e.flat:
+                    return _Terms([(p.probs, p.index, e)], node)
             for p, s in ((a, b), (b, a)):
                 if isinstance(p, _Unsq) and p.dim == 2 and isinstance(s, _Stack):
                     return _Weighted(p.feat, s)
@@ -481,8 +600,17 @@ class _Tracer:
                 return _Unsq(self.mixture(node, a.feat, b), 1)
             self.fail(node, "a matmul mixes probabilities.unsqueeze(1) [batch, 1, n] with stacked experts "
                             "[batch, n, features]")
-        if fn == "add":
+        if fn in ("add", "add_"):
             a, b = x, args[1]
+            if isinstance(a, _Terms) or isinstance(b, _Terms):
+                parts = []
+                for v in (a, b):
+                    if isinstance(v, _Terms):
+                        parts.extend(v.terms)
+                    elif not _is_zero(v):
+                        self.fail(node, "adds something else than experts weighted by a gate's probabilities to "
+                                        "their sum")
+                return _Terms(parts, node)
             if isinstance(a, _Param):
                 a, b = b, a
             if isinstance(a, _Feat) and isinstance(b, (_Param, int, float)):
@@ -490,6 +618,14 @@ class _Tracer:
                 return self.add_bias(node, a, param)
             self.fail(node, "only a constant added to a Linear's output can be folded")
         self.fail(node, "cannot map this operation to the runtime")
+
+
+def _is_zero(v):
+    if isinstance(v, _Zero):
+        return True
+    if isinstance(v, (int, float)):
+        return v == 0
+    return isinstance(v, _Param) and isinstance(v.value, np.ndarray) and not np.any(v.value)
 
 
 def _inputs_of(node):
@@ -565,12 +701,20 @@ def trace(model, example_inputs, task_names=None, input_name="input"):
     import torch.fx as fx
 
     try:
-        gm = fx.symbolic_trace(model)
+        tracer = _value_tracer()(example_inputs)
+        graph = tracer.trace(model)
+        gm = fx.GraphModule(tracer.root, graph)
     except Exception as e:  # noqa: BLE001 - torch.fx raises many kinds
         raise ValueError("torch.fx cannot trace the model's forward(): %s: %s" % (type(e).__name__, e))
     values = {}
 
     class Recorder(fx.Interpreter):
+        # In-place operations (``acc += expert * gate``) must not change the module's constants:
+        # the weights and the zeros a sum starts from are read again afterwards.
+        def get_attr(self, target, args, kwargs):
+            value = super().get_attr(target, args, kwargs)
+            return value.clone() if isinstance(value, torch.Tensor) else value
+
         def run_node(self, n):
             out = super().run_node(n)
             values[n] = out

@@ -214,7 +214,10 @@ class ExportTest(unittest.TestCase):
         x = torch.rand(64, 7)
         model.eval()
         with torch.no_grad():
-            expect = model(x).double().numpy()
+            out = model(x)
+            if isinstance(out, (tuple, list)):
+                out = torch.cat([o.reshape(-1, 1) for o in out], dim=1)
+            expect = out.double().numpy()
         got = reference_forward(arch, tensors, x.numpy())
         np.testing.assert_allclose(got, expect, rtol=1e-5, atol=1e-6)
 
@@ -368,7 +371,10 @@ class TraceExportTest(unittest.TestCase):
         values = mmoe_trace.run_graph(arch, tensors, x.numpy())
         got = np.stack([values[o["tensor"]].reshape(-1) for o in arch["outputs"]], axis=1)
         with torch.no_grad():
-            expect = model(x).double().numpy()
+            out = model(x)
+            if isinstance(out, (tuple, list)):
+                out = torch.cat([o.reshape(-1, 1) for o in out], dim=1)
+            expect = out.double().numpy()
         np.testing.assert_allclose(got, expect, rtol=1e-5, atol=1e-6)
         return tensors
 
@@ -439,6 +445,48 @@ class TraceExportTest(unittest.TestCase):
         with torch.no_grad():
             out = model(self.x)
         np.testing.assert_allclose(values[arch["outputs"][0]["tensor"]].reshape(-1), out["p"].numpy(), rtol=1e-5)
+
+    def test_sums_accumulated_term_by_term(self):
+        """The seed article's forward(): zeros shaped from x.shape, then acc += expert * gate[:, i].unsqueeze(1);
+        also sum() over p[:, i:i + 1] * e and p[:, i].view(-1, 1) * e."""
+        sys.path.insert(0, os.path.join(HERE, "..", "..", "examples", "seed"))
+        import train_seed
+
+        torch.manual_seed(5)
+        article = train_seed.MMoEModel(12, 10, 8, 6, 5, 4, 1, 1, 4, 3, 3).eval()
+        arch = mmoe_export.export(article, self.x, self.prefix)
+        self.assertEqual(ops(arch), {"dense": 21, "softmax": 2, "mixture": 2, "sigmoid": 2})
+        mix = [n for n in arch["nodes"] if n["op"] == "mixture"]
+        self.assertEqual(mix[0]["experts"], ["experts.%d.4" % i for i in range(3)])
+        self.assertEqual([m["gate"] for m in mix], ["gating1_network.5", "gating2_network.5"])
+        self.check_files(article, arch, self.x)
+
+        class Sums(nn.Module):
+            def __init__(self, columns=(0, 1, 2)):
+                super().__init__()
+                self.columns = columns
+                self.e = nn.ModuleList(nn.Sequential(nn.Linear(12, 8), nn.ReLU()) for _ in range(3))
+                self.g = nn.ModuleList(nn.Linear(12, 3) for _ in range(2))
+                self.t = nn.ModuleList(nn.Linear(8, 1) for _ in range(2))
+
+            def forward(self, x):
+                e = [m(x) for m in self.e]
+                w0 = torch.softmax(self.g[0](x), dim=1)
+                w1 = torch.softmax(self.g[1](x), dim=1)
+                m0 = sum(w0[:, i:i + 1] * e[i] for i in self.columns)
+                m1 = torch.zeros_like(e[0])
+                for i in reversed(self.columns):
+                    m1 = m1 + e[i] * w1[:, i].view(-1, 1)
+                return torch.cat([torch.sigmoid(self.t[0](m0)), torch.sigmoid(self.t[1](m1))], dim=1)
+
+        model = Sums().eval()
+        arch = mmoe_export.export(model, self.x, self.prefix)
+        self.assertEqual(ops(arch), {"dense": 7, "softmax": 2, "mixture": 2, "sigmoid": 2})
+        self.check_files(model, arch, self.x)
+        with self.assertRaises(ValueError) as ctx:
+            mmoe_export.export(Sums(columns=(0, 2)).eval(), self.x, self.prefix)
+        self.assertIn("weighted by columns [0, 2]", str(ctx.exception))
+        self.assertIn("a mixture weighs one expert by each column", str(ctx.exception))
 
     def test_refusals_name_the_module_or_operation(self):
         class Bad(nn.Module):
