@@ -326,6 +326,19 @@ def _numbered_attrs(model, fmt):
     return out
 
 
+def _write(out_prefix, arch, tensors, metadata):
+    """Writes ``out_prefix``.safetensors and .arch.json (the latter atomically); returns ``arch``."""
+    meta = {"format": "pt", "producer": "mmoe_export"}
+    if metadata:
+        meta.update(metadata)
+    directory = os.path.dirname(os.path.abspath(out_prefix))
+    os.makedirs(directory, exist_ok=True)
+    write_safetensors(out_prefix + ".safetensors", tensors, meta)
+    text = _format_json(arch) + "\n"
+    _atomic_write(out_prefix + ".arch.json", [text.encode("utf-8")])
+    return arch
+
+
 def export_mmoe(model, out_prefix, task_names=None, feature_names=None, name=None,
                 experts=None, gates=None, towers=None, gate_experts=None, task_gates=None,
                 metadata=None):
@@ -507,16 +520,7 @@ def export_mmoe(model, out_prefix, task_names=None, feature_names=None, name=Non
 
     _check_forward(model, arch, tensors, input_dim)
 
-    meta = {"format": "pt", "producer": "mmoe_export"}
-    if metadata:
-        meta.update(metadata)
-
-    directory = os.path.dirname(os.path.abspath(out_prefix))
-    os.makedirs(directory, exist_ok=True)
-    write_safetensors(out_prefix + ".safetensors", tensors, meta)
-    text = _format_json(arch) + "\n"
-    _atomic_write(out_prefix + ".arch.json", [text.encode("utf-8")])
-    return arch
+    return _write(out_prefix, arch, tensors, metadata)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -603,12 +607,4 @@ def export(model, example_inputs, out_prefix, task_names=None, feature_names=Non
     if expect.shape != got.shape or not np.max(np.abs(expect - got)) <= tolerance:
         raise ValueError("the exported graph's scores differ from forward()'s")
 
-    meta = {"format": "pt", "producer": "mmoe_export"}
-    if metadata:
-        meta.update(metadata)
-    directory = os.path.dirname(os.path.abspath(out_prefix))
-    os.makedirs(directory, exist_ok=True)
-    write_safetensors(out_prefix + ".safetensors", tensors, meta)
-    text = _format_json(arch) + "\n"
-    _atomic_write(out_prefix + ".arch.json", [text.encode("utf-8")])
-    return arch
+    return _write(out_prefix, arch, tensors, metadata)
