@@ -364,6 +364,12 @@ TEST_CASE("architecture JSON: field errors") {
         "arch: gates[0].experts[2]: expected an expert index below 3, got -1");
   check(error_with([](json& a) { a["experts"][1]["layers"][0].erase("weight"); }),
         "arch: experts[1].layers[0]: missing key 'weight'");
+  // Layers are named after their weights; found by fuzz_arch_json.
+  check(error_with([](json& a) { a["experts"][1]["layers"][0]["weight"] = "e0.l1.weight"; }),
+        "arch: experts[1].layers[0]: weight 'e0.l1.weight' is already used by experts[0].layers[0]; every "
+        "layer needs weights of its own");
+  check(error_with([](json& a) { a["tasks"][1]["name"] = "e0.l1"; }),
+        "arch: tasks[1].tower: sigmoid 'e0.l1': a tensor named 'e0.l1' already exists");
 }
 
 // Version 2: a graph with activation nodes (LeakyReLU, PReLU), two sigmoids and a product.

@@ -183,7 +183,8 @@ class ModelBuilder {
     const int32_t x = b.Input("input", input_dim, spec.feature_names);
     std::vector<int32_t> experts;
     for (const MlpSpec& expert : spec.experts) {
-      experts.push_back(b.Mlp(x, Mlp(expert, input_dim, "input_dim")));
+      std::vector<FloatDense> layers = Mlp(expert, input_dim, "input_dim");
+      experts.push_back(Graph(expert.where, [&] { return b.Mlp(x, std::move(layers)); }));
       const int width = b.model().graph.tensors[experts.back()].width;
       const int width0 = b.model().graph.tensors[experts.front()].width;
       if (width != width0) {
@@ -211,14 +212,16 @@ class ModelBuilder {
         }
         mixed.push_back(experts[e]);
       }
-      const int32_t logits = b.Mlp(x, Mlp(gate.mlp, input_dim, "input_dim"));
+      std::vector<FloatDense> layers = Mlp(gate.mlp, input_dim, "input_dim");
+      const int32_t logits = Graph(gate.mlp.where, [&] { return b.Mlp(x, std::move(layers)); });
       const int n_logits = b.model().graph.tensors[logits].width;
       if (n_logits != static_cast<int>(list.size())) {
         store_.Fail("tensor '" + gate.mlp.layers.back().weight + "' has " + std::to_string(n_logits) +
                     " outputs but " + gate.mlp.label + " mixes " + std::to_string(list.size()) +
                     " experts (one logit each)" + WhereSuffix(gate.mlp.where));
       }
-      probs.push_back(b.Softmax(logits, "gates[" + std::to_string(g) + "].softmax"));
+      probs.push_back(Graph(gate.mlp.where,
+                            [&] { return b.Softmax(logits, "gates[" + std::to_string(g) + "].softmax"); }));
       gate_experts.push_back(mixed);
     }
     for (const TaskSpec& task : spec.tasks) {
@@ -227,17 +230,23 @@ class ModelBuilder {
         store_.Fail("task '" + task.name + "' reads gate " + std::to_string(task.gate) + " / expert " +
                     std::to_string(task.expert) + ", which does not exist");
       }
-      const int32_t mix =
-          task.gate >= 0 ? b.Mixture(probs[task.gate], gate_experts[task.gate], "tower_input." + task.name)
-                         : b.Mixture(-1, {experts[task.expert]}, "tower_input." + task.name);
-      const int32_t logit = b.Mlp(mix, Mlp(task.tower, expert_width, "the expert width"));
+      const int32_t mix = Graph(task.tower.where, [&] {
+        return task.gate >= 0
+                   ? b.Mixture(probs[task.gate], gate_experts[task.gate], "tower_input." + task.name)
+                   : b.Mixture(-1, {experts[task.expert]}, "tower_input." + task.name);
+      });
+      std::vector<FloatDense> layers = Mlp(task.tower, expert_width, "the expert width");
+      const int32_t logit = Graph(task.tower.where, [&] { return b.Mlp(mix, std::move(layers)); });
       const int out = b.model().graph.tensors[logit].width;
       if (out != 1) {
         store_.Fail("tensor '" + task.tower.layers.back().weight + "' has " + std::to_string(out) +
                     " outputs but " + task.tower.label + " must end with 1 (the task's logit)" +
                     WhereSuffix(task.tower.where));
       }
-      b.Output(task.name, task.output == TaskOutput::kSigmoid ? b.Sigmoid(logit, task.name) : logit);
+      Graph(task.tower.where, [&] {
+        b.Output(task.name, task.output == TaskOutput::kSigmoid ? b.Sigmoid(logit, task.name) : logit);
+        return 0;
+      });
     }
     try {
       return b.Finish();
@@ -249,6 +258,18 @@ class ModelBuilder {
   TensorStore& store() { return store_; }
 
  private:
+  // A GraphBuilder step, its errors (a name taken twice, say) reported against the JSON path
+  // `where`, or against the weights file for the seed layout.
+  template <typename Step>
+  int32_t Graph(const std::string& where, Step&& step) {
+    try {
+      return step();
+    } catch (const ConvertError& e) {
+      if (where.empty()) store_.Fail(e.what());
+      throw ConvertError(where + ": " + e.what());
+    }
+  }
+
   int InferInputDim(const ArchSpec& spec) {
     const LayerSpec& first = spec.experts.at(0).layers.at(0);
     const Tensor& w = store_.Find(first.weight, first.where);
@@ -259,6 +280,18 @@ class ModelBuilder {
   std::vector<FloatDense> Mlp(const MlpSpec& spec, int in_width, const std::string& in_source) {
     std::vector<FloatDense> layers;
     for (const LayerSpec& layer : spec.layers) {
+      // A layer's output is named after its weight (the names the runtime gives 1.x files), so
+      // each layer needs weights of its own.
+      const auto [it, fresh] = weight_user_.emplace(layer.weight, layer.where);
+      if (!fresh) {
+        const std::string& other = it->second;  // "arch.json: experts[0].layers[1]"
+        const size_t path = other.find(": ");
+        const std::string what = "weight '" + layer.weight + "' is already used by " +
+                                 (path == std::string::npos ? "another layer" : other.substr(path + 2)) +
+                                 "; every layer needs weights of its own";
+        if (layer.where.empty()) store_.Fail(what);
+        throw ConvertError(layer.where + ": " + what);
+      }
       const bool first = layers.empty();
       layers.push_back(store_.Dense(layer, first ? in_width : layers.back().out,
                                     first ? in_source : "the previous layer's output"));
@@ -267,6 +300,7 @@ class ModelBuilder {
   }
 
   TensorStore store_;
+  std::map<std::string, std::string> weight_user_;  // weight tensor -> the layer reading it (where)
 };
 
 // Validate's findings about an imported model are reported against the weights file.
