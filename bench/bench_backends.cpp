@@ -130,6 +130,9 @@ void EigenGraph::Forward(const float* x, float* scores) {
         y = a;
         for (size_t j = 1; j < n.inputs.size(); ++j) y.array() *= tensors_[n.inputs[j]].array();
         break;
+      case Op::kEmbedding:
+      case Op::kConcat:
+        throw std::runtime_error("the float32 baseline runs dense-input models only");
     }
   }
   Eigen::Map<RowMatrix> out(scores, batch_, static_cast<Eigen::Index>(g.outputs.size()));

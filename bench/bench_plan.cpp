@@ -92,6 +92,10 @@ const char* KindName(mmoe::Op::Kind k) {
       return "score";
     case mmoe::Op::kProduct:
       return "product";
+    case mmoe::Op::kEmbedding:
+      return "embedding";
+    case mmoe::Op::kConcat:
+      return "concat";
   }
   return "?";
 }
@@ -132,14 +136,24 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mmoe_bench_plan: %s\n", s.message());
     return 1;
   }
+  if (data.input_dim == 0) {
+    std::fprintf(stderr,
+                 "mmoe_bench_plan: the model has sparse inputs; this program takes one dense input\n");
+    return 1;
+  }
   const size_t dim = static_cast<size_t>(data.input_dim), tasks = static_cast<size_t>(data.num_tasks());
   std::vector<float> features(tile * dim), scores(tile * tasks);
   for (size_t i = 0; i < features.size(); ++i) features[i] = static_cast<float>((i * 2654435761u >> 7) % 2);
+  mmoe::InputView view;
+  view.data = features.data();
+  view.size = features.size();
+  mmoe::TileInputs inputs;
+  inputs.views = &view;
 
   for (size_t batch : o.batches) {
     const auto prefix = [&](size_t ops) {
       return TimeNs(o, [&] {
-        exec.QuantizeInput(features.data(), nullptr, batch);
+        exec.BeginTile(inputs, batch);
         for (size_t i = 0; i < ops; ++i) exec.RunOp(program.ops[i], batch, scores.data());
       });
     };

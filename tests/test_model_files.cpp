@@ -70,16 +70,7 @@ void Reseal(std::vector<uint8_t>* file) {
   WriteChecksumTrailer(file->data(), payload, file->data() + payload);
 }
 
-// `s` failed with `code` and a message containing every fragment.
-void CheckRefused(const Status& s, StatusCode code, std::initializer_list<const char*> fragments) {
-  const std::string message = s.message();
-  CAPTURE(message);
-  CHECK(s.code() == code);
-  for (const char* f : fragments) {
-    INFO(f);
-    CHECK(message.find(f) != std::string::npos);
-  }
-}
+using testing::CheckRefused;
 
 bool IsCleanRefusal(StatusCode code) {
   return code == StatusCode::kNotAModel || code == StatusCode::kUnsupportedVersion ||
@@ -222,14 +213,14 @@ TEST_CASE("Crc32c is CRC-32C (Castagnoli)") {
   }
 }
 
-TEST_CASE("the converter writes format 2.0 with a checksum trailer that the loader checks") {
+TEST_CASE("the converter writes format 2.1 with a checksum trailer that the loader checks") {
   const std::vector<uint8_t>& seed = testing::SeedModelBytes();
   REQUIRE(seed.size() > kChecksumTrailerSize);
   CHECK(std::memcmp(seed.data() + seed.size() - 4, "MMCK", 4) == 0);
   const Loaded l = LoadExact(seed);
   REQUIRE_MESSAGE(l.status.ok(), l.status.message());
   CHECK(l.model->format_version_major() == 2);
-  CHECK(l.model->format_version_minor() == 0);
+  CHECK(l.model->format_version_minor() == 1);
   CHECK(l.model->checksum_verified());
   CHECK(l.model->flatbuffer_size() == seed.size() - kChecksumTrailerSize);
   // The shipped golden file too.
@@ -241,16 +232,16 @@ TEST_CASE("the converter writes format 2.0 with a checksum trailer that the load
   CHECK(golden->format_version_minor() == 1);
 }
 
-TEST_CASE("a wrong checksum, or a 1.1 or 2.0 file without its trailer, is CHECKSUM_MISMATCH") {
+TEST_CASE("a wrong checksum, or a 1.1 or 2.x file without its trailer, is CHECKSUM_MISMATCH") {
   std::vector<uint8_t> seed = testing::SeedModelBytes();
   seed[seed.size() - kChecksumTrailerSize] ^= 0x01;  // the stored CRC itself
   CheckRefused(LoadExact(seed).status, StatusCode::kChecksumMismatch,
                {"checksum mismatch", "CRC-32C", "0x", "damaged"});
   seed = testing::SeedModelBytes();
   seed[seed.size() - 1] = 'X';  // the magic: no trailer any more
-  CheckRefused(LoadExact(seed).status, StatusCode::kChecksumMismatch, {"format 2.0", "\"MMCK\"", "has none"});
+  CheckRefused(LoadExact(seed).status, StatusCode::kChecksumMismatch, {"format 2.1", "\"MMCK\"", "has none"});
   seed.resize(seed.size() - kChecksumTrailerSize);
-  CheckRefused(LoadExact(seed).status, StatusCode::kChecksumMismatch, {"format 2.0", "has none"});
+  CheckRefused(LoadExact(seed).status, StatusCode::kChecksumMismatch, {"format 2.1", "has none"});
   // With the check off, the FlatBuffer alone still verifies.
   const Loaded l = LoadExact(seed, WithoutChecksum());
   REQUIRE_MESSAGE(l.status.ok(), l.status.message());
@@ -340,7 +331,7 @@ TEST_CASE("a newer major format version is refused with UNSUPPORTED_VERSION nami
   ModelSpec spec = testing::MinimalModelSpec();
   spec.version_major = 3;
   spec.version_minor = 3;
-  CheckRefused(LoadExact(testing::BuildModel(spec)).status, StatusCode::kUnsupportedVersion, {"3.3", "2.0"});
+  CheckRefused(LoadExact(testing::BuildModel(spec)).status, StatusCode::kUnsupportedVersion, {"3.3", "2.1"});
 
   // The seed model with its version field patched in place.
   std::vector<uint8_t> seed = testing::SeedModelBytes();
@@ -350,7 +341,7 @@ TEST_CASE("a newer major format version is refused with UNSUPPORTED_VERSION nami
   const uint16_t newer = 7;
   std::memcpy(seed.data() + (field - seed.data()), &newer, sizeof(newer));
   Reseal(&seed);
-  CheckRefused(LoadExact(seed).status, StatusCode::kUnsupportedVersion, {"7.0", "newer", "2.0"});
+  CheckRefused(LoadExact(seed).status, StatusCode::kUnsupportedVersion, {"7.1", "newer", "2.1"});
 
   spec.version_major = 0;
   CheckRefused(LoadExact(testing::BuildModel(spec)).status, StatusCode::kUnsupportedVersion, {"0.3"});
@@ -468,7 +459,7 @@ std::vector<Violation> Violations() {
        [](ModelSpec* m) {
          m->input = QuantSpec{fb::ElementType::INT16, 1.0f / 32, 0};
        },
-       {"model", "input must be int8"}},
+       {"model", "is dense but its tensor model: input is int16"}},
       {"layer widths that do not chain",
        [relu](ModelSpec* m) {
          ExpertLayer(m, 0, 1) = MakeDense("experts.0.1", 5, 2, relu, relu, fb::Activation::RELU);
@@ -603,7 +594,7 @@ TEST_CASE("a file requiring a feature this runtime lacks is refused with UNSUPPO
   GraphModelSpec spec = testing::MinimalGraphSpec();
   spec.required_features.push_back("embedding_bag");
   CheckRefused(LoadExact(testing::BuildGraphModel(spec)).status, StatusCode::kUnsupportedFeature,
-               {"model requires feature 'embedding_bag'", "format 2.0", "newer runtime"});
+               {"model requires feature 'embedding_bag'", "format 2.1", "newer runtime"});
   // A newer minor version that needs nothing new loads.
   spec = testing::MinimalGraphSpec();
   spec.version_minor = 7;
@@ -646,10 +637,10 @@ std::vector<GraphViolation> GraphViolations() {
        [](GraphModelSpec* m) {
          m->tensors[0] = testing::TensorSpec{"x", 3, fb::ElementType::INT16, 0.01f, 0};
        },
-       {"tensors[0] (x)", "must be int8"}},
+       {"tensors[0] (x)", "is dense but its tensor tensors[0] (x) is int16"}},
       {"feature names for another width",
        [](GraphModelSpec* m) { m->inputs[0].feature_names = {"a"}; },
-       {"1 feature names for 3 inputs"}},
+       {"1 feature names for 3 features"}},
       {"a tensor of width 0",
        [](GraphModelSpec* m) { m->tensors[m->Tensor("mix")].width = 0; },
        {"tensors[7] (mix)", "width 0"}},
@@ -731,7 +722,7 @@ std::vector<GraphViolation> GraphViolations() {
        {"nodes[13] (ctcvr)", "multiplies 'dwell', which is not a probability"}},
       {"an output of an int16 tensor",
        [](GraphModelSpec* m) { m->outputs[0].tensor = m->Tensor("mix"); },
-       {"output 'click'", "a score is one float32"}},
+       {"output 'click'", "a score is one computed float32"}},
   };
 }
 

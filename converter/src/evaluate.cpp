@@ -46,6 +46,7 @@ class QuantRecorder : public TensorObserver {
           case TensorType::kInt16:
             v.push_back(t.scale * static_cast<float>(static_cast<const int16_t*>(data)[at] - t.zero_point));
             break;
+          case TensorType::kId:  // never observed: the caller's ids
           case TensorType::kFloat:
             v.push_back(static_cast<const float*>(data)[at]);
             break;

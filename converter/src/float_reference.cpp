@@ -88,6 +88,9 @@ Matrix FloatReference::Forward(const Matrix& x, ActivationObserver* observer) co
             for (size_t c = 0; c < y.size(); ++c) y[c] = y[c] * t[n.inputs[j]][c];
           }
           break;
+        case Op::kEmbedding:
+        case Op::kConcat:  // Validate refuses them until the converter builds sparse models
+          throw ConvertError(std::string("the float reference has no ") + graph::OpName(n.op) + " nodes yet");
       }
       if (observer) observer->Observe(n.output, y.data(), y.size());
     }

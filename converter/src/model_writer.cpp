@@ -229,6 +229,9 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
         params = fb::CreateProduct(b_).Union();
         features.insert("product");
         break;
+      case Op::kEmbedding:
+      case Op::kConcat:  // Validate refuses them until the converter builds sparse models
+        throw ConvertError(std::string("the writer has no ") + graph::OpName(n.op) + " nodes yet");
     }
     std::vector<uint32_t> inputs(n.inputs.begin(), n.inputs.end());
     const auto name = b_.CreateSharedString(n.name);

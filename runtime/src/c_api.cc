@@ -5,6 +5,7 @@
 // a C++ exception escape into C (or JNI / Swift) callers, and the score path must stay
 // allocation-free even when it fails, so the message lives in a fixed thread-local buffer.
 #include <cstdarg>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -131,6 +132,38 @@ mmoe_status Score(const char* function, mmoe_session* session, const Feature* fe
   });
 }
 
+// mmoe_input is mmoe::InputView field for field, so a score call passes the caller's array
+// through without copying (and without allocating).
+static_assert(sizeof(mmoe_input) == sizeof(mmoe::InputView) &&
+              alignof(mmoe_input) == alignof(mmoe::InputView));
+static_assert(offsetof(mmoe_input, name) == offsetof(mmoe::InputView, name) &&
+              offsetof(mmoe_input, data) == offsetof(mmoe::InputView, data) &&
+              offsetof(mmoe_input, type) == offsetof(mmoe::InputView, type) &&
+              offsetof(mmoe_input, size) == offsetof(mmoe::InputView, size) &&
+              offsetof(mmoe_input, offsets) == offsetof(mmoe::InputView, offsets));
+static_assert(sizeof(mmoe_data_type) == sizeof(mmoe::DataType));
+static_assert(MMOE_FLOAT32 == static_cast<int>(mmoe::DataType::kFloat32) &&
+              MMOE_INT32 == static_cast<int>(mmoe::DataType::kInt32) &&
+              MMOE_INT64 == static_cast<int>(mmoe::DataType::kInt64));
+static_assert(MMOE_INPUT_DENSE == static_cast<int>(mmoe::InputKind::kDense) &&
+              MMOE_INPUT_IDS == static_cast<int>(mmoe::InputKind::kIds) &&
+              MMOE_INPUT_BAG == static_cast<int>(mmoe::InputKind::kBag));
+
+// The model's input `i`, or null (recording why) when the model is null or i out of range.
+const mmoe::InputInfo* InputAt(const char* function, const mmoe_model* model, int i, mmoe::InputInfo* info) {
+  if (!model) {
+    NullArgument(function, "model");
+    return nullptr;
+  }
+  if (i < 0 || i >= model->model->num_inputs()) {
+    Fail(MMOE_INVALID_ARGUMENT, "%s: input %d is out of range (the model has %d)", function, i,
+         model->model->num_inputs());
+    return nullptr;
+  }
+  *info = model->model->input(i);
+  return info;
+}
+
 }  // namespace
 
 extern "C" {
@@ -177,6 +210,50 @@ int mmoe_model_input_dim(const mmoe_model* model) {
     return 0;
   }
   return model->model->input_dim();
+}
+
+int mmoe_model_num_inputs(const mmoe_model* model) {
+  if (!model) {
+    NullArgument("mmoe_model_num_inputs", "model");
+    return 0;
+  }
+  return model->model->num_inputs();
+}
+
+const char* mmoe_model_input_name(const mmoe_model* model, int input) {
+  mmoe::InputInfo info;
+  const mmoe::InputInfo* i = InputAt("mmoe_model_input_name", model, input, &info);
+  return i ? i->name : nullptr;
+}
+
+int mmoe_model_input_kind(const mmoe_model* model, int input) {
+  mmoe::InputInfo info;
+  const mmoe::InputInfo* i = InputAt("mmoe_model_input_kind", model, input, &info);
+  return i ? static_cast<int>(i->kind) : -1;
+}
+
+int mmoe_model_input_width(const mmoe_model* model, int input) {
+  mmoe::InputInfo info;
+  const mmoe::InputInfo* i = InputAt("mmoe_model_input_width", model, input, &info);
+  return i ? i->width : 0;
+}
+
+int64_t mmoe_model_input_rows(const mmoe_model* model, int input) {
+  mmoe::InputInfo info;
+  const mmoe::InputInfo* i = InputAt("mmoe_model_input_rows", model, input, &info);
+  return i ? i->rows : 0;
+}
+
+int mmoe_model_input_index(const mmoe_model* model, const char* name) {
+  if (!model) {
+    NullArgument("mmoe_model_input_index", "model");
+    return -1;
+  }
+  if (!name) {
+    NullArgument("mmoe_model_input_index", "name");
+    return -1;
+  }
+  return model->model->input_index(name);
 }
 
 int mmoe_model_num_tasks(const mmoe_model* model) {
@@ -253,6 +330,18 @@ mmoe_status mmoe_session_score(mmoe_session* session, const float* features, siz
                [](mmoe::Session& s, const float* x, size_t n, float* out, size_t capacity) {
                  return s.Score(x, n, out, capacity);
                });
+}
+
+mmoe_status mmoe_session_score_inputs(mmoe_session* session, const mmoe_input* inputs, size_t num_inputs,
+                                      size_t n_items, float* scores, size_t scores_capacity) {
+  constexpr const char* kFunction = "mmoe_session_score_inputs";
+  if (!session) return NullArgument(kFunction, "session");
+  if (!inputs) return NullArgument(kFunction, "inputs");
+  if (!scores) return NullArgument(kFunction, "scores");
+  return Guarded(kFunction, [&] {
+    return FromStatus(session->session->Score(reinterpret_cast<const mmoe::InputView*>(inputs), num_inputs,
+                                              n_items, scores, scores_capacity));
+  });
 }
 
 mmoe_status mmoe_session_score_quantized(mmoe_session* session, const int8_t* features, size_t n_items,

@@ -35,10 +35,10 @@ uint32_t LoadLe32(const uint8_t* p) {
 
 }  // namespace
 
-uint32_t Crc32c(const void* data, size_t size) {
+uint32_t Crc32c(const void* data, size_t size, uint32_t previous) {
   const auto* p = static_cast<const uint8_t*>(data);
   const auto& t = kTables.t;
-  uint32_t crc = 0xFFFFFFFFu;
+  uint32_t crc = ~previous;
   while (size >= 8) {
     const uint32_t lo = LoadLe32(p) ^ crc, hi = LoadLe32(p + 4);
     crc = t[7][lo & 0xFF] ^ t[6][(lo >> 8) & 0xFF] ^ t[5][(lo >> 16) & 0xFF] ^ t[4][lo >> 24] ^
@@ -54,6 +54,14 @@ void WriteChecksumTrailer(const void* payload, size_t payload_size, uint8_t trai
   const uint32_t crc = Crc32c(payload, payload_size);
   for (int i = 0; i < 4; ++i) trailer[i] = static_cast<uint8_t>(crc >> (8 * i));
   std::memcpy(trailer + 4, kChecksumMagic, 4);
+}
+
+void WriteSegmentFooter(const void* flatbuffer, size_t size, uint8_t footer[kSegmentFooterSize]) {
+  const uint64_t n = size;
+  for (int i = 0; i < 8; ++i) footer[i] = static_cast<uint8_t>(n >> (8 * i));
+  const uint32_t crc = Crc32c(flatbuffer, size);
+  for (int i = 0; i < 4; ++i) footer[8 + i] = static_cast<uint8_t>(crc >> (8 * i));
+  std::memcpy(footer + 12, kSegmentMagic, 4);
 }
 
 }  // namespace mmoe

@@ -69,6 +69,23 @@ Status Model::LoadBuffer(const void* data, size_t size, bool copy, const LoadOpt
 
 const char* Model::name() const { return data_->model->name() ? data_->model->name()->c_str() : ""; }
 int Model::input_dim() const { return data_->input_dim; }
+int Model::num_inputs() const { return static_cast<int>(data_->graph.inputs.size()); }
+InputInfo Model::input(int i) const {
+  InputInfo info;
+  if (i < 0 || i >= num_inputs()) return info;
+  const graph::Input& input = data_->graph.inputs[static_cast<size_t>(i)];
+  const InputSpec& spec = data_->inputs[static_cast<size_t>(i)];
+  info.name = input.name.c_str();
+  info.kind = static_cast<InputKind>(input.kind);  // the same values
+  info.width = spec.width;
+  info.rows = static_cast<int64_t>(spec.rows);
+  return info;
+}
+int Model::input_index(const char* name) const {
+  for (int i = 0; name && i < num_inputs(); ++i)
+    if (data_->graph.inputs[static_cast<size_t>(i)].name == name) return i;
+  return -1;
+}
 int Model::num_tasks() const { return data_->num_tasks(); }
 const char* Model::task_name(int task) const {
   return task >= 0 && task < num_tasks() ? data_->graph.outputs[task].name.c_str() : nullptr;

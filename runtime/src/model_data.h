@@ -34,6 +34,24 @@ struct MixtureParams {
   MixOutput out;                     // the output tensor's type and range
 };
 
+// A concat node's parameters: each input's columns in the output, and its quantization.
+struct ConcatParams {
+  std::vector<int32_t> offsets;      // per input: its first column
+  std::vector<float> inv_scales;     // per input: 1 / scale (QuantizeFeature's multiplier)
+  std::vector<int32_t> zero_points;  // per input
+};
+
+// What Session::Score checks and passes for one model input.
+struct InputSpec {
+  graph::InputKind kind = graph::InputKind::kDense;
+  int32_t tensor = -1;
+  int32_t width = 0;      // dense: floats per item
+  uint64_t rows = 0;      // ids, bags: the smallest table that reads them
+  uint64_t id_limit = 0;  // ids at or above it (or negative) are errors; 0: every id is valid (defaults)
+  bool has_padding_id = false;  // bags: ids equal to it are skipped, wherever they point
+  int64_t padding_id = 0;
+};
+
 struct ModelData {
   std::unique_ptr<ModelBytes> bytes;
   size_t flatbuffer_size = 0;  // bytes->size() without the checksum trailer
@@ -46,13 +64,20 @@ struct ModelData {
   // index for mixtures (empty entries elsewhere).
   std::vector<DenseLayer> dense;
   std::vector<ActivationTables> activations;
-  std::vector<MixtureParams> mixtures;  // per node
-  std::vector<int32_t> folded_bias;     // every dense layer's bias with its input zero point folded in
+  std::vector<MixtureParams> mixtures;      // per node
+  std::vector<EmbeddingTable> tables;       // the file's embedding tables
+  std::vector<EmbeddingLookup> embeddings;  // per embedding node (Node::param)
+  std::vector<ConcatParams> concats;        // per concat node (Node::param)
+  std::vector<InputSpec> inputs;            // per graph input
+  std::vector<int32_t> folded_bias;         // every dense layer's bias with its input zero point folded in
   // The file's tables behind each dense and activation node, for tools that print them.
   std::vector<const fb::Dense*> dense_source;
   std::vector<const fb::ActivationTable*> activation_source;
 
-  // The graph's one input: the float features a Score call passes.
+  // Score(features) and ScoreQuantized: the graph's one input when it is dense (input_dim > 0);
+  // quantized_input: it is an int8 tensor, quantized with input_scale and input_zero_point
+  // (otherwise a float tensor, quantized per feature by a concat).
+  bool quantized_input = false;
   int32_t input_tensor = 0;
   int32_t input_dim = 0;
   float input_scale = 0.0f;

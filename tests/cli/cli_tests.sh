@@ -39,7 +39,7 @@ case $case_name in
   inspect)
     convert_seed
     "$mmoe" inspect "$work/seed.mmoe" > "$work/inspect.out"
-    for needle in "format 2.0" "requires: dense, mixture, sigmoid, softmax" "graph: 24 dense, 2 softmax, 2 mixture, 2 sigmoid" \
+    for needle in "format 2.1" "requires: dense, mixture, sigmoid, softmax" "graph: 24 dense, 2 softmax, 2 mixture, 2 sigmoid" \
                   "dense      input[100] -> experts.0.0[64] int8 scale=" \
                   "softmax    gating1_network.4[4] -> gates[0].softmax[4] float32" \
                   "mixture    gates[1].softmax[4] x (experts.0.4, experts.1.4, experts.2.4, experts.3.4) -> tower_input.click[16] int16" \

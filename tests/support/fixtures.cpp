@@ -36,6 +36,16 @@ std::shared_ptr<const Model> SeedModel() {
   return model;
 }
 
+void CheckRefused(const Status& s, StatusCode code, std::initializer_list<const char*> fragments) {
+  const std::string message = s.message();
+  CAPTURE(message);
+  CHECK(s.code() == code);
+  for (const char* f : fragments) {
+    INFO(f);
+    CHECK(message.find(f) != std::string::npos);
+  }
+}
+
 converter::Matrix ScoreAll(const std::shared_ptr<const Model>& model, const converter::Matrix& x,
                            const SessionOptions& options) {
   std::unique_ptr<Session> session;

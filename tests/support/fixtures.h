@@ -1,6 +1,7 @@
 // Shared fixtures for the doctest suite: the shipped seed example, converted once.
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,10 @@ const converter::Matrix& SeedEval();
 // reproducible).
 const std::vector<uint8_t>& SeedModelBytes();
 std::shared_ptr<const Model> SeedModel();
+
+// `s` failed with `code` and a message containing every fragment (fails the current test
+// otherwise).
+void CheckRefused(const Status& s, StatusCode code, std::initializer_list<const char*> fragments);
 
 // Scores `x` with a fresh session on `model`; fails the current test on error.
 converter::Matrix ScoreAll(const std::shared_ptr<const Model>& model, const converter::Matrix& x,

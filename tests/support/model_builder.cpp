@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "mmoe/mmoe.h"
 
@@ -228,6 +229,125 @@ GraphModelSpec MinimalGraphSpec() {
   return m;
 }
 
+TableSpec MakeTable(const std::string& name, uint64_t rows, uint32_t dim, uint32_t seed, int64_t zero_row) {
+  TableSpec t;
+  t.name = name;
+  t.rows = rows;
+  t.dim = dim;
+  const size_t row_bytes = (dim + 3) / 4 * 4 + 8;
+  t.data.assign(static_cast<size_t>(rows) * row_bytes, 0);
+  uint32_t state = seed * 2654435761u + 12345u;
+  const auto next = [&state] {
+    state = state * 1664525u + 1013904223u;
+    return state >> 8;
+  };
+  for (uint64_t r = 0; r < rows; ++r) {
+    uint8_t* row = t.data.data() + r * row_bytes;
+    if (static_cast<int64_t>(r) == zero_row) continue;  // codes, scale and offset all zero
+    for (uint32_t c = 0; c < dim; ++c) row[c] = static_cast<uint8_t>(next());
+    const float scale = (1.0f + static_cast<float>(next() % 4)) / 512.0f;
+    const float offset = static_cast<float>(static_cast<int>(next() % 1001) - 500) / 1000.0f;
+    std::memcpy(row + row_bytes - 8, &scale, 4);
+    std::memcpy(row + row_bytes - 4, &offset, 4);
+  }
+  return t;
+}
+
+std::vector<float> TableRow(const TableSpec& t, uint64_t r) {
+  const size_t row_bytes = (t.dim + 3) / 4 * 4 + 8;
+  const uint8_t* row = t.data.data() + r * row_bytes;
+  float scale, offset;
+  std::memcpy(&scale, row + row_bytes - 8, 4);
+  std::memcpy(&offset, row + row_bytes - 4, 4);
+  std::vector<float> values;
+  for (uint32_t c = 0; c < t.dim; ++c) {
+    const float v = scale * static_cast<float>(row[c]);
+    values.push_back(v + offset);
+  }
+  return values;
+}
+
+GraphModelSpec SparseGraphSpec() {
+  GraphModelSpec m;
+  m.version_minor = 1;
+  m.required_features = {"dense", "softmax", "mixture", "sigmoid", "embedding", "concat"};
+  const QuantSpec relu = ReluQuant();
+  const QuantSpec i16{fb::ElementType::INT16, 1.0f / 4096, 0};
+  const QuantSpec folded{fb::ElementType::INT8, 1.0f / 16, 0};  // for the multipliers only
+  const auto tensor = [&](const std::string& name, uint32_t width, fb::ElementType type, float scale = 0.0f,
+                          int32_t zp = 0) {
+    m.tensors.push_back(TensorSpec{name, width, type, scale, zp});
+    return static_cast<uint32_t>(m.tensors.size() - 1);
+  };
+  m.tables = {MakeTable("user", 10, 3, 1), MakeTable("tags", 6, 2, 2, /*zero_row=*/0)};
+  m.inputs.push_back({"user", tensor("user", 1, fb::ElementType::ID), {}, fb::InputKind::IDS});
+  m.inputs.push_back({"tags", tensor("tags", 1, fb::ElementType::ID), {}, fb::InputKind::BAG});
+  m.inputs.push_back(
+      {"age", tensor("age", 2, fb::ElementType::FLOAT32), {"age", "tenure"}, fb::InputKind::DENSE});
+  NodeSpec user;
+  user.name = "user.emb";
+  user.kind = fb::NodeParams::Embedding;
+  user.inputs = {m.Tensor("user")};
+  user.table = 0;
+  user.output = tensor("user.emb", 3, fb::ElementType::FLOAT32);
+  m.nodes.push_back(user);
+  NodeSpec tags;
+  tags.name = "tags.emb";
+  tags.kind = fb::NodeParams::Embedding;
+  tags.inputs = {m.Tensor("tags")};
+  tags.table = 1;
+  tags.pooling = fb::Pooling::MEAN;
+  tags.has_padding_id = true;
+  tags.padding_id = 0;
+  tags.output = tensor("tags.emb", 2, fb::ElementType::FLOAT32);
+  m.nodes.push_back(tags);
+  NodeSpec concat;
+  concat.name = "x";
+  concat.kind = fb::NodeParams::Concat;
+  concat.inputs = {m.Tensor("user.emb"), m.Tensor("tags.emb"), m.Tensor("age")};
+  concat.concat_scales = {1.0f / 200, 1.0f / 300, 1.0f / 2};
+  concat.concat_zero_points = {0, -3, -100};
+  concat.output = tensor("x", 7, fb::ElementType::INT8, 1.0f, 0);
+  m.nodes.push_back(concat);
+  const auto add_dense = [&](const std::string& name, const std::string& from, const QuantSpec& qin,
+                             uint32_t out, const std::optional<QuantSpec>& qout,
+                             fb::Activation act = fb::Activation::NONE) {
+    NodeSpec n;
+    n.name = name;
+    n.inputs = {m.Tensor(from)};
+    n.dense = MakeDense(name, m.tensors[m.Tensor(from)].width, out, qin, qout, act);
+    n.output = qout ? tensor(name, out, qout->type, qout->scale, qout->zero_point)
+                    : tensor(name, out, fb::ElementType::FLOAT32);
+    m.nodes.push_back(n);
+  };
+  add_dense("experts.0", "x", folded, 4, relu, fb::Activation::RELU);
+  add_dense("experts.1", "x", folded, 4, relu, fb::Activation::RELU);
+  add_dense("gate", "x", folded, 2, std::nullopt);
+  NodeSpec softmax;
+  softmax.name = "gate.p";
+  softmax.kind = fb::NodeParams::Softmax;
+  softmax.inputs = {m.Tensor("gate")};
+  softmax.output = tensor("gate.p", 2, fb::ElementType::FLOAT32);
+  m.nodes.push_back(softmax);
+  NodeSpec mix;
+  mix.name = "mix";
+  mix.kind = fb::NodeParams::Mixture;
+  mix.gated = true;
+  mix.inputs = {m.Tensor("gate.p"), m.Tensor("experts.0"), m.Tensor("experts.1")};
+  mix.scales = {relu.scale / i16.scale, relu.scale / i16.scale};
+  mix.output = tensor("mix", 4, i16.type, i16.scale, 0);
+  m.nodes.push_back(mix);
+  add_dense("tower", "mix", i16, 1, std::nullopt);
+  NodeSpec ctr;
+  ctr.name = "ctr";
+  ctr.kind = fb::NodeParams::Sigmoid;
+  ctr.inputs = {m.Tensor("tower")};
+  ctr.output = tensor("ctr", 1, fb::ElementType::FLOAT32);
+  m.nodes.push_back(ctr);
+  m.outputs = {{"ctr", m.Tensor("ctr")}};
+  return m;
+}
+
 std::vector<uint8_t> BuildGraphModel(const GraphModelSpec& spec) {
   FlatBufferBuilder b;
   std::vector<Offset<fb::Tensor>> tensors;
@@ -260,6 +380,18 @@ std::vector<uint8_t> BuildGraphModel(const GraphModelSpec& spec) {
       case fb::NodeParams::Mixture:
         params = fb::CreateMixture(b, n.gated, b.CreateVector(n.scales)).Union();
         break;
+      case fb::NodeParams::Embedding: {
+        const auto row = n.default_row.empty() ? 0 : b.CreateVector(n.default_row);
+        params =
+            fb::CreateEmbedding(b, n.table, n.pooling, n.has_padding_id, n.padding_id, n.bad_id, row).Union();
+        break;
+      }
+      case fb::NodeParams::Concat: {
+        const auto scales = b.CreateVector(n.concat_scales);
+        const auto zps = b.CreateVector(n.concat_zero_points);
+        params = fb::CreateConcat(b, scales, zps).Union();
+        break;
+      }
       default:  // Softmax, Sigmoid, Product, and kinds from the future: an empty table
         params = fb::CreateSoftmax(b).Union();
         break;
@@ -271,8 +403,31 @@ std::vector<uint8_t> BuildGraphModel(const GraphModelSpec& spec) {
   std::vector<Offset<fb::Input>> inputs;
   for (const auto& in : spec.inputs) {
     const auto names = in.feature_names.empty() ? 0 : b.CreateVectorOfStrings(in.feature_names);
-    inputs.push_back(fb::CreateInput(b, b.CreateString(in.name), in.tensor, names));
+    inputs.push_back(fb::CreateInput(b, b.CreateString(in.name), in.tensor, names, in.kind));
   }
+  // Tables: their segments laid out one after the other, each on a 64-byte boundary.
+  std::vector<SegmentSpec> layout;  // where the bytes go
+  std::vector<Offset<fb::EmbeddingTable>> tables;
+  uint64_t end = 0;
+  for (size_t i = 0; i < spec.tables.size(); ++i) {
+    const TableSpec& t = spec.tables[i];
+    SegmentSpec seg;
+    seg.offset = (end + kSegmentAlign - 1) / kSegmentAlign * kSegmentAlign;
+    seg.size = t.data.size();
+    seg.crc32c = Crc32c(t.data.data(), t.data.size());
+    end = seg.offset + seg.size;
+    layout.push_back(seg);
+    const uint32_t segment = t.segment >= 0 ? static_cast<uint32_t>(t.segment) : static_cast<uint32_t>(i);
+    tables.push_back(fb::CreateEmbeddingTable(b, b.CreateString(t.name), t.rows, t.dim,
+                                              fb::RowFormat::UINT8_ROWWISE, segment));
+  }
+  const std::vector<SegmentSpec>& segments =
+      spec.segments.empty() ? layout : spec.segments;  // what the file says
+  std::vector<Offset<fb::Segment>> segment_offs;
+  for (const SegmentSpec& seg : segments)
+    segment_offs.push_back(fb::CreateSegment(b, seg.offset, seg.size, seg.crc32c));
+  const auto tables_off = tables.empty() ? 0 : b.CreateVector(tables);
+  const auto segments_off = segment_offs.empty() ? 0 : b.CreateVector(segment_offs);
   std::vector<Offset<fb::Output>> outputs;
   for (const auto& o : spec.outputs) outputs.push_back(fb::CreateOutput(b, b.CreateString(o.name), o.tensor));
   const auto required = b.CreateVectorOfStrings(spec.required_features);
@@ -292,8 +447,24 @@ std::vector<uint8_t> BuildGraphModel(const GraphModelSpec& spec) {
   mb.add_nodes(nodes_off);
   mb.add_inputs(inputs_off);
   mb.add_outputs(outputs_off);
+  if (!tables.empty()) mb.add_embedding_tables(tables_off);
+  if (!segment_offs.empty()) mb.add_segments(segments_off);
   fb::FinishModelBuffer(b, mb.Finish());
   std::vector<uint8_t> file(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+  if (!spec.tables.empty()) {
+    const size_t flatbuffer_size = file.size();
+    const size_t base = (flatbuffer_size + kSegmentAlign - 1) / kSegmentAlign * kSegmentAlign;
+    file.resize(base + end, 0);
+    for (size_t i = 0; i < spec.tables.size(); ++i) {
+      const std::vector<uint8_t>& d = spec.tables[i].data;
+      std::copy(d.begin(), d.end(), file.begin() + static_cast<std::ptrdiff_t>(base + layout[i].offset));
+    }
+    if (spec.segment_footer) {
+      uint8_t footer[kSegmentFooterSize];
+      WriteSegmentFooter(file.data(), flatbuffer_size, footer);
+      file.insert(file.end(), footer, footer + kSegmentFooterSize);
+    }
+  }
   if (spec.checksum) {
     uint8_t trailer[kChecksumTrailerSize];
     WriteChecksumTrailer(file.data(), file.size(), trailer);

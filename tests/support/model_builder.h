@@ -101,6 +101,38 @@ struct NodeSpec {
   std::vector<int16_t> table16;
   bool gated = false;         // kind Mixture
   std::vector<float> scales;  // kind Mixture
+  // kind Embedding
+  uint32_t table = 0;
+  fb::Pooling pooling = fb::Pooling::NONE;
+  bool has_padding_id = false;
+  int64_t padding_id = 0;
+  fb::BadId bad_id = fb::BadId::ERROR;
+  std::vector<float> default_row;  // empty: not written
+  // kind Concat
+  std::vector<float> concat_scales;
+  std::vector<int32_t> concat_zero_points;
+};
+
+// Format 2.1: an embedding table's rows as the file stores them (RowFormat UINT8_ROWWISE).
+struct TableSpec {
+  std::string name;
+  uint64_t rows = 0;
+  uint32_t dim = 0;
+  std::vector<uint8_t> data;  // rows x row bytes: codes, zero padding to 4, float scale, float offset
+  int64_t segment = -1;       // -1: a segment of its own, in table order
+};
+
+// A table with pseudo-random codes (from `seed`), scales in [1/512, 1/128] and offsets in
+// [-0.5, 0.5]; row `zero_row` (if below rows) holds zeros (a padding row).
+TableSpec MakeTable(const std::string& name, uint64_t rows, uint32_t dim, uint32_t seed,
+                    int64_t zero_row = -1);
+// Row r's values, computed here from the bytes as docs/numerics.md defines them.
+std::vector<float> TableRow(const TableSpec& table, uint64_t r);
+
+struct SegmentSpec {
+  uint64_t offset = 0;
+  uint64_t size = 0;
+  uint32_t crc32c = 0;
 };
 
 struct GraphModelSpec {
@@ -116,6 +148,7 @@ struct GraphModelSpec {
     std::string name;
     uint32_t tensor = 0;
     std::vector<std::string> feature_names;
+    fb::InputKind kind = fb::InputKind::DENSE;
   };
   std::vector<In> inputs;
   struct Out {
@@ -123,6 +156,12 @@ struct GraphModelSpec {
     uint32_t tensor = 0;
   };
   std::vector<Out> outputs;
+  // Format 2.1: the tables' bytes, one after the other after the FlatBuffer, each 64-byte
+  // aligned, then the segment footer. The file lists one segment per table where its bytes
+  // are, unless `segments` says otherwise (for tests of what the loader refuses).
+  std::vector<TableSpec> tables;
+  std::vector<SegmentSpec> segments;
+  bool segment_footer = true;  // written when there are tables
 
   // The index of the tensor / node called `name` (fails the test if there is none).
   uint32_t Tensor(const std::string& name) const;
@@ -135,6 +174,13 @@ struct GraphModelSpec {
 // sigmoid "click"; tower 1: dense 2 -> 3 (int16), an int16 activation table, dense 3 -> 1 logit
 // "dwell" (identity) and its sigmoid; "ctcvr" = click x that sigmoid.
 GraphModelSpec MinimalGraphSpec();
+
+// Format 2.1, sparse features: inputs "user" (ids, table "user": 10 rows of 3), "tags" (a bag,
+// table "tags": 6 rows of 2, mean, padding id 0, row 0 zeros) and "age" (2 floats); their
+// embeddings and "age" concatenated into x (int8, 7 wide, each part with its own scale and zero
+// point); two experts 7 -> 4 (ReLU, int8) and a gate 7 -> 2 reading x; the gated mixture (int16);
+// a tower 4 -> 1 and its sigmoid "ctr".
+GraphModelSpec SparseGraphSpec();
 
 std::vector<uint8_t> BuildGraphModel(const GraphModelSpec& spec);
 

@@ -305,6 +305,9 @@ void Validate(const FloatModel& m) {
                  Width(width(y)));
         }
         break;
+      case Op::kEmbedding:
+      case Op::kConcat:
+        Fail(label + ": the converter does not build " + graph::OpName(n.op) + " nodes yet");
     }
   }
   for (const graph::Output& o : g.outputs) {

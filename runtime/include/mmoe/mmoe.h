@@ -22,24 +22,70 @@ struct ModelData;    // verified, prepared model (runtime/src/model_data.h)
 class ProgramCache;  // the simd backend's plans of a model (runtime/src/plan/program_cache.h)
 
 // Format version this runtime writes and reads (schema/mmoe.fbs, docs/model-format.md).
-// 2.0 stores the model as a graph; 1.0 and 1.1 files (one MMoE-shaped network) still load.
+// 2.0 stores the model as a graph; 2.1 adds embedding tables (sparse features); 1.0 and 1.1
+// files (one MMoE-shaped network) still load.
 constexpr int kFormatVersionMajor = 2;
-constexpr int kFormatVersionMinor = 0;
+constexpr int kFormatVersionMinor = 1;
 const char* RuntimeVersion();  // e.g. "0.1.0"
 
 // A model file of format 1.1 or later is the FlatBuffer followed by an 8-byte trailer: the
 // CRC-32C of every byte before the trailer (little-endian), then the magic "MMCK".
 constexpr size_t kChecksumTrailerSize = 8;
 constexpr char kChecksumMagic[5] = "MMCK";
-// CRC-32C (Castagnoli polynomial, as in iSCSI and ext4) of `size` bytes.
-uint32_t Crc32c(const void* data, size_t size);
+// CRC-32C (Castagnoli polynomial, as in iSCSI and ext4) of `size` bytes; with `previous` the
+// CRC of the bytes before them, the CRC of both (Crc32c(b, m, Crc32c(a, n)) is that of a then b).
+uint32_t Crc32c(const void* data, size_t size, uint32_t previous = 0);
 // Fills `trailer` with the checksum trailer of `payload`: what the converter appends.
 void WriteChecksumTrailer(const void* payload, size_t payload_size, uint8_t trailer[kChecksumTrailerSize]);
+
+// A file with embedding tables (format 2.1) keeps them in segments after the FlatBuffer, from
+// the first kSegmentAlign boundary at or after its end, and ends in a 16-byte segment footer
+// before the trailer: the FlatBuffer's size (uint64), its CRC-32C (uint32), the magic "MMSG"
+// (docs/model-format.md, "Segments"). The trailer still covers every byte before it.
+constexpr size_t kSegmentAlign = 64;
+constexpr size_t kSegmentFooterSize = 16;
+constexpr char kSegmentMagic[5] = "MMSG";
+// Fills `footer` for a FlatBuffer of `size` bytes.
+void WriteSegmentFooter(const void* flatbuffer, size_t size, uint8_t footer[kSegmentFooterSize]);
 
 struct LoadOptions {
   // Check the CRC-32C trailer (and require it in files of format 1.1 or later). Only tests
   // that show the verifier alone copes with damaged files turn this off.
   bool verify_checksum = true;
+  // Also check the CRC-32C of every embedding table, reading all of it (by default a table's
+  // bytes are only read, and paged in, row by row as items look them up, so that loading does
+  // not grow with the tables; an id is always checked against the table's rows).
+  bool verify_tables = false;
+};
+
+// What a caller passes for one model input.
+enum class InputKind : int {
+  kDense = 0,  // `width` float32 features per item
+  kIds = 1,    // one id per item (a categorical feature), int32 or int64
+  kBag = 2,    // any number of ids per item (a multi-valued feature), pooled by the model
+};
+enum class DataType : int { kFloat32 = 0, kInt32 = 1, kInt64 = 2 };
+
+struct InputInfo {
+  const char* name = nullptr;
+  InputKind kind = InputKind::kDense;
+  int width = 0;     // dense: floats per item; ids and bag: 1
+  int64_t rows = 0;  // ids and bag: the valid ids are [0, rows) (the embedding table's rows)
+};
+
+// One input's values for the n_items of a Score call:
+//   dense: `data` holds n_items x width float32, row-major (`size` = n_items * width);
+//   ids:   `data` holds n_items ids (`type` int32 or int64);
+//   bag:   `data` holds every item's ids back to back (`size` in all), item i's being
+//          [offsets[i], offsets[i + 1]): n_items + 1 non-decreasing offsets from 0 to `size`.
+// With `name` set, views are matched to the model's inputs by name, in any order; without, by
+// position.
+struct InputView {
+  const char* name = nullptr;
+  const void* data = nullptr;
+  DataType type = DataType::kFloat32;
+  size_t size = 0;                   // elements at `data`
+  const int64_t* offsets = nullptr;  // bags only
 };
 
 class Model {
@@ -59,6 +105,12 @@ class Model {
   Model& operator=(const Model&) = delete;
 
   const char* name() const;
+  // The model's inputs, in the order Score takes them by position.
+  int num_inputs() const;
+  InputInfo input(int i) const;             // a default InputInfo when out of range
+  int input_index(const char* name) const;  // -1 if no input has that name
+  // Floats per item of a model whose one input is dense (what Score(features) takes); 0 when
+  // the model has sparse inputs.
   int input_dim() const;
   int num_tasks() const;
   const char* task_name(int task) const;  // nullptr when out of range
@@ -125,8 +177,14 @@ class Session {
 
   // features: n_items rows of input_dim float32 (row-major). NaN features count as 0.
   // scores: n_items rows of num_tasks float32 (probabilities for sigmoid tasks).
-  // scores_capacity is the number of floats `scores` can hold.
+  // scores_capacity is the number of floats `scores` can hold. For models whose one input is
+  // dense.
   Status Score(const float* features, size_t n_items, float* scores, size_t scores_capacity);
+  // Any model: one view per model input (by position, or by name). Every view is checked
+  // (sizes, types, offsets, and ids against the tables unless the model gives a default row
+  // for bad ids) before any item is scored; an error names the input and the item.
+  Status Score(const InputView* inputs, size_t num_inputs, size_t n_items, float* scores,
+               size_t scores_capacity);
   // The same from features already quantized with the model's input quantization.
   Status ScoreQuantized(const int8_t* features, size_t n_items, float* scores, size_t scores_capacity);
 

@@ -78,6 +78,41 @@ int mmoe_model_num_tasks(const mmoe_model* model);
 const char* mmoe_model_task_name(const mmoe_model* model, int task);
 const char* mmoe_model_name(const mmoe_model* model);
 
+/* Same values as mmoe::InputKind and mmoe::DataType. */
+typedef enum mmoe_input_kind {
+  MMOE_INPUT_DENSE = 0, /* width float32 features per item */
+  MMOE_INPUT_IDS = 1,   /* one id per item */
+  MMOE_INPUT_BAG = 2    /* any number of ids per item, pooled by the model */
+} mmoe_input_kind;
+typedef enum mmoe_data_type { MMOE_FLOAT32 = 0, MMOE_INT32 = 1, MMOE_INT64 = 2 } mmoe_data_type;
+
+/* The model's inputs, in the order mmoe_session_score_inputs takes them by position. */
+int mmoe_model_num_inputs(const mmoe_model* model);
+/* NULL when out of range. */
+const char* mmoe_model_input_name(const mmoe_model* model, int input);
+/* -1 when out of range. */
+int mmoe_model_input_kind(const mmoe_model* model, int input);
+/* dense: floats per item; ids and bag: 1; 0 when out of range. */
+int mmoe_model_input_width(const mmoe_model* model, int input);
+/* ids and bag: the valid ids are [0, rows); 0 otherwise. */
+int64_t mmoe_model_input_rows(const mmoe_model* model, int input);
+/* -1 if no input has that name. */
+int mmoe_model_input_index(const mmoe_model* model, const char* name);
+
+/* One input's values for the n_items of a score call (as mmoe::InputView):
+ *   dense: data holds n_items x width float32 (size = n_items * width);
+ *   ids:   data holds n_items ids (type MMOE_INT32 or MMOE_INT64);
+ *   bag:   data holds every item's ids back to back (size in all), item i's being
+ *          [offsets[i], offsets[i + 1]): n_items + 1 non-decreasing offsets from 0 to size.
+ * With name set, inputs are matched by name; without, by position. */
+typedef struct mmoe_input {
+  const char* name;
+  const void* data;
+  mmoe_data_type type;
+  size_t size;
+  const int64_t* offsets;
+} mmoe_input;
+
 /* Fills the defaults. */
 void mmoe_session_options_init(mmoe_session_options* options);
 /* options may be NULL (defaults). */
@@ -88,6 +123,10 @@ void mmoe_session_destroy(mmoe_session* session); /* NULL is ignored */
 /* features: n_items x input_dim float32; scores: n_items x num_tasks float32, capacity in floats. */
 mmoe_status mmoe_session_score(mmoe_session* session, const float* features, size_t n_items, float* scores,
                                size_t scores_capacity);
+/* Any model: one mmoe_input per model input. Every input is checked (sizes, types, offsets, ids
+ * against the tables) before any item is scored; an error names the input and the item. */
+mmoe_status mmoe_session_score_inputs(mmoe_session* session, const mmoe_input* inputs, size_t num_inputs,
+                                      size_t n_items, float* scores, size_t scores_capacity);
 /* features already quantized with the model's input quantization (int8). */
 mmoe_status mmoe_session_score_quantized(mmoe_session* session, const int8_t* features, size_t n_items,
                                          float* scores, size_t scores_capacity);

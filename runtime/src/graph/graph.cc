@@ -26,6 +26,20 @@ const char* TensorTypeName(TensorType type) {
       return "int16";
     case TensorType::kFloat:
       return "float32";
+    case TensorType::kId:
+      return "id";
+  }
+  return "unknown";
+}
+
+const char* InputKindName(InputKind kind) {
+  switch (kind) {
+    case InputKind::kDense:
+      return "dense";
+    case InputKind::kIds:
+      return "ids";
+    case InputKind::kBag:
+      return "bag";
   }
   return "unknown";
 }
@@ -44,6 +58,10 @@ const char* OpName(Op op) {
       return "sigmoid";
     case Op::kProduct:
       return "product";
+    case Op::kEmbedding:
+      return "embedding";
+    case Op::kConcat:
+      return "concat";
   }
   return "unknown";
 }
@@ -76,6 +94,9 @@ bool CheckStructure(const Graph& g, const int32_t (&param_counts)[kOpCount], std
         min_inputs = 2;
         max_inputs = static_cast<size_t>(-1);
         break;
+      case Op::kConcat:
+        max_inputs = static_cast<size_t>(-1);
+        break;
       default:
         break;
     }
@@ -103,7 +124,8 @@ bool CheckStructure(const Graph& g, const int32_t (&param_counts)[kOpCount], std
                              g.tensors[n.output].name + "'), which is already computed");
     }
     ready[n.output] = 1;
-    const bool has_params = n.op == Op::kDense || n.op == Op::kActivation;
+    const bool has_params =
+        n.op == Op::kDense || n.op == Op::kActivation || n.op == Op::kEmbedding || n.op == Op::kConcat;
     if (has_params && (n.param < 0 || n.param >= param_counts[op])) {
       return Fail(error, NodeLabel(g, i) + " has parameters " + std::to_string(n.param) + " of " +
                              std::to_string(param_counts[op]));

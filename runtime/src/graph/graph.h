@@ -14,9 +14,10 @@
 namespace mmoe::graph {
 
 // Element type of a tensor. Quantized tensors hold real = scale * (q - zero_point).
-enum class TensorType : uint8_t { kInt8 = 0, kInt16 = 1, kFloat = 2 };
+// kId: a sparse feature's ids (int64), one id or one bag of ids per item, given by the caller.
+enum class TensorType : uint8_t { kInt8 = 0, kInt16 = 1, kFloat = 2, kId = 3 };
 
-const char* TensorTypeName(TensorType type);  // "int8", "int16", "float32"
+const char* TensorTypeName(TensorType type);  // "int8", "int16", "float32", "id"
 
 struct Tensor {
   std::string name;
@@ -38,8 +39,13 @@ enum class Op : uint8_t {
   kMixture = 3,
   kSigmoid = 4,  // float -> float: a task's probability from its logit
   kProduct = 5,  // float x float x ... elementwise (ESMM: pCTCVR = pCTR * pCVR)
+  // ids -> float: an embedding table's row per item, or a bag's rows pooled (sum or mean).
+  kEmbedding = 6,
+  // float, float, ... -> int8: side by side, each input quantized with its own scale and zero
+  // point (the input of the first layers when a model has embeddings).
+  kConcat = 7,
 };
-constexpr int kOpCount = 6;
+constexpr int kOpCount = 8;
 
 const char* OpName(Op op);  // "dense", "activation", ...
 
@@ -48,7 +54,8 @@ struct Node {
   std::string name;             // where it came from, e.g. "experts.0.2"
   std::vector<int32_t> inputs;  // tensor indices
   int32_t output = -1;          // tensor index
-  int32_t param = -1;           // index into the stage's parameters of this op (dense, activation)
+  int32_t param = -1;           // index into the stage's parameters of this op (dense, activation,
+                                // embedding, concat)
   bool gated = false;           // kMixture: inputs[0] holds the gate's probabilities
 
   // kMixture: the mixed tensors (inputs after the probabilities).
@@ -56,11 +63,21 @@ struct Node {
   int32_t num_experts() const { return static_cast<int32_t>(inputs.size()) - (gated ? 1 : 0); }
 };
 
-// A feature vector the caller passes, quantized into `tensor` (int8).
+// What the caller passes for one input: floats (quantized into an int8 tensor, or kept as a
+// float tensor that a concat quantizes), or a sparse feature's ids (an id tensor).
+enum class InputKind : uint8_t {
+  kDense = 0,  // `width` floats per item
+  kIds = 1,    // one id per item
+  kBag = 2,    // any number of ids per item
+};
+
+const char* InputKindName(InputKind kind);  // "dense", "ids", "bag"
+
 struct Input {
   std::string name;
   int32_t tensor = -1;
-  std::vector<std::string> feature_names;  // empty, or one per element
+  InputKind kind = InputKind::kDense;
+  std::vector<std::string> feature_names;  // dense: empty, or one per element
 };
 
 // A task's score: one float per item.

@@ -52,6 +52,38 @@ struct ActivationTables {
 constexpr int kTable8Entries = 256;
 constexpr int kTable16Entries = 513;
 
+// An embedding table as the model file stores it (schema RowFormat UINT8_ROWWISE): row r at
+// rows + r * row_bytes holds `dim` uint8 codes, zero padding to a multiple of 4, then a float32
+// scale and a float32 offset; value[c] = scale * code[c] + offset (docs/numerics.md).
+struct EmbeddingTable {
+  const uint8_t* rows = nullptr;  // in the mapped file
+  uint64_t num_rows = 0;
+  int32_t dim = 0;
+  size_t row_bytes = 0;  // RoundUp(dim, 4) + 8
+};
+
+enum class Pooling : uint8_t { kNone = 0, kSum = 1, kMean = 2 };
+
+// An embedding node: how it reads its table.
+struct EmbeddingLookup {
+  const EmbeddingTable* table = nullptr;
+  Pooling pooling = Pooling::kNone;  // kNone: one id per item; kSum, kMean: a bag per item
+  bool has_padding_id = false;       // bags: ids equal to padding_id are skipped
+  int64_t padding_id = 0;
+  const float* default_row = nullptr;  // what an id outside the table reads (null: never happens,
+                                       // Session::Score refuses such ids before scoring)
+};
+
+// One tile's ids of a sparse input, as the caller passed them: item i (0 <= i < batch) has the
+// id ids[first + i] (one id per item) or the ids [offsets[first + i], offsets[first + i + 1])
+// (bags; offsets index the whole call's ids).
+struct IdBatch {
+  const void* ids = nullptr;
+  bool int64 = true;  // int64_t ids, else int32_t
+  const int64_t* offsets = nullptr;
+  size_t first = 0;
+};
+
 // x: [batch][in] of layer.input's type; y: [batch][out] of layer.output's type (int8_t,
 // int16_t, or float for kReal, which is float(acc) * multiplier with no rounding).
 using DenseFn = void (*)(const DenseLayer& layer, size_t batch, const void* x, void* y);

@@ -283,6 +283,7 @@ Status V1Decoder::Run() {
 
 Status DecodeV1(const fb::Model* model, FileGraph* out) {
   out->format_major = 1;
+  out->model = model;
   return V1Decoder(model, out).Run();
 }
 

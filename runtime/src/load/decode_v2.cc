@@ -27,6 +27,7 @@ std::string Where(const char* list, uint32_t i, const std::string& name) {
 
 Status DecodeV2(const fb::Model* m, FileGraph* out) {
   out->format_major = 2;
+  out->model = m;
   graph::Graph& g = out->graph;
   if (!m->tensors() || !m->nodes() || !m->inputs() || !m->outputs()) {
     return Status::Error(StatusCode::kInvalidModel,
@@ -52,6 +53,9 @@ Status DecodeV2(const fb::Model* m, FileGraph* out) {
         break;
       case fb::ElementType::FLOAT32:
         tensor.type = TensorType::kFloat;
+        break;
+      case fb::ElementType::ID:
+        tensor.type = TensorType::kId;
         break;
       default:
         return Status::Error(StatusCode::kInvalidModel, "%s has unknown element type %d", where.c_str(),
@@ -95,6 +99,16 @@ Status DecodeV2(const fb::Model* m, FileGraph* out) {
       case fb::NodeParams::Product:
         node.op = Op::kProduct;
         break;
+      case fb::NodeParams::Embedding:
+        node.op = Op::kEmbedding;
+        node.param = static_cast<int32_t>(out->embeddings.size());
+        out->embeddings.push_back(n->params_as_Embedding());
+        break;
+      case fb::NodeParams::Concat:
+        node.op = Op::kConcat;
+        node.param = static_cast<int32_t>(out->concats.size());
+        out->concats.push_back(n->params_as_Concat());
+        break;
       default:
         return Status::Error(
             StatusCode::kInvalidModel,
@@ -110,6 +124,20 @@ Status DecodeV2(const fb::Model* m, FileGraph* out) {
     graph::Input input;
     input.name = Str(in->name());
     input.tensor = Index(in->tensor());
+    switch (in->kind()) {
+      case fb::InputKind::DENSE:
+        input.kind = graph::InputKind::kDense;
+        break;
+      case fb::InputKind::IDS:
+        input.kind = graph::InputKind::kIds;
+        break;
+      case fb::InputKind::BAG:
+        input.kind = graph::InputKind::kBag;
+        break;
+      default:
+        return Status::Error(StatusCode::kInvalidModel, "%s has unknown kind %d",
+                             Where("inputs", i, input.name).c_str(), static_cast<int>(in->kind()));
+    }
     if (in->feature_names()) {
       for (const flatbuffers::String* name : *in->feature_names()) input.feature_names.push_back(name->str());
     }

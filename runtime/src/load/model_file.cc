@@ -10,9 +10,9 @@
 namespace mmoe {
 namespace {
 
-// The features this runtime implements (docs/model-format.md): every node kind of format 2.0.
-constexpr const char* kKnownFeatures[] = {"dense",   "activation_table", "softmax",
-                                          "mixture", "sigmoid",          "product"};
+// The features this runtime implements (docs/model-format.md): every node kind of format 2.1.
+constexpr const char* kKnownFeatures[] = {"dense",   "activation_table", "softmax",   "mixture",
+                                          "sigmoid", "product",          "embedding", "concat"};
 
 bool KnownFeature(const char* name) {
   for (const char* known : kKnownFeatures) {
@@ -21,24 +21,52 @@ bool KnownFeature(const char* name) {
   return false;
 }
 
-// The checksum trailer (docs/model-format.md): whether the file has one, and whether it matches.
-// A matching trailer is checked before anything else is read, so a damaged file is named as
-// such rather than as whatever its damage happens to look like.
-Status CheckTrailer(const uint8_t* buf, size_t file_size, const LoadOptions& options, bool* has_trailer,
-                    size_t* flatbuffer_size) {
-  *has_trailer =
+uint32_t LoadLe32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
+         static_cast<uint32_t>(p[3]) << 24;
+}
+
+// Where the FlatBuffer and the segments are (docs/model-format.md, "Layout", "Segments").
+struct FileLayout {
+  bool has_trailer = false;
+  size_t flatbuffer_size = 0;
+  bool segmented = false;   // a segment footer: the FlatBuffer's own CRC was checked, not the file's
+  size_t segments_end = 0;  // segmented: where the footer starts
+};
+
+// The checksums (docs/model-format.md): whether the file has a trailer and whether it matches,
+// checked before anything else is read, so that a damaged file is named as such rather than as
+// whatever its damage happens to look like. A file with segments (embedding tables) ends in a
+// segment footer before the trailer: then the footer's CRC of the FlatBuffer is checked, and
+// the trailer's CRC of the whole file only with verify_tables, so that loading never reads
+// the tables. A footer that does not check out is not one: the file is then checked whole.
+Status CheckChecksums(const uint8_t* buf, size_t file_size, const LoadOptions& options, FileLayout* layout) {
+  layout->has_trailer =
       file_size >= 8 + kChecksumTrailerSize && std::memcmp(buf + file_size - 4, kChecksumMagic, 4) == 0;
-  *flatbuffer_size = *has_trailer ? file_size - kChecksumTrailerSize : file_size;
-  if (!*has_trailer || !options.verify_checksum) return Status::Ok();
-  const uint8_t* t = buf + *flatbuffer_size;
-  const uint32_t stored = static_cast<uint32_t>(t[0]) | static_cast<uint32_t>(t[1]) << 8 |
-                          static_cast<uint32_t>(t[2]) << 16 | static_cast<uint32_t>(t[3]) << 24;
-  const uint32_t computed = Crc32c(buf, *flatbuffer_size);
+  layout->flatbuffer_size = layout->has_trailer ? file_size - kChecksumTrailerSize : file_size;
+  if (!layout->has_trailer) return Status::Ok();
+  const size_t body = file_size - kChecksumTrailerSize;  // what the trailer covers
+  if (body >= 8 + kSegmentFooterSize && std::memcmp(buf + body - 4, kSegmentMagic, 4) == 0) {
+    const uint8_t* footer = buf + body - kSegmentFooterSize;
+    const uint64_t n = static_cast<uint64_t>(LoadLe32(footer)) | static_cast<uint64_t>(LoadLe32(footer + 4))
+                                                                     << 32;
+    const size_t end = body - kSegmentFooterSize;
+    if (n >= 8 && n <= end &&
+        (!options.verify_checksum || Crc32c(buf, static_cast<size_t>(n)) == LoadLe32(footer + 8))) {
+      layout->segmented = true;
+      layout->flatbuffer_size = static_cast<size_t>(n);
+      layout->segments_end = end;
+      if (!options.verify_tables) return Status::Ok();
+    }
+  }
+  if (!options.verify_checksum) return Status::Ok();
+  const uint32_t stored = LoadLe32(buf + body);
+  const uint32_t computed = Crc32c(buf, body);
   if (stored != computed) {
     return Status::Error(StatusCode::kChecksumMismatch,
                          "model checksum mismatch: CRC-32C of its %zu bytes is 0x%08x but the trailer says "
                          "0x%08x; the file is damaged (failed download, storage corruption or tampering)",
-                         *flatbuffer_size, computed, stored);
+                         body, computed, stored);
   }
   return Status::Ok();
 }
@@ -106,9 +134,10 @@ Status VerifyAndPrepare(std::unique_ptr<ModelBytes> bytes, const LoadOptions& op
                          "not an mmoe-edge model: the file identifier \"MMOE\" is missing (%zu bytes)",
                          file_size);
   }
-  bool has_trailer = false;
-  size_t size = 0;  // the FlatBuffer's bytes, without the trailer
-  if (Status s = CheckTrailer(buf, file_size, options, &has_trailer, &size); !s.ok()) return s;
+  FileLayout layout;
+  if (Status s = CheckChecksums(buf, file_size, options, &layout); !s.ok()) return s;
+  const bool has_trailer = layout.has_trailer;
+  const size_t size = layout.flatbuffer_size;  // the FlatBuffer's bytes
   if (size >= FLATBUFFERS_MAX_BUFFER_SIZE) {
     return Status::Error(StatusCode::kCorruptModel, "model is %zu bytes, above the 2 GiB FlatBuffers limit",
                          size);
@@ -122,6 +151,12 @@ Status VerifyAndPrepare(std::unique_ptr<ModelBytes> bytes, const LoadOptions& op
   const fb::Model* m = fb::GetModel(buf);
   if (Status s = CheckFeatures(m); !s.ok()) return s;
   FileGraph file;
+  if (layout.segmented) {
+    const size_t base = (size + kSegmentAlign - 1) / kSegmentAlign * kSegmentAlign;
+    file.segments = buf + base;
+    file.segments_size = layout.segments_end > base ? layout.segments_end - base : 0;
+  }
+  file.verify_tables = options.verify_tables && options.verify_checksum;
   Status s = data->format_major == 1 ? DecodeV1(m, &file) : DecodeV2(m, &file);
   if (!s.ok()) return s;
   if (s = VerifyGraph(file); !s.ok()) return s;

@@ -15,7 +15,8 @@ ElementType TypeOf(const Tensor& t) {
   return t.type == TensorType::kInt16 ? ElementType::kInt16 : ElementType::kInt8;
 }
 
-void PrepareDense(const fb::Dense* d, const Tensor& x, const Tensor& y, int32_t* bias, DenseLayer* out) {
+void PrepareDense(const fb::Dense* d, const Tensor& x, const std::vector<int32_t>& zp, const Tensor& y,
+                  int32_t* bias, DenseLayer* out) {
   out->in = x.width;
   out->out = y.width;
   out->weights = d->weights()->data();
@@ -31,11 +32,60 @@ void PrepareDense(const fb::Dense* d, const Tensor& x, const Tensor& y, int32_t*
     out->output_max = int16 ? 32767 : 127;
   }
   for (int32_t c = 0; c < out->out; ++c) {
-    int32_t wsum = 0;
-    for (int32_t k = 0; k < out->in; ++k) wsum += out->weights[static_cast<size_t>(c) * out->in + k];
-    bias[c] = d->bias()->Get(static_cast<uint32_t>(c)) - x.zero_point * wsum;  // cannot overflow: verified
+    int32_t wzp = 0;  // cannot overflow: verified
+    for (int32_t k = 0; k < out->in; ++k)
+      wzp += zp[static_cast<size_t>(k)] * out->weights[static_cast<size_t>(c) * out->in + k];
+    bias[c] = d->bias()->Get(static_cast<uint32_t>(c)) - wzp;
   }
   out->bias = bias;
+}
+
+void PrepareTables(const FileGraph& f, ModelData* d) {
+  const fb::Model* m = f.model;
+  if (!m->embedding_tables()) return;
+  for (const fb::EmbeddingTable* t : *m->embedding_tables()) {
+    EmbeddingTable table;
+    table.rows = f.segments + m->segments()->Get(t->segment())->offset();
+    table.num_rows = t->rows();
+    table.dim = static_cast<int32_t>(t->dim());
+    table.row_bytes = static_cast<size_t>(RowBytes(t->dim()));
+    d->tables.push_back(table);
+  }
+}
+
+// What Score checks of each input: the ids an embedding reads must be within its table, unless
+// it reads a default row for the others.
+void PrepareInputs(ModelData* d) {
+  const graph::Graph& g = d->graph;
+  const std::vector<std::vector<int32_t>> consumers = graph::Consumers(g);
+  for (const graph::Input& input : g.inputs) {
+    InputSpec spec;
+    spec.kind = input.kind;
+    spec.tensor = input.tensor;
+    spec.width = g.tensors[input.tensor].width;
+    for (int32_t c : consumers[input.tensor]) {
+      const Node& n = g.nodes[c];
+      if (n.op != Op::kEmbedding) continue;
+      const EmbeddingLookup& e = d->embeddings[n.param];
+      if (spec.rows == 0 || e.table->num_rows < spec.rows) spec.rows = e.table->num_rows;
+      if (!e.default_row && (spec.id_limit == 0 || e.table->num_rows < spec.id_limit))
+        spec.id_limit = e.table->num_rows;
+      spec.has_padding_id = e.has_padding_id;  // the verifier gives a bag one embedding
+      spec.padding_id = e.padding_id;
+    }
+    d->inputs.push_back(spec);
+  }
+  const Tensor& x = g.tensors[g.inputs[0].tensor];
+  if (g.inputs.size() == 1 && g.inputs[0].kind == graph::InputKind::kDense) {
+    d->input_tensor = g.inputs[0].tensor;
+    d->input_dim = x.width;
+    d->quantized_input = x.type == TensorType::kInt8;
+    if (d->quantized_input) {
+      d->input_scale = x.scale;
+      d->input_inv_scale = 1.0f / x.scale;
+      d->input_zero_point = x.zero_point;
+    }
+  }
 }
 
 }  // namespace
@@ -43,6 +93,10 @@ void PrepareDense(const fb::Dense* d, const Tensor& x, const Tensor& y, int32_t*
 void PrepareModel(const FileGraph& f, ModelData* d) {
   d->graph = f.graph;
   const graph::Graph& g = d->graph;
+  const std::vector<int32_t> producer = graph::Producers(g);
+  PrepareTables(f, d);
+  d->embeddings.resize(f.embeddings.size());
+  d->concats.resize(f.concats.size());
   size_t total_out = 0;
   for (const Node& n : g.nodes) {
     if (n.op == Op::kDense) total_out += static_cast<size_t>(g.tensors[n.output].width);
@@ -60,7 +114,8 @@ void PrepareModel(const FileGraph& f, ModelData* d) {
     switch (n.op) {
       case Op::kDense: {
         const Tensor& x = g.tensors[n.inputs[0]];
-        PrepareDense(f.dense[n.param], x, y, d->folded_bias.data() + bias_used, &d->dense[n.param]);
+        PrepareDense(f.dense[n.param], x, ColumnZeroPoints(f, n.inputs[0], producer[n.inputs[0]]), y,
+                     d->folded_bias.data() + bias_used, &d->dense[n.param]);
         bias_used += static_cast<size_t>(y.width);
         d->parameters += static_cast<int64_t>(x.width) * y.width + y.width;
         d->macs += static_cast<int64_t>(x.width) * y.width;
@@ -94,16 +149,33 @@ void PrepareModel(const FileGraph& f, ModelData* d) {
         if (n.gated) d->macs += static_cast<int64_t>(n.num_experts()) * y.width;
         break;
       }
+      case Op::kEmbedding: {
+        const fb::Embedding* e = f.embeddings[n.param];
+        EmbeddingLookup& lookup = d->embeddings[n.param];
+        lookup.table = &d->tables[e->table()];
+        lookup.pooling = static_cast<Pooling>(e->pooling());  // the same values (verified)
+        lookup.has_padding_id = e->has_padding_id();
+        lookup.padding_id = e->padding_id();
+        lookup.default_row = e->bad_id() == fb::BadId::DEFAULT_ROW ? e->default_row()->data() : nullptr;
+        break;
+      }
+      case Op::kConcat: {
+        const fb::Concat* c = f.concats[n.param];
+        ConcatParams& params = d->concats[n.param];
+        int32_t offset = 0;
+        for (size_t j = 0; j < n.inputs.size(); ++j) {
+          params.offsets.push_back(offset);
+          params.inv_scales.push_back(1.0f / c->scales()->Get(static_cast<uint32_t>(j)));
+          params.zero_points.push_back(c->zero_points()->Get(static_cast<uint32_t>(j)));
+          offset += g.tensors[n.inputs[j]].width;
+        }
+        break;
+      }
       default:
         break;
     }
   }
-  const Tensor& x = g.tensors[g.inputs[0].tensor];
-  d->input_tensor = g.inputs[0].tensor;
-  d->input_dim = x.width;
-  d->input_scale = x.scale;
-  d->input_inv_scale = 1.0f / x.scale;
-  d->input_zero_point = x.zero_point;
+  PrepareInputs(d);
 }
 
 }  // namespace mmoe

@@ -9,6 +9,7 @@
 
 #include "kernels/kernels.h"
 #include "load/file_graph.h"
+#include "mmoe/mmoe.h"
 
 namespace mmoe {
 namespace {
@@ -25,7 +26,7 @@ constexpr float kMaxMultiplier = 0x1p30f;
 constexpr float kMinMixScale = 0x1p-30f;
 constexpr float kMaxMixScale = 0x1p30f;
 
-bool Quantized(const Tensor& t) { return t.type != TensorType::kFloat; }
+bool Quantized(const Tensor& t) { return t.type == TensorType::kInt8 || t.type == TensorType::kInt16; }
 
 class GraphVerifier {
  public:
@@ -37,17 +38,28 @@ class GraphVerifier {
   Status CheckDense(size_t i);
   Status CheckActivation(size_t i);
   Status CheckMixture(size_t i);
+  Status CheckEmbedding(size_t i);
+  Status CheckConcat(size_t i);
+  Status CheckTables();
+  Status CheckInputs();
   // Float nodes: softmax, sigmoid, product.
   Status CheckFloat(size_t i);
   // A layer's declared quantization `q` (format 1) against the tensor it reads.
   Status CheckDeclaredInput(const char* where, const fb::ActivationQuant* q, const Tensor& t);
 
   const char* Where(size_t node) const { return f_.node_where[node].c_str(); }
+  // The input that gives tensor t, or -1.
+  int32_t InputOf(int32_t t) const {
+    for (size_t i = 0; i < g_.inputs.size(); ++i)
+      if (g_.inputs[i].tensor == t) return static_cast<int32_t>(i);
+    return -1;
+  }
   const char* TensorWhere(int32_t t) const { return f_.tensor_where[static_cast<size_t>(t)].c_str(); }
 
   const FileGraph& f_;
   const graph::Graph& g_;
-  std::vector<int32_t> producer_;  // per tensor: the node computing it, or -1
+  std::vector<int32_t> producer_;                // per tensor: the node computing it, or -1
+  std::vector<std::vector<int32_t>> consumers_;  // per tensor: the nodes reading it
 };
 
 Status GraphVerifier::CheckTensor(size_t i) {
@@ -56,6 +68,14 @@ Status GraphVerifier::CheckTensor(size_t i) {
   if (t.width <= 0 || static_cast<uint32_t>(t.width) > kMaxWidth) {
     return Status::Error(StatusCode::kInvalidModel, "%s: width %d is 0 or above %u", where, t.width,
                          kMaxWidth);
+  }
+  if (t.type == TensorType::kId) {
+    if (t.width != 1 || producer_[i] >= 0) {
+      return Status::Error(
+          StatusCode::kInvalidModel,
+          "%s: an id tensor is a sparse input's, one id or bag per item (width 1), not computed", where);
+    }
+    return Status::Ok();
   }
   if (!Quantized(t)) return Status::Ok();
   if (!std::isfinite(t.scale) || !(t.scale > 0.0f) || !std::isnormal(t.scale)) {
@@ -167,13 +187,14 @@ Status GraphVerifier::CheckDense(size_t i) {
                          "%s: an accumulator-output layer cannot have an activation", where);
   }
   // acc = folded_bias + sum_k w * x must stay in int32 for every input: |w| <= 127 and
-  // |x| <= 128 (int8) or 32768 (int16), and the folded bias adds -zp_in * sum_k w.
+  // |x| <= 128 (int8) or 32768 (int16), and the folded bias adds -sum_k zp_k * w_k.
   const int64_t x_max = x.type == TensorType::kInt16 ? 32768 : 128;
-  const int64_t zp = x.zero_point;
+  const std::vector<int32_t> zp = ColumnZeroPoints(f_, n.inputs[0], producer_[n.inputs[0]]);
   for (uint32_t c = 0; c < out; ++c) {
-    int64_t wsum = 0;
-    for (uint32_t k = 0; k < in; ++k) wsum += w[static_cast<uint64_t>(c) * in + k];
-    const int64_t folded = static_cast<int64_t>(d->bias()->Get(c)) - zp * wsum;
+    int64_t wzp = 0;
+    for (uint32_t k = 0; k < in; ++k)
+      wzp += static_cast<int64_t>(zp[k]) * w[static_cast<uint64_t>(c) * in + k];
+    const int64_t folded = static_cast<int64_t>(d->bias()->Get(c)) - wzp;
     const int64_t bound = (folded < 0 ? -folded : folded) + static_cast<int64_t>(in) * 127 * x_max;
     if (bound > INT32_MAX) {
       return Status::Error(StatusCode::kInvalidModel,
@@ -253,7 +274,7 @@ Status GraphVerifier::CheckMixture(size_t i) {
           "have the output's width (%d)",
           where, e.name.c_str(), graph::TensorTypeName(e.type), e.width, y.width);
     }
-    if (g_.inputs[0].tensor == n.experts()[j]) {
+    if (producer_[n.experts()[j]] < 0) {
       return Status::Error(StatusCode::kInvalidModel,
                            "%s: mixes the model's input '%s'; a mixture mixes computed tensors", where,
                            e.name.c_str());
@@ -270,6 +291,233 @@ Status GraphVerifier::CheckMixture(size_t i) {
     if (!(ms >= kMinMixScale && ms <= kMaxMixScale)) {
       return Status::Error(StatusCode::kInvalidModel, "%s: mix scale %d is %g, outside [2^-30, 2^30]", where,
                            j, static_cast<double>(ms));
+    }
+  }
+  return Status::Ok();
+}
+
+Status GraphVerifier::CheckTables() {
+  const fb::Model* m = f_.model;
+  const uint32_t n_tables = m->embedding_tables() ? m->embedding_tables()->size() : 0;
+  const uint32_t n_segments = m->segments() ? m->segments()->size() : 0;
+  if (n_tables > kMaxTables || n_segments > kMaxTables) {
+    return Status::Error(StatusCode::kInvalidModel, "model: %u embedding tables and %u segments, at most %u",
+                         n_tables, n_segments, kMaxTables);
+  }
+  if (n_segments > 0 && !f_.segments) {
+    return Status::Error(StatusCode::kInvalidModel,
+                         "model: %u segments but no segment footer (\"MMSG\") before the trailer",
+                         n_segments);
+  }
+  for (uint32_t i = 0; i < n_segments; ++i) {
+    const fb::Segment* seg = m->segments()->Get(i);
+    const uint64_t offset = seg->offset(), size = seg->size();
+    if (offset % kSegmentAlign != 0 || offset > f_.segments_size || size > f_.segments_size - offset) {
+      return Status::Error(
+          StatusCode::kInvalidModel,
+          "segments[%u]: bytes [%llu, +%llu) are not 64-byte aligned within the %zu bytes of "
+          "segments",
+          i, static_cast<unsigned long long>(offset), static_cast<unsigned long long>(size),
+          f_.segments_size);
+    }
+    if (f_.verify_tables) {
+      const uint32_t crc = Crc32c(f_.segments + offset, static_cast<size_t>(size));
+      if (crc != seg->crc32c()) {
+        return Status::Error(
+            StatusCode::kChecksumMismatch,
+            "segments[%u]: CRC-32C of its %llu bytes is 0x%08x but the file says 0x%08x; the "
+            "file is damaged",
+            i, static_cast<unsigned long long>(size), crc, seg->crc32c());
+      }
+    }
+  }
+  for (uint32_t i = 0; i < n_tables; ++i) {
+    const fb::EmbeddingTable* t = m->embedding_tables()->Get(i);
+    const char* name = t->name() ? t->name()->c_str() : "";
+    if (t->rows() == 0 || t->rows() > kMaxTableRows || t->dim() == 0 || t->dim() > kMaxWidth) {
+      return Status::Error(StatusCode::kInvalidModel,
+                           "embedding_tables[%u] (%s): %llu rows of %u; expected 1 to 2^40 rows of 1 to %u",
+                           i, name, static_cast<unsigned long long>(t->rows()), t->dim(), kMaxWidth);
+    }
+    if (t->format() != fb::RowFormat::UINT8_ROWWISE) {
+      return Status::Error(StatusCode::kInvalidModel, "embedding_tables[%u] (%s): unknown row format %d", i,
+                           name, static_cast<int>(t->format()));
+    }
+    if (t->segment() >= n_segments) {
+      return Status::Error(StatusCode::kInvalidModel, "embedding_tables[%u] (%s): segment %u of %u", i, name,
+                           t->segment(), n_segments);
+    }
+    const uint64_t expected = t->rows() * RowBytes(t->dim());  // < 2^40 * 2^17: no overflow
+    if (m->segments()->Get(t->segment())->size() != expected) {
+      return Status::Error(
+          StatusCode::kInvalidModel,
+          "embedding_tables[%u] (%s): segment %u holds %llu bytes; %llu rows of %u need %llu", i, name,
+          t->segment(), static_cast<unsigned long long>(m->segments()->Get(t->segment())->size()),
+          static_cast<unsigned long long>(t->rows()), t->dim(), static_cast<unsigned long long>(expected));
+    }
+  }
+  return Status::Ok();
+}
+
+Status GraphVerifier::CheckInputs() {
+  if (g_.inputs.empty() || g_.inputs.size() > kMaxInputs) {
+    return Status::Error(StatusCode::kInvalidModel, "model: %zu inputs, expected 1 to %u", g_.inputs.size(),
+                         kMaxInputs);
+  }
+  for (size_t i = 0; i < g_.inputs.size(); ++i) {
+    const graph::Input& input = g_.inputs[i];
+    const Tensor& x = g_.tensors[input.tensor];
+    for (size_t j = 0; j < i; ++j) {
+      if (g_.inputs[j].name == input.name) {
+        return Status::Error(StatusCode::kInvalidModel, "inputs[%zu]: the name '%s' is taken by inputs[%zu]",
+                             i, input.name.c_str(), j);
+      }
+    }
+    const bool dense = input.kind == graph::InputKind::kDense;
+    const bool ok_type =
+        dense ? (x.type == TensorType::kInt8 || x.type == TensorType::kFloat) : x.type == TensorType::kId;
+    if (!ok_type) {
+      return Status::Error(
+          StatusCode::kInvalidModel,
+          "inputs[%zu] ('%s') is %s but its tensor %s is %s; dense inputs are int8 or float32, ids "
+          "and bags id tensors",
+          i, input.name.c_str(), graph::InputKindName(input.kind), TensorWhere(input.tensor),
+          graph::TensorTypeName(x.type));
+    }
+    if (!input.feature_names.empty() &&
+        (!dense || input.feature_names.size() != static_cast<size_t>(x.width))) {
+      return Status::Error(StatusCode::kInvalidModel, "inputs[%zu] ('%s'): %zu feature names for %d features",
+                           i, input.name.c_str(), input.feature_names.size(), x.width);
+    }
+    if (x.type == TensorType::kInt8 && g_.inputs.size() > 1) {
+      return Status::Error(
+          StatusCode::kInvalidModel,
+          "inputs[%zu] ('%s') is int8 (quantized with one scale), which only a model's one input "
+          "can be; with several inputs, dense features are float32 and a concat quantizes them",
+          i, input.name.c_str());
+    }
+    if (x.type == TensorType::kId && consumers_[input.tensor].size() != 1) {
+      return Status::Error(
+          StatusCode::kInvalidModel,
+          "inputs[%zu] ('%s'): its ids are read by %zu nodes; one embedding reads them (features "
+          "sharing a table are inputs of their own)",
+          i, input.name.c_str(), consumers_[input.tensor].size());
+    }
+    // Caller-given floats and ids are read where the caller holds them, by concat and
+    // embedding nodes only.
+    for (int32_t c : consumers_[input.tensor]) {
+      const Op op = g_.nodes[c].op;
+      const bool ok = x.type == TensorType::kFloat
+                          ? op == Op::kConcat
+                          : (x.type == TensorType::kId ? op == Op::kEmbedding : true);
+      if (!ok) {
+        return Status::Error(StatusCode::kInvalidModel,
+                             "%s reads input '%s' (%s); only %s nodes read such inputs",
+                             Where(static_cast<size_t>(c)), input.name.c_str(), graph::TensorTypeName(x.type),
+                             x.type == TensorType::kFloat ? "concat" : "embedding");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status GraphVerifier::CheckEmbedding(size_t i) {
+  const Node& n = g_.nodes[i];
+  const char* where = Where(i);
+  const fb::Embedding* e = f_.embeddings[static_cast<size_t>(n.param)];
+  const Tensor& y = g_.tensors[n.output];
+  const int32_t input = InputOf(n.inputs[0]);
+  if (input < 0 || g_.tensors[n.inputs[0]].type != TensorType::kId) {
+    return Status::Error(StatusCode::kInvalidModel, "%s: reads '%s', which is not an ids or bag input", where,
+                         g_.tensors[n.inputs[0]].name.c_str());
+  }
+  const bool bag = g_.inputs[static_cast<size_t>(input)].kind == graph::InputKind::kBag;
+  const fb::Pooling pooling = e->pooling();
+  if (bag ? (pooling != fb::Pooling::SUM && pooling != fb::Pooling::MEAN) : pooling != fb::Pooling::NONE) {
+    return Status::Error(StatusCode::kInvalidModel,
+                         "%s: pooling %d for %s input '%s'; an ids input takes NONE, a bag SUM or MEAN",
+                         where, static_cast<int>(pooling), bag ? "a bag" : "an ids",
+                         g_.inputs[static_cast<size_t>(input)].name.c_str());
+  }
+  if (e->has_padding_id() && !bag) {
+    return Status::Error(StatusCode::kInvalidModel, "%s: a padding id applies to bags only", where);
+  }
+  const uint32_t n_tables = f_.model->embedding_tables() ? f_.model->embedding_tables()->size() : 0;
+  if (e->table() >= n_tables) {
+    return Status::Error(StatusCode::kInvalidModel, "%s: reads embedding table %u of %u", where, e->table(),
+                         n_tables);
+  }
+  const uint32_t dim = f_.model->embedding_tables()->Get(e->table())->dim();
+  if (y.type != TensorType::kFloat || static_cast<uint32_t>(y.width) != dim) {
+    return Status::Error(StatusCode::kInvalidModel,
+                         "%s: writes '%s' (%s, %d wide); the table's rows are %u floats", where,
+                         y.name.c_str(), graph::TensorTypeName(y.type), y.width, dim);
+  }
+  if (e->bad_id() == fb::BadId::DEFAULT_ROW) {
+    const flatbuffers::Vector<float>* row = e->default_row();
+    if (!row || row->size() != dim) {
+      return Status::Error(StatusCode::kInvalidModel,
+                           "%s: the default row has %u values; the table's rows have %u", where,
+                           row ? row->size() : 0, dim);
+    }
+    for (uint32_t c = 0; c < dim; ++c) {
+      if (!std::isfinite(row->Get(c))) {
+        return Status::Error(StatusCode::kInvalidModel, "%s: default row value %u is not finite", where, c);
+      }
+    }
+  } else if (e->bad_id() != fb::BadId::ERROR) {
+    return Status::Error(StatusCode::kInvalidModel, "%s: unknown bad-id policy %d", where,
+                         static_cast<int>(e->bad_id()));
+  }
+  return Status::Ok();
+}
+
+Status GraphVerifier::CheckConcat(size_t i) {
+  const Node& n = g_.nodes[i];
+  const char* where = Where(i);
+  const fb::Concat* c = f_.concats[static_cast<size_t>(n.param)];
+  const Tensor& y = g_.tensors[n.output];
+  const uint32_t parts = static_cast<uint32_t>(n.inputs.size());
+  if (c->scales()->size() != parts || c->zero_points()->size() != parts) {
+    return Status::Error(StatusCode::kInvalidModel, "%s: %u scales and %u zero points for %u inputs", where,
+                         c->scales()->size(), c->zero_points()->size(), parts);
+  }
+  int64_t width = 0;
+  for (uint32_t j = 0; j < parts; ++j) {
+    const Tensor& x = g_.tensors[n.inputs[j]];
+    if (x.type != TensorType::kFloat) {
+      return Status::Error(StatusCode::kInvalidModel,
+                           "%s: input %u '%s' is %s; a concat quantizes float32 tensors", where, j,
+                           x.name.c_str(), graph::TensorTypeName(x.type));
+    }
+    width += x.width;
+    const float scale = c->scales()->Get(j);
+    const int32_t zp = c->zero_points()->Get(j);
+    // The concat multiplies by 1 / scale: both must be normal floats.
+    if (!std::isnormal(scale) || !(scale > 0.0f) || !std::isnormal(1.0f / scale)) {
+      return Status::Error(StatusCode::kInvalidModel, "%s: scale %u is %g; expected a normal positive float",
+                           where, j, static_cast<double>(scale));
+    }
+    if (zp < -128 || zp > 127) {
+      return Status::Error(StatusCode::kInvalidModel, "%s: zero point %u is %d, outside [-128, 127]", where,
+                           j, zp);
+    }
+  }
+  if (y.type != TensorType::kInt8 || y.width != width || y.scale != 1.0f || y.zero_point != 0) {
+    return Status::Error(
+        StatusCode::kInvalidModel,
+        "%s: writes '%s' (%s, %d wide, scale %g, zero point %d); expected int8, %lld wide, scale 1 "
+        "and zero point 0 (the inputs' own quantization is the node's)",
+        where, y.name.c_str(), graph::TensorTypeName(y.type), y.width, static_cast<double>(y.scale),
+        y.zero_point, static_cast<long long>(width));
+  }
+  for (int32_t r : consumers_[n.output]) {
+    if (g_.nodes[r].op != Op::kDense) {
+      return Status::Error(
+          StatusCode::kInvalidModel,
+          "%s reads '%s', a concat's output; only dense layers read those (each input has its own "
+          "quantization)",
+          Where(static_cast<size_t>(r)), y.name.c_str());
     }
   }
   return Status::Ok();
@@ -312,10 +560,11 @@ Status GraphVerifier::CheckFloat(size_t i) {
 Status GraphVerifier::Run() {
   std::string error;
   const int32_t counts[graph::kOpCount] = {
-      static_cast<int32_t>(f_.dense.size()), static_cast<int32_t>(f_.activations.size()), 0, 0, 0, 0};
-  if (g_.inputs.size() != 1) {
-    return Status::Error(StatusCode::kInvalidModel, "model: %zu inputs; this runtime scores models with one",
-                         g_.inputs.size());
+      static_cast<int32_t>(f_.dense.size()),      static_cast<int32_t>(f_.activations.size()), 0, 0, 0, 0,
+      static_cast<int32_t>(f_.embeddings.size()), static_cast<int32_t>(f_.concats.size())};
+  if (g_.inputs.empty() || g_.inputs.size() > kMaxInputs) {
+    return Status::Error(StatusCode::kInvalidModel, "model: %zu inputs, expected 1 to %u", g_.inputs.size(),
+                         kMaxInputs);
   }
   if (g_.outputs.empty() || g_.outputs.size() > kMaxOutputs) {
     return Status::Error(StatusCode::kInvalidModel, "model: %zu outputs, expected 1 to %u", g_.outputs.size(),
@@ -325,18 +574,12 @@ Status GraphVerifier::Run() {
     return Status::Error(StatusCode::kInvalidModel, "model: %s", error.c_str());
   }
   producer_ = graph::Producers(g_);
+  consumers_ = graph::Consumers(g_);
   for (size_t t = 0; t < g_.tensors.size(); ++t) {
     if (Status s = CheckTensor(t); !s.ok()) return s;
   }
-  const graph::Input& input = g_.inputs[0];
-  const Tensor& x = g_.tensors[input.tensor];
-  if (x.type != TensorType::kInt8) {
-    return Status::Error(StatusCode::kInvalidModel, "%s must be int8", TensorWhere(input.tensor));
-  }
-  if (!input.feature_names.empty() && input.feature_names.size() != static_cast<size_t>(x.width)) {
-    return Status::Error(StatusCode::kInvalidModel, "model: %zu feature names for %d inputs",
-                         input.feature_names.size(), x.width);
-  }
+  if (Status s = CheckInputs(); !s.ok()) return s;
+  if (Status s = CheckTables(); !s.ok()) return s;
   for (size_t i = 0; i < g_.nodes.size(); ++i) {
     Status s;
     switch (g_.nodes[i].op) {
@@ -354,15 +597,21 @@ Status GraphVerifier::Run() {
       case Op::kProduct:
         s = CheckFloat(i);
         break;
+      case Op::kEmbedding:
+        s = CheckEmbedding(i);
+        break;
+      case Op::kConcat:
+        s = CheckConcat(i);
+        break;
     }
     if (!s.ok()) return s;
   }
   for (const graph::Output& o : g_.outputs) {
     const Tensor& t = g_.tensors[o.tensor];
-    if (t.type != TensorType::kFloat || t.width != 1) {
+    if (t.type != TensorType::kFloat || t.width != 1 || producer_[o.tensor] < 0) {
       return Status::Error(StatusCode::kInvalidModel,
-                           "output '%s': reports '%s' (%s, %d wide); a score is one float32", o.name.c_str(),
-                           t.name.c_str(), graph::TensorTypeName(t.type), t.width);
+                           "output '%s': reports '%s' (%s, %d wide); a score is one computed float32",
+                           o.name.c_str(), t.name.c_str(), graph::TensorTypeName(t.type), t.width);
     }
   }
   return Status::Ok();
@@ -371,5 +620,19 @@ Status GraphVerifier::Run() {
 }  // namespace
 
 Status VerifyGraph(const FileGraph& file) { return GraphVerifier(file).Run(); }
+
+std::vector<int32_t> ColumnZeroPoints(const FileGraph& f, int32_t t, int32_t producer) {
+  const graph::Graph& g = f.graph;
+  const Tensor& x = g.tensors[static_cast<size_t>(t)];
+  if (producer < 0 || g.nodes[static_cast<size_t>(producer)].op != Op::kConcat)
+    return std::vector<int32_t>(static_cast<size_t>(x.width), x.zero_point);
+  const Node& n = g.nodes[static_cast<size_t>(producer)];
+  const fb::Concat* c = f.concats[static_cast<size_t>(n.param)];
+  std::vector<int32_t> zps;
+  for (size_t j = 0; j < n.inputs.size(); ++j)
+    zps.insert(zps.end(), static_cast<size_t>(g.tensors[n.inputs[j]].width),
+               c->zero_points()->Get(static_cast<uint32_t>(j)));
+  return zps;
+}
 
 }  // namespace mmoe

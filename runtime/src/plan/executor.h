@@ -13,13 +13,25 @@ namespace mmoe {
 struct ModelData;
 struct Program;
 struct GemmKernels;
+struct InputView;
+
+// One tile's inputs: the Score call's views, one per graph input in graph order (checked by
+// Session::Score), and the tile's first item in them; or, for a model whose one input is
+// quantized with one scale (ModelData::quantized_input), int8 features already quantized.
+struct TileInputs {
+  const InputView* views = nullptr;
+  size_t first = 0;
+  const int8_t* quantized = nullptr;  // [batch][input_dim]
+};
 
 class Executor {
  public:
   virtual ~Executor() = default;
-  // Scores `batch` (<= the tile size) items: from float features [batch][input_dim] when
-  // `quantized` is null, else from int8 features. scores: [batch][num_tasks].
-  virtual void ScoreTile(const float* features, const int8_t* quantized, size_t batch, float* scores) = 0;
+  // Scores `batch` (<= the tile size) items. scores: [batch][num_tasks].
+  virtual void ScoreTile(const TileInputs& in, size_t batch, float* scores) = 0;
+  // A model whose one input is dense: from float features [batch][input_dim] when `quantized`
+  // is null, else from int8 features.
+  void ScoreTile(const float* features, const int8_t* quantized, size_t batch, float* scores);
   virtual size_t arena_bytes() const = 0;
   virtual const char* isa() const = 0;
 };

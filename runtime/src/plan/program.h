@@ -65,8 +65,10 @@ struct BufferDesc {
 };
 
 // Where a tensor lives: elements [offset, offset + width) of every row of `buffer`, or, for
-// buffer kScoresBuffer, column `offset` of the caller's scores.
+// buffer kScoresBuffer, column `offset` of the caller's scores, or, for buffer kInputs, what
+// the caller passes for graph input `offset` (float features, ids).
 constexpr int32_t kScoresBuffer = -1;
+constexpr int32_t kInputs = -3;
 struct Place {
   int32_t buffer = -2;  // -2: not placed
   int32_t offset = 0;
@@ -87,6 +89,8 @@ struct Op {
     kMix,         // mixes[index] -> `out`
     kScore,       // `width` floats at `in` -> `out`: sigmoid (index 1) or a copy (index 0)
     kProduct,     // `in` x `in2` -> `out`, `width` floats
+    kEmbedding,   // ModelData::embeddings[index] of the ids at `in` (kInputs) -> `width` floats at `out`
+    kConcat,      // concats[index] -> `out` (int8)
   };
   Op() = default;
   explicit Op(Kind k) : kind(k) {}
@@ -108,13 +112,21 @@ struct MixPlan {
   MixOutput out;
 };
 
+// A concat's inputs (float: in the arena, or the caller's features) quantized side by side.
+struct ConcatPlan {
+  int32_t params = 0;         // ModelData::concats index
+  std::vector<Place> inputs;  // per input
+  std::vector<int32_t> widths;
+};
+
 struct Program {
   std::vector<BufferDesc> buffers;
   std::vector<PackedGemm> gemms;
   std::vector<std::vector<SegmentTarget>> targets;  // per GEMM, per segment
   std::vector<Op> ops;
   std::vector<MixPlan> mixes;
-  int32_t input_buffer = 0;
+  std::vector<ConcatPlan> concats;
+  int32_t input_buffer = -1;  // a model quantizing its one input with one scale: where it goes
   int32_t num_tasks = 0;
 
   // Storage the pointers above refer to, on 64-byte boundaries (CacheLineVector).

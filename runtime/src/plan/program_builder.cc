@@ -345,6 +345,27 @@ void Builder::AddNodeOp(const Node& n, size_t index) {
       p_->ops.push_back(op);
       return;
     }
+    case GOp::kEmbedding:
+      op.kind = Op::kEmbedding;
+      op.index = n.param;
+      op.in = place_[n.inputs[0]];
+      op.out = PlaceTensor(n.output);
+      p_->ops.push_back(op);
+      return;
+    case GOp::kConcat: {
+      ConcatPlan plan;
+      plan.params = n.param;
+      for (int32_t t : n.inputs) {
+        plan.inputs.push_back(place_[t]);
+        plan.widths.push_back(g_.tensors[t].width);
+      }
+      p_->concats.push_back(std::move(plan));
+      op.kind = Op::kConcat;
+      op.index = static_cast<int32_t>(p_->concats.size() - 1);
+      op.out = PlaceTensor(n.output);
+      p_->ops.push_back(op);
+      return;
+    }
     case GOp::kSigmoid:
     case GOp::kProduct:
       place_[n.output] = to_scores ? Place{kScoresBuffer, output_of_[n.output]} : PlaceTensor(n.output);
@@ -428,9 +449,15 @@ void Builder::Build() {
   consumers_ = graph::Consumers(g_);
   output_of_ = graph::OutputOf(g_);
   p_->num_tasks = m_.num_tasks();
-  p_->input_buffer = static_cast<int32_t>(p_->buffers.size());
-  p_->buffers.push_back(BufferDesc{DenseOutput::kInt8, RoundUp(m_.input_dim, kBlockColumns)});
-  place_[m_.input_tensor] = Place{p_->input_buffer, 0};
+  if (m_.quantized_input) {
+    p_->input_buffer = static_cast<int32_t>(p_->buffers.size());
+    p_->buffers.push_back(BufferDesc{DenseOutput::kInt8, RoundUp(m_.input_dim, kBlockColumns)});
+    place_[m_.input_tensor] = Place{p_->input_buffer, 0};
+  } else {
+    // Float features and ids are read where the caller holds them.
+    for (size_t i = 0; i < g_.inputs.size(); ++i)
+      place_[g_.inputs[i].tensor] = Place{kInputs, static_cast<int32_t>(i)};
+  }
 
   std::vector<uint8_t> in_chain;
   std::vector<Chain> chains = FindChains(&in_chain);

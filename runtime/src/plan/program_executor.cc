@@ -10,6 +10,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/row_ops.h"
+#include "mmoe/mmoe.h"
 #include "model_data.h"
 
 namespace mmoe {
@@ -209,19 +210,43 @@ void ProgramExecutor::RunGemmWith(const PackedGemm& g, const Op& op, size_t batc
   k_.gemm(args);
 }
 
-void ProgramExecutor::QuantizeInput(const float* features, const int8_t* quantized, size_t batch) {
+void ProgramExecutor::BeginTile(const TileInputs& in, size_t batch) {
   if (batch == 1) gemv_reverse_ = !gemv_reverse_;
+  in_ = &in;
+  if (p_.input_buffer < 0) return;
   const size_t dim = static_cast<size_t>(m_.input_dim);
   const size_t in_stride = static_cast<size_t>(p_.buffers[p_.input_buffer].stride);
   int8_t* x = reinterpret_cast<int8_t*>(buffers_[p_.input_buffer]);
-  if (quantized) {
-    for (size_t i = 0; i < batch; ++i) std::memcpy(x + i * in_stride, quantized + i * dim, dim);
-  } else if (in_stride == dim) {
+  if (in.quantized) {
+    for (size_t i = 0; i < batch; ++i) std::memcpy(x + i * in_stride, in.quantized + i * dim, dim);
+    return;
+  }
+  const float* features = static_cast<const float*>(in.views[0].data) + in.first * dim;
+  if (in_stride == dim) {
     k_.rows->quantize(features, batch * dim, m_.input_inv_scale, m_.input_zero_point, x);
   } else {
     for (size_t i = 0; i < batch; ++i) {
       k_.rows->quantize(features + i * dim, dim, m_.input_inv_scale, m_.input_zero_point, x + i * in_stride);
     }
+  }
+}
+
+void ProgramExecutor::Concat(const ConcatPlan& plan, size_t batch, const Row& out) const {
+  const ConcatParams& c = m_.concats[plan.params];
+  for (size_t j = 0; j < plan.inputs.size(); ++j) {
+    const Place& place = plan.inputs[j];
+    const size_t width = static_cast<size_t>(plan.widths[j]);
+    const float* x;
+    size_t stride;
+    if (place.buffer == kInputs) {  // the caller's features
+      x = static_cast<const float*>(in_->views[place.offset].data) + in_->first * width;
+      stride = width;
+    } else {
+      x = reinterpret_cast<const float*>(At(place.buffer, place.offset));
+      stride = static_cast<size_t>(p_.buffers[place.buffer].stride);
+    }
+    rows::QuantizeRows(x, stride, batch, plan.widths[j], c.inv_scales[j], c.zero_points[j],
+                       reinterpret_cast<int8_t*>(out.arena) + c.offsets[j], out.stride);
   }
 }
 
@@ -258,6 +283,16 @@ void ProgramExecutor::RunOp(const Op& op, size_t batch, float* scores) {
                     r[2].Floats(scores), r[2].stride);
       break;
     }
+    case Op::kEmbedding: {
+      const Row* r = &rows_[3 * static_cast<size_t>(&op - p_.ops.data())];
+      const InputView& v = in_->views[op.in.offset];
+      const IdBatch ids{v.data, v.type == DataType::kInt64, v.offsets, in_->first};
+      rows::Embedding(m_.embeddings[op.index], ids, batch, reinterpret_cast<float*>(r[2].arena), r[2].stride);
+      break;
+    }
+    case Op::kConcat:
+      Concat(p_.concats[op.index], batch, rows_[3 * static_cast<size_t>(&op - p_.ops.data()) + 2]);
+      break;
   }
 }
 

@@ -17,13 +17,15 @@ class ProgramExecutor : public Executor {
 
   // Places every buffer in one arena (plus `extra_bytes` of readable slack at its end).
   Status Init(size_t extra_bytes = 0);
-  void ScoreTile(const float* features, const int8_t* quantized, size_t batch, float* scores) override {
-    QuantizeInput(features, quantized, batch);
+  using Executor::ScoreTile;
+  void ScoreTile(const TileInputs& in, size_t batch, float* scores) override {
+    BeginTile(in, batch);
     for (const Op& op : p_.ops) RunOp(op, batch, scores);
   }
   // The steps of ScoreTile, public so that bench/mmoe_bench_plan can cost each operation.
-  // QuantizeInput starts a tile (it flips gemv_reverse_ for a batch of one).
-  void QuantizeInput(const float* features, const int8_t* quantized, size_t batch);
+  // BeginTile takes the tile's inputs (`in` must outlive the tile's ops), quantizes a model's
+  // one quantized input, and flips gemv_reverse_ for a batch of one.
+  void BeginTile(const TileInputs& in, size_t batch);
   void RunOp(const Op& op, size_t batch, float* scores);
   size_t arena_bytes() const override { return arena_.size(); }
   const char* isa() const override { return k_.isa; }
@@ -76,6 +78,9 @@ class ProgramExecutor : public Executor {
 
  private:
   void Mix(const MixPlan& mix, size_t batch, const Op& op);
+  void Concat(const ConcatPlan& plan, size_t batch, const Row& out) const;
+
+  const TileInputs* in_ = nullptr;  // the current tile's (BeginTile)
 
   std::vector<std::vector<const void*>> mix_inputs_;  // per mixture: the mixed tensors' rows
   std::vector<Row> rows_;                             // per op: in, in2, out

@@ -6,6 +6,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/row_ops.h"
+#include "mmoe/mmoe.h"
 #include "model_data.h"
 #include "plan/executor.h"
 
@@ -16,7 +17,20 @@ using graph::Node;
 using graph::Op;
 using graph::TensorType;
 
-size_t ElementSize(TensorType t) { return t == TensorType::kInt8 ? 1 : (t == TensorType::kInt16 ? 2 : 4); }
+// Id tensors take no arena space: embeddings read the caller's ids.
+size_t ElementSize(TensorType t) {
+  switch (t) {
+    case TensorType::kInt8:
+      return 1;
+    case TensorType::kInt16:
+      return 2;
+    case TensorType::kFloat:
+      return 4;
+    case TensorType::kId:
+      return 0;
+  }
+  return 4;
+}
 
 class ReferenceExecutor final : public Executor {
  public:
@@ -29,7 +43,8 @@ class ReferenceExecutor final : public Executor {
         observer_(observer) {}
 
   Status Init();
-  void ScoreTile(const float* features, const int8_t* quantized, size_t batch, float* scores) override;
+  using Executor::ScoreTile;
+  void ScoreTile(const TileInputs& in, size_t batch, float* scores) override;
   size_t arena_bytes() const override { return arena_.size(); }
   const char* isa() const override { return kernels_.name; }
 
@@ -37,7 +52,9 @@ class ReferenceExecutor final : public Executor {
   // Rows of tensor t are width elements apart (no padding).
   size_t Stride(int32_t t) const { return static_cast<size_t>(g_.tensors[t].width); }
   const float* Floats(int32_t t) const { return reinterpret_cast<const float*>(tensors_[t]); }
-  void Run(const Node& node, size_t index, size_t batch);
+  void Run(const Node& node, size_t index, size_t batch, const TileInputs& in);
+  // Puts the tile's dense inputs in their tensors (int8: quantized; float: copied).
+  void LoadInputs(const TileInputs& in, size_t batch);
 
   const ModelData& m_;
   const graph::Graph& g_;
@@ -48,6 +65,7 @@ class ReferenceExecutor final : public Executor {
   Arena arena_;
   std::vector<uint8_t*> tensors_;                     // per tensor: [tile][width]
   std::vector<std::vector<const void*>> mix_inputs_;  // per node: a mixture's mixed tensors
+  std::vector<size_t> input_of_;                      // per tensor: the graph input giving it
 };
 
 Status ReferenceExecutor::Init() {
@@ -55,6 +73,8 @@ Status ReferenceExecutor::Init() {
   for (const graph::Tensor& t : g_.tensors)
     row_bytes.push_back(static_cast<uint64_t>(t.width) * ElementSize(t.type));
   if (Status s = arena_.AllocateBuffers(row_bytes, tile_, 0, &tensors_); !s.ok()) return s;
+  input_of_.assign(g_.tensors.size(), 0);
+  for (size_t i = 0; i < g_.inputs.size(); ++i) input_of_[static_cast<size_t>(g_.inputs[i].tensor)] = i;
   mix_inputs_.resize(g_.nodes.size());
   for (size_t i = 0; i < g_.nodes.size(); ++i) {
     const Node& n = g_.nodes[i];
@@ -64,7 +84,7 @@ Status ReferenceExecutor::Init() {
   return Status::Ok();
 }
 
-void ReferenceExecutor::Run(const Node& n, size_t index, size_t batch) {
+void ReferenceExecutor::Run(const Node& n, size_t index, size_t batch, const TileInputs& in) {
   const int32_t x = n.inputs[0], y = n.output;
   const int32_t width = g_.tensors[y].width;
   switch (n.op) {
@@ -112,22 +132,50 @@ void ReferenceExecutor::Run(const Node& n, size_t index, size_t batch) {
                       reinterpret_cast<float*>(tensors_[y]), Stride(y));
       }
       break;
+    case Op::kEmbedding: {
+      const InputView& v = in.views[input_of_[x]];
+      const IdBatch ids{v.data, v.type == DataType::kInt64, v.offsets, in.first};
+      rows::Embedding(m_.embeddings[n.param], ids, batch, reinterpret_cast<float*>(tensors_[y]), Stride(y));
+      break;
+    }
+    case Op::kConcat: {
+      const ConcatParams& c = m_.concats[n.param];
+      for (size_t j = 0; j < n.inputs.size(); ++j) {
+        const int32_t t = n.inputs[j];
+        rows::QuantizeRows(Floats(t), Stride(t), batch, g_.tensors[t].width, c.inv_scales[j],
+                           c.zero_points[j], reinterpret_cast<int8_t*>(tensors_[y]) + c.offsets[j],
+                           Stride(y));
+      }
+      break;
+    }
   }
 }
 
-void ReferenceExecutor::ScoreTile(const float* features, const int8_t* quantized, size_t batch,
-                                  float* scores) {
-  const int32_t in = m_.input_tensor;
-  int8_t* xq = reinterpret_cast<int8_t*>(tensors_[in]);
-  if (quantized) {
-    std::memcpy(xq, quantized, batch * static_cast<size_t>(m_.input_dim));
-  } else {
-    rows_.quantize(features, batch * static_cast<size_t>(m_.input_dim), m_.input_inv_scale,
-                   m_.input_zero_point, xq);
+void ReferenceExecutor::LoadInputs(const TileInputs& in, size_t batch) {
+  for (size_t i = 0; i < g_.inputs.size(); ++i) {
+    const int32_t t = g_.inputs[i].tensor;
+    const graph::Tensor& tensor = g_.tensors[t];
+    const size_t width = static_cast<size_t>(tensor.width);
+    if (tensor.type == TensorType::kInt8) {
+      int8_t* xq = reinterpret_cast<int8_t*>(tensors_[t]);
+      if (in.quantized) {
+        std::memcpy(xq, in.quantized, batch * width);
+      } else {
+        const float* x = static_cast<const float*>(in.views[i].data) + in.first * width;
+        rows_.quantize(x, batch * width, m_.input_inv_scale, m_.input_zero_point, xq);
+      }
+    } else if (tensor.type == TensorType::kFloat) {
+      std::memcpy(tensors_[t], static_cast<const float*>(in.views[i].data) + in.first * width,
+                  batch * width * sizeof(float));
+    }
+    if (observer_ && tensor.type != TensorType::kId) observer_->Observe(t, tensors_[t], batch, Stride(t));
   }
-  if (observer_) observer_->Observe(in, xq, batch, Stride(in));
+}
+
+void ReferenceExecutor::ScoreTile(const TileInputs& in, size_t batch, float* scores) {
+  LoadInputs(in, batch);
   for (size_t i = 0; i < g_.nodes.size(); ++i) {
-    Run(g_.nodes[i], i, batch);
+    Run(g_.nodes[i], i, batch, in);
     if (observer_)
       observer_->Observe(g_.nodes[i].output, tensors_[g_.nodes[i].output], batch, Stride(g_.nodes[i].output));
   }
