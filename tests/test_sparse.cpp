@@ -9,12 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "mmoe/converter/convert.h"
+#include "mmoe/converter/float_reference.h"
+#include "mmoe/converter/inputs.h"
 #include "mmoe/mmoe.h"
 #include "mmoe/mmoe_c.h"
 #include "model_data.h"
 #include "plan/executor.h"
 #include "support/fixtures.h"
 #include "support/model_builder.h"
+#include "support/random_model.h"
 
 namespace mmoe {
 namespace {
@@ -161,17 +165,15 @@ TEST_CASE("sparse: embeddings and the concat compute what docs/numerics.md says"
       ++count;
     }
     if (count == 0) ++empty_bags;
-    for (int c = 0; c < 2; ++c) CHECK(tags[i * 2 + c] == (count ? sum[c] / static_cast<float>(count) : 0.0f));
-    // Each part quantized with its own scale and zero point.
+    for (int c = 0; c < 2; ++c)
+      CHECK(tags[i * 2 + c] == (count ? sum[c] / static_cast<float>(count)
+                                      : 0.0f));  // Each column quantized with its own scale and zero point.
     const NodeSpec& concat = spec.nodes[2];
-    for (int c = 0; c < 3; ++c)
+    const float values[7] = {
+        u[0], u[1], u[2], tags[i * 2], tags[i * 2 + 1], batch.age[i * 2], batch.age[i * 2 + 1]};
+    for (int c = 0; c < 7; ++c) {
       CHECK(static_cast<int8_t>(x[i * 7 + c]) ==
-            Quantize(u[c], concat.concat_scales[0], concat.concat_zero_points[0]));
-    for (int c = 0; c < 2; ++c) {
-      CHECK(static_cast<int8_t>(x[i * 7 + 3 + c]) ==
-            Quantize(tags[i * 2 + c], concat.concat_scales[1], concat.concat_zero_points[1]));
-      CHECK(static_cast<int8_t>(x[i * 7 + 5 + c]) ==
-            Quantize(batch.age[i * 2 + c], concat.concat_scales[2], concat.concat_zero_points[2]));
+            Quantize(values[c], concat.concat_scales[c], concat.concat_zero_points[c]));
     }
   }
   CHECK(bags_with_padding > 0);  // the batch exercises padding and empty bags
@@ -459,22 +461,22 @@ std::vector<Violation> SparseViolations() {
        {"probs.emb", "'gate.p'", "not an ids or bag input"}},
       {"a concat with a zero scale",
        [](GraphModelSpec* s) { s->Node("x").concat_scales[1] = 0.0f; },
-       {"x", "scale 1 is 0"}},
+       {"x", "column 1's scale is 0"}},
       {"a concat with a scale whose inverse is denormal",
        [](GraphModelSpec* s) { s->Node("x").concat_scales[1] = 3e38f; },
-       {"scale 1 is 3e+38"}},
+       {"column 1's scale is 3e+38"}},
       {"a concat zero point out of range",
        [](GraphModelSpec* s) { s->Node("x").concat_zero_points[2] = 128; },
-       {"zero point 2 is 128"}},
+       {"column 2's zero point is 128"}},
       {"a concat missing a zero point",
        [](GraphModelSpec* s) { s->Node("x").concat_zero_points.pop_back(); },
-       {"3 scales and 2 zero points for 3 inputs"}},
+       {"7 scales and 6 zero points for 7 columns"}},
       {"a concat output with a scale",
        [](GraphModelSpec* s) { s->tensors[s->Tensor("x")].scale = 0.5f; },
        {"expected int8, 7 wide, scale 1"}},
       {"a concat output of the wrong width",
        [](GraphModelSpec* s) { s->Node("x").inputs.pop_back(); },
-       {"3 scales and 3 zero points for 2 inputs"}},
+       {"expected int8, 5 wide"}},
       {"an id input read twice",
        [](GraphModelSpec* s) {
          NodeSpec again = s->Node("user.emb");
@@ -557,6 +559,155 @@ TEST_CASE("sparse: the C API scores inputs and describes them") {
         MMOE_INVALID_ARGUMENT);
   mmoe_session_destroy(session);
   mmoe_model_destroy(model);
+}
+
+}  // namespace
+}  // namespace mmoe
+
+// --- The converter ---------------------------------------------------------------------------
+
+namespace mmoe {
+namespace {
+
+using converter::ConvertOptions;
+using converter::Inputs;
+
+std::vector<float> RuntimeScores(const std::vector<uint8_t>& bytes, const Inputs& in,
+                                 const SessionOptions& options = SessionOptions()) {
+  std::shared_ptr<const Model> model;
+  const Status s = Model::LoadBuffer(bytes.data(), bytes.size(), &model);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  return ScoreWith(model, in.Views(), static_cast<size_t>(in.rows), options);
+}
+
+TEST_CASE("sparse: models with embeddings convert; int8 tracks float; every backend gives the same bytes") {
+  const testing::RandomSparseSpec spec;
+  const converter::FloatModel model = testing::RandomSparseModel(spec);
+  const Inputs calib = testing::RandomSparseInputs(spec, 3000, 1),
+               eval = testing::RandomSparseInputs(spec, 2000, 2);
+  converter::MemoryInputSource source(calib);
+  ConvertOptions options;
+  options.created_utc = "2026-01-01T00:00:00Z";
+  const converter::ConvertResult result = converter::Convert(model, source, options);
+  std::shared_ptr<const Model> loaded;
+  REQUIRE(Model::LoadBuffer(result.bytes.data(), result.bytes.size(), &loaded).ok());
+  CHECK(loaded->num_inputs() == 4);
+  CHECK(loaded->input(0).rows == 50);
+  CHECK(loaded->input(2).kind == InputKind::kBag);
+  CHECK(loaded->input(3).width == 3);
+  CHECK(loaded->format_version_minor() == 1);
+
+  const converter::Matrix expected = converter::FloatReference(model).Forward(eval);
+  const std::vector<float> got = RuntimeScores(result.bytes, eval);
+  converter::Matrix int8;
+  int8.rows = eval.rows;
+  int8.cols = 2;
+  int8.data = got;
+  for (const converter::TaskAgreement& a : converter::CompareScores(expected, int8, model.task_names())) {
+    INFO(a.task << ": mean |dp| " << a.mean_abs << ", max " << a.max_abs << ", Spearman " << a.spearman);
+    CHECK(a.spearman > 0.999);
+    CHECK(a.mean_abs < 0.004);
+  }
+  // Each column quantized with its own range beats one range for the whole input (docs/sparse-features.md).
+  {
+    ConvertOptions shared = options;
+    shared.per_feature_input_scales = false;
+    converter::MemoryInputSource src(calib);
+    converter::Matrix q;
+    q.rows = eval.rows;
+    q.cols = 2;
+    q.data = RuntimeScores(converter::Convert(model, src, shared).bytes, eval);
+    const auto per_column = converter::CompareScores(expected, int8, model.task_names());
+    const auto one_range = converter::CompareScores(expected, q, model.task_names());
+    for (size_t t = 0; t < 2; ++t) {
+      INFO(model.task_names()[t] << ": mean |dp| per column " << per_column[t].mean_abs << ", one range "
+                                 << one_range[t].mean_abs);
+      CHECK(per_column[t].mean_abs < one_range[t].mean_abs * 0.8);
+    }
+  }
+  // The scores vary: the embeddings reach them.
+  double lo = 1.0, hi = 0.0;
+  for (float v : got) lo = std::fmin(lo, v), hi = std::fmax(hi, v);
+  CHECK(hi - lo > 0.2);
+
+  SessionOptions reference;
+  reference.backend = Backend::kReference;
+  const std::vector<float> ref = RuntimeScores(result.bytes, eval, reference);
+  CHECK(ref == got);
+  for (const char* const* isa = SimdIsaNames(); *isa; ++isa) {
+    for (int tile : {0, 5}) {
+      SessionOptions o;
+      o.isa = *isa;
+      o.tile_items = tile;
+      INFO(*isa << " tile " << tile);
+      const std::vector<float> s = RuntimeScores(result.bytes, eval, o);
+      CHECK(std::memcmp(s.data(), ref.data(), s.size() * sizeof(float)) == 0);
+    }
+  }
+  if (BackendAvailable(Backend::kXnnpack)) {
+    SessionOptions o;
+    o.backend = Backend::kXnnpack;
+    CHECK(RuntimeScores(result.bytes, eval, o) == ref);
+  }
+}
+
+TEST_CASE("sparse: tables are quantized row by row within half a step of each value") {
+  const testing::RandomSparseSpec spec;
+  const converter::FloatModel model = testing::RandomSparseModel(spec);
+  const Inputs calib = testing::RandomSparseInputs(spec, 500, 3);
+  converter::MemoryInputSource source(calib);
+  const converter::ConvertResult result = converter::Convert(model, source, ConvertOptions());
+  std::shared_ptr<const Model> loaded;
+  REQUIRE(Model::LoadBuffer(result.bytes.data(), result.bytes.size(), &loaded).ok());
+  const ModelData& d = loaded->data();
+  REQUIRE(d.tables.size() == model.tables.size());
+  for (size_t i = 0; i < d.tables.size(); ++i) {
+    const EmbeddingTable& t = d.tables[i];
+    const converter::FloatTable& f = model.tables[i];
+    REQUIRE(t.num_rows == static_cast<uint64_t>(f.rows));
+    REQUIRE(t.dim == f.dim);
+    for (int64_t r = 0; r < f.rows; ++r) {
+      const uint8_t* row = t.rows + static_cast<size_t>(r) * t.row_bytes;
+      float scale, offset;
+      std::memcpy(&scale, row + t.row_bytes - 8, 4);
+      std::memcpy(&offset, row + t.row_bytes - 4, 4);
+      for (int c = 0; c < t.dim; ++c) {
+        const float v = f.values[static_cast<size_t>(r * f.dim + c)];
+        const float q = scale * static_cast<float>(row[c]) + offset;
+        CHECK(std::fabs(q - v) <= scale * 0.5f + 1e-6f);
+      }
+    }
+  }
+  // The padding row (tags' row 0, all zeros) stays exactly zero.
+  const EmbeddingTable& tags = d.tables[2];
+  float scale, offset;
+  std::memcpy(&scale, tags.rows + tags.row_bytes - 8, 4);
+  std::memcpy(&offset, tags.rows + tags.row_bytes - 4, 4);
+  CHECK(scale == 0.0f);
+  CHECK(offset == 0.0f);
+}
+
+TEST_CASE("sparse: the converter refuses inputs that do not fit the model, naming them") {
+  const testing::RandomSparseSpec spec;
+  const converter::FloatModel model = testing::RandomSparseModel(spec);
+  const Inputs bad = testing::RandomSparseInputs(spec, 100, 4, /*bad_ids=*/true);
+  converter::MemoryInputSource source(bad);
+  try {
+    converter::Convert(model, source, ConvertOptions());
+    FAIL("bad ids were accepted");
+  } catch (const converter::ConvertError& e) {
+    const std::string m = e.what();
+    CHECK(m.find("row 3, input 'user': id 5") != std::string::npos);
+    CHECK(m.find("outside its table's 50 rows") != std::string::npos);
+  }
+  // With default rows they are fine, and the runtime agrees.
+  testing::RandomSparseSpec with_defaults;
+  with_defaults.default_rows = true;
+  const converter::FloatModel tolerant = testing::RandomSparseModel(with_defaults);
+  converter::MemoryInputSource again(bad);
+  const converter::ConvertResult r = converter::Convert(tolerant, again, ConvertOptions());
+  CHECK(r.agreement.size() == 2);
+  CHECK(RuntimeScores(r.bytes, bad).size() == 200);
 }
 
 }  // namespace

@@ -172,11 +172,18 @@ void ActivationStats::Observe(int32_t tensor, const float* values, size_t count)
     return;
   }
   if (s.sum.size() < count) s.sum.resize(count, 0.0);
+  if (s.columns.size() < count) s.columns.resize(count);
   for (size_t i = 0; i < count; ++i) {
     s.range.Add(values[i]);
+    s.columns[i].Add(values[i]);
     s.sum[i] += values[i];
   }
   ++s.count;
+}
+
+std::vector<Range> ActivationStats::GetColumnRanges(int32_t tensor) const {
+  auto it = stats_.find(tensor);
+  return it == stats_.end() ? std::vector<Range>() : it->second.columns;
 }
 
 Range ActivationStats::GetRange(int32_t tensor) const {

@@ -2,6 +2,7 @@
 
 #include "mmoe/converter/calibrate.h"
 #include "mmoe/converter/float_reference.h"
+#include "mmoe/converter/inputs.h"
 #include "mmoe/converter/rows.h"
 #include "mmoe/mmoe.h"
 
@@ -11,15 +12,28 @@ namespace {
 // One pass of the float reference over the calibration rows (the first `limit`, or all when
 // negative), each chunk's scores handed to `on_scores`.
 template <typename OnScores>
-void FloatPass(const FloatModel& model, RowSource& rows, const ConvertOptions& options, const char* stage,
+void FloatPass(const FloatModel& model, InputSource& rows, const ConvertOptions& options, const char* stage,
                int64_t limit, ActivationObserver* observer, OnScores&& on_scores) {
   const FloatReference reference(model);
   const int64_t total = limit >= 0 && limit < rows.rows() ? limit : rows.rows();
-  ForEachChunk(rows, options.chunk_rows, total, [&](int64_t first, const Matrix& chunk) {
+  ForEachInputChunk(rows, options.chunk_rows, total, [&](int64_t first, const Inputs& chunk) {
     on_scores(first, chunk, reference.Forward(chunk, observer));
     if (options.progress) options.progress(stage, first + chunk.rows, total);
   });
 }
+
+// A RowSource borrowed by an InputSource.
+class RowSourceRef : public RowSource {
+ public:
+  explicit RowSourceRef(RowSource& rows) : rows_(rows) {}
+  int64_t rows() const override { return rows_.rows(); }
+  int64_t cols() const override { return rows_.cols(); }
+  Matrix Read(int64_t first, int64_t count) override { return rows_.Read(first, count); }
+  const std::string& name() const override { return rows_.name(); }
+
+ private:
+  RowSource& rows_;
+};
 
 void AppendRows(Matrix* all, const Matrix& part) {
   all->cols = part.cols;
@@ -31,12 +45,23 @@ void AppendRows(Matrix* all, const Matrix& part) {
 
 ConvertResult Convert(const FloatModel& model, RowSource& calibration, const ConvertOptions& options) {
   Validate(model);
-  const CalibrationMethod method = ParseCalibrationMethod(options.calibration);
-  if (calibration.rows() == 0) throw ConvertError(calibration.name() + ": calibration set is empty");
+  if (model.input_dim() == 0) {
+    throw ConvertError(calibration.name() + ": the model has " + std::to_string(model.graph.inputs.size()) +
+                       " inputs, not one dense input: calibrate it on inputs by name (.npz)");
+  }
   if (calibration.cols() != model.input_dim()) {
     throw ConvertError(calibration.name() + ": calibration rows have " + std::to_string(calibration.cols()) +
                        " values, the model reads " + std::to_string(model.input_dim()));
   }
+  const std::unique_ptr<InputSource> inputs =
+      DenseInputSource(std::make_unique<RowSourceRef>(calibration), model.graph.inputs[0].name);
+  return Convert(model, *inputs, options);
+}
+
+ConvertResult Convert(const FloatModel& model, InputSource& calibration, const ConvertOptions& options) {
+  Validate(model);
+  const CalibrationMethod method = ParseCalibrationMethod(options.calibration);
+  if (calibration.rows() == 0) throw ConvertError(calibration.name() + ": calibration set is empty");
   if (options.chunk_rows <= 0) throw ConvertError("chunk_rows must be positive");
   const int64_t agreement_rows = std::min(calibration.rows(), std::max<int64_t>(options.agreement_rows, 1));
 
@@ -44,7 +69,7 @@ ConvertResult Convert(const FloatModel& model, RowSource& calibration, const Con
   ActivationStats stats;
   Matrix float_scores;
   FloatPass(model, calibration, options, "ranges", -1, &stats,
-            [&](int64_t first, const Matrix&, const Matrix& scores) {
+            [&](int64_t first, const Inputs&, const Matrix& scores) {
               if (first < agreement_rows) {
                 Matrix head = scores;
                 head.rows = std::min(scores.rows, agreement_rows - first);
@@ -56,7 +81,7 @@ ConvertResult Convert(const FloatModel& model, RowSource& calibration, const Con
   if (method.kind != CalibrationMethod::kMinMax) {
     stats.BeginHistograms();
     FloatPass(model, calibration, options, "histograms", -1, &stats,
-              [](int64_t, const Matrix&, const Matrix&) {});
+              [](int64_t, const Inputs&, const Matrix&) {});
     const std::vector<graph::TensorType> types = TensorTypes(model, options.activations);
     stats.ChooseRanges(method, [&](int32_t t) { return types[t] == graph::TensorType::kInt16; });
   }
@@ -83,8 +108,9 @@ ConvertResult Convert(const FloatModel& model, RowSource& calibration, const Con
   int8_scores.rows = agreement_rows;
   int8_scores.cols = model.num_tasks();
   int8_scores.data.resize(int8_scores.rows * int8_scores.cols);
-  ForEachChunk(calibration, options.chunk_rows, agreement_rows, [&](int64_t first, const Matrix& chunk) {
-    s = session->Score(chunk.data.data(), chunk.rows, int8_scores.row(first),
+  ForEachInputChunk(calibration, options.chunk_rows, agreement_rows, [&](int64_t first, const Inputs& chunk) {
+    const std::vector<InputView> views = chunk.Views();
+    s = session->Score(views.data(), views.size(), static_cast<size_t>(chunk.rows), int8_scores.row(first),
                        static_cast<size_t>(chunk.rows * int8_scores.cols));
     if (!s.ok()) throw ConvertError(std::string("internal error: ") + s.message());
     if (options.progress) options.progress("agreement", first + chunk.rows, agreement_rows);

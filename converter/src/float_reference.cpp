@@ -31,27 +31,61 @@ void Softmax(const float* z, size_t n, float* p) {
   for (size_t j = 0; j < n; ++j) p[j] = static_cast<float>(std::exp(static_cast<double>(z[j]) - zmax) / sum);
 }
 
+// An embedding as nn.Embedding / nn.EmbeddingBag compute it: the id's row, or the sum (mean)
+// of a bag's rows, padding ids skipped, zeros for an empty bag; an id outside the table reads
+// the default row (CheckInputs refused it otherwise).
+void Embedding(const FloatEmbedding& e, const FloatModel& m, const std::vector<int64_t>& ids, int64_t begin,
+               int64_t end, float* y) {
+  const FloatTable& table = m.tables[static_cast<size_t>(e.table)];
+  const size_t dim = static_cast<size_t>(table.dim);
+  std::vector<double> acc(dim, 0.0);
+  int64_t count = 0;
+  for (int64_t j = begin; j < end; ++j) {
+    const int64_t id = ids[static_cast<size_t>(j)];
+    if (e.pooling != graph::Pooling::kNone && e.has_padding_id && id == e.padding_id) continue;
+    const float* row = id >= 0 && id < table.rows ? table.values.data() + static_cast<size_t>(id) * dim
+                                                  : e.default_row.data();
+    for (size_t c = 0; c < dim; ++c) acc[c] += row[c];
+    ++count;
+  }
+  for (size_t c = 0; c < dim; ++c) {
+    y[c] = static_cast<float>(
+        e.pooling == graph::Pooling::kMean && count > 0 ? acc[c] / static_cast<double>(count) : acc[c]);
+  }
+}
+
 }  // namespace
 
 Matrix FloatReference::Forward(const Matrix& x, ActivationObserver* observer) const {
+  if (x.cols != model_.input_dim()) {
+    throw ConvertError("float reference: input has " + std::to_string(x.cols) + " columns, the model reads " +
+                       std::to_string(model_.input_dim()));
+  }
+  return Forward(Inputs::Dense(x), observer);
+}
+
+Matrix FloatReference::Forward(const Inputs& in, ActivationObserver* observer) const {
   const FloatModel& m = model_;
   const graph::Graph& g = m.graph;
-  if (x.cols != m.input_dim()) {
-    throw ConvertError("float reference: input has " + std::to_string(x.cols) + " columns, the model reads " +
-                       std::to_string(m.input_dim()));
-  }
+  CheckInputs(in, m, "float reference");
   const int n_tasks = m.num_tasks();
   Matrix scores;
-  scores.rows = x.rows;
+  scores.rows = in.rows;
   scores.cols = n_tasks;
-  scores.data.assign(static_cast<size_t>(x.rows) * n_tasks, 0.0f);
+  scores.data.assign(static_cast<size_t>(in.rows) * n_tasks, 0.0f);
 
   std::vector<std::vector<float>> t(g.tensors.size());
   for (size_t i = 0; i < g.tensors.size(); ++i) t[i].resize(static_cast<size_t>(g.tensors[i].width));
-  const int32_t input = g.inputs[0].tensor;
-  for (int64_t row = 0; row < x.rows; ++row) {
-    std::copy(x.row(row), x.row(row) + x.cols, t[input].begin());
-    if (observer) observer->Observe(input, t[input].data(), t[input].size());
+  std::vector<size_t> input_of(g.tensors.size(), 0);
+  for (size_t i = 0; i < g.inputs.size(); ++i) input_of[static_cast<size_t>(g.inputs[i].tensor)] = i;
+  for (int64_t row = 0; row < in.rows; ++row) {
+    for (size_t i = 0; i < g.inputs.size(); ++i) {
+      const InputArray& a = in.arrays[i];
+      if (a.kind != graph::InputKind::kDense) continue;
+      std::vector<float>& v = t[g.inputs[i].tensor];
+      std::copy(a.floats.row(row), a.floats.row(row) + a.floats.cols, v.begin());
+      if (observer) observer->Observe(g.inputs[i].tensor, v.data(), v.size());
+    }
     for (const Node& n : g.nodes) {
       std::vector<float>& y = t[n.output];
       const std::vector<float>& a = t[n.inputs[0]];
@@ -88,9 +122,20 @@ Matrix FloatReference::Forward(const Matrix& x, ActivationObserver* observer) co
             for (size_t c = 0; c < y.size(); ++c) y[c] = y[c] * t[n.inputs[j]][c];
           }
           break;
-        case Op::kEmbedding:
-        case Op::kConcat:  // Validate refuses them until the converter builds sparse models
-          throw ConvertError(std::string("the float reference has no ") + graph::OpName(n.op) + " nodes yet");
+        case Op::kEmbedding: {
+          const size_t i = input_of[static_cast<size_t>(n.inputs[0])];
+          Embedding(m.embeddings[static_cast<size_t>(n.param)], m, in.arrays[i].ids, in.Begin(i, row),
+                    in.End(i, row), y.data());
+          break;
+        }
+        case Op::kConcat: {
+          size_t at = 0;
+          for (int32_t part : n.inputs) {
+            std::copy(t[part].begin(), t[part].end(), y.begin() + static_cast<std::ptrdiff_t>(at));
+            at += t[part].size();
+          }
+          break;
+        }
       }
       if (observer) observer->Observe(n.output, y.data(), y.size());
     }

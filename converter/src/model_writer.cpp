@@ -1,9 +1,10 @@
 // Quantizes a FloatModel's graph with calibrated activation ranges and serialises it to the
-// model file format 2.0 (schema/mmoe.fbs). The numerics are those of docs/numerics.md.
+// model file format 2.1 (schema/mmoe.fbs). The numerics are those of docs/numerics.md.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <set>
 
@@ -40,6 +41,27 @@ Offset<flatbuffers::Vector<T>> AlignedVector(FlatBufferBuilder& b, const std::ve
   return b.CreateVector(v);
 }
 
+// FBGEMM's fused 8-bit row-wise layout (schema RowFormat UINT8_ROWWISE): per row, codes
+// round((v - min) / scale) with scale = (max - min) / 255 (0 for a constant row), zero padding
+// to 4 bytes, the float scale, the float offset (= min).
+std::vector<uint8_t> QuantizeTable(const FloatTable& t) {
+  const size_t dim = static_cast<size_t>(t.dim);
+  const size_t row_bytes = (dim + 3) / 4 * 4 + 8;
+  std::vector<uint8_t> bytes(static_cast<size_t>(t.rows) * row_bytes, 0);
+  for (int64_t r = 0; r < t.rows; ++r) {
+    const float* v = t.values.data() + static_cast<size_t>(r) * dim;
+    uint8_t* row = bytes.data() + static_cast<size_t>(r) * row_bytes;
+    const auto [lo, hi] = std::minmax_element(v, v + dim);
+    const float min = *lo;
+    const float scale = (*hi - *lo) / 255.0f;
+    for (size_t c = 0; c < dim && scale > 0.0f; ++c)
+      row[c] = static_cast<uint8_t>(std::clamp(std::nearbyint((v[c] - min) / scale), 0.0f, 255.0f));
+    std::memcpy(row + row_bytes - 8, &scale, 4);
+    std::memcpy(row + row_bytes - 4, &min, 4);
+  }
+  return bytes;
+}
+
 class Writer {
  public:
   Writer(const FloatModel& model, const ActivationStats& stats, const ConvertOptions& options,
@@ -53,22 +75,47 @@ class Writer {
   Offset<fb::Dense> Dense(const FloatDense& layer, int32_t x, int32_t y);
   // An activation node's tables, from its input's quantization to its output's.
   Offset<fb::ActivationTable> Tables(const FloatActivation& f, int32_t x, int32_t y);
+  // The quantization of each element of tensor x: its own, or a concat's (per column).
+  std::vector<QuantParams> ColumnQuant(int32_t x) const;
 
   const FloatModel& m_;
   const graph::Graph& g_;
   const ActivationStats& stats_;
   const ConvertOptions& options_;
   std::vector<std::string>* warnings_;
-  std::vector<QuantParams> quant_;  // per tensor (float tensors: unused)
+  std::vector<QuantParams> quant_;                      // per tensor (float tensors: unused)
+  std::vector<std::vector<QuantParams>> concat_quant_;  // per concat node (Node::param): per column
   std::vector<TensorType> types_;
+  std::vector<int32_t> producer_;
   FlatBufferBuilder b_{64 * 1024};
 };
 
+std::vector<QuantParams> Writer::ColumnQuant(int32_t x) const {
+  const int32_t p = producer_[static_cast<size_t>(x)];
+  if (p < 0 || g_.nodes[static_cast<size_t>(p)].op != Op::kConcat)
+    return std::vector<QuantParams>(static_cast<size_t>(g_.tensors[x].width), quant_[x]);
+  return concat_quant_[static_cast<size_t>(g_.nodes[static_cast<size_t>(p)].param)];
+}
+
+// A concat's output holds each column in its own quantization (scale s_k for column k): the
+// layer's weights are the float weights times s_k, so that its accumulator counts in units of
+// 1 (the tensor's scale) and the zero points fold into the bias as usual.
 Offset<fb::Dense> Writer::Dense(const FloatDense& layer, int32_t x, int32_t y) {
+  const std::vector<QuantParams> columns = ColumnQuant(x);
   const QuantParams& input = quant_[x];
   const bool accumulator = types_[y] == TensorType::kFloat;
-  const std::vector<double> input_mean = stats_.GetMean(x);
+  std::vector<double> input_mean = stats_.GetMean(x);
   const int in = layer.in, out = layer.out;
+  std::vector<float> column_scale(static_cast<size_t>(in), 1.0f);
+  if (producer_[static_cast<size_t>(x)] >= 0 &&
+      g_.nodes[static_cast<size_t>(producer_[x])].op == Op::kConcat) {
+    for (int k = 0; k < in; ++k) {
+      column_scale[static_cast<size_t>(k)] = columns[static_cast<size_t>(k)].scale;
+      // The mean of what the weights multiply: the value in units of its column's scale.
+      if (static_cast<int>(input_mean.size()) == in)
+        input_mean[static_cast<size_t>(k)] /= columns[static_cast<size_t>(k)].scale;
+    }
+  }
   std::vector<int8_t> wq(static_cast<size_t>(in) * out);
   std::vector<float> wscale(out), mult(out);
   std::vector<int32_t> bias(out);
@@ -77,8 +124,11 @@ Offset<fb::Dense> Writer::Dense(const FloatDense& layer, int32_t x, int32_t y) {
   const int64_t bias_limit =
       INT32_MAX - static_cast<int64_t>(in) * 127 * x_max - static_cast<int64_t>(in) * 127 * 128;
   const bool correct = options_.bias_correction && static_cast<int>(input_mean.size()) == in;
+  std::vector<float> w(static_cast<size_t>(in));
   for (int c = 0; c < out; ++c) {
-    const float* w = layer.weight.data() + static_cast<size_t>(c) * in;
+    for (int k = 0; k < in; ++k)
+      w[static_cast<size_t>(k)] =
+          layer.weight[static_cast<size_t>(c) * in + k] * column_scale[static_cast<size_t>(k)];
     int8_t* q = wq.data() + static_cast<size_t>(c) * in;
     float absmax = 0.0f;
     for (int k = 0; k < in; ++k) absmax = std::max(absmax, std::fabs(w[k]));
@@ -158,8 +208,7 @@ Offset<fb::ActivationTable> Writer::Tables(const FloatActivation& f, int32_t x, 
 std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
   const ActivationPrecision precision = options_.activations;
   types_ = TensorTypes(m_, precision);
-  const int32_t input = g_.inputs[0].tensor;
-  types_[input] = TensorType::kInt8;
+  producer_ = graph::Producers(g_);
   quant_.resize(g_.tensors.size());
   // Each tensor its own range: trained experts differ by an order of magnitude (the seed
   // model's reach 9 and 156), and one shared scale would leave the small ones a handful of
@@ -168,6 +217,23 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
     const Range r = stats_.GetRange(static_cast<int32_t>(t));
     if (types_[t] == TensorType::kInt16) quant_[t] = Int16FromRange(r);
     if (types_[t] == TensorType::kInt8) quant_[t] = Int8FromRange(r);
+  }
+  // A concat quantizes each column with its own range (per_feature_input_scales), or all of
+  // them with their union's; its output carries scale 1 and zero point 0 (schema: Concat).
+  concat_quant_.resize(static_cast<size_t>(m_.concats));
+  for (const Node& n : g_.nodes) {
+    if (n.op != Op::kConcat) continue;
+    std::vector<QuantParams>& columns = concat_quant_[static_cast<size_t>(n.param)];
+    Range all;
+    for (int32_t part : n.inputs) {
+      for (const Range& r : stats_.GetColumnRanges(part)) {
+        all.Add(r.lo);
+        all.Add(r.hi);
+        columns.push_back(Int8FromRange(r));
+      }
+    }
+    if (!options_.per_feature_input_scales) columns.assign(columns.size(), Int8FromRange(all));
+    quant_[n.output] = QuantParams{false, 1.0f, 0};
   }
 
   std::vector<Offset<fb::Tensor>> tensors;
@@ -178,8 +244,9 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
     tb.add_width(static_cast<uint32_t>(g_.tensors[t].width));
     tb.add_type(types_[t] == TensorType::kFloat   ? fb::ElementType::FLOAT32
                 : types_[t] == TensorType::kInt16 ? fb::ElementType::INT16
+                : types_[t] == TensorType::kId    ? fb::ElementType::ID
                                                   : fb::ElementType::INT8);
-    if (types_[t] != TensorType::kFloat) {
+    if (types_[t] == TensorType::kInt8 || types_[t] == TensorType::kInt16) {
       tb.add_scale(quant_[t].scale);
       tb.add_zero_point(quant_[t].zero_point);
     }
@@ -229,9 +296,31 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
         params = fb::CreateProduct(b_).Union();
         features.insert("product");
         break;
-      case Op::kEmbedding:
-      case Op::kConcat:  // Validate refuses them until the converter builds sparse models
-        throw ConvertError(std::string("the writer has no ") + graph::OpName(n.op) + " nodes yet");
+      case Op::kEmbedding: {
+        const FloatEmbedding& e = m_.embeddings[static_cast<size_t>(n.param)];
+        const auto row = e.default_row.empty() ? 0 : b_.CreateVector(e.default_row);
+        kind = fb::NodeParams::Embedding;
+        params = fb::CreateEmbedding(b_, static_cast<uint32_t>(e.table), static_cast<fb::Pooling>(e.pooling),
+                                     e.has_padding_id, e.padding_id,
+                                     e.default_row.empty() ? fb::BadId::ERROR : fb::BadId::DEFAULT_ROW, row)
+                     .Union();
+        features.insert("embedding");
+        break;
+      }
+      case Op::kConcat: {
+        std::vector<float> scales;
+        std::vector<int32_t> zero_points;
+        for (const QuantParams& q : concat_quant_[static_cast<size_t>(n.param)]) {
+          scales.push_back(q.scale);
+          zero_points.push_back(q.zero_point);
+        }
+        const auto s_off = b_.CreateVector(scales);
+        const auto z_off = b_.CreateVector(zero_points);
+        kind = fb::NodeParams::Concat;
+        params = fb::CreateConcat(b_, s_off, z_off).Union();
+        features.insert("concat");
+        break;
+      }
     }
     std::vector<uint32_t> inputs(n.inputs.begin(), n.inputs.end());
     const auto name = b_.CreateSharedString(n.name);
@@ -239,11 +328,31 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
     nodes.push_back(fb::CreateNode(b_, name, inputs_off, static_cast<uint32_t>(n.output), kind, params));
   }
 
-  const graph::Input& in = g_.inputs[0];
-  const auto in_name = b_.CreateSharedString(in.name);
-  const auto in_features = in.feature_names.empty() ? 0 : b_.CreateVectorOfStrings(in.feature_names);
-  std::vector<Offset<fb::Input>> inputs = {
-      fb::CreateInput(b_, in_name, static_cast<uint32_t>(input), in_features)};
+  std::vector<Offset<fb::Input>> inputs;
+  for (const graph::Input& in : g_.inputs) {
+    const auto in_name = b_.CreateSharedString(in.name);
+    const auto in_features = in.feature_names.empty() ? 0 : b_.CreateVectorOfStrings(in.feature_names);
+    inputs.push_back(fb::CreateInput(b_, in_name, static_cast<uint32_t>(in.tensor), in_features,
+                                     static_cast<fb::InputKind>(in.kind)));
+  }
+  // Embedding tables: quantized row by row into the segments after the FlatBuffer.
+  std::vector<std::vector<uint8_t>> table_bytes;
+  std::vector<Offset<fb::EmbeddingTable>> tables;
+  std::vector<Offset<fb::Segment>> segments;
+  uint64_t segment_end = 0;
+  for (size_t i = 0; i < m_.tables.size(); ++i) {
+    const FloatTable& t = m_.tables[i];
+    table_bytes.push_back(QuantizeTable(t));
+    const std::vector<uint8_t>& bytes = table_bytes.back();
+    const uint64_t offset = (segment_end + kSegmentAlign - 1) / kSegmentAlign * kSegmentAlign;
+    segment_end = offset + bytes.size();
+    segments.push_back(fb::CreateSegment(b_, offset, bytes.size(), Crc32c(bytes.data(), bytes.size())));
+    tables.push_back(fb::CreateEmbeddingTable(b_, b_.CreateSharedString(t.name),
+                                              static_cast<uint64_t>(t.rows), static_cast<uint32_t>(t.dim),
+                                              fb::RowFormat::UINT8_ROWWISE, static_cast<uint32_t>(i)));
+  }
+  const auto tables_off = tables.empty() ? 0 : b_.CreateVector(tables);
+  const auto segments_off = segments.empty() ? 0 : b_.CreateVector(segments);
   std::vector<Offset<fb::Output>> outputs;
   for (const graph::Output& o : g_.outputs) {
     outputs.push_back(fb::CreateOutput(b_, b_.CreateSharedString(o.name), static_cast<uint32_t>(o.tensor)));
@@ -272,9 +381,26 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
   mb.add_nodes(nodes_off);
   mb.add_inputs(inputs_off);
   mb.add_outputs(outputs_off);
+  if (!tables.empty()) {
+    mb.add_embedding_tables(tables_off);
+    mb.add_segments(segments_off);
+  }
   fb::FinishModelBuffer(b_, mb.Finish());
-  // The FlatBuffer, then the CRC-32C trailer (docs/model-format.md).
+  // The FlatBuffer; the tables' segments and the segment footer; the CRC-32C trailer
+  // (docs/model-format.md).
   std::vector<uint8_t> file(b_.GetBufferPointer(), b_.GetBufferPointer() + b_.GetSize());
+  if (!tables.empty()) {
+    const size_t flatbuffer_size = file.size();
+    const size_t base = (flatbuffer_size + kSegmentAlign - 1) / kSegmentAlign * kSegmentAlign;
+    file.resize(base, 0);
+    for (const std::vector<uint8_t>& bytes : table_bytes) {
+      file.resize((file.size() - base + kSegmentAlign - 1) / kSegmentAlign * kSegmentAlign + base, 0);
+      file.insert(file.end(), bytes.begin(), bytes.end());
+    }
+    uint8_t footer[kSegmentFooterSize];
+    WriteSegmentFooter(file.data(), flatbuffer_size, footer);
+    file.insert(file.end(), footer, footer + kSegmentFooterSize);
+  }
   uint8_t trailer[kChecksumTrailerSize];
   WriteChecksumTrailer(file.data(), file.size(), trailer);
   file.insert(file.end(), trailer, trailer + kChecksumTrailerSize);

@@ -34,11 +34,12 @@ struct MixtureParams {
   MixOutput out;                     // the output tensor's type and range
 };
 
-// A concat node's parameters: each input's columns in the output, and its quantization.
+// A concat node's parameters: each input's first column in the output, and each column's
+// quantization.
 struct ConcatParams {
-  std::vector<int32_t> offsets;      // per input: its first column
-  std::vector<float> inv_scales;     // per input: 1 / scale (QuantizeFeature's multiplier)
-  std::vector<int32_t> zero_points;  // per input
+  std::vector<int32_t> offsets;          // per input
+  std::vector<float> inv_scales;         // per column: 1 / scale (QuantizeFeature's multiplier)
+  const int32_t* zero_points = nullptr;  // per column, in the file
 };
 
 // What Session::Score checks and passes for one model input.

@@ -492,7 +492,7 @@ TEST_CASE("Validate names the first problem") {
   check(error_with([](FloatModel& m) {
           m.graph.inputs[0].feature_names = {"a", "b"};
         }),
-        "2 feature names but input_dim 6");
+        "input 'input' has 2 feature names for 6 features");
   check(error_with([&](FloatModel& m) { dense(m, "experts.1.2").weight.pop_back(); }),
         "dense 'experts.1.2' has 31 weights, expected out * in = 32");
   check(error_with([&](FloatModel& m) { dense(m, "experts.0.0").bias[1] = INFINITY; }),

@@ -305,8 +305,8 @@ GraphModelSpec SparseGraphSpec() {
   concat.name = "x";
   concat.kind = fb::NodeParams::Concat;
   concat.inputs = {m.Tensor("user.emb"), m.Tensor("tags.emb"), m.Tensor("age")};
-  concat.concat_scales = {1.0f / 200, 1.0f / 300, 1.0f / 2};
-  concat.concat_zero_points = {0, -3, -100};
+  concat.concat_scales = {1.0f / 200, 1.0f / 180, 1.0f / 250, 1.0f / 300, 1.0f / 300, 1.0f / 2, 1.0f / 20};
+  concat.concat_zero_points = {0, 1, -1, -3, -3, -100, -128};
   concat.output = tensor("x", 7, fb::ElementType::INT8, 1.0f, 0);
   m.nodes.push_back(concat);
   const auto add_dense = [&](const std::string& name, const std::string& from, const QuantSpec& qin,

@@ -108,7 +108,7 @@ struct NodeSpec {
   int64_t padding_id = 0;
   fb::BadId bad_id = fb::BadId::ERROR;
   std::vector<float> default_row;  // empty: not written
-  // kind Concat
+  // kind Concat: per output column
   std::vector<float> concat_scales;
   std::vector<int32_t> concat_zero_points;
 };
@@ -177,8 +177,8 @@ GraphModelSpec MinimalGraphSpec();
 
 // Format 2.1, sparse features: inputs "user" (ids, table "user": 10 rows of 3), "tags" (a bag,
 // table "tags": 6 rows of 2, mean, padding id 0, row 0 zeros) and "age" (2 floats); their
-// embeddings and "age" concatenated into x (int8, 7 wide, each part with its own scale and zero
-// point); two experts 7 -> 4 (ReLU, int8) and a gate 7 -> 2 reading x; the gated mixture (int16);
+// embeddings and "age" concatenated into x (int8, 7 wide, each column with its own scale and
+// zero point); two experts 7 -> 4 (ReLU, int8) and a gate 7 -> 2 reading x; the gated mixture (int16);
 // a tower 4 -> 1 and its sigmoid "ctr".
 GraphModelSpec SparseGraphSpec();
 

@@ -179,4 +179,97 @@ converter::Matrix RandomFeatures(int64_t rows, int cols, FeatureKind kind, uint3
   return x;
 }
 
+converter::FloatModel RandomSparseModel(const RandomSparseSpec& spec) {
+  std::mt19937 rng(spec.seed);
+  std::normal_distribution<float> normal(0.0f, spec.emb_std);
+  const converter::FloatActivation relu{converter::Function::kRelu, {}};
+  GraphBuilder b("sparse");
+  const auto table = [&](const std::string& name, int64_t rows, int dim, bool zero_row0) {
+    converter::FloatTable t;
+    t.name = name;
+    t.rows = rows;
+    t.dim = dim;
+    for (int64_t i = 0; i < rows * dim; ++i) t.values.push_back(normal(rng) * (i % 97 == 5 ? 4.0f : 1.0f));
+    if (zero_row0) std::fill(t.values.begin(), t.values.begin() + dim, 0.0f);
+    return b.Table(std::move(t));
+  };
+  const auto embed = [&](const std::string& input, graph::InputKind kind, int32_t tab,
+                         graph::Pooling pooling) {
+    const int32_t ids = b.IdsInput(input, kind);
+    converter::FloatEmbedding e;
+    e.table = tab;
+    e.pooling = pooling;
+    if (kind == graph::InputKind::kBag) e.has_padding_id = true;
+    if (spec.default_rows && kind == graph::InputKind::kIds)
+      e.default_row.assign(static_cast<size_t>(b.model().tables[static_cast<size_t>(tab)].dim), 0.05f);
+    return b.Embedding(ids, e, "embedding_dict." + input);
+  };
+  const int32_t user =
+      embed("user", graph::InputKind::kIds, table("embedding_dict.user.weight", spec.user_rows, 8, false),
+            graph::Pooling::kNone);
+  const int32_t item =
+      embed("item", graph::InputKind::kIds, table("embedding_dict.item.weight", spec.item_rows, 8, false),
+            graph::Pooling::kNone);
+  const int32_t tags = embed("tags", graph::InputKind::kBag, table("embedding_dict.tags.weight", 30, 4, true),
+                             graph::Pooling::kMean);
+  const int32_t dense = b.Input("dense", 3, {"age", "price", "hour"});
+  const int32_t x = b.Concat({user, item, tags, dense}, "dnn_input");
+  std::vector<int32_t> experts;
+  for (int e = 0; e < spec.experts; ++e)
+    experts.push_back(RandomMlp(&b, "experts." + std::to_string(e), x, {16, 8}, false, spec.gain, relu, rng));
+  for (int t = 0; t < 2; ++t) {
+    const std::string task = "task" + std::to_string(t);
+    const int32_t logits =
+        RandomMlp(&b, "gates." + std::to_string(t), x, {spec.experts}, true, 2.0f, relu, rng);
+    const int32_t mix =
+        b.Mixture(b.Softmax(logits, "gates." + std::to_string(t) + ".softmax"), experts, "mix." + task);
+    const int32_t logit =
+        RandomMlp(&b, "towers." + std::to_string(t), mix, {6, 1}, true, spec.gain, relu, rng);
+    b.Output(task, b.Sigmoid(logit, task));
+  }
+  return b.Finish();
+}
+
+converter::Inputs RandomSparseInputs(const RandomSparseSpec& spec, int64_t rows, uint32_t seed,
+                                     bool bad_ids) {
+  std::mt19937 rng(seed);
+  converter::Inputs in;
+  in.rows = rows;
+  const auto ids = [&](const std::string& name, int64_t table_rows) {
+    converter::InputArray a;
+    a.name = name;
+    a.kind = graph::InputKind::kIds;
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t id = static_cast<int64_t>(rng() % static_cast<uint32_t>(table_rows));
+      if (bad_ids && r % 17 == 3) id = table_rows + static_cast<int64_t>(rng() % 5);
+      a.ids.push_back(id);
+    }
+    return a;
+  };
+  in.arrays.push_back(ids("user", spec.user_rows));
+  in.arrays.push_back(ids("item", spec.item_rows));
+  converter::InputArray tags;
+  tags.name = "tags";
+  tags.kind = graph::InputKind::kBag;
+  tags.offsets.push_back(0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int n = static_cast<int>(rng() % 6);
+    for (int j = 0; j < n; ++j) tags.ids.push_back(static_cast<int64_t>(rng() % 30));  // 0: padding
+    tags.offsets.push_back(static_cast<int64_t>(tags.ids.size()));
+  }
+  in.arrays.push_back(std::move(tags));
+  converter::InputArray dense;
+  dense.name = "dense";
+  dense.floats.rows = rows;
+  dense.floats.cols = 3;
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    dense.floats.data.push_back(std::floor(u(rng) * 80.0f) / 80.0f);  // an age
+    dense.floats.data.push_back(u(rng) * u(rng) * 10.0f);             // a price
+    dense.floats.data.push_back(std::floor(u(rng) * 24.0f) / 23.0f);
+  }
+  in.arrays.push_back(std::move(dense));
+  return in;
+}
+
 }  // namespace mmoe::testing

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "mmoe/converter/float_model.h"
+#include "mmoe/converter/inputs.h"
 #include "mmoe/converter/io.h"
 
 namespace mmoe::testing {
@@ -79,6 +80,27 @@ converter::FloatModel RandomPleModel(const RandomPleSpec& spec);
 // pCTCVR = pCTR x pCVR (DeepCTR-Torch's order), and pCVR when `cvr_output`.
 converter::FloatModel RandomEsmmModel(int input_dim, const std::vector<int>& tower, bool cvr_output,
                                       float gain, uint32_t seed);
+
+// An MMoE on sparse features, as DeepCTR-Torch and torch-rechub build them: "user" (one id, a
+// table of user_rows x 8), "item" (one id, item_rows x 8), "tags" (a bag, 30 x 4, mean,
+// padding id 0 whose row is zeros, as nn.Embedding(padding_idx=0) trains it) and "dense" (3
+// floats), embedded and concatenated in that order; `experts` experts 16 -> 8 (ReLU), a gate
+// and a tower 8 -> 1 per task (2 tasks, sigmoid). Embedding values are N(0, emb_std)-like:
+// the libraries initialise them at 1e-4 and training grows them; a few rows are larger.
+struct RandomSparseSpec {
+  int64_t user_rows = 50;
+  int64_t item_rows = 100;
+  int experts = 3;
+  float emb_std = 0.3f;
+  float gain = 3.0f;          // experts and towers (see RandomModelSpec::gain)
+  bool default_rows = false;  // the id embeddings read a default row for unknown ids
+  uint32_t seed = 1;
+};
+converter::FloatModel RandomSparseModel(const RandomSparseSpec& spec);
+// Rows of inputs for RandomSparseModel: ids uniform in their tables (some beyond them when
+// `bad_ids`), bags of 0 to 5 tags with padding among them, dense features around 0 to 10.
+converter::Inputs RandomSparseInputs(const RandomSparseSpec& spec, int64_t rows, uint32_t seed,
+                                     bool bad_ids = false);
 
 enum class FeatureKind {
   kBinary,    // each value 1 with probability `p_one`, else 0 (one-hot / multi-hot features)

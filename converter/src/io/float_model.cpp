@@ -145,7 +145,8 @@ std::string FloatActivation::Describe() const {
 }
 
 int FloatModel::input_dim() const {
-  return graph.inputs.empty() ? 0 : graph.tensors[graph.inputs[0].tensor].width;
+  if (graph.inputs.size() != 1 || graph.inputs[0].kind != graph::InputKind::kDense) return 0;
+  return graph.tensors[graph.inputs[0].tensor].width;
 }
 
 const std::vector<std::string>& FloatModel::feature_names() const {
@@ -182,14 +183,57 @@ int64_t FloatModel::parameter_bytes() const {
   return total;
 }
 
+// The inputs and the nodes that read them: sparse features through one embedding each, of the
+// pooling their kind needs; dense features through a concat when the model has several inputs
+// (a model's one dense input may also be quantized as a whole); tables of finite values.
+void ValidateInputs(const FloatModel& m) {
+  const graph::Graph& g = m.graph;
+  const std::vector<std::vector<int32_t>> consumers = graph::Consumers(g);
+  for (const graph::Input& input : g.inputs) {
+    const std::string label = "input '" + input.name + "'";
+    const std::vector<int32_t>& readers = consumers[input.tensor];
+    const int width = g.tensors[input.tensor].width;
+    if (input.kind == graph::InputKind::kDense) {
+      if (!input.feature_names.empty() && input.feature_names.size() != static_cast<size_t>(width))
+        Fail(label + " has " + std::to_string(input.feature_names.size()) + " feature names for " +
+             Width(width) + " features");
+      for (int32_t r : readers) {
+        if (g.inputs.size() > 1 && g.nodes[r].op != Op::kConcat)
+          Fail(label + " is read by " + NodeLabel(g, static_cast<size_t>(r)) +
+               "; with several inputs, dense features go through a concat");
+      }
+      continue;
+    }
+    if (readers.size() != 1 || g.nodes[readers[0]].op != Op::kEmbedding)
+      Fail(label + " (" + graph::InputKindName(input.kind) + ") must be read by exactly one embedding node");
+    const FloatEmbedding& e = m.embeddings[static_cast<size_t>(g.nodes[readers[0]].param)];
+    const bool bag = input.kind == graph::InputKind::kBag;
+    if (bag != (e.pooling != graph::Pooling::kNone))
+      Fail(label + ": " + (bag ? "a bag is pooled (sum or mean)" : "one id per item is not pooled"));
+    if (e.has_padding_id && !bag) Fail(label + ": a padding id applies to bags only");
+  }
+  for (const FloatTable& t : m.tables) {
+    if (t.rows <= 0 || t.dim <= 0 ||
+        t.values.size() != static_cast<size_t>(t.rows) * static_cast<size_t>(t.dim))
+      Fail("table '" + t.name + "' has " + std::to_string(t.values.size()) + " values for " +
+           std::to_string(t.rows) + " rows of " + Width(t.dim));
+    CheckFinite(t.values, "table '" + t.name + "'");
+  }
+}
+
 void Validate(const FloatModel& m) {
   const graph::Graph& g = m.graph;
   std::string error;
-  const int32_t counts[graph::kOpCount] = {
-      static_cast<int32_t>(m.dense.size()), static_cast<int32_t>(m.activations.size()), 0, 0, 0, 0};
+  const int32_t counts[graph::kOpCount] = {static_cast<int32_t>(m.dense.size()),
+                                           static_cast<int32_t>(m.activations.size()),
+                                           0,
+                                           0,
+                                           0,
+                                           0,
+                                           static_cast<int32_t>(m.embeddings.size()),
+                                           m.concats};
   if (!graph::CheckStructure(g, counts, &error)) Fail(error);
-  if (g.inputs.size() != 1)
-    Fail("the model has " + std::to_string(g.inputs.size()) + " inputs; expected one");
+  if (g.inputs.empty()) Fail("the model has no inputs");
   if (g.outputs.empty()) Fail("the model has no outputs (tasks)");
   std::set<std::string> names;
   for (const graph::Tensor& t : g.tensors) {
@@ -197,11 +241,7 @@ void Validate(const FloatModel& m) {
     if (!names.insert(t.name).second) Fail("two tensors are named '" + t.name + "'");
     if (t.width <= 0) Fail("tensor '" + t.name + "' has width " + Width(t.width));
   }
-  const graph::Input& input = g.inputs[0];
-  if (!input.feature_names.empty() && input.feature_names.size() != static_cast<size_t>(m.input_dim())) {
-    Fail("the model has " + std::to_string(input.feature_names.size()) + " feature names but input_dim " +
-         Width(m.input_dim()));
-  }
+  ValidateInputs(m);
   std::set<std::string> tasks;
   for (const graph::Output& o : g.outputs) {
     if (o.name.empty()) Fail("a task has an empty name");
@@ -209,6 +249,7 @@ void Validate(const FloatModel& m) {
   }
   const std::vector<bool> is_float = FloatTensors(m);
   const std::vector<int32_t> producer = graph::Producers(g);
+  const std::vector<std::vector<int32_t>> consumers = graph::Consumers(g);
   const auto width = [&](int32_t t) { return g.tensors[t].width; };
   const auto name = [&](int32_t t) { return "'" + g.tensors[t].name + "'"; };
   for (size_t i = 0; i < g.nodes.size(); ++i) {
@@ -217,6 +258,7 @@ void Validate(const FloatModel& m) {
     const int32_t x = n.inputs[0], y = n.output;
     const bool reads_scores = n.op == Op::kSoftmax || n.op == Op::kSigmoid || n.op == Op::kProduct;
     for (int32_t t : n.inputs) {
+      if (n.op == Op::kEmbedding || n.op == Op::kConcat) break;  // ids, and float features (ValidateInputs)
       if (reads_scores && !is_float[t]) {
         Fail(label + " reads " + name(t) +
              ", which is not a dense layer's logits (an output that only softmax, " +
@@ -288,7 +330,7 @@ void Validate(const FloatModel& m) {
             Fail(label + " mixes " + name(e) + " of width " + Width(width(e)) + " into width " +
                  Width(width(y)) + "; mixed tensors have one width");
           }
-          if (e == input.tensor) Fail(label + " mixes the model's input " + name(e));
+          if (producer[e] < 0) Fail(label + " mixes the model's input " + name(e));
         }
         break;
       }
@@ -305,9 +347,34 @@ void Validate(const FloatModel& m) {
                  Width(width(y)));
         }
         break;
-      case Op::kEmbedding:
+      case Op::kEmbedding: {
+        const FloatEmbedding& e = m.embeddings[static_cast<size_t>(n.param)];
+        if (e.table < 0 || e.table >= static_cast<int32_t>(m.tables.size()))
+          Fail(label + " reads table " + std::to_string(e.table) + ", which does not exist");
+        const FloatTable& t = m.tables[static_cast<size_t>(e.table)];
+        if (width(y) != t.dim)
+          Fail(label + " writes width " + Width(width(y)) + " from rows of " + Width(t.dim));
+        if (!e.default_row.empty()) {
+          if (e.default_row.size() != static_cast<size_t>(t.dim))
+            Fail(label + ": its default row has " + std::to_string(e.default_row.size()) + " values, not " +
+                 Width(t.dim));
+          CheckFinite(e.default_row, label + ": default row");
+        }
+        break;
+      }
       case Op::kConcat:
-        Fail(label + ": the converter does not build " + graph::OpName(n.op) + " nodes yet");
+        for (int32_t t : n.inputs) {
+          const bool embedding = producer[t] >= 0 && g.nodes[producer[t]].op == Op::kEmbedding;
+          const bool dense_input = producer[t] < 0 && g.tensors[t].type != graph::TensorType::kId;
+          if (!embedding && !dense_input)
+            Fail(label + " joins " + name(t) + ", which is neither an embedding nor a dense input");
+        }
+        for (int32_t r : consumers[y]) {
+          if (g.nodes[r].op != Op::kDense)
+            Fail(NodeLabel(g, static_cast<size_t>(r)) + " reads " + name(y) +
+                 ", a concat's output, which only dense layers read");
+        }
+        break;
     }
   }
   for (const graph::Output& o : g.outputs) {
@@ -366,6 +433,38 @@ int32_t GraphBuilder::Input(const std::string& name, int width, std::vector<std:
   input.feature_names = std::move(feature_names);
   m_.graph.inputs.push_back(std::move(input));
   return m_.graph.inputs.back().tensor;
+}
+
+int32_t GraphBuilder::IdsInput(const std::string& name, graph::InputKind kind) {
+  const int32_t t = Input(name, 1);
+  m_.graph.tensors[t].type = graph::TensorType::kId;
+  m_.graph.inputs.back().kind = kind;
+  return t;
+}
+
+int32_t GraphBuilder::Table(FloatTable table) {
+  m_.tables.push_back(std::move(table));
+  return static_cast<int32_t>(m_.tables.size() - 1);
+}
+
+int32_t GraphBuilder::Embedding(int32_t ids, FloatEmbedding embedding, const std::string& name) {
+  CheckTensor(ids, "embedding '" + name + "'");
+  if (embedding.table < 0 || embedding.table >= static_cast<int32_t>(m_.tables.size()))
+    Fail("embedding '" + name + "' reads table " + std::to_string(embedding.table) +
+         ", which does not exist");
+  const int width = m_.tables[static_cast<size_t>(embedding.table)].dim;
+  m_.embeddings.push_back(std::move(embedding));
+  return AddNode(Op::kEmbedding, name, {ids}, width, static_cast<int32_t>(m_.embeddings.size() - 1));
+}
+
+int32_t GraphBuilder::Concat(const std::vector<int32_t>& parts, const std::string& name) {
+  if (parts.empty()) Fail("concat '" + name + "' joins nothing");
+  int width = 0;
+  for (int32_t t : parts) {
+    CheckTensor(t, "concat '" + name + "'");
+    width += m_.graph.tensors[t].width;
+  }
+  return AddNode(Op::kConcat, name, parts, width, m_.concats++);
 }
 
 int32_t GraphBuilder::Dense(int32_t input, FloatDense layer) {

@@ -17,8 +17,13 @@ std::vector<bool> FloatTensors(const FloatModel& model) {
   const std::vector<std::vector<int32_t>> consumers = graph::Consumers(g);
   const std::vector<int32_t> output_of = graph::OutputOf(g);
   std::vector<bool> is_float(g.tensors.size(), false);
+  // Dense features quantized per feature by a concat stay float until it reads them.
+  for (const graph::Input& in : g.inputs) {
+    for (int32_t r : consumers[in.tensor])
+      is_float[in.tensor] = is_float[in.tensor] || g.nodes[r].op == Op::kConcat;
+  }
   for (const graph::Node& n : g.nodes) {
-    if (n.op == Op::kSoftmax || n.op == Op::kSigmoid || n.op == Op::kProduct) {
+    if (n.op == Op::kSoftmax || n.op == Op::kSigmoid || n.op == Op::kProduct || n.op == Op::kEmbedding) {
       is_float[n.output] = true;
     } else if (n.op == Op::kDense) {
       const std::vector<int32_t>& readers = consumers[n.output];
@@ -56,11 +61,15 @@ std::vector<TensorType> TensorTypes(const FloatModel& model, ActivationPrecision
     }
   }
   std::vector<TensorType> types(g.tensors.size(), TensorType::kInt8);
+  for (const graph::Input& in : g.inputs) {
+    if (in.kind != graph::InputKind::kDense) types[in.tensor] = TensorType::kId;
+    if (is_float[in.tensor]) types[in.tensor] = TensorType::kFloat;
+  }
   for (const graph::Node& n : g.nodes) {
     const int32_t y = n.output;
     if (is_float[y]) {
       types[y] = TensorType::kFloat;
-    } else if (precision == ActivationPrecision::kInt8) {
+    } else if (precision == ActivationPrecision::kInt8 || n.op == Op::kConcat) {
       types[y] = TensorType::kInt8;
     } else if (n.op == Op::kActivation) {
       types[y] = types[n.inputs[0]];

@@ -73,6 +73,13 @@ enum class InputKind : uint8_t {
 
 const char* InputKindName(InputKind kind);  // "dense", "ids", "bag"
 
+// How an embedding node turns an item's ids into one row.
+enum class Pooling : uint8_t {
+  kNone = 0,  // one id per item: its row
+  kSum = 1,   // a bag: the sum of its rows (padding ids skipped), zeros when empty
+  kMean = 2,  // the same divided by the number of rows summed
+};
+
 struct Input {
   std::string name;
   int32_t tensor = -1;

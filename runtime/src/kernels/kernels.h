@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "graph/graph.h"
+
 namespace mmoe {
 
 // Element type of an activation tensor.
@@ -62,7 +64,7 @@ struct EmbeddingTable {
   size_t row_bytes = 0;  // RoundUp(dim, 4) + 8
 };
 
-enum class Pooling : uint8_t { kNone = 0, kSum = 1, kMean = 2 };
+using Pooling = graph::Pooling;
 
 // An embedding node: how it reads its table.
 struct EmbeddingLookup {

@@ -120,13 +120,13 @@ inline void Embedding(const EmbeddingLookup& e, const IdBatch& ids, size_t batch
   }
 }
 
-// `batch` rows of `width` floats quantized to int8 with one scale (as the model's input:
-// numerics::QuantizeFeature, NaN as 0).
-inline void QuantizeRows(const float* x, size_t x_stride, size_t batch, int32_t width, float inv_scale,
-                         int32_t zero_point, int8_t* y, size_t y_stride) {
+// `batch` rows of `width` floats quantized to int8, column c with 1 / inv_scales[c] and
+// zero_points[c] (as the model's input: numerics::QuantizeFeature, NaN as 0).
+inline void QuantizeColumns(const float* x, size_t x_stride, size_t batch, int32_t width,
+                            const float* inv_scales, const int32_t* zero_points, int8_t* y, size_t y_stride) {
   for (size_t i = 0; i < batch; ++i) {
     for (int32_t c = 0; c < width; ++c)
-      y[i * y_stride + c] = numerics::QuantizeFeature(x[i * x_stride + c], inv_scale, zero_point);
+      y[i * y_stride + c] = numerics::QuantizeFeature(x[i * x_stride + c], inv_scales[c], zero_points[c]);
   }
 }
 

@@ -165,10 +165,10 @@ void PrepareModel(const FileGraph& f, ModelData* d) {
         int32_t offset = 0;
         for (size_t j = 0; j < n.inputs.size(); ++j) {
           params.offsets.push_back(offset);
-          params.inv_scales.push_back(1.0f / c->scales()->Get(static_cast<uint32_t>(j)));
-          params.zero_points.push_back(c->zero_points()->Get(static_cast<uint32_t>(j)));
           offset += g.tensors[n.inputs[j]].width;
         }
+        for (float scale : *c->scales()) params.inv_scales.push_back(1.0f / scale);
+        params.zero_points = c->zero_points()->data();
         break;
       }
       default:

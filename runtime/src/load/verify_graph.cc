@@ -477,46 +477,49 @@ Status GraphVerifier::CheckConcat(size_t i) {
   const char* where = Where(i);
   const fb::Concat* c = f_.concats[static_cast<size_t>(n.param)];
   const Tensor& y = g_.tensors[n.output];
-  const uint32_t parts = static_cast<uint32_t>(n.inputs.size());
-  if (c->scales()->size() != parts || c->zero_points()->size() != parts) {
-    return Status::Error(StatusCode::kInvalidModel, "%s: %u scales and %u zero points for %u inputs", where,
-                         c->scales()->size(), c->zero_points()->size(), parts);
-  }
   int64_t width = 0;
-  for (uint32_t j = 0; j < parts; ++j) {
+  for (size_t j = 0; j < n.inputs.size(); ++j) {
     const Tensor& x = g_.tensors[n.inputs[j]];
     if (x.type != TensorType::kFloat) {
       return Status::Error(StatusCode::kInvalidModel,
-                           "%s: input %u '%s' is %s; a concat quantizes float32 tensors", where, j,
+                           "%s: input %zu '%s' is %s; a concat quantizes float32 tensors", where, j,
                            x.name.c_str(), graph::TensorTypeName(x.type));
     }
     width += x.width;
-    const float scale = c->scales()->Get(j);
-    const int32_t zp = c->zero_points()->Get(j);
-    // The concat multiplies by 1 / scale: both must be normal floats.
-    if (!std::isnormal(scale) || !(scale > 0.0f) || !std::isnormal(1.0f / scale)) {
-      return Status::Error(StatusCode::kInvalidModel, "%s: scale %u is %g; expected a normal positive float",
-                           where, j, static_cast<double>(scale));
-    }
-    if (zp < -128 || zp > 127) {
-      return Status::Error(StatusCode::kInvalidModel, "%s: zero point %u is %d, outside [-128, 127]", where,
-                           j, zp);
-    }
   }
   if (y.type != TensorType::kInt8 || y.width != width || y.scale != 1.0f || y.zero_point != 0) {
     return Status::Error(
         StatusCode::kInvalidModel,
         "%s: writes '%s' (%s, %d wide, scale %g, zero point %d); expected int8, %lld wide, scale 1 "
-        "and zero point 0 (the inputs' own quantization is the node's)",
+        "and zero point 0 (each column's own quantization is the node's)",
         where, y.name.c_str(), graph::TensorTypeName(y.type), y.width, static_cast<double>(y.scale),
         y.zero_point, static_cast<long long>(width));
+  }
+  if (c->scales()->size() != static_cast<uint32_t>(width) ||
+      c->zero_points()->size() != static_cast<uint32_t>(width)) {
+    return Status::Error(StatusCode::kInvalidModel, "%s: %u scales and %u zero points for %lld columns",
+                         where, c->scales()->size(), c->zero_points()->size(), static_cast<long long>(width));
+  }
+  for (uint32_t k = 0; k < static_cast<uint32_t>(width); ++k) {
+    const float scale = c->scales()->Get(k);
+    const int32_t zp = c->zero_points()->Get(k);
+    // The concat multiplies by 1 / scale: both must be normal floats.
+    if (!std::isnormal(scale) || !(scale > 0.0f) || !std::isnormal(1.0f / scale)) {
+      return Status::Error(StatusCode::kInvalidModel,
+                           "%s: column %u's scale is %g; expected a normal positive float", where, k,
+                           static_cast<double>(scale));
+    }
+    if (zp < -128 || zp > 127) {
+      return Status::Error(StatusCode::kInvalidModel, "%s: column %u's zero point is %d, outside [-128, 127]",
+                           where, k, zp);
+    }
   }
   for (int32_t r : consumers_[n.output]) {
     if (g_.nodes[r].op != Op::kDense) {
       return Status::Error(
           StatusCode::kInvalidModel,
-          "%s reads '%s', a concat's output; only dense layers read those (each input has its own "
-          "quantization)",
+          "%s reads '%s', a concat's output; only dense layers read those (each column has its "
+          "own quantization)",
           Where(static_cast<size_t>(r)), y.name.c_str());
     }
   }
@@ -626,13 +629,8 @@ std::vector<int32_t> ColumnZeroPoints(const FileGraph& f, int32_t t, int32_t pro
   const Tensor& x = g.tensors[static_cast<size_t>(t)];
   if (producer < 0 || g.nodes[static_cast<size_t>(producer)].op != Op::kConcat)
     return std::vector<int32_t>(static_cast<size_t>(x.width), x.zero_point);
-  const Node& n = g.nodes[static_cast<size_t>(producer)];
-  const fb::Concat* c = f.concats[static_cast<size_t>(n.param)];
-  std::vector<int32_t> zps;
-  for (size_t j = 0; j < n.inputs.size(); ++j)
-    zps.insert(zps.end(), static_cast<size_t>(g.tensors[n.inputs[j]].width),
-               c->zero_points()->Get(static_cast<uint32_t>(j)));
-  return zps;
+  const fb::Concat* c = f.concats[static_cast<size_t>(g.nodes[static_cast<size_t>(producer)].param)];
+  return std::vector<int32_t>(c->zero_points()->begin(), c->zero_points()->end());
 }
 
 }  // namespace mmoe

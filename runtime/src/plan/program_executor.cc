@@ -245,8 +245,9 @@ void ProgramExecutor::Concat(const ConcatPlan& plan, size_t batch, const Row& ou
       x = reinterpret_cast<const float*>(At(place.buffer, place.offset));
       stride = static_cast<size_t>(p_.buffers[place.buffer].stride);
     }
-    rows::QuantizeRows(x, stride, batch, plan.widths[j], c.inv_scales[j], c.zero_points[j],
-                       reinterpret_cast<int8_t*>(out.arena) + c.offsets[j], out.stride);
+    const int32_t at = c.offsets[j];
+    rows::QuantizeColumns(x, stride, batch, plan.widths[j], c.inv_scales.data() + at, c.zero_points + at,
+                          reinterpret_cast<int8_t*>(out.arena) + at, out.stride);
   }
 }
 

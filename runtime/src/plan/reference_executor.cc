@@ -142,9 +142,9 @@ void ReferenceExecutor::Run(const Node& n, size_t index, size_t batch, const Til
       const ConcatParams& c = m_.concats[n.param];
       for (size_t j = 0; j < n.inputs.size(); ++j) {
         const int32_t t = n.inputs[j];
-        rows::QuantizeRows(Floats(t), Stride(t), batch, g_.tensors[t].width, c.inv_scales[j],
-                           c.zero_points[j], reinterpret_cast<int8_t*>(tensors_[y]) + c.offsets[j],
-                           Stride(y));
+        const int32_t at = c.offsets[j];
+        rows::QuantizeColumns(Floats(t), Stride(t), batch, g_.tensors[t].width, c.inv_scales.data() + at,
+                              c.zero_points + at, reinterpret_cast<int8_t*>(tensors_[y]) + at, Stride(y));
       }
       break;
     }

@@ -57,6 +57,8 @@ class ActivationStats : public ActivationObserver {
   // A tensor never observed yields an empty Range and an empty mean.
   Range GetRange(int32_t tensor) const;
   std::vector<double> GetMean(int32_t tensor) const;
+  // Each element's own minimum and maximum (a concat quantizes its columns one by one).
+  std::vector<Range> GetColumnRanges(int32_t tensor) const;
 
   // Switches Observe() from collecting ranges and means to filling histograms.
   void BeginHistograms();
@@ -68,6 +70,7 @@ class ActivationStats : public ActivationObserver {
  private:
   struct Stats {
     Range range;
+    std::vector<Range> columns;  // per element
     std::vector<double> sum;
     int64_t count = 0;
     // Second pass: counts over kBins equal bins of `range`; exact zeros apart (0.0 is always

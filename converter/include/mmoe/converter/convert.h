@@ -21,8 +21,11 @@ struct ConvertOptions {
   std::string calibration = "minmax";
   ActivationPrecision activations = ActivationPrecision::kMixed;
   bool bias_correction = true;  // fold the calibration-mean weight rounding error into biases
-  std::string created_utc;      // ISO 8601; empty: now
-  int64_t chunk_rows = 4096;    // calibration rows in memory at a time
+  // A concat (embeddings and dense features side by side, the first layers' input) quantizes
+  // each column with its own range; false: one range for all of them (for comparison).
+  bool per_feature_input_scales = true;
+  std::string created_utc;    // ISO 8601; empty: now
+  int64_t chunk_rows = 4096;  // calibration rows in memory at a time
   // The float-vs-int8 agreement is measured on the first rows only: its score lists are the
   // one part of a conversion whose memory grows with the rows.
   int64_t agreement_rows = 100000;
@@ -55,6 +58,9 @@ class RowSource;
 ConvertResult Convert(const FloatModel& model, RowSource& calibration, const ConvertOptions& options);
 // The same for rows in memory.
 ConvertResult Convert(const FloatModel& model, const Matrix& calibration, const ConvertOptions& options);
+// Any model (sparse features too): its inputs by name, read a chunk at a time.
+class InputSource;
+ConvertResult Convert(const FloatModel& model, InputSource& calibration, const ConvertOptions& options);
 
 // Builds the model file from a float model and its calibration statistics.
 class ActivationStats;

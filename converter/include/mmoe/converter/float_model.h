@@ -70,6 +70,25 @@ struct FloatDense {
   Activation activation = Activation::kNone;
 };
 
+// An embedding table as trained (nn.Embedding's weight): [rows][dim], row-major.
+struct FloatTable {
+  std::string name;  // e.g. "embedding_dict.user_id.weight"
+  int64_t rows = 0;
+  int dim = 0;
+  std::vector<float> values;  // rows * dim
+};
+
+// How an embedding node reads its table (graph::Pooling: none for one id per item, sum or mean
+// over a bag, whose padding ids are skipped).
+struct FloatEmbedding {
+  int32_t table = 0;
+  graph::Pooling pooling = graph::Pooling::kNone;
+  bool has_padding_id = false;
+  int64_t padding_id = 0;
+  // What an id outside the table reads; empty: such an id is an error.
+  std::vector<float> default_row;
+};
+
 struct FloatModel {
   std::string name;
   // Tensors carry names and widths; their element types are chosen when the model is
@@ -77,8 +96,12 @@ struct FloatModel {
   graph::Graph graph;
   std::vector<FloatDense> dense;             // per dense node (Node::param)
   std::vector<FloatActivation> activations;  // per activation node (Node::param)
+  std::vector<FloatTable> tables;
+  std::vector<FloatEmbedding> embeddings;  // per embedding node (Node::param)
+  int32_t concats = 0;                     // concat nodes (Node::param 0, 1, ...)
 
-  int input_dim() const;  // the width of the (one) input
+  // The width of the one input of a model with one dense input (0 when it has sparse inputs).
+  int input_dim() const;
   const std::vector<std::string>& feature_names() const;
   int num_tasks() const { return static_cast<int>(graph.outputs.size()); }
   std::vector<std::string> task_names() const;
@@ -103,6 +126,13 @@ class GraphBuilder {
   explicit GraphBuilder(std::string model_name);
 
   int32_t Input(const std::string& name, int width, std::vector<std::string> feature_names = {});
+  // A sparse feature: one id per item (kIds) or a bag of ids (kBag).
+  int32_t IdsInput(const std::string& name, graph::InputKind kind);
+  int32_t Table(FloatTable table);  // returns the table's index
+  // The table's rows for the ids of `ids` (an ids or bag input): a float tensor of its width.
+  int32_t Embedding(int32_t ids, FloatEmbedding embedding, const std::string& name);
+  // Float tensors side by side (the first layers' input, each part quantized on its own).
+  int32_t Concat(const std::vector<int32_t>& parts, const std::string& name);
   // The layer's output tensor is named layer.name.
   int32_t Dense(int32_t input, FloatDense layer);
   // Layers in order, each reading the previous one's output; returns the last output.

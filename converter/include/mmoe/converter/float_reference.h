@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "mmoe/converter/float_model.h"
+#include "mmoe/converter/inputs.h"
 #include "mmoe/converter/io.h"
 
 namespace mmoe::converter {
@@ -22,9 +23,11 @@ class FloatReference {
  public:
   explicit FloatReference(const FloatModel& model) : model_(model) {}
 
-  // x: [N][input_dim]. Returns [N][tasks]: each output tensor's value (probabilities for
-  // sigmoid tasks, logits or regressions for identity tasks).
+  // x: [N][input_dim] for a model with one dense input. Returns [N][tasks]: each output
+  // tensor's value (probabilities for sigmoid tasks, logits or regressions for identity tasks).
   Matrix Forward(const Matrix& x, ActivationObserver* observer = nullptr) const;
+  // Any model's inputs (checked: ConvertError naming the input and row).
+  Matrix Forward(const Inputs& in, ActivationObserver* observer = nullptr) const;
 
  private:
   const FloatModel& model_;
