@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mmoe/converter/convert.h"
+#include "mmoe/converter/evaluate.h"
 #include "mmoe/converter/float_reference.h"
 #include "mmoe/converter/inputs.h"
 #include "mmoe/mmoe.h"
@@ -708,6 +709,44 @@ TEST_CASE("sparse: the converter refuses inputs that do not fit the model, namin
   const converter::ConvertResult r = converter::Convert(tolerant, again, ConvertOptions());
   CHECK(r.agreement.size() == 2);
   CHECK(RuntimeScores(r.bytes, bad).size() == 200);
+}
+
+}  // namespace
+}  // namespace mmoe
+
+namespace mmoe {
+namespace {
+
+TEST_CASE("sparse: mmoe eval's machinery measures each tensor, the concat per column") {
+  const testing::RandomSparseSpec spec;
+  const converter::FloatModel model = testing::RandomSparseModel(spec);
+  const converter::Inputs calib = testing::RandomSparseInputs(spec, 2000, 1),
+                          eval = testing::RandomSparseInputs(spec, 700, 9);
+  converter::MemoryInputSource source(calib);
+  const converter::ConvertResult result = converter::Convert(model, source, converter::ConvertOptions());
+  std::shared_ptr<const Model> loaded;
+  REQUIRE(Model::LoadBuffer(result.bytes.data(), result.bytes.size(), /*copy=*/true, LoadOptions(), &loaded)
+              .ok());
+  converter::MemoryInputSource rows(eval);
+  converter::EvalOptions options;
+  options.chunk_rows = 256;
+  const converter::EvalResult r = converter::Evaluate(model, loaded, rows, nullptr, options);
+  CHECK(r.rows == 700);
+  CHECK(r.simulation_mismatches == 0);
+  std::map<std::string, double> sqnr;
+  for (const converter::LayerNoise& l : r.layers) sqnr[l.name] = l.sqnr_db();
+  REQUIRE(sqnr.count("dnn_input"));
+  REQUIRE(sqnr.count("embedding_dict.tags"));
+  CHECK(sqnr["embedding_dict.user"] > 35.0);  // 8-bit rows
+  CHECK(sqnr["dnn_input"] > 35.0);            // each column its own range
+  for (const converter::TaskEval& t : r.task_evals) CHECK(t.agreement.spearman > 0.999);
+  // A float model of other inputs is named as such.
+  converter::MemoryInputSource again(eval);
+  CHECK_THROWS_WITH_AS(
+      converter::Evaluate(testing::RandomEsmmModel(16, {8}, false, 1.0f, 1), loaded, again, nullptr, options),
+      doctest::Contains("do not describe the model file (4 inputs (user: ids, item: ids, tags: bag, dense: "
+                        "dense 3), 2 tasks)"),
+      converter::ConvertError);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "mmoe/converter/float_reference.h"
+#include "mmoe/converter/inputs.h"
 #include "mmoe/converter/quality.h"
 #include "mmoe/converter/rows.h"
 #include "mmoe/mmoe.h"
@@ -32,16 +33,25 @@ class FloatRecorder : public ActivationObserver {
 // The reference executor's tensors of a chunk, dequantized, concatenated over rows.
 class QuantRecorder : public TensorObserver {
  public:
-  explicit QuantRecorder(const graph::Graph& g) : g_(g), values_(g.tensors.size()) {}
+  explicit QuantRecorder(const ModelData& m)
+      : g_(m.graph), values_(m.graph.tensors.size()), concat_(m.graph.tensors.size(), nullptr) {
+    for (const graph::Node& n : g_.nodes) {
+      if (n.op == Op::kConcat)
+        concat_[static_cast<size_t>(n.output)] = &m.concats[static_cast<size_t>(n.param)];
+    }
+  }
   void Observe(int32_t tensor, const void* data, size_t batch, size_t stride) override {
     const graph::Tensor& t = g_.tensors[static_cast<size_t>(tensor)];
+    const ConcatParams* concat = concat_[static_cast<size_t>(tensor)];
     std::vector<float>& v = values_[static_cast<size_t>(tensor)];
     for (size_t i = 0; i < batch; ++i) {
       for (int32_t c = 0; c < t.width; ++c) {
         const size_t at = i * stride + static_cast<size_t>(c);
+        const int32_t q8 = static_cast<const int8_t*>(data)[at];
         switch (t.type) {
-          case TensorType::kInt8:
-            v.push_back(t.scale * static_cast<float>(static_cast<const int8_t*>(data)[at] - t.zero_point));
+          case TensorType::kInt8:  // a concat's output: each column its own quantization
+            v.push_back(concat ? concat->scales[c] * static_cast<float>(q8 - concat->zero_points[c])
+                               : t.scale * static_cast<float>(q8 - t.zero_point));
             break;
           case TensorType::kInt16:
             v.push_back(t.scale * static_cast<float>(static_cast<const int16_t*>(data)[at] - t.zero_point));
@@ -56,6 +66,7 @@ class QuantRecorder : public TensorObserver {
   }
   const graph::Graph& g_;
   std::vector<std::vector<float>> values_;
+  std::vector<const ConcatParams*> concat_;  // per tensor: the concat computing it
 };
 
 std::vector<double> Column(const Matrix& m, int64_t c) {
@@ -132,21 +143,61 @@ void CheckLabels(const Matrix& labels, int64_t rows, const std::vector<bool>& pr
   }
 }
 
+namespace {
+
+// A RowSource borrowed by an InputSource.
+class RowSourceRef : public RowSource {
+ public:
+  explicit RowSourceRef(RowSource& rows) : rows_(rows) {}
+  int64_t rows() const override { return rows_.rows(); }
+  int64_t cols() const override { return rows_.cols(); }
+  Matrix Read(int64_t first, int64_t count) override { return rows_.Read(first, count); }
+  const std::string& name() const override { return rows_.name(); }
+
+ private:
+  RowSource& rows_;
+};
+
+// "2 inputs (user: ids, dense: dense 3)": what a model takes, for messages.
+std::string Describe(const graph::Graph& g) {
+  std::string text = std::to_string(g.inputs.size()) + " inputs (";
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    const graph::Input& in = g.inputs[i];
+    text += (i ? ", " : "") + in.name + ": " + graph::InputKindName(in.kind);
+    if (in.kind == graph::InputKind::kDense) text += " " + std::to_string(g.tensors[in.tensor].width);
+  }
+  return text + "), " + std::to_string(g.outputs.size()) + " tasks";
+}
+
+}  // namespace
+
 EvalResult Evaluate(const FloatModel& float_model, const std::shared_ptr<const Model>& model, RowSource& rows,
                     const Matrix* labels, const EvalOptions& options) {
+  if (rows.cols() != model->input_dim()) {
+    throw ConvertError(
+        rows.name() + ": rows have " + std::to_string(rows.cols()) + " values, the model reads " +
+        (model->input_dim() ? std::to_string(model->input_dim()) : Describe(model->data().graph)));
+  }
+  RowSourceRef ref(rows);
+  const std::unique_ptr<InputSource> inputs =
+      DenseInputSource(std::make_unique<RowSourceRef>(ref), model->data().graph.inputs[0].name);
+  return Evaluate(float_model, model, *inputs, labels, options);
+}
+
+EvalResult Evaluate(const FloatModel& float_model, const std::shared_ptr<const Model>& model,
+                    InputSource& rows, const Matrix* labels, const EvalOptions& options) {
   Validate(float_model);
   const graph::Graph& qg = model->data().graph;
   const graph::Graph& fg = float_model.graph;
   const int n_tasks = model->num_tasks();
-  if (float_model.input_dim() != model->input_dim() || float_model.num_tasks() != n_tasks) {
-    throw ConvertError("the float weights (" + std::to_string(float_model.input_dim()) + " inputs, " +
-                       std::to_string(float_model.num_tasks()) + " tasks) do not describe the model file (" +
-                       std::to_string(model->input_dim()) + " inputs, " + std::to_string(n_tasks) +
-                       " tasks)");
+  bool same_inputs = fg.inputs.size() == qg.inputs.size() && float_model.num_tasks() == n_tasks;
+  for (size_t i = 0; same_inputs && i < fg.inputs.size(); ++i) {
+    same_inputs = fg.inputs[i].kind == qg.inputs[i].kind &&
+                  fg.tensors[fg.inputs[i].tensor].width == qg.tensors[qg.inputs[i].tensor].width;
   }
-  if (rows.cols() != model->input_dim()) {
-    throw ConvertError(rows.name() + ": rows have " + std::to_string(rows.cols()) +
-                       " values, the model reads " + std::to_string(model->input_dim()));
+  if (!same_inputs) {
+    throw ConvertError("the float weights (" + Describe(fg) + ") do not describe the model file (" +
+                       Describe(qg) + ")");
   }
   if (rows.rows() == 0) throw ConvertError(rows.name() + ": no rows to evaluate");
   const std::vector<bool> probability = ProbabilityOutputs(float_model);
@@ -170,12 +221,14 @@ EvalResult Evaluate(const FloatModel& float_model, const std::shared_ptr<const M
     l.type = graph::TensorTypeName(qg.tensors[it->second].type);
     r.layers.push_back(l);
   };
-  pair(fg.inputs[0].tensor);
+  for (const graph::Input& in : fg.inputs) {
+    if (in.kind == graph::InputKind::kDense) pair(in.tensor);
+  }
   for (const graph::Node& n : fg.nodes) pair(n.output);
 
   std::unique_ptr<Session> session;
   if (Status s = Session::Create(model, SessionOptions(), &session); !s.ok()) throw ConvertError(s.message());
-  QuantRecorder quant_rec(qg);
+  QuantRecorder quant_rec(model->data());
   const size_t tile = static_cast<size_t>(std::clamp<int64_t>(options.chunk_rows, 1, 4096));
   std::unique_ptr<Executor> reference;
   if (Status s = CreateReferenceExecutor(model->data(), tile, &reference, &quant_rec); !s.ok()) {
@@ -190,19 +243,22 @@ EvalResult Evaluate(const FloatModel& float_model, const std::shared_ptr<const M
   }
   std::vector<std::vector<double>> mix_sums(fg.nodes.size());
   std::vector<float> ref_scores;
-  ForEachChunk(rows, static_cast<int64_t>(tile), r.rows, [&](int64_t first, const Matrix& chunk) {
+  ForEachInputChunk(rows, static_cast<int64_t>(tile), r.rows, [&](int64_t first, const Inputs& chunk) {
     FloatRecorder float_rec(fg.tensors.size());
     for (auto& v : quant_rec.values_) v.clear();
     const Matrix f = float_ref.Forward(chunk, &float_rec);
     std::copy(f.data.begin(), f.data.end(), float_scores.row(first));
     float* int8_rows = int8_scores.row(first);
-    if (Status s =
-            session->Score(chunk.data.data(), static_cast<size_t>(chunk.rows), int8_rows, f.data.size());
+    const std::vector<InputView> views = chunk.Views();
+    if (Status s = session->Score(views.data(), views.size(), static_cast<size_t>(chunk.rows), int8_rows,
+                                  f.data.size());
         !s.ok()) {
-      throw ConvertError(s.message());
+      throw ConvertError(rows.name() + ": " + s.message());
     }
     ref_scores.resize(f.data.size());
-    reference->ScoreTile(chunk.data.data(), nullptr, static_cast<size_t>(chunk.rows), ref_scores.data());
+    TileInputs in;
+    in.views = views.data();
+    reference->ScoreTile(in, static_cast<size_t>(chunk.rows), ref_scores.data());
     for (size_t i = 0; i < ref_scores.size(); ++i) r.simulation_mismatches += ref_scores[i] != int8_rows[i];
     for (size_t p = 0; p < pairs.size(); ++p) {
       const std::vector<float>& fv = float_rec.values_[pairs[p].first];

@@ -38,6 +38,7 @@ struct MixtureParams {
 // quantization.
 struct ConcatParams {
   std::vector<int32_t> offsets;          // per input
+  const float* scales = nullptr;         // per column, in the file
   std::vector<float> inv_scales;         // per column: 1 / scale (QuantizeFeature's multiplier)
   const int32_t* zero_points = nullptr;  // per column, in the file
 };

@@ -168,6 +168,7 @@ void PrepareModel(const FileGraph& f, ModelData* d) {
           offset += g.tensors[n.inputs[j]].width;
         }
         for (float scale : *c->scales()) params.inv_scales.push_back(1.0f / scale);
+        params.scales = c->scales()->data();
         params.zero_points = c->zero_points()->data();
         break;
       }

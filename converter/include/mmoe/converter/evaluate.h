@@ -78,6 +78,10 @@ struct EvalOptions {
 // with the float network's.
 EvalResult Evaluate(const FloatModel& float_model, const std::shared_ptr<const Model>& model, RowSource& rows,
                     const Matrix* labels, const EvalOptions& options);
+// Any model (sparse features too): its inputs by name, read a chunk at a time.
+class InputSource;
+EvalResult Evaluate(const FloatModel& float_model, const std::shared_ptr<const Model>& model,
+                    InputSource& rows, const Matrix* labels, const EvalOptions& options);
 
 // Checks a label matrix against the model and the inputs: `rows` rows, one column per task (a
 // single column for a one-task model may be [N]), finite values, 0 or 1 for the tasks whose
