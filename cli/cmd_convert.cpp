@@ -9,6 +9,7 @@
 #include "mmoe/converter/calibrate.h"
 #include "mmoe/converter/convert.h"
 #include "mmoe/converter/evaluate.h"
+#include "mmoe/converter/inputs.h"
 #include "mmoe/converter/io.h"
 #include "mmoe/converter/rows.h"
 #include "mmoe/mmoe.h"
@@ -32,7 +33,7 @@ bool SameFile(const std::string& a, const std::string& b) {
 // The report of a conversion: the new model against its float weights on every calibration row
 // (streamed again; there are no labels, so no AUC).
 void WriteConvertReport(const ConvertArgs& args, const converter::FloatModel& model,
-                        const converter::ConvertResult& r, converter::RowSource& calib, ProgressBar* bar) {
+                        const converter::ConvertResult& r, converter::InputSource& calib, ProgressBar* bar) {
   std::shared_ptr<const Model> runtime_model;
   if (Status s = Model::LoadBuffer(r.bytes.data(), r.bytes.size(), &runtime_model); !s.ok()) {
     throw converter::ConvertError(std::string("internal error: ") + s.message());
@@ -68,7 +69,7 @@ void RunConvert(const ConvertArgs& args) {
   }
   converter::FloatModel model = converter::ImportModel(args.weights, args.arch);
   if (!args.name.empty()) model.name = args.name;
-  const std::unique_ptr<converter::RowSource> calib = converter::OpenRows(args.calib, model.input_dim());
+  const std::unique_ptr<converter::InputSource> calib = converter::OpenInputs(args.calib, model.graph);
   converter::ConvertOptions options = args.options;
   ProgressBar bar(args.quiet);
   options.progress = [&bar](const char* stage, int64_t done, int64_t total) {
@@ -81,7 +82,7 @@ void RunConvert(const ConvertArgs& args) {
   bar.Finish();
   converter::WriteFileAtomic(args.output, r.bytes.data(), r.bytes.size());
 
-  std::printf("model '%s': %d inputs; %s; %d tasks (", model.name.c_str(), model.input_dim(),
+  std::printf("model '%s': %s; %s; %d tasks (", model.name.c_str(), DescribeInputs(model.graph).c_str(),
               graph::CountOps(model.graph).c_str(), model.num_tasks());
   const std::vector<std::string> tasks = model.task_names();
   for (size_t t = 0; t < tasks.size(); ++t) std::printf("%s%s", t ? ", " : "", tasks[t].c_str());
@@ -124,7 +125,10 @@ Action AddConvert(CLI::App& app) {
   app.add_option("--arch", args->arch,
                  "architecture JSON (docs/arch-json.md); default: the seed's key layout")
       ->check(CLI::ExistingFile);
-  app.add_option("--calib", args->calib, "calibration inputs, [N, input_dim] (.npy float32/float64, or .csv)")
+  app.add_option(
+         "--calib", args->calib,
+         "calibration inputs, [N, input_dim] (.npy float32/float64, or .csv), or the model's inputs by name "
+         "(.npz: one array per input; .csv with a header)")
       ->required()
       ->check(CLI::ExistingFile);
   app.add_option("-o,--output", args->output, "model file to write (.mmoe)")->required();

@@ -10,8 +10,10 @@
 #include "eval_report.h"
 #include "format.h"
 #include "mmoe/converter/evaluate.h"
+#include "mmoe/converter/inputs.h"
 #include "mmoe/converter/rows.h"
 #include "mmoe/mmoe.h"
+#include "model_data.h"
 #include "progress.h"
 
 namespace mmoe::cli {
@@ -137,7 +139,7 @@ void RunEval(const EvalArgs& args) {
     throw std::runtime_error(std::string(StatusCodeName(s.code())) + ": " + s.message());
   }
   const converter::FloatModel float_model = converter::ImportModel(args.weights, args.arch);
-  const std::unique_ptr<converter::RowSource> rows = converter::OpenRows(args.input, model->input_dim());
+  const std::unique_ptr<converter::InputSource> rows = converter::OpenInputs(args.input, model->data().graph);
   converter::Matrix labels;
   if (!args.labels.empty()) {
     labels = converter::ReadMatrix(args.labels);
@@ -178,7 +180,10 @@ Action AddEval(CLI::App& app) {
   app.add_option("--arch", args->arch,
                  "architecture JSON (docs/arch-json.md); default: the seed's key layout")
       ->check(CLI::ExistingFile);
-  app.add_option("-i,--input", args->input, "feature rows [N, input_dim] (.npy streamed, or .csv)")
+  app.add_option(
+         "-i,--input", args->input,
+         "feature rows [N, input_dim] (.npy streamed, or .csv), or the model's inputs by name (.npz, or "
+         ".csv with a header)")
       ->required();
   app.add_option(
       "--labels", args->labels,

@@ -74,9 +74,32 @@ void RunInspect(const std::string& path) {
       features += (features.empty() ? "" : ", ") + f->str();
     std::printf("requires: %s\n", features.c_str());
   }
-  const graph::Input& input = g.inputs[0];
-  std::printf("input '%s': %d features, %s%s\n", input.name.c_str(), g.tensors[input.tensor].width,
-              Quant(g.tensors[input.tensor]).c_str(), input.feature_names.empty() ? "" : " (named)");
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    const graph::Input& input = g.inputs[i];
+    const graph::Tensor& t = g.tensors[input.tensor];
+    if (input.kind == graph::InputKind::kDense) {
+      std::printf("input '%s': %d features, %s%s\n", input.name.c_str(), t.width,
+                  t.type == TensorType::kFloat ? "float32 (quantized by a concat)" : Quant(t).c_str(),
+                  input.feature_names.empty() ? "" : " (named)");
+    } else {
+      std::printf("input '%s': %s, ids in [0, %s)\n", input.name.c_str(),
+                  input.kind == graph::InputKind::kIds ? "one id per item" : "a bag of ids per item",
+                  Thousands(static_cast<int64_t>(data.inputs[i].rows)).c_str());
+    }
+  }
+  int64_t table_bytes = 0;
+  if (m->embedding_tables()) {
+    for (uint32_t i = 0; i < m->embedding_tables()->size(); ++i) {
+      const fb::EmbeddingTable* t = m->embedding_tables()->Get(i);
+      const EmbeddingTable& view = data.tables[i];
+      const int64_t bytes = static_cast<int64_t>(view.num_rows * view.row_bytes);
+      table_bytes += bytes;
+      std::printf(
+          "table '%s': %s rows x %u, uint8 row-wise (scale and offset per row), %s bytes (float32: %s)\n",
+          str(t->name()), Thousands(static_cast<int64_t>(t->rows())).c_str(), t->dim(),
+          Thousands(bytes).c_str(), Thousands(static_cast<int64_t>(t->rows()) * t->dim() * 4).c_str());
+    }
+  }
   if (m->calibration()) {
     std::printf("calibration: %s over %llu rows\n", str(m->calibration()->method()),
                 static_cast<unsigned long long>(m->calibration()->rows()));
@@ -102,6 +125,22 @@ void RunInspect(const std::string& path) {
     }
     std::string detail;
     if (n.op == Op::kDense) detail = DenseDetail(data, n, &totals);
+    if (n.op == Op::kEmbedding) {
+      const EmbeddingLookup& e = data.embeddings[n.param];
+      const fb::Embedding* fe =
+          m->nodes()->Get(static_cast<uint32_t>(&n - g.nodes.data()))->params_as_Embedding();
+      detail = std::string(" | table '") + str(m->embedding_tables()->Get(fe->table())->name()) + "'" +
+               (e.pooling == graph::Pooling::kSum    ? ", sum"
+                : e.pooling == graph::Pooling::kMean ? ", mean"
+                                                     : "") +
+               (e.has_padding_id ? ", padding id " + std::to_string(e.padding_id) : "") +
+               (e.default_row ? ", unknown ids read a default row" : ", unknown ids are an error");
+    }
+    if (n.op == Op::kConcat) {
+      from.clear();
+      for (size_t j = 0; j < n.inputs.size(); ++j) from += (j ? " + " : "") + Ref(g, n.inputs[j]);
+      detail = " | a scale and zero point per column";
+    }
     if (n.op == Op::kActivation) {
       const ActivationTables& t = data.activations[n.param];
       detail = std::string(" ") + str(data.activation_source[n.param]->function()) +
@@ -115,9 +154,10 @@ void RunInspect(const std::string& path) {
     std::printf("%s '%s' <- %s", o ? "," : "", g.outputs[o].name.c_str(),
                 g.tensors[g.outputs[o].tensor].name.c_str());
   }
-  std::printf("\nparameters: %s; %s multiply-accumulates per item; layer data %s bytes; file %s bytes\n",
+  std::printf("\nparameters: %s; %s multiply-accumulates per item; layer data %s bytes; %sfile %s bytes\n",
               Thousands(totals.params).c_str(), Thousands(model->macs_per_item()).c_str(),
               Thousands(totals.bytes).c_str(),
+              table_bytes ? ("embedding tables " + Thousands(table_bytes) + " bytes; ").c_str() : "",
               Thousands(static_cast<int64_t>(std::filesystem::file_size(path))).c_str());
 }
 

@@ -6,8 +6,10 @@
 
 #include "commands.h"
 #include "mmoe/converter/convert.h"
+#include "mmoe/converter/inputs.h"
 #include "mmoe/converter/io.h"
 #include "mmoe/mmoe.h"
+#include "model_data.h"
 
 namespace mmoe::cli {
 namespace {
@@ -24,7 +26,11 @@ void Check(const Status& s) {
 void RunScore(const ScoreArgs& args) {
   std::shared_ptr<const Model> model;
   Check(Model::LoadFile(args.model.c_str(), &model));
-  const converter::Matrix x = converter::ReadMatrix(args.input, model->input_dim());
+  // Dense rows (.npy, .csv), or any model's inputs by name (.npz, .csv with a header).
+  const std::unique_ptr<converter::InputSource> source =
+      converter::OpenInputs(args.input, model->data().graph);
+  const converter::Inputs x = source->Read(0, source->rows());
+  const std::vector<InputView> views = x.Views();
   SessionOptions options;
   if (!ParseBackend(args.backend.c_str(), &options.backend)) {
     throw std::runtime_error("unknown backend '" + args.backend + "'");
@@ -36,7 +42,8 @@ void RunScore(const ScoreArgs& args) {
   scores.cols = model->num_tasks();
   scores.data.resize(static_cast<size_t>(scores.rows * scores.cols));
   const auto t0 = std::chrono::steady_clock::now();
-  Check(session->Score(x.data.data(), static_cast<size_t>(x.rows), scores.data.data(), scores.data.size()));
+  Check(session->Score(views.data(), views.size(), static_cast<size_t>(x.rows), scores.data.data(),
+                       scores.data.size()));
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   std::vector<std::string> names;
   for (int t = 0; t < model->num_tasks(); ++t) names.push_back(model->task_name(t));
@@ -85,7 +92,11 @@ void RunScore(const ScoreArgs& args) {
 Action AddScore(CLI::App& app) {
   auto args = std::make_shared<ScoreArgs>();
   app.add_option("model", args->model, "model file (.mmoe)")->required();
-  app.add_option("-i,--input", args->input, "feature rows [N, input_dim] (.npy or .csv)")->required();
+  app.add_option(
+         "-i,--input", args->input,
+         "feature rows [N, input_dim] (.npy or .csv), or the model's inputs by name (.npz: one array per "
+         "input; .csv with a header naming the columns)")
+      ->required();
   app.add_option("-o,--output", args->output,
                  "scores [N, tasks] (.npy float32, or .csv with a task-name header)");
   app.add_option("--compare", args->compare, "reference scores [N, tasks] to compare with (e.g. PyTorch's)");

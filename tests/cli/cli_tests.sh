@@ -225,6 +225,34 @@ case $case_name in
     cmp -s "$work/good.mmoe" "$work/dest/model.mmoe" || fail "a failed write changed the existing model"
     [[ $(ls -A "$work/dest") == model.mmoe ]] || fail "stray files after a failed write: $(ls -A "$work/dest")"
     ;;
+  sparse)
+    # A model with embedding tables, ids, a bag and dense features (tests/data/sparse), inputs by name.
+    sp=$src/tests/data/sparse
+    "$mmoe" convert --weights "$sp/sparse_mmoe.safetensors" --arch "$sp/sparse_mmoe.arch.json" \
+      --calib "$sp/calib.npz" -o "$work/sparse.mmoe" > "$work/convert.out"
+    grep -qF "4 inputs (user_id: ids, item_id: ids, genres: bag, dense: 3 floats)" "$work/convert.out" ||
+      fail "convert summary: $(head -1 "$work/convert.out")"
+    grep -qE "^  like +0\.00[0-9]+ +0\.000" "$work/convert.out" || fail "agreement: $(cat "$work/convert.out")"
+    "$mmoe" inspect "$work/sparse.mmoe" > "$work/inspect.out"
+    for needle in "format 2.1" "requires: concat, dense, embedding" "input 'genres': a bag of ids per item, ids in [0, 20)" \
+                  "table 'embedding_dict.item_id.weight': 300 rows x 8" \
+                  "embedding  genres[1] -> genres.emb[4] float32 | table 'embedding_dict.genres.weight', mean, padding id 0" \
+                  "concat     user_id.emb[8] + item_id.emb[8] + genres.emb[4] + dense[3] -> dnn_input[23]" \
+                  "embedding tables 8,240 bytes"; do
+      grep -qF -- "$needle" "$work/inspect.out" || fail "inspect output lacks '$needle': $(cat "$work/inspect.out")"
+    done
+    # .npz (deflated) and .csv with a header: the same rows, the same bytes.
+    "$mmoe" score "$work/sparse.mmoe" -i "$sp/eval.npz" -o "$work/a.npy" > /dev/null
+    "$mmoe" score "$work/sparse.mmoe" -i "$sp/eval.csv" -o "$work/b.npy" > /dev/null
+    cmp -s "$work/a.npy" "$work/b.npy" || fail ".npz and .csv inputs score differently"
+    "$mmoe" eval "$work/sparse.mmoe" --weights "$sp/sparse_mmoe.safetensors" --arch "$sp/sparse_mmoe.arch.json" \
+      -i "$sp/eval.npz" -q > "$work/eval.out"
+    grep -qE "^  dnn_input +int8 +[0-9]{2}\." "$work/eval.out" || fail "eval per-tensor SQNR: $(cat "$work/eval.out")"
+    # What does not fit is named.
+    expect_failure "'$mmoe' score '$work/sparse.mmoe' -i '$sp/../seed_scores.npy'" "give them as .npz"
+    printf 'user_id,item_id,genres,age,price,hour\n5,7,1 2,0.1,0.2,0.3\n999,7,1,0.1,0.2,0.3\n' > "$work/bad.csv"
+    expect_failure "'$mmoe' score '$work/sparse.mmoe' -i '$work/bad.csv'" "item 1, input 'user_id': id 999" "200 rows"
+    ;;
   *)
     fail "unknown case"
     ;;

@@ -432,8 +432,8 @@ TEST_CASE("architecture JSON version 2: errors name the node") {
     CHECK(message.find(expected) != std::string::npos);
   };
   check(error_with([](json& a) { a["nodes"][2]["op"] = "conv"; }),
-        "arch: nodes[2].op: unknown op 'conv'; expected dense, activation, softmax, mixture, sigmoid or "
-        "product");
+        "arch: nodes[2].op: unknown op 'conv'; expected dense, activation, softmax, mixture, sigmoid, "
+        "product, embedding or concat");
   check(error_with([](json& a) { a["nodes"][2]["input"] = "later"; }),
         "arch: nodes[2].input: no tensor 'later' is computed before this point");
   check(error_with([](json& a) { a["nodes"][1]["function"] = "swish2"; }),
@@ -454,7 +454,28 @@ TEST_CASE("architecture JSON version 2: errors name the node") {
         "product 'p_ctcvr' multiplies 'ctr.1', which is not a probability");
   check(error_with([](json& a) { a["outputs"][1] = "cvr.0"; }), "task 'cvr.0' reports 'cvr.0' of width 4");
   check(error_with([](json& a) { a["inputs"].push_back(a["inputs"][0]); }),
-        "arch: inputs: expected one input");
+        "arch: inputs[1]: input 'x': a tensor with that name already exists");
+  check(error_with([](json& a) { a["inputs"][0]["kind"] = "sparse"; }),
+        "arch: inputs[0].kind: expected \"dense\", \"ids\" or \"bag\", got \"sparse\"");
+  check(error_with([](json& a) {
+          a["inputs"].push_back({{"name", "user"}, {"kind", "ids"}, {"width", 2}});
+        }),
+        "arch: inputs[1].width: applies to dense inputs only");
+  check(
+      error_with([](json& a) {
+        a["inputs"].push_back({{"name", "user"}, {"kind", "ids"}});
+        a["nodes"].push_back({{"op", "embedding"}, {"input", "user"}, {"output", "u"}, {"table", "slopes"}});
+      }),
+      "arch: nodes[9].table: tensor 'slopes' has shape [4]; a table is [rows, dim]");
+  check(error_with([](json& a) {
+          a["inputs"].push_back({{"name", "user"}, {"kind", "ids"}});
+          a["nodes"].push_back({{"op", "embedding"},
+                                {"input", "user"},
+                                {"output", "u"},
+                                {"table", "e0.l1.weight"},
+                                {"pooling", "max"}});
+        }),
+        "arch: nodes[9].pooling: expected \"none\", \"sum\" or \"mean\", got \"max\"");
   Tensors bad = t;
   bad["slopes"] = Filled({2, 2}, 0.1f);
   CHECK_ERROR_HAS(

@@ -173,6 +173,7 @@ int64_t FloatModel::macs() const {
 int64_t FloatModel::parameters() const {
   int64_t total = 0;
   for (const FloatDense& d : dense) total += static_cast<int64_t>(d.weight.size() + d.bias.size());
+  for (const FloatTable& t : tables) total += t.rows * t.dim;
   return total;
 }
 
@@ -180,6 +181,8 @@ int64_t FloatModel::parameter_bytes() const {
   int64_t total = 0;
   for (const FloatDense& d : dense)
     total += static_cast<int64_t>(d.in) * d.out + 4 * static_cast<int64_t>(d.out);
+  // Tables: a byte per value (padded to 4 per row), a float scale and offset per row.
+  for (const FloatTable& t : tables) total += t.rows * ((t.dim + 3) / 4 * 4 + 8);
   return total;
 }
 

@@ -562,14 +562,27 @@ class GraphArchParser : JsonReader {
     CheckKeys(arch, "", {"format", "version", "name", "inputs", "nodes", "outputs"});
     GraphBuilder b(arch.contains("name") ? NonEmptyString(arch["name"], "name") : default_name);
     const json& inputs = NonEmptyArray(Required(arch, "", "inputs"), "inputs");
-    if (inputs.size() != 1)
-      Fail("inputs", "expected one input (a feature vector), got " + std::to_string(inputs.size()));
-    ObjectWithKeys(inputs[0], "inputs[0]", {"name", "width", "feature_names"});
-    const std::string input_name = NonEmptyString(Required(inputs[0], "inputs[0]", "name"), "inputs[0].name");
-    const int width = PositiveInt(Required(inputs[0], "inputs[0]", "width"), "inputs[0].width");
-    std::vector<std::string> features;
-    if (inputs[0].contains("feature_names")) features = FeatureNames(inputs[0], "inputs[0]", width);
-    b.Input(input_name, width, features);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const std::string path = Index("inputs", i);
+      ObjectWithKeys(inputs[i], path, {"name", "kind", "width", "feature_names"});
+      const std::string name = NonEmptyString(Required(inputs[i], path, "name"), Join(path, "name"));
+      const std::string kind =
+          inputs[i].contains("kind") ? NonEmptyString(inputs[i]["kind"], Join(path, "kind")) : "dense";
+      if (kind == "ids" || kind == "bag") {
+        for (const char* key : {"width", "feature_names"}) {
+          if (inputs[i].contains(key)) Fail(Join(path, key), "applies to dense inputs only");
+        }
+        At(path,
+           [&] { return b.IdsInput(name, kind == "ids" ? graph::InputKind::kIds : graph::InputKind::kBag); });
+        continue;
+      }
+      if (kind != "dense")
+        Fail(Join(path, "kind"), "expected \"dense\", \"ids\" or \"bag\", got \"" + kind + "\"");
+      const int width = PositiveInt(Required(inputs[i], path, "width"), Join(path, "width"));
+      std::vector<std::string> features;
+      if (inputs[i].contains("feature_names")) features = FeatureNames(inputs[i], path, width);
+      At(path, [&] { return b.Input(name, width, features); });
+    }
     const json& nodes = NonEmptyArray(Required(arch, "", "nodes"), "nodes");
     for (size_t i = 0; i < nodes.size(); ++i) Node(nodes[i], Index("nodes", i), &b);
     const json& outputs = NonEmptyArray(Required(arch, "", "outputs"), "outputs");
@@ -707,13 +720,63 @@ class GraphArchParser : JsonReader {
       CheckKeys(node, path, {"op", "inputs", "output"});
       const std::vector<int32_t> factors = Inputs(*b, node, path, "inputs");
       At(path, [&] { return b->Product(factors, output()); });
+    } else if (op == "embedding") {
+      CheckKeys(node, path, {"op", "input", "output", "table", "pooling", "padding_id", "default_row"});
+      const int32_t ids = Input(*b, node, path, "input");
+      FloatEmbedding e;
+      e.table = Table(node, path, b);
+      const std::string pooling =
+          node.contains("pooling") ? NonEmptyString(node["pooling"], Join(path, "pooling")) : "none";
+      if (pooling == "sum") {
+        e.pooling = graph::Pooling::kSum;
+      } else if (pooling == "mean") {
+        e.pooling = graph::Pooling::kMean;
+      } else if (pooling != "none") {
+        Fail(Join(path, "pooling"), "expected \"none\", \"sum\" or \"mean\", got \"" + pooling + "\"");
+      }
+      if (node.contains("padding_id")) {
+        const json& v = node["padding_id"];
+        if (!v.is_number_integer()) Fail(Join(path, "padding_id"), "expected an integer id, got " + Brief(v));
+        e.has_padding_id = true;
+        e.padding_id = v.get<int64_t>();
+      }
+      if (node.contains("default_row")) {
+        const std::string name = NonEmptyString(node["default_row"], Join(path, "default_row"));
+        const Tensor& row = store_->Find(name, Where(path));
+        e.default_row = row.data;
+      }
+      At(path, [&] { return b->Embedding(ids, std::move(e), output()); });
+    } else if (op == "concat") {
+      CheckKeys(node, path, {"op", "inputs", "output"});
+      const std::vector<int32_t> parts = Inputs(*b, node, path, "inputs");
+      At(path, [&] { return b->Concat(parts, output()); });
     } else {
       Fail(Join(path, "op"),
-           "unknown op '" + op + "'; expected dense, activation, softmax, mixture, sigmoid or product");
+           "unknown op '" + op +
+               "'; expected dense, activation, softmax, mixture, sigmoid, product, embedding or concat");
     }
   }
 
+  // The table an embedding node names: a [rows, dim] tensor, imported once however many nodes
+  // read it (features sharing a table).
+  int32_t Table(const json& node, const std::string& path, GraphBuilder* b) {
+    const std::string name = NonEmptyString(Required(node, path, "table"), Join(path, "table"));
+    if (const auto it = tables_.find(name); it != tables_.end()) return it->second;
+    const Tensor& t = store_->Find(name, Where(path));
+    if (t.shape.size() != 2 || t.shape[0] <= 0 || t.shape[1] <= 0) {
+      Fail(Join(path, "table"),
+           "tensor '" + name + "' has shape " + ShapeText(t.shape) + "; a table is [rows, dim]");
+    }
+    FloatTable table;
+    table.name = name;
+    table.rows = t.shape[0];
+    table.dim = static_cast<int>(t.shape[1]);
+    table.values = t.data;
+    return tables_[name] = b->Table(std::move(table));
+  }
+
   TensorStore* store_;
+  std::map<std::string, int32_t> tables_;
 };
 
 FloatModel BuildFromArch(const json& arch, const std::map<std::string, Tensor>& tensors,

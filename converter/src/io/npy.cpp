@@ -378,6 +378,57 @@ Matrix ParseNpy(const std::string& bytes, const std::string& path, int64_t expec
   return reader.ReadRows(0, reader.rows());
 }
 
+NpyArray ParseNpyArray(const std::string& bytes, const std::string& label) {
+  size_t data_start = 0;
+  const std::string header_text = ExtractHeader(bytes, bytes.size(), label, &data_start);
+  const NpyHeader header = HeaderParser(header_text, label).Parse();
+  const DType type = ParseDType(header.descr, label);
+  NpyArray a;
+  a.shape = header.shape;
+  a.integer = type.kind != 'f';
+  int64_t rows = 0, cols = 0;
+  MatrixShape(header.shape, label, &rows, &cols);
+  const uint64_t have = bytes.size() - data_start;
+  const uint64_t count = static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols);
+  if (rows > std::numeric_limits<int64_t>::max() / cols || count != have / type.size ||
+      have % type.size != 0) {
+    throw ConvertError(label + ": " + std::to_string(have) + " data bytes do not hold shape " +
+                       ShapeText(header.shape) + " " + header.descr);
+  }
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data()) + data_start;
+  // Element (r, c): row-major, or column-major (fortran_order).
+  const auto at = [&](int64_t r, int64_t c) {
+    const uint64_t i =
+        header.fortran_order ? static_cast<uint64_t>(c) * rows + r : static_cast<uint64_t>(r) * cols + c;
+    return p + i * type.size;
+  };
+  a.floats.rows = rows;
+  a.floats.cols = cols;
+  if (a.integer)
+    a.ints.resize(count);
+  else
+    a.floats.data.resize(count);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      const size_t i = static_cast<size_t>(r * cols + c);
+      if (!a.integer) {
+        a.floats.data[i] = CheckedValue(LoadElement(at(r, c), type), r, c, label);
+        continue;
+      }
+      const uint64_t bits = LoadLittleEndian(at(r, c), type.size);
+      if (type.kind == 'u' && type.size == 8 &&
+          bits > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        throw ConvertError(label + ": row " + std::to_string(r) + ", column " + std::to_string(c) + " is " +
+                           std::to_string(bits) + ", beyond int64");
+      }
+      const int shift = 64 - 8 * type.size;
+      a.ints[i] =
+          type.kind == 'i' ? static_cast<int64_t>(bits << shift) >> shift : static_cast<int64_t>(bits);
+    }
+  }
+  return a;
+}
+
 void WriteNpy(const std::string& path, const Matrix& m) {
   if (m.rows < 0 || m.cols < 0 || m.data.size() != static_cast<size_t>(m.rows * m.cols)) {
     throw ConvertError(path + ": matrix has " + std::to_string(m.data.size()) +

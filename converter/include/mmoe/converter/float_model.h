@@ -108,8 +108,9 @@ struct FloatModel {
   // Multiply-accumulates and parameters of one item's forward pass: dense layers, plus a
   // multiply-add per element and mixed tensor of gated mixtures (the runtime's count).
   int64_t macs() const;
-  int64_t parameters() const;
-  // What the quantized model stores for its dense layers: int8 weights, int32 biases.
+  int64_t parameters() const;  // dense layers' weights and biases, and the tables' values
+  // What the quantized model stores for them: int8 weights, int32 biases, table rows of uint8
+  // codes (padded to 4 bytes) with a float scale and offset.
   int64_t parameter_bytes() const;
 };
 

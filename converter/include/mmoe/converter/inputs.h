@@ -64,6 +64,17 @@ class MemoryInputSource : public InputSource {
   std::string name_;
 };
 
+// A model's inputs from a file (read whole): .npz with one array per input, named as the model
+// names them (dense [N] or [N, width] floats; ids [N] integers; a bag [N, L] integers, L ids per
+// row with the model's padding id where a row has fewer); .csv with a header naming the
+// columns (a dense input's feature names, or its name when it is one value wide, or
+// "<name>.<j>"; ids and bags one column named as the input, a bag's ids separated by spaces);
+// .npy or a headerless .csv when the model's one input is dense (streamed). ConvertError naming
+// the file, array, line or column otherwise.
+std::unique_ptr<InputSource> OpenInputs(const std::string& path, const graph::Graph& graph);
+Inputs ReadNpzInputs(const std::string& bytes, const std::string& label, const graph::Graph& graph);
+Inputs ParseCsvInputs(const std::string& bytes, const std::string& label, const graph::Graph& graph);
+
 class RowSource;
 // A model's one dense input from rows (.npy streamed, .csv).
 std::unique_ptr<InputSource> DenseInputSource(std::unique_ptr<RowSource> rows,

@@ -97,6 +97,25 @@ Matrix ParseCsv(const std::string& bytes, const std::string& label, int64_t expe
 // float32 '<f4', version 1.0, C order, shape [rows, cols].
 void WriteNpy(const std::string& path, const Matrix& m);
 
+// One .npy array with its element kind kept: integers exactly (ids), floats as ReadNpy gives
+// them. Shapes [N] (one column) and [N, D]; errors as ReadNpy's.
+struct NpyArray {
+  std::vector<int64_t> shape;
+  bool integer = false;       // an integer or boolean dtype
+  std::vector<int64_t> ints;  // integer dtypes: rows x cols
+  Matrix floats;              // float dtypes: the values; any dtype: rows and cols
+};
+NpyArray ParseNpyArray(const std::string& bytes, const std::string& label);
+
+// The members of an .npz archive (np.savez, and np.savez_compressed where zlib is built in),
+// named without ".npy", each an .npy file's bytes.
+struct NpzMember {
+  std::string name;
+  std::string bytes;
+};
+std::vector<NpzMember> ReadNpz(const std::string& path);
+std::vector<NpzMember> ParseNpz(const std::string& bytes, const std::string& label);
+
 // An optional header line (`header` empty, or exactly `cols` names without ',', '"' or line
 // breaks), then one line per row, values printed as %.9g so float32 round-trips exactly.
 void WriteCsv(const std::string& path, const Matrix& m, const std::vector<std::string>& header);
