@@ -95,13 +95,13 @@ for target in "${targets[@]}"; do
   case $target in
     aarch64)
       build build-aarch64 toolchains/aarch64-linux-gnu.cmake
-      run_tests build-aarch64 cortex-a53 neon generic
-      run_tests build-aarch64 max neondot neon generic
+      run_tests build-aarch64 cortex-a53 neon
+      run_tests build-aarch64 max neondot neon
       ;;
     aarch64-xnnpack)
       build build-aarch64-xnnpack toolchains/aarch64-linux-gnu.cmake arm64
-      run_tests build-aarch64-xnnpack cortex-a53 neon generic
-      run_tests build-aarch64-xnnpack max neondot neon generic
+      run_tests build-aarch64-xnnpack cortex-a53 neon
+      run_tests build-aarch64-xnnpack max neondot neon
       ;;
     armv7)
       build build-armv7 toolchains/arm-linux-gnueabihf.cmake

@@ -13,7 +13,7 @@ constexpr uint32_t kPolynomial = 0x82F63B78u;  // Castagnoli, bit-reversed
 
 struct Tables {
   uint32_t t[8][256];
-  constexpr Tables() : t() {
+  Tables() : t() {
     for (uint32_t i = 0; i < 256; ++i) {
       uint32_t c = i;
       for (int k = 0; k < 8; ++k) c = (c >> 1) ^ ((c & 1u) ? kPolynomial : 0u);
@@ -25,8 +25,12 @@ struct Tables {
   }
 };
 
-// Built at compile time: no static initialisation order or thread-safety questions.
-constexpr Tables kTables;
+// Built on first use (thread-safe, about 10 us) rather than at compile time: as a constant it
+// would add its 8 KB to every app's file, where zero-initialised storage takes none.
+const Tables& GetTables() {
+  static const Tables tables;
+  return tables;
+}
 
 uint32_t LoadLe32(const uint8_t* p) {
   return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
@@ -37,7 +41,7 @@ uint32_t LoadLe32(const uint8_t* p) {
 
 uint32_t Crc32c(const void* data, size_t size, uint32_t previous) {
   const auto* p = static_cast<const uint8_t*>(data);
-  const auto& t = kTables.t;
+  const auto& t = GetTables().t;
   uint32_t crc = ~previous;
   while (size >= 8) {
     const uint32_t lo = LoadLe32(p) ^ crc, hi = LoadLe32(p + 4);

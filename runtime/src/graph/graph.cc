@@ -1,18 +1,26 @@
 #include "graph/graph.h"
 
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+
 namespace mmoe::graph {
 namespace {
 
-// "node 5 (gates.0 softmax)" for messages.
-std::string NodeLabel(const Graph& g, size_t i) {
-  const Node& n = g.nodes[i];
-  std::string label = "node " + std::to_string(i) + " (";
-  if (!n.name.empty()) label += n.name + " ";
-  return label + OpName(n.op) + ")";
-}
-
-bool Fail(std::string* error, std::string message) {
-  *error = std::move(message);
+// Sets *error to the printf-style message and returns false. (One formatting routine rather
+// than string concatenations at every check: this runs once per model and should stay small.)
+bool Fail(std::string* error, const char* format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+bool Fail(std::string* error, const char* format, ...) {
+  char buf[320];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(buf, sizeof(buf), format, args);
+  va_end(args);
+  *error = buf;
   return false;
 }
 
@@ -68,79 +76,62 @@ const char* OpName(Op op) {
 
 bool CheckStructure(const Graph& g, const int32_t (&param_counts)[kOpCount], std::string* error) {
   const int32_t n_tensors = static_cast<int32_t>(g.tensors.size());
-  // 0: not yet computed, 1: computed.
-  std::vector<uint8_t> ready(g.tensors.size(), 0);
+  std::vector<uint8_t> ready(g.tensors.size(), 0);  // computed (or given) so far
   const auto valid = [&](int32_t t) { return t >= 0 && t < n_tensors; };
   for (size_t i = 0; i < g.inputs.size(); ++i) {
     const int32_t t = g.inputs[i].tensor;
     if (!valid(t)) {
-      return Fail(error, "input " + std::to_string(i) + " ('" + g.inputs[i].name + "') names tensor " +
-                             std::to_string(t) + " of " + std::to_string(n_tensors));
+      return Fail(error, "input %zu ('%s') names tensor %d of %d", i, g.inputs[i].name.c_str(), t, n_tensors);
     }
-    if (ready[t]) return Fail(error, "tensor " + std::to_string(t) + " is given by two inputs");
+    if (ready[t]) return Fail(error, "tensor %d is given by two inputs", t);
     ready[t] = 1;
   }
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
     const int op = static_cast<int>(n.op);
-    if (op < 0 || op >= kOpCount) return Fail(error, "node " + std::to_string(i) + " has an unknown op");
+    if (op < 0 || op >= kOpCount) return Fail(error, "node %zu has an unknown op", i);
+    // "node 5 (gates.0 softmax)" for messages.
+    const char* name = n.name.c_str();
+    const char* sep = n.name.empty() ? "" : " ";
+    const char* kind = OpName(n.op);
     size_t min_inputs = 1, max_inputs = 1;
-    switch (n.op) {
-      case Op::kMixture:
-        min_inputs = n.gated ? 2 : 1;
-        max_inputs = static_cast<size_t>(-1);
-        break;
-      case Op::kProduct:
-        min_inputs = 2;
-        max_inputs = static_cast<size_t>(-1);
-        break;
-      case Op::kConcat:
-        max_inputs = static_cast<size_t>(-1);
-        break;
-      default:
-        break;
-    }
+    if (n.op == Op::kMixture) min_inputs = n.gated ? 2 : 1;
+    if (n.op == Op::kProduct) min_inputs = 2;
+    if (n.op == Op::kMixture || n.op == Op::kProduct || n.op == Op::kConcat) max_inputs = SIZE_MAX;
     if (n.inputs.size() < min_inputs || n.inputs.size() > max_inputs) {
-      return Fail(error, NodeLabel(g, i) + " has " + std::to_string(n.inputs.size()) + " inputs, expected " +
-                             (min_inputs == max_inputs ? std::to_string(min_inputs)
-                                                       : "at least " + std::to_string(min_inputs)));
+      return Fail(error, "node %zu (%s%s%s) has %zu inputs, expected %s%zu", i, name, sep, kind, n.inputs.size(),
+                  min_inputs == max_inputs ? "" : "at least ", min_inputs);
     }
     for (int32_t t : n.inputs) {
-      if (!valid(t)) {
-        return Fail(error, NodeLabel(g, i) + " reads tensor " + std::to_string(t) + " of " +
-                               std::to_string(n_tensors));
-      }
+      if (!valid(t)) return Fail(error, "node %zu (%s%s%s) reads tensor %d of %d", i, name, sep, kind, t, n_tensors);
       if (!ready[t]) {
-        return Fail(error, NodeLabel(g, i) + " reads tensor " + std::to_string(t) + " ('" +
-                               g.tensors[t].name + "') before any node computes it");
+        return Fail(error, "node %zu (%s%s%s) reads tensor %d ('%s') before any node computes it", i, name, sep, kind,
+                    t, g.tensors[t].name.c_str());
       }
     }
     if (!valid(n.output)) {
-      return Fail(error, NodeLabel(g, i) + " writes tensor " + std::to_string(n.output) + " of " +
-                             std::to_string(n_tensors));
+      return Fail(error, "node %zu (%s%s%s) writes tensor %d of %d", i, name, sep, kind, n.output, n_tensors);
     }
     if (ready[n.output]) {
-      return Fail(error, NodeLabel(g, i) + " writes tensor " + std::to_string(n.output) + " ('" +
-                             g.tensors[n.output].name + "'), which is already computed");
+      return Fail(error, "node %zu (%s%s%s) writes tensor %d ('%s'), which is already computed", i, name, sep, kind,
+                  n.output, g.tensors[n.output].name.c_str());
     }
     ready[n.output] = 1;
     const bool has_params =
         n.op == Op::kDense || n.op == Op::kActivation || n.op == Op::kEmbedding || n.op == Op::kConcat;
     if (has_params && (n.param < 0 || n.param >= param_counts[op])) {
-      return Fail(error, NodeLabel(g, i) + " has parameters " + std::to_string(n.param) + " of " +
-                             std::to_string(param_counts[op]));
+      return Fail(error, "node %zu (%s%s%s) has parameters %d of %d", i, name, sep, kind, n.param, param_counts[op]);
     }
   }
   std::vector<uint8_t> reported(g.tensors.size(), 0);
   for (size_t i = 0; i < g.outputs.size(); ++i) {
     const int32_t t = g.outputs[i].tensor;
     if (!valid(t) || !ready[t]) {
-      return Fail(error, "output " + std::to_string(i) + " ('" + g.outputs[i].name + "') names tensor " +
-                             std::to_string(t) + ", which no node computes");
+      return Fail(error, "output %zu ('%s') names tensor %d, which no node computes", i, g.outputs[i].name.c_str(), t);
     }
     if (reported[t]) {
-      return Fail(error, "output " + std::to_string(i) + " ('" + g.outputs[i].name + "') reports tensor '" +
-                             g.tensors[t].name + "', which an earlier output reports too");
+      return Fail(error, "output %zu ('%s') reports tensor '%s', which an earlier output reports too", i,
+                  g.outputs[i].name.c_str(), g.tensors[t].name.c_str());
     }
     reported[t] = 1;
   }

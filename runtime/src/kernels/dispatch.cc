@@ -31,7 +31,9 @@ const GemmKernels* FirstWhere(const Visit& visit) {
 #endif
     {"neon", cpu.neon, [] { return &NeonGemmKernels(); }},
 #endif
+#if MMOE_PORTABLE_GEMM
     {"generic", true, [] { return &GenericGemmKernels(); }},
+#endif
   };
   for (const Entry& e : entries) {
     if (e.supported && visit(e)) return e.table();

@@ -29,9 +29,9 @@ class V1Decoder {
 
  private:
   // A tensor for `q` (nullptr: float32), `width` elements.
-  Status AddTensor(const std::string& name, uint32_t width, const fb::ActivationQuant* q,
-                   const std::string& where, int32_t* index);
-  int32_t AddNode(Node node, const std::string& where);
+  Status AddTensor(std::string name, uint32_t width, const fb::ActivationQuant* q, std::string where,
+                   int32_t* index);
+  void AddNode(Node node, std::string where);
   // The layers of `mlp` reading tensor `input`; the last one's output kind must be `last`.
   // Sets *output to the last layer's tensor.
   Status Mlp(const fb::Mlp* mlp, const std::string& path, int32_t input, fb::OutputKind last,
@@ -42,10 +42,10 @@ class V1Decoder {
   graph::Graph& g_;
 };
 
-Status V1Decoder::AddTensor(const std::string& name, uint32_t width, const fb::ActivationQuant* q,
-                            const std::string& where, int32_t* index) {
+Status V1Decoder::AddTensor(std::string name, uint32_t width, const fb::ActivationQuant* q, std::string where,
+                            int32_t* index) {
   graph::Tensor t;
-  t.name = name;
+  t.name = std::move(name);
   t.width = static_cast<int32_t>(width > INT32_MAX ? INT32_MAX : width);  // VerifyGraph bounds it
   if (!q) {
     t.type = TensorType::kFloat;
@@ -62,14 +62,14 @@ Status V1Decoder::AddTensor(const std::string& name, uint32_t width, const fb::A
     t.zero_point = q->zero_point();
   }
   *index = g_.AddTensor(std::move(t));
-  f_->tensor_where.push_back(where);
+  f_->tensor_where.push_back(std::move(where));
   return Status::Ok();
 }
 
-int32_t V1Decoder::AddNode(Node node, const std::string& where) {
-  f_->node_where.push_back(where);
+void V1Decoder::AddNode(Node node, std::string where) {
+  f_->node_where.push_back(std::move(where));
   f_->mix_scales.push_back(nullptr);
-  return g_.AddNode(std::move(node));
+  g_.AddNode(std::move(node));
 }
 
 Status V1Decoder::Mlp(const fb::Mlp* mlp, const std::string& path, int32_t input, fb::OutputKind last,
@@ -82,10 +82,9 @@ Status V1Decoder::Mlp(const fb::Mlp* mlp, const std::string& path, int32_t input
   int32_t cur = input;
   for (uint32_t i = 0; i < layers->size(); ++i) {
     const fb::Dense* layer = layers->Get(i);
-    const std::string name = layer->name() ? layer->name()->str() : "";
-    char buf[48];
-    std::snprintf(buf, sizeof(buf), ".layers[%u]", i);
-    const std::string where = path + buf + (name.empty() ? "" : " (" + name + ")");
+    const char* name = layer->name() ? layer->name()->c_str() : "";
+    const std::string where = *name ? Format("%s.layers[%u] (%s)", path.c_str(), i, name)
+                                    : Format("%s.layers[%u]", path.c_str(), i);
     const fb::OutputKind kind = layer->output_kind();
     if (kind != fb::OutputKind::REQUANTIZED && kind != fb::OutputKind::ACCUMULATOR) {
       return Status::Error(StatusCode::kInvalidModel, "%s: unknown output kind %d", where.c_str(),
@@ -101,7 +100,8 @@ Status V1Decoder::Mlp(const fb::Mlp* mlp, const std::string& path, int32_t input
     }
     int32_t out = -1;
     const fb::ActivationQuant* q = kind == fb::OutputKind::REQUANTIZED ? layer->output() : nullptr;
-    if (Status s = AddTensor(name.empty() ? where : name, layer->out_features(), q, where + ": output", &out);
+    if (Status s = AddTensor(*name ? name : where, layer->out_features(), q,
+                             Format("%s: output", where.c_str()), &out);
         !s.ok())
       return s;
     Node node;
@@ -193,8 +193,8 @@ Status V1Decoder::Run() {
       return Status::Error(StatusCode::kInvalidModel, "%s: %u logits for %u experts", path, n_logits,
                            idx->size());
     }
-    if (Status s = AddTensor(std::string(path) + ".softmax", n_logits, nullptr,
-                             std::string(path) + ": softmax", &gate_probs[g]);
+    if (Status s = AddTensor(Format("%s.softmax", path), n_logits, nullptr, Format("%s: softmax", path),
+                             &gate_probs[g]);
         !s.ok())
       return s;
     Node softmax;
@@ -207,9 +207,9 @@ Status V1Decoder::Run() {
 
   for (uint32_t t = 0; t < n_tasks; ++t) {
     const fb::Task* task = m->tasks()->Get(t);
-    const std::string name = task->name()->str();
+    const char* name = task->name()->c_str();
     std::snprintf(path, sizeof(path), "tasks[%u]", t);
-    const std::string where = std::string(path) + " (" + name + ")";
+    const std::string where = Format("%s (%s)", path, name);
     const int32_t gate = task->gate(), expert = task->expert();
     if (gate < -1 || gate >= static_cast<int32_t>(n_gates)) {
       return Status::Error(StatusCode::kInvalidModel, "%s: gate %d is out of range (%u gates)", where.c_str(),
@@ -236,7 +236,7 @@ Status V1Decoder::Run() {
     }
     Node mix;
     mix.op = Op::kMixture;
-    mix.name = "tower_input." + name;
+    mix.name = Format("tower_input.%s", name);
     mix.gated = gate >= 0;
     if (mix.gated) {
       mix.inputs.push_back(gate_probs[gate]);
@@ -246,7 +246,7 @@ Status V1Decoder::Run() {
       mix.inputs.push_back(expert_out[expert]);
     }
     if (Status s = AddTensor(mix.name, static_cast<uint32_t>(g_.tensors[expert_out[0]].width), first->input(),
-                             where + ": tower input", &mix.output);
+                             Format("%s: tower input", where.c_str()), &mix.output);
         !s.ok())
       return s;
     const int32_t tower_in = mix.output;
@@ -254,7 +254,7 @@ Status V1Decoder::Run() {
     f_->mix_scales.back() = task->mix_scales();
 
     int32_t logit = -1;
-    if (Status s = Mlp(tower, std::string(path) + ".tower", tower_in, fb::OutputKind::ACCUMULATOR, &logit);
+    if (Status s = Mlp(tower, Format("%s.tower", path), tower_in, fb::OutputKind::ACCUMULATOR, &logit);
         !s.ok())
       return s;
     const uint32_t n_out = tower->layers()->Get(tower->layers()->size() - 1)->out_features();
@@ -266,7 +266,8 @@ Status V1Decoder::Run() {
     output.name = name;
     output.tensor = logit;
     if (task->output() == fb::TaskOutput::SIGMOID) {
-      if (Status s = AddTensor(name, 1, nullptr, where + ": score", &output.tensor); !s.ok()) return s;
+      if (Status s = AddTensor(name, 1, nullptr, Format("%s: score", where.c_str()), &output.tensor); !s.ok())
+        return s;
       Node sigmoid;
       sigmoid.op = Op::kSigmoid;
       sigmoid.name = name;

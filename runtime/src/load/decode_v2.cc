@@ -1,5 +1,6 @@
 // Format 2.x: the file's tensors, nodes, inputs and outputs, copied into the graph as they are.
 // Indices are copied unchecked; VerifyGraph checks them before anything reads through them.
+#include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 
@@ -18,12 +19,29 @@ int32_t Index(uint32_t v) { return v > INT32_MAX ? INT32_MAX : static_cast<int32
 
 // "nodes[3] (experts.1.0)"
 std::string Where(const char* list, uint32_t i, const std::string& name) {
-  char buf[48];
-  std::snprintf(buf, sizeof(buf), "%s[%u]", list, i);
-  return std::string(buf) + (name.empty() ? "" : " (" + name + ")");
+  return name.empty() ? Format("%s[%u]", list, i) : Format("%s[%u] (%s)", list, i, name.c_str());
 }
 
 }  // namespace
+
+std::string FileGraph::TensorWhere(size_t t) const {
+  return t < tensor_where.size() ? tensor_where[t]
+                                 : Where("tensors", static_cast<uint32_t>(t), graph.tensors[t].name);
+}
+
+std::string FileGraph::NodeWhere(size_t n) const {
+  return n < node_where.size() ? node_where[n]
+                               : Where("nodes", static_cast<uint32_t>(n), graph.nodes[n].name);
+}
+
+std::string Format(const char* format, ...) {
+  char buf[256];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(buf, sizeof(buf), format, args);
+  va_end(args);
+  return buf;
+}
 
 Status DecodeV2(const fb::Model* m, FileGraph* out) {
   out->format_major = 2;
@@ -42,7 +60,6 @@ Status DecodeV2(const fb::Model* m, FileGraph* out) {
     const fb::Tensor* t = m->tensors()->Get(i);
     graph::Tensor tensor;
     tensor.name = Str(t->name());
-    const std::string where = Where("tensors", i, tensor.name);
     tensor.width = Index(t->width());
     switch (t->type()) {
       case fb::ElementType::INT8:
@@ -58,19 +75,17 @@ Status DecodeV2(const fb::Model* m, FileGraph* out) {
         tensor.type = TensorType::kId;
         break;
       default:
-        return Status::Error(StatusCode::kInvalidModel, "%s has unknown element type %d", where.c_str(),
-                             static_cast<int>(t->type()));
+        return Status::Error(StatusCode::kInvalidModel, "%s has unknown element type %d",
+                             Where("tensors", i, tensor.name).c_str(), static_cast<int>(t->type()));
     }
     tensor.scale = t->scale();
     tensor.zero_point = t->zero_point();
     g.tensors.push_back(std::move(tensor));
-    out->tensor_where.push_back(where);
   }
   for (uint32_t i = 0; i < m->nodes()->size(); ++i) {
     const fb::Node* n = m->nodes()->Get(i);
     graph::Node node;
     node.name = Str(n->name());
-    const std::string where = Where("nodes", i, node.name);
     for (uint32_t t : *n->inputs()) node.inputs.push_back(Index(t));
     node.output = Index(n->output());
     const flatbuffers::Vector<float>* scales = nullptr;
@@ -113,10 +128,10 @@ Status DecodeV2(const fb::Model* m, FileGraph* out) {
         return Status::Error(
             StatusCode::kInvalidModel,
             "%s: unknown node kind %d (this runtime reads format %d.%d; a newer one may know it)",
-            where.c_str(), static_cast<int>(n->params_type()), kFormatVersionMajor, kFormatVersionMinor);
+            Where("nodes", i, node.name).c_str(), static_cast<int>(n->params_type()), kFormatVersionMajor,
+            kFormatVersionMinor);
     }
     g.nodes.push_back(std::move(node));
-    out->node_where.push_back(where);
     out->mix_scales.push_back(scales);
   }
   for (uint32_t i = 0; i < m->inputs()->size(); ++i) {

@@ -33,9 +33,21 @@ struct FileGraph {
   const uint8_t* segments = nullptr;
   size_t segments_size = 0;
   bool verify_tables = false;
-  std::vector<std::string> tensor_where;  // e.g. "model: input", "tensors[4] (experts.0.0)"
+  // Format 1: where each tensor and node came from, e.g. "experts[1].layers[0] (experts.1.0)";
+  // empty for format 2, whose labels ("nodes[3] (experts.1.0)") TensorWhere/NodeWhere make.
+  std::vector<std::string> tensor_where;
   std::vector<std::string> node_where;
+
+  std::string TensorWhere(size_t t) const;
+  std::string NodeWhere(size_t node) const;
 };
+
+// printf into a std::string (the decoders' labels: one formatting routine, not concatenations).
+std::string Format(const char* format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
 
 // Format 1.x: the input, experts, gates and tasks as a graph, checking the rules of that format
 // (counts, expert indices, which layers keep their accumulators).
@@ -46,12 +58,14 @@ Status DecodeV2(const fb::Model* model, FileGraph* out);
 // Every invariant of docs/numerics.md and docs/model-format.md on a decoded graph.
 Status VerifyGraph(const FileGraph& file);
 
-// The executors' form of a verified graph (folded biases, kernel parameters, sizes).
-void PrepareModel(const FileGraph& file, ModelData* data);
+// The executors' form of a verified graph (folded biases, kernel parameters, sizes). Takes the
+// graph and the parameter lists out of `file`.
+void PrepareModel(FileGraph& file, ModelData* data);
 
 // The zero point of each element of tensor `t`: the tensor's own, or for a concat's output
 // (`producer` the node computing t, or -1), each input's. Dense layers fold them into their bias.
-std::vector<int32_t> ColumnZeroPoints(const FileGraph& file, int32_t t, int32_t producer);
+std::vector<int32_t> ColumnZeroPoints(const graph::Graph& g, const std::vector<const fb::Concat*>& concats,
+                                      int32_t t, int32_t producer);
 
 // Bytes of one embedding-table row of `dim` codes (schema RowFormat UINT8_ROWWISE).
 inline uint64_t RowBytes(uint32_t dim) { return (static_cast<uint64_t>(dim) + 3) / 4 * 4 + 8; }

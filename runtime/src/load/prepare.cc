@@ -90,8 +90,8 @@ void PrepareInputs(ModelData* d) {
 
 }  // namespace
 
-void PrepareModel(const FileGraph& f, ModelData* d) {
-  d->graph = f.graph;
+void PrepareModel(FileGraph& f, ModelData* d) {
+  d->graph = std::move(f.graph);
   const graph::Graph& g = d->graph;
   const std::vector<int32_t> producer = graph::Producers(g);
   PrepareTables(f, d);
@@ -105,8 +105,8 @@ void PrepareModel(const FileGraph& f, ModelData* d) {
   d->dense.resize(f.dense.size());
   d->activations.resize(f.activations.size());
   d->mixtures.resize(g.nodes.size());
-  d->dense_source = f.dense;
-  d->activation_source = f.activations;
+  d->dense_source = std::move(f.dense);
+  d->activation_source = std::move(f.activations);
   size_t bias_used = 0;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
@@ -114,7 +114,8 @@ void PrepareModel(const FileGraph& f, ModelData* d) {
     switch (n.op) {
       case Op::kDense: {
         const Tensor& x = g.tensors[n.inputs[0]];
-        PrepareDense(f.dense[n.param], x, ColumnZeroPoints(f, n.inputs[0], producer[n.inputs[0]]), y,
+        PrepareDense(d->dense_source[n.param], x,
+                     ColumnZeroPoints(g, f.concats, n.inputs[0], producer[n.inputs[0]]), y,
                      d->folded_bias.data() + bias_used, &d->dense[n.param]);
         bias_used += static_cast<size_t>(y.width);
         d->parameters += static_cast<int64_t>(x.width) * y.width + y.width;
@@ -122,7 +123,7 @@ void PrepareModel(const FileGraph& f, ModelData* d) {
         break;
       }
       case Op::kActivation: {
-        const fb::ActivationTable* a = f.activations[n.param];
+        const fb::ActivationTable* a = d->activation_source[n.param];
         ActivationTables& t = d->activations[n.param];
         t.type = TypeOf(y);
         if (t.type == ElementType::kInt16) {

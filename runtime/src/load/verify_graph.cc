@@ -47,24 +47,36 @@ class GraphVerifier {
   // A layer's declared quantization `q` (format 1) against the tensor it reads.
   Status CheckDeclaredInput(const char* where, const fb::ActivationQuant* q, const Tensor& t);
 
-  const char* Where(size_t node) const { return f_.node_where[node].c_str(); }
+  // Labels for messages (format 2's made on demand by FileGraph).
+  const char* Where(size_t node) const;
   // The input that gives tensor t, or -1.
   int32_t InputOf(int32_t t) const {
     for (size_t i = 0; i < g_.inputs.size(); ++i)
       if (g_.inputs[i].tensor == t) return static_cast<int32_t>(i);
     return -1;
   }
-  const char* TensorWhere(int32_t t) const { return f_.tensor_where[static_cast<size_t>(t)].c_str(); }
+  const char* TensorWhere(int32_t t) const;
 
   const FileGraph& f_;
   const graph::Graph& g_;
+  mutable std::string label_;                    // the last label Where or TensorWhere made
   std::vector<int32_t> producer_;                // per tensor: the node computing it, or -1
   std::vector<std::vector<int32_t>> consumers_;  // per tensor: the nodes reading it
 };
 
+const char* GraphVerifier::Where(size_t node) const {
+  label_ = f_.NodeWhere(node);
+  return label_.c_str();
+}
+
+const char* GraphVerifier::TensorWhere(int32_t t) const {
+  label_ = f_.TensorWhere(static_cast<size_t>(t));
+  return label_.c_str();
+}
+
 Status GraphVerifier::CheckTensor(size_t i) {
   const Tensor& t = g_.tensors[i];
-  const char* where = f_.tensor_where[i].c_str();
+  const char* where = TensorWhere(static_cast<int32_t>(i));
   if (t.width <= 0 || static_cast<uint32_t>(t.width) > kMaxWidth) {
     return Status::Error(StatusCode::kInvalidModel, "%s: width %d is 0 or above %u", where, t.width,
                          kMaxWidth);
@@ -189,7 +201,7 @@ Status GraphVerifier::CheckDense(size_t i) {
   // acc = folded_bias + sum_k w * x must stay in int32 for every input: |w| <= 127 and
   // |x| <= 128 (int8) or 32768 (int16), and the folded bias adds -sum_k zp_k * w_k.
   const int64_t x_max = x.type == TensorType::kInt16 ? 32768 : 128;
-  const std::vector<int32_t> zp = ColumnZeroPoints(f_, n.inputs[0], producer_[n.inputs[0]]);
+  const std::vector<int32_t> zp = ColumnZeroPoints(g_, f_.concats, n.inputs[0], producer_[n.inputs[0]]);
   for (uint32_t c = 0; c < out; ++c) {
     int64_t wzp = 0;
     for (uint32_t k = 0; k < in; ++k)
@@ -624,12 +636,12 @@ Status GraphVerifier::Run() {
 
 Status VerifyGraph(const FileGraph& file) { return GraphVerifier(file).Run(); }
 
-std::vector<int32_t> ColumnZeroPoints(const FileGraph& f, int32_t t, int32_t producer) {
-  const graph::Graph& g = f.graph;
+std::vector<int32_t> ColumnZeroPoints(const graph::Graph& g, const std::vector<const fb::Concat*>& concats,
+                                      int32_t t, int32_t producer) {
   const Tensor& x = g.tensors[static_cast<size_t>(t)];
   if (producer < 0 || g.nodes[static_cast<size_t>(producer)].op != Op::kConcat)
     return std::vector<int32_t>(static_cast<size_t>(x.width), x.zero_point);
-  const fb::Concat* c = f.concats[static_cast<size_t>(g.nodes[static_cast<size_t>(producer)].param)];
+  const fb::Concat* c = concats[static_cast<size_t>(g.nodes[static_cast<size_t>(producer)].param)];
   return std::vector<int32_t>(c->zero_points()->begin(), c->zero_points()->end());
 }
 

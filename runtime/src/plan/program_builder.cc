@@ -100,7 +100,14 @@ class Builder {
   std::vector<std::vector<int32_t>> consumers_;
   std::vector<int32_t> output_of_;
   int32_t wave_ = 0;
-  std::map<std::tuple<Role, int32_t, int32_t, DenseOutput>, int32_t> shared_;
+  // The buffers of Append: (role, wave, depth, type) -> buffer. A model has a few dozen.
+  struct SharedKey {
+    Role role;
+    int32_t wave, depth;
+    DenseOutput type;
+    int32_t buffer;
+  };
+  std::vector<SharedKey> shared_;
   std::vector<Pending> pending_;
   size_t w8_size_ = 0, w16_size_ = 0, w16_i8_size_ = 0, int_size_ = 0, float_size_ = 0;
 };
@@ -138,13 +145,17 @@ std::vector<Builder::Chain> Builder::FindChains(std::vector<uint8_t>* in_chain) 
 
 Place Builder::Append(Role role, int32_t depth, DenseOutput type, int32_t width) {
   const int32_t wave = role == Role::kHidden || role == Role::kLast ? wave_ : 0;
-  auto [it, created] = shared_.emplace(std::make_tuple(role, wave, depth, type), 0);
-  if (created) {
-    p_->buffers.push_back(BufferDesc{type, 0});
-    it->second = static_cast<int32_t>(p_->buffers.size() - 1);
+  int32_t buffer = -1;
+  for (const SharedKey& k : shared_) {
+    if (k.role == role && k.wave == wave && k.depth == depth && k.type == type) buffer = k.buffer;
   }
-  BufferDesc& b = p_->buffers[it->second];
-  const Place place{it->second, b.stride};
+  if (buffer < 0) {
+    p_->buffers.push_back(BufferDesc{type, 0});
+    buffer = static_cast<int32_t>(p_->buffers.size() - 1);
+    shared_.push_back(SharedKey{role, wave, depth, type, buffer});
+  }
+  BufferDesc& b = p_->buffers[buffer];
+  const Place place{buffer, b.stride};
   b.stride += RoundUp(width, kBlockColumns);
   return place;
 }
