@@ -79,5 +79,4 @@ struct Session::Impl {
   }
 };
 
-
 }  // namespace mmoe

@@ -99,35 +99,38 @@ bool CheckStructure(const Graph& g, const int32_t (&param_counts)[kOpCount], std
     if (n.op == Op::kProduct) min_inputs = 2;
     if (n.op == Op::kMixture || n.op == Op::kProduct || n.op == Op::kConcat) max_inputs = SIZE_MAX;
     if (n.inputs.size() < min_inputs || n.inputs.size() > max_inputs) {
-      return Fail(error, "node %zu (%s%s%s) has %zu inputs, expected %s%zu", i, name, sep, kind, n.inputs.size(),
-                  min_inputs == max_inputs ? "" : "at least ", min_inputs);
+      return Fail(error, "node %zu (%s%s%s) has %zu inputs, expected %s%zu", i, name, sep, kind,
+                  n.inputs.size(), min_inputs == max_inputs ? "" : "at least ", min_inputs);
     }
     for (int32_t t : n.inputs) {
-      if (!valid(t)) return Fail(error, "node %zu (%s%s%s) reads tensor %d of %d", i, name, sep, kind, t, n_tensors);
+      if (!valid(t))
+        return Fail(error, "node %zu (%s%s%s) reads tensor %d of %d", i, name, sep, kind, t, n_tensors);
       if (!ready[t]) {
-        return Fail(error, "node %zu (%s%s%s) reads tensor %d ('%s') before any node computes it", i, name, sep, kind,
-                    t, g.tensors[t].name.c_str());
+        return Fail(error, "node %zu (%s%s%s) reads tensor %d ('%s') before any node computes it", i, name,
+                    sep, kind, t, g.tensors[t].name.c_str());
       }
     }
     if (!valid(n.output)) {
       return Fail(error, "node %zu (%s%s%s) writes tensor %d of %d", i, name, sep, kind, n.output, n_tensors);
     }
     if (ready[n.output]) {
-      return Fail(error, "node %zu (%s%s%s) writes tensor %d ('%s'), which is already computed", i, name, sep, kind,
-                  n.output, g.tensors[n.output].name.c_str());
+      return Fail(error, "node %zu (%s%s%s) writes tensor %d ('%s'), which is already computed", i, name, sep,
+                  kind, n.output, g.tensors[n.output].name.c_str());
     }
     ready[n.output] = 1;
     const bool has_params =
         n.op == Op::kDense || n.op == Op::kActivation || n.op == Op::kEmbedding || n.op == Op::kConcat;
     if (has_params && (n.param < 0 || n.param >= param_counts[op])) {
-      return Fail(error, "node %zu (%s%s%s) has parameters %d of %d", i, name, sep, kind, n.param, param_counts[op]);
+      return Fail(error, "node %zu (%s%s%s) has parameters %d of %d", i, name, sep, kind, n.param,
+                  param_counts[op]);
     }
   }
   std::vector<uint8_t> reported(g.tensors.size(), 0);
   for (size_t i = 0; i < g.outputs.size(); ++i) {
     const int32_t t = g.outputs[i].tensor;
     if (!valid(t) || !ready[t]) {
-      return Fail(error, "output %zu ('%s') names tensor %d, which no node computes", i, g.outputs[i].name.c_str(), t);
+      return Fail(error, "output %zu ('%s') names tensor %d, which no node computes", i,
+                  g.outputs[i].name.c_str(), t);
     }
     if (reported[t]) {
       return Fail(error, "output %zu ('%s') reports tensor '%s', which an earlier output reports too", i,

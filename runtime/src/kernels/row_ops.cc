@@ -54,8 +54,7 @@ void AddRow(const EmbeddingLookup& e, int64_t id, float* out) {
 // `batch` items' embeddings, rows `out_stride` floats apart: one row per item, or each bag's
 // rows (padding ids skipped) summed in order from zero, divided by their count for the mean
 // (an empty bag gives zeros).
-void Embedding(const EmbeddingLookup& e, const IdBatch& ids, size_t batch, float* out,
-                      size_t out_stride) {
+void Embedding(const EmbeddingLookup& e, const IdBatch& ids, size_t batch, float* out, size_t out_stride) {
   const int32_t dim = e.table->dim;
   for (size_t i = 0; i < batch; ++i) {
     float* y = out + i * out_stride;
@@ -81,8 +80,8 @@ void Embedding(const EmbeddingLookup& e, const IdBatch& ids, size_t batch, float
 
 // `batch` rows of `width` floats quantized to int8, column c with 1 / inv_scales[c] and
 // zero_points[c] (as the model's input: numerics::QuantizeFeature, NaN as 0).
-void QuantizeColumns(const float* x, size_t x_stride, size_t batch, int32_t width,
-                            const float* inv_scales, const int32_t* zero_points, int8_t* y, size_t y_stride) {
+void QuantizeColumns(const float* x, size_t x_stride, size_t batch, int32_t width, const float* inv_scales,
+                     const int32_t* zero_points, int8_t* y, size_t y_stride) {
   for (size_t i = 0; i < batch; ++i) {
     for (int32_t c = 0; c < width; ++c)
       y[i * y_stride + c] = numerics::QuantizeFeature(x[i * x_stride + c], inv_scales[c], zero_points[c]);
@@ -90,7 +89,7 @@ void QuantizeColumns(const float* x, size_t x_stride, size_t batch, int32_t widt
 }
 
 void Activation(const ActivationTables& t, const void* x, size_t x_stride, void* y, size_t y_stride,
-                       size_t batch, int32_t width) {
+                size_t batch, int32_t width) {
   if (t.type == ElementType::kInt16) {
     ActivationTyped(t, static_cast<const int16_t*>(x), x_stride, static_cast<int16_t*>(y), y_stride, batch,
                     width);
@@ -102,8 +101,8 @@ void Activation(const ActivationTables& t, const void* x, size_t x_stride, void*
 
 // y = a * b elementwise on `batch` rows of `width` floats (a product node multiplies its
 // inputs left to right: ((a * b) * c) ...).
-void Product(const float* a, size_t a_stride, const float* b, size_t b_stride, size_t batch,
-                    int32_t width, float* y, size_t y_stride) {
+void Product(const float* a, size_t a_stride, const float* b, size_t b_stride, size_t batch, int32_t width,
+             float* y, size_t y_stride) {
   for (size_t i = 0; i < batch; ++i) {
     for (int32_t c = 0; c < width; ++c) y[i * y_stride + c] = a[i * a_stride + c] * b[i * b_stride + c];
   }

@@ -52,8 +52,8 @@ inline float TaskScore(float logit, bool sigmoid) { return sigmoid ? numerics::S
 
 // An activation node on `batch` rows of `width` elements, x and y of the tables' type (they may
 // be the same rows: the tables are applied in place).
-void Activation(const ActivationTables& t, const void* x, size_t x_stride, void* y, size_t y_stride, size_t batch,
-                int32_t width);
+void Activation(const ActivationTables& t, const void* x, size_t x_stride, void* y, size_t y_stride,
+                size_t batch, int32_t width);
 
 // `batch` items' embeddings (docs/numerics.md, "Embeddings"), rows `out_stride` floats apart:
 // one row per item, or each bag's rows (padding ids skipped) summed in order from zero,
@@ -67,7 +67,7 @@ void QuantizeColumns(const float* x, size_t x_stride, size_t batch, int32_t widt
 
 // y = a * b elementwise on `batch` rows of `width` floats (a product node multiplies its
 // inputs left to right: ((a * b) * c) ...).
-void Product(const float* a, size_t a_stride, const float* b, size_t b_stride, size_t batch, int32_t width, float* y,
-             size_t y_stride);
+void Product(const float* a, size_t a_stride, const float* b, size_t b_stride, size_t batch, int32_t width,
+             float* y, size_t y_stride);
 
 }  // namespace mmoe::rows
