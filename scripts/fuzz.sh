@@ -11,7 +11,7 @@ scripts/setup.sh --fuzz
 seconds=${FUZZ_SECONDS:-60}
 jobs=${JOBS:-$(nproc)}
 targets=("$@")
-((${#targets[@]})) || targets=(fuzz_model fuzz_safetensors fuzz_npy fuzz_csv fuzz_arch_json)
+((${#targets[@]})) || targets=(fuzz_model fuzz_safetensors fuzz_npy fuzz_csv fuzz_arch_json fuzz_npz)
 
 flags="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
 # XNNPACK (uninstrumented, from Debian) is left out: the targets test our code.
@@ -30,6 +30,8 @@ extra_seeds() {
     fuzz_npy) echo tests/data/seed_scores.npy ;;
     fuzz_csv) echo tests/data/seed_rows.csv tests/data/bad_width.csv tests/data/nan_value.csv ;;
     fuzz_arch_json) echo examples/seed/seed_mmoe.arch.json examples/families/esmm.arch.json ;;
+    fuzz_npz) echo tests/data/sparse_inputs.npz tests/data/sparse_inputs_compressed.npz tests/data/zip64.npz \
+                   tests/data/sparse_inputs.csv ;;
   esac
 }
 
