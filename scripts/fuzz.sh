@@ -30,7 +30,7 @@ extra_seeds() {
     fuzz_npy) echo tests/data/seed_scores.npy ;;
     fuzz_csv) echo tests/data/seed_rows.csv tests/data/bad_width.csv tests/data/nan_value.csv ;;
     fuzz_arch_json) echo examples/seed/seed_mmoe.arch.json examples/families/esmm.arch.json ;;
-    fuzz_npz) echo tests/data/sparse_inputs.npz tests/data/sparse_inputs_compressed.npz tests/data/zip64.npz \
+    fuzz_npz) echo tests/data/sparse_inputs.npz tests/data/sparse_inputs_compressed.npz \
                    tests/data/sparse_inputs.csv ;;
   esac
 }
