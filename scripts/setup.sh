@@ -2,7 +2,8 @@
 # Installs what mmoe-edge needs to build and test on Debian 12 (as root, or through sudo).
 #   scripts/setup.sh           build and test dependencies
 #   scripts/setup.sh --train   also python3-torch, python3-numpy and python3-rdata, to retrain the
-#                              examples (examples/census also reads r-cran-kernlab's data)
+#                              examples (examples/census reads r-cran-kernlab's data, examples/sparse
+#                              r-cran-modeldata's)
 #   scripts/setup.sh --report  also chromium and python3, to render and check the HTML quality
 #                              report (scripts/render-report.sh, ctest report.render; ~80 MB)
 #   scripts/setup.sh --fuzz    also clang and its runtime libraries (libFuzzer, sanitizers)
@@ -21,7 +22,7 @@ packages=(
 )
 for flag in "$@"; do
   case $flag in
-    --train) packages+=(python3-torch python3-numpy python3-rdata r-cran-kernlab) ;;
+    --train) packages+=(python3-torch python3-numpy python3-rdata r-cran-kernlab r-cran-modeldata) ;;
     --report) packages+=(chromium python3) ;;
     # libclang-rt-14-dev ships libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh).
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;

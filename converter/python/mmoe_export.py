@@ -32,7 +32,7 @@ import tempfile
 
 import numpy as np
 
-__all__ = ["write_safetensors", "export", "export_mmoe"]
+__all__ = ["write_safetensors", "export", "export_mmoe", "inputs_for"]
 
 # Alignment of the data section. The safetensors spec only requires the header length to be a
 # multiple of 8 (so that the data starts 8-byte aligned); the header is padded with spaces.
@@ -531,19 +531,32 @@ def export(model, example_inputs, out_prefix, task_names=None, feature_names=Non
            metadata=None, tolerance=1e-4):
     """Trace ``model`` and write ``<out_prefix>.safetensors`` and ``<out_prefix>.arch.json``.
 
-    ``forward()`` is followed with torch.fx on ``example_inputs`` (one [N, features] float
-    tensor, or a tuple holding it) in eval mode; every operation must map onto the runtime's
-    graph (see mmoe_trace.py for what does). The exported float graph is then computed with
-    numpy on the same inputs and compared, tensor by tensor in graph order, with what the module
-    computed: if one differs by more than ``tolerance`` (relative to the tensor's largest
-    magnitude when that is above 1), nothing is written and ValueError names the tensor.
+    ``forward()`` is followed with torch.fx on ``example_inputs`` in eval mode; every operation
+    must map onto the runtime's graph (see mmoe_trace.py for what does). The exported float
+    graph is then computed with numpy on the same inputs and compared, tensor by tensor in graph
+    order, with what the module computed: if one differs by more than ``tolerance`` (relative to
+    the tensor's largest magnitude when that is above 1), nothing is written and ValueError
+    names the tensor.
+
+    ``example_inputs`` is what forward() takes:
+
+    * one [N, features] float tensor (the model's one input, named ``input``);
+    * a tuple of tensors, one per argument of forward(): float [N] or [N, k] are dense
+      features, integer [N] ids and integer [N, L] bags, each input named as the argument;
+    * a dict of such tensors by name (torch-rechub's models, or a module reading ``x["name"]``);
+    * for a DeepCTR-Torch model, its one float X ([N, columns], laid out by ``feature_index``)
+      or a dict of arrays by feature name, as its ``predict`` takes: the exported model then
+      takes each feature by name.
+
+    :func:`inputs_for` gives the exported model's inputs for such examples, to save with
+    ``numpy.savez`` for ``mmoe convert --calib`` and ``mmoe score --input``.
 
     Args:
       model: the trained nn.Module; its train/eval mode is restored afterwards.
       example_inputs: rows the check runs on (a few hundred real rows are best).
       out_prefix: output path without extension.
       task_names: one per returned score (default: the keys of a returned dict, else task1, ...).
-      feature_names: optional, one per input feature.
+      feature_names: optional, one per column of a model with one dense input.
       name: model name (default: basename of out_prefix).
       metadata: optional extra str -> str entries for the safetensors ``__metadata__``.
 
@@ -551,25 +564,20 @@ def export(model, example_inputs, out_prefix, task_names=None, feature_names=Non
       The architecture dict written to ``<out_prefix>.arch.json``.
     """
     import torch
+    import mmoe_features
     import mmoe_trace
 
     if not isinstance(model, torch.nn.Module):
         raise ValueError("model must be a torch.nn.Module, got %s" % type(model).__name__)
-    x = example_inputs
-    if isinstance(x, (tuple, list)):
-        if len(x) != 1:
-            raise ValueError("example_inputs must hold one tensor, got %d" % len(x))
-        x = x[0]
-    x = torch.as_tensor(x).float()
-    if x.dim() != 2 or x.shape[0] == 0:
-        raise ValueError("example_inputs must be a [rows, features] tensor with rows > 0, got shape %s"
-                         % (tuple(x.shape),))
+    layers = mmoe_features.feature_layers(model)
+    args = _example_args(model, example_inputs, layers)
     was_training = model.training
     model.eval()
     try:
-        nodes, tensors, outputs, width, torch_values = mmoe_trace.trace(model, x, task_names)
+        inputs, nodes, tensors, outputs, torch_values, input_values = mmoe_trace.trace(
+            model, args, task_names, layers=layers)
         with torch.no_grad():
-            expect = model(x)
+            expect = model(*args)
     finally:
         model.train(was_training)
     for k, v in tensors.items():
@@ -577,21 +585,29 @@ def export(model, example_inputs, out_prefix, task_names=None, feature_names=Non
             raise ValueError("tensor %s contains NaN or infinity" % k)
     if name is None:
         name = os.path.basename(out_prefix)
-    inp = {"name": "input", "width": int(width)}
     if feature_names is not None:
+        dense = [i for i in inputs if "width" in i]
+        if len(inputs) != 1 or not dense:
+            raise ValueError("feature_names names the columns of a model with one dense input; this one has %d "
+                             "inputs" % len(inputs))
         feature_names = [str(f) for f in feature_names]
-        if len(feature_names) != width:
-            raise ValueError("%d feature names for %d input features" % (len(feature_names), width))
-        inp["feature_names"] = feature_names
-    arch = {"format": "mmoe-arch", "version": 2, "name": name, "inputs": [inp], "nodes": nodes,
+        if len(feature_names) != dense[0]["width"]:
+            raise ValueError("%d feature names for %d input features" % (len(feature_names), dense[0]["width"]))
+        dense[0]["feature_names"] = feature_names
+    arch = {"format": "mmoe-arch", "version": 2, "name": name, "inputs": inputs, "nodes": nodes,
             "outputs": [{"name": n, "tensor": t} for n, t in outputs]}
 
     # The exported graph against the module, tensor by tensor, then the scores forward() returns.
-    ours = mmoe_trace.run_graph(arch, tensors, x.double().numpy())
-    for tensor in ["input"] + [n["output"] for n in nodes]:
+    ours = mmoe_trace.run_graph(arch, tensors, input_values)
+    rows = next(iter(input_values.values())).shape[0]
+    for tensor in [i["name"] for i in inputs] + [n["output"] for n in nodes]:
         if tensor not in torch_values:
             continue
-        theirs, mine = torch_values[tensor], ours[tensor].reshape(torch_values[tensor].shape)
+        theirs = torch_values[tensor]
+        if ours[tensor].size != theirs.size:
+            raise ValueError("the exported graph's tensor %r has shape %s, the model's %s"
+                             % (tensor, ours[tensor].shape, theirs.shape))
+        mine = ours[tensor].reshape(theirs.shape)
         diff = float(np.max(np.abs(mine - theirs))) if theirs.size else 0.0
         scale = max(1.0, float(np.max(np.abs(theirs))) if theirs.size else 1.0)
         if not diff <= tolerance * scale:
@@ -602,9 +618,54 @@ def export(model, example_inputs, out_prefix, task_names=None, feature_names=Non
         expect = list(expect.values())
     if isinstance(expect, (list, tuple)):
         expect = torch.cat([e.reshape(e.shape[0], -1) for e in expect], dim=1)
-    expect = expect.detach().double().numpy().reshape(x.shape[0], -1)
+    expect = expect.detach().double().numpy().reshape(rows, -1)
     got = np.stack([ours[t].reshape(-1) for _, t in outputs], axis=1)
     if expect.shape != got.shape or not np.max(np.abs(expect - got)) <= tolerance:
         raise ValueError("the exported graph's scores differ from forward()'s")
 
     return _write(out_prefix, arch, tensors, metadata)
+
+
+def _example_args(model, example_inputs, layers):
+    """forward()'s positional arguments for ``example_inputs``, checked."""
+    import torch
+    if layers is not None:
+        return layers.examples(example_inputs)
+    args = example_inputs if isinstance(example_inputs, (tuple, list)) else (example_inputs,)
+    if not args:
+        raise ValueError("example_inputs holds no tensor")
+
+    def tensor(v, what):
+        if isinstance(v, torch.Tensor):
+            t = v
+        else:
+            t = torch.as_tensor(np.asarray(v))
+        if t.dim() not in (1, 2) or t.shape[0] == 0:
+            raise ValueError("%s must be [rows] or [rows, k] with rows > 0, got shape %s" % (what, tuple(t.shape)))
+        return t.float() if t.dtype.is_floating_point else t
+
+    out = []
+    for i, a in enumerate(args):
+        if isinstance(a, dict):
+            out.append({k: tensor(v, "example input %r" % k) for k, v in a.items()})
+        else:
+            out.append(tensor(a, "example input %d" % i))
+    return tuple(out)
+
+
+def inputs_for(model, example_inputs):
+    """The inputs of ``model``'s export for ``example_inputs`` (what :func:`export` takes), by
+    input name: int64 [N] ids, int64 [N, L] bags, float32 [N] or [N, k] dense features -- what
+    ``numpy.savez`` writes for ``mmoe convert --calib`` and ``mmoe score --input``. Only the
+    inputs the model reads are returned (torch-rechub's ESMM, for one, drops dense features)."""
+    import mmoe_features
+    import mmoe_trace
+    layers = mmoe_features.feature_layers(model)
+    args = _example_args(model, example_inputs, layers)
+    was_training = model.training
+    model.eval()
+    try:
+        values = mmoe_trace.trace(model, args, layers=layers)[5]
+    finally:
+        model.train(was_training)
+    return {k: v.astype(np.int64) if v.dtype.kind in "iu" else v.astype(np.float32) for k, v in values.items()}

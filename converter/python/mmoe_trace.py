@@ -54,16 +54,46 @@ def _gelu(x, n):
 _FUNCTIONS["gelu"] = _gelu
 
 
+def _embedding(node, table, ids):
+    """nn.Embedding / nn.EmbeddingBag as the runtime computes them: the id's row; or the sum or
+    mean of a bag's rows ([N, L] ids), padding ids left out, zeros for a bag of padding only."""
+    table = np.asarray(table, dtype=np.float64)
+    ids = np.asarray(ids, dtype=np.int64)
+    if ids.size and (ids.min() < 0 or ids.max() >= table.shape[0]):
+        raise ValueError("embedding %s: an id is outside the table's %d rows" % (node["output"], table.shape[0]))
+    pooling = node.get("pooling", "none")
+    if pooling == "none":
+        return table[ids.reshape(-1)]
+    keep = np.ones(ids.shape, dtype=bool) if "padding_id" not in node else ids != node["padding_id"]
+    total = (table[ids] * keep[:, :, None]).sum(axis=1)
+    if pooling == "sum":
+        return total
+    return total / np.maximum(keep.sum(axis=1, keepdims=True), 1)
+
+
 def run_graph(arch, tensors, x):
-    """Every tensor of a version-2 architecture on input rows ``x`` ([N, width]), float64.
+    """Every tensor of a version-2 architecture on the inputs ``x``: [N, width] rows for a model
+    of one dense input, or a dict of arrays by input name (ids [N], bags [N, L], dense [N] or
+    [N, k]), in float64.
 
     Returns a dict tensor name -> [N, width] array, with the runtime's float semantics (which
     its float reference, converter/src/float_reference.cpp, shares).
     """
-    values = {arch["inputs"][0]["name"]: np.asarray(x, dtype=np.float64)}
+    if isinstance(x, dict):
+        values = {}
+        for inp in arch["inputs"]:
+            a = np.asarray(x[inp["name"]])
+            values[inp["name"]] = a.astype(np.int64) if inp.get("kind", "dense") != "dense" else \
+                a.astype(np.float64).reshape(a.shape[0], -1)
+    else:
+        values = {arch["inputs"][0]["name"]: np.asarray(x, dtype=np.float64)}
     for node in arch["nodes"]:
         op = node["op"]
-        if op == "dense":
+        if op == "embedding":
+            y = _embedding(node, tensors[node["table"]], values[node["input"]])
+        elif op == "concat":
+            y = np.concatenate([values[t] for t in node["inputs"]], axis=1)
+        elif op == "dense":
             w = np.asarray(tensors[node["weight"]], dtype=np.float64)
             y = values[node["input"]] @ w.T
             if "bias" in node:
@@ -158,10 +188,59 @@ class _Terms:
         self.terms, self.fx_node, self.feat = terms, fx_node, None
 
 
+class _Ids:
+    """An integer input of the model: one id per item (kind "ids", [B]) or a bag of ids padded
+    to a common length (kind "bag", [B, L])."""
+
+    def __init__(self, name, kind):
+        self.name, self.kind = name, kind
+
+
+class _Inputs:
+    """forward()'s dict of inputs: ``x["name"]`` is that input (made an input of the graph when
+    first read)."""
+
+    def __init__(self, values):
+        self.values = values
+
+
+class _RawColumns:
+    """A DeepCTR-Torch model's one float X, whose columns hold every feature: only its
+    feature-column layer reads it (mmoe_features builds that layer's nodes)."""
+
+
+class _SeqEmb:
+    """[B, L, D]: an nn.Embedding's rows for a bag, before it is pooled over axis 1."""
+
+    def __init__(self, ids, table, weight):
+        self.ids, self.table, self.weight = ids, table, weight
+
+
+class _Cat:
+    """Tensors side by side on the feature axis ([B, sum of widths]): embeddings and float
+    inputs, a concat node once a layer reads it; or task scores, when forward() returns it."""
+
+    def __init__(self, parts, fx_node, label="concat"):
+        self.parts, self.fx_node, self.label, self.feat = parts, fx_node, label, None
+
+
+class _Group:
+    """[B, F, D]: embeddings stacked on axis 1 (torch-rechub's squeeze_dim=False); flattened
+    to [B, F * D], a concat."""
+
+    def __init__(self, parts, fx_node):
+        self.parts, self.fx_node = parts, fx_node
+
+
 def _value_tracer():
     """A torch.fx tracer whose proxies also carry the example's values, so that forward() may
     read concrete shapes (``batch_size, _ = x.shape``, as the seed article does) and create
-    tensors from them; those become constants of the traced graph."""
+    tensors from them; those become constants of the traced graph.
+
+    ``examples`` holds one value per placeholder of forward(), in order. ``leaves`` maps a
+    predicate on a submodule to a function ``(tracer, module, path, args, kwargs) -> value``
+    that records the call in the graph its own way (feature-column layers, whose arguments
+    torch.fx cannot store); ``autowrap`` lists plain functions recorded as one call each."""
     import torch
     import torch.fx as fx
 
@@ -173,15 +252,23 @@ def _value_tracer():
             return super().__getattr__(k)
 
     class ValueTracer(fx.Tracer):
-        def __init__(self, example):
-            super().__init__()
-            self.example, self.concrete = example, False
+        def __init__(self, examples, leaves=(), autowrap=()):
+            super().__init__(autowrap_functions=tuple(autowrap))
+            self.examples, self.concrete, self.leaves, self.placeholders = list(examples), False, list(leaves), 0
 
         def proxy(self, node):
             return ValueProxy(node, self)
 
         def getattr(self, attr, attr_val, parameter_proxy_cache):
             return attr_val if self.concrete else super().getattr(attr, attr_val, parameter_proxy_cache)
+
+        def call_module(self, m, forward, args, kwargs):
+            if self.concrete:  # computing a value, not tracing
+                return forward(*args, **kwargs)
+            for accepts, record in self.leaves:
+                if accepts(m):
+                    return record(self, m, self.path_of_module(m), args, kwargs)
+            return super().call_module(m, forward, args, kwargs)
 
         def create_proxy(self, kind, target, args, kwargs, name=None, type_expr=None, proxy_factory_fn=None):
             p = super().create_proxy(kind, target, args, kwargs, name, type_expr, proxy_factory_fn)
@@ -197,7 +284,8 @@ def _value_tracer():
             try:
                 with torch.no_grad():
                     if kind == "placeholder":
-                        v = self.example
+                        v = self.examples[self.placeholders] if self.placeholders < len(self.examples) else None
+                        self.placeholders += 1
                     elif kind == "get_attr":
                         v = self.root
                         for part in target.split("."):
@@ -224,7 +312,10 @@ _SUPPORTED = ("supported: nn.Linear; nn.BatchNorm1d right after a Linear (eval m
               "features; torch.stack / torch.cat of unsqueeze(1) experts, weighted by probabilities with "
               "(w.unsqueeze(-1) * e).sum(1) or torch.matmul / bmm(w.unsqueeze(1), e), or summed term by term "
               "(torch.zeros(...) += e_i * w[:, i].unsqueeze(1), or w[:, i:i + 1]); a scalar added to a Linear's "
-              "output; products of task scores; torch.cat of task scores as the output")
+              "output; products of task scores; torch.cat of task scores as the output; nn.Embedding on integer "
+              "inputs ([batch] ids, or [batch, L] bags then .sum(1) / .mean(1)), nn.EmbeddingBag (sum, mean, "
+              "padding_idx) on [batch, L] ids, torch.cat of embeddings and float inputs; the feature layers of "
+              "DeepCTR-Torch and torch-rechub")
 
 _ACTIVATION_MODULES = {
     "ReLU": ("relu", lambda m: {}),
@@ -265,10 +356,16 @@ def _fn_name(target):
 
 
 class _Tracer:
-    def __init__(self, gm, values, input_name):
+    def __init__(self, gm, values, input_name, raw_columns=False, builders=None):
         self.gm = gm
+        self.builders = builders or {}  # marker function -> builder(tracer, fx node) of a feature layer
         self.values = values  # fx node -> the torch value it computed on the example inputs
+        # One tensor argument is the input named input_name; several (or a dict) keep their names.
         self.input_name = input_name
+        self.raw_columns = raw_columns  # forward()'s tensor is DeepCTR-Torch's X
+        self.inputs = []  # the architecture's inputs, in order
+        self.input_values = {}  # input name -> numpy array of the example
+        self.embeddings = {}  # (input, table, pooling, padding id) -> _Feat: one node per lookup
         self.nodes = []  # architecture JSON nodes, in order
         self.tensors = {}  # weights: name -> float32 array
         self.widths = {}  # graph tensor -> width
@@ -303,6 +400,8 @@ class _Tracer:
     def feat(self, node, value, what="its input"):
         if isinstance(value, _Terms):
             return self.materialize(node, value)
+        if isinstance(value, _Cat):
+            return self.concat(node, value)
         if not isinstance(value, _Feat):
             self.fail(node, "%s is not a [batch, features] activation of the model" % what)
         return value
@@ -321,6 +420,110 @@ class _Tracer:
         if len(node.args) > index:
             return node.args[index]
         return node.kwargs.get(key, default)
+
+    # -- inputs and features -----------------------------------------------------------------
+
+    def add_input(self, name, kind, value, fx_node=None):
+        """Makes ``name`` an input of the graph: kind "ids" ([B] integers), "bag" ([B, L]
+        integers) or "dense" ([B] or [B, k] floats); ``value`` is the example's array."""
+        import torch
+        if name in self.input_values:
+            raise ValueError("two inputs are named %r" % name)
+        arr = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+        entry = {"name": name}
+        if kind == "dense":
+            arr = arr.astype(np.float64)
+            width = 1 if arr.ndim == 1 else int(arr.shape[1])
+            entry["width"] = width
+            sym = _Feat(name, width, flat=arr.ndim == 1)
+            self.widths[name] = width
+            if fx_node is not None:
+                self.source[name] = fx_node
+        else:
+            arr = arr.astype(np.int64)
+            entry["kind"] = kind
+            sym = _Ids(name, kind)
+            self.widths[name] = 0
+        self.inputs.append(entry)
+        self.input_values[name] = arr
+        return sym
+
+    def input_of(self, name, value, fx_node=None, what=None):
+        """The input a tensor argument of forward() is, by its dtype and shape."""
+        import torch
+        if not isinstance(value, torch.Tensor) or value.dim() not in (1, 2) or value.shape[0] == 0:
+            raise ValueError("input %r must be a [batch] or [batch, k] tensor with batch > 0, got %s"
+                             % (name, tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__))
+        if value.dtype.is_floating_point:
+            return self.add_input(name, "dense", value, fx_node)
+        if value.dtype == torch.bool or value.is_complex():
+            raise ValueError("input %r has dtype %s; inputs are integer ids or float features" % (name, value.dtype))
+        return self.add_input(name, "ids" if value.dim() == 1 else "bag", value, fx_node)
+
+    def dict_input(self, inputs, key, node):
+        """Input ``key`` of forward()'s dict of inputs."""
+        if not isinstance(inputs, _Inputs):
+            self.fail(node, "reads feature %r from something else than forward()'s dict of inputs" % (key,))
+        if not isinstance(key, str) or key not in inputs.values:
+            self.fail(node, "reads input %r, which the example inputs do not hold" % (key,))
+        syms = inputs.__dict__.setdefault("syms", {})
+        if key not in syms:
+            # x["name"] is the input's value; a feature layer's node is not.
+            source = node if _fn_name(node.target) == "getitem" else None
+            syms[key] = self.input_of(key, inputs.values[key], source)
+        return syms[key]
+
+    def embedding(self, node, ids, table, weight, pooling="none", padding_id=None, label=None):
+        """The embedding node reading ``ids`` from ``table`` (a [rows, dim] weight), made once
+        however often the model looks the same ids up in the same table."""
+        if not isinstance(ids, _Ids):
+            self.fail(node, "an embedding reads an integer input of the model (ids or a bag of ids)")
+        if (ids.kind == "bag") != (pooling != "none"):
+            self.fail(node, "input %r holds %s, which this lookup %s" % (
+                ids.name, "bags of ids [batch, L]" if ids.kind == "bag" else "one id per item [batch]",
+                "does not pool" if pooling == "none" else "pools"))
+        key = (ids.name, table, pooling, padding_id)
+        if key in self.embeddings:
+            return self.embeddings[key]
+        weight = np.asarray(weight, dtype=np.float32)
+        if weight.ndim != 2:
+            self.fail(node, "an embedding table is [rows, dim], got shape %s" % (weight.shape,))
+        if table in self.tensors and not np.array_equal(self.tensors[table], weight):
+            raise ValueError("two different tables are named %r" % table)
+        self.tensors[table] = weight
+        entry = {"op": "embedding", "input": ids.name, "output": self.unique(label or ids.name + ".emb"),
+                 "table": table}
+        if pooling != "none":
+            entry["pooling"] = pooling
+        if padding_id is not None:
+            entry["padding_id"] = int(padding_id)
+        feat = self.add_node(entry, int(weight.shape[1]), node)
+        self.embeddings[key] = feat
+        return feat
+
+    def concat(self, node, cat):
+        """The concat node of a _Cat (made when a layer first reads it): its parts must be
+        embeddings or float inputs, which the concat quantizes column by column."""
+        if cat.feat is not None:
+            return cat.feat
+        def flat(items):
+            for p in items:
+                if isinstance(p, _Cat):
+                    yield from flat(p.parts)
+                else:
+                    yield p
+
+        parts = list(flat(cat.parts))
+        for p in parts:
+            index = self.producer.get(p.name) if isinstance(p, _Feat) else None
+            is_input = isinstance(p, _Feat) and any(i["name"] == p.name and "width" in i for i in self.inputs)
+            if not (is_input or (index is not None and self.nodes[index]["op"] == "embedding")):
+                what = p.name if isinstance(p, _Feat) else type(p).__name__
+                self.fail(node, "concatenates %s: concatenating activations is not supported, only embeddings and "
+                                "float inputs of the model are joined (into the first layers' input)" % what)
+        entry = {"op": "concat", "inputs": [p.name for p in parts], "output": self.unique(cat.label)}
+        cat.feat = self.add_node(entry, sum(p.width for p in parts), cat.fx_node)
+        return cat.feat
 
     # -- nodes -------------------------------------------------------------------------------
 
@@ -425,21 +628,26 @@ class _Tracer:
         result = None
         for node in self.gm.graph.nodes:
             if node.op == "placeholder":
-                if self.input_name in self.widths:
-                    raise ValueError("forward() takes more than one input (%s); the model must take one "
-                                     "[batch, features] tensor" % node.name)
-                value = self.values[node]
-                if not isinstance(value, torch.Tensor) or value.dim() != 2:
-                    raise ValueError("the example input must be one [batch, features] tensor")
-                self.widths[self.input_name] = int(value.shape[1])
-                self.source[self.input_name] = node
-                self.sym[node] = _Feat(self.input_name, int(value.shape[1]))
+                value = self.values.get(node)
+                if value is None:
+                    self.sym[node] = None  # an optional argument the example leaves out
+                elif self.raw_columns:
+                    self.sym[node] = _RawColumns()
+                elif isinstance(value, dict):
+                    self.sym[node] = _Inputs(value)
+                else:
+                    tensors = [n for n in self.gm.graph.nodes if n.op == "placeholder" and
+                               isinstance(self.values.get(n), torch.Tensor)]
+                    one = len(tensors) == 1 and value.dtype.is_floating_point
+                    self.sym[node] = self.input_of(self.input_name if one else node.target, value, node)
             elif node.op == "get_attr":
                 obj = self.gm
                 for part in node.target.split("."):
                     obj = getattr(obj, part)
                 self.sym[node] = _Param(obj.detach().cpu().numpy() if isinstance(obj, torch.Tensor) else obj,
                                         node.target)
+            elif node.op == "call_function" and node.target in self.builders:
+                self.sym[node] = self.builders[node.target](self, node)
             elif node.op == "call_module":
                 m = self.gm.get_submodule(node.target)
                 args = [self.sym_of(a) for a in node.args]
@@ -449,6 +657,24 @@ class _Tracer:
                 kind = type(m).__name__
                 if isinstance(m, (nn.Dropout, nn.Identity, nn.AlphaDropout)):
                     self.sym[node] = x
+                elif isinstance(m, nn.Embedding):
+                    if m.max_norm is not None:
+                        self.fail(node, "an embedding with max_norm renormalises rows as it reads them")
+                    if not isinstance(x, _Ids):
+                        self.fail(node, "an embedding reads an integer input of the model (ids or a bag of ids)")
+                    weight = m.weight.detach().cpu().numpy()
+                    table = node.target + ".weight"
+                    self.sym[node] = self.embedding(node, x, table, weight) if x.kind == "ids" else \
+                        _SeqEmb(x, table, weight)
+                elif isinstance(m, nn.EmbeddingBag):
+                    if len(args) > 1 or node.kwargs.get("offsets") is not None or \
+                            node.kwargs.get("per_sample_weights") is not None:
+                        self.fail(node, "an EmbeddingBag is read with one [batch, L] tensor of ids (padded with "
+                                        "its padding_idx), without offsets or per-sample weights")
+                    if m.mode not in ("sum", "mean") or m.max_norm is not None:
+                        self.fail(node, "an EmbeddingBag pools by sum or mean (mode %r)" % m.mode)
+                    self.sym[node] = self.embedding(node, x, node.target + ".weight", m.weight.detach().cpu().numpy(),
+                                                    m.mode, m.padding_idx)
                 elif isinstance(m, nn.Linear):
                     self.sym[node] = self.dense(node, self.feat(node, x), node.target,
                                                 m.weight.detach().cpu().numpy(),
@@ -485,6 +711,8 @@ class _Tracer:
         if fn == "getitem":
             if isinstance(x, (list, tuple)):
                 return x[args[1]]
+            if isinstance(x, _Inputs):
+                return self.dict_input(x, args[1], node)
             index = args[1]
             if isinstance(x, _Feat) and not x.flat and isinstance(index, tuple) and len(index) == 2 and \
                     index[0] == slice(None):
@@ -537,11 +765,28 @@ class _Tracer:
         if fn in ("view", "reshape") and isinstance(x, _ProbCol) and not x.keep and \
                 tuple(args[1:]) in ((-1, 1), ((-1, 1),)):
             return _ProbCol(x.probs, x.index, keep=True)
+        if fn in ("long", "int") and isinstance(x, _Ids):
+            return x
+        if fn == "float" and isinstance(x, _Feat) and x.name in self.input_values:
+            return x
+        if fn in ("sum", "mean") and isinstance(x, _SeqEmb):
+            if self.dim_arg(node, 1, "dim") not in (1, -2) or kwargs.get("keepdim", False):
+                self.fail(node, "an embedding of a bag is pooled over dim 1 (sum or mean)")
+            return self.embedding(node, x.ids, x.table, x.weight, fn)
+        if fn in ("flatten", "reshape", "view"):
+            v = self.values.get(node)
+            if v is not None and getattr(v, "dim", lambda: 0)() == 2:
+                if isinstance(x, (_Stack, _Group)):
+                    return _Cat(list(x.feats if isinstance(x, _Stack) else x.parts), node)
+                if isinstance(x, (_Feat, _Cat)) and not getattr(x, "flat", False):
+                    return x
         if fn == "unsqueeze":
             feat = self.feat(node, x)
             dim = self.dim_arg(node, 1, "dim")
             if feat.flat:
-                self.fail(node, "unsqueeze of a squeezed score")
+                if dim in (1, -1):
+                    return _Feat(feat.name, feat.width)
+                self.fail(node, "unsqueeze(%r) of a [batch] tensor" % (dim,))
             if dim == 1:
                 return _Unsq(feat, 1)
             if dim in (2, -1):
@@ -566,9 +811,11 @@ class _Tracer:
                     feats.extend([i.feat] if isinstance(i, _Unsq) else i.feats)
                 return _Stack(feats)
             scores = all(isinstance(i, _Feat) and i.width == 1 for i in items)
-            if scores and ((fn == "stack" and all(i.flat for i in items) and dim in (1, -1)) or
-                           (fn != "stack" and dim in (1, -1) and not any(i.flat for i in items))):
+            if scores and fn == "stack" and all(i.flat for i in items) and dim in (1, -1):
                 return ("scores", items)
+            if fn != "stack" and dim in (1, -1) and all(isinstance(i, (_Feat, _Cat)) and not getattr(i, "flat", False)
+                                                        for i in items):
+                return _Cat(items, node)
             self.fail(node, "%s of these values along dim %r: only experts (as a stack) or task scores (as the "
                             "output) can be joined; concatenating activations is not supported" % (fn, dim))
         if fn == "mul":
@@ -631,9 +878,20 @@ def _is_zero(v):
 def _inputs_of(node):
     if node["op"] == "mixture":
         return ([node["gate"]] if "gate" in node else []) + node["experts"]
-    if node["op"] == "product":
+    if node["op"] in ("product", "concat"):
         return node["inputs"]
     return [node["input"]]
+
+
+def _live(nodes, outputs):
+    """The nodes the outputs depend on, in order: what forward() computes and never uses (the
+    shared gate of DeepCTR-Torch's last PLE level) is left out of the model."""
+    needed, keep = set(outputs), []
+    for n in reversed(nodes):
+        if n["output"] in needed:
+            needed.update(_inputs_of(n))
+            keep.append(n)
+    return keep[::-1]
 
 
 def _fuse_and_type(nodes, outputs):
@@ -690,20 +948,32 @@ def _fuse_and_type(nodes, outputs):
     return keep, renames
 
 
-def trace(model, example_inputs, task_names=None, input_name="input"):
-    """Traces ``model`` (an nn.Module in eval mode) on ``example_inputs``.
+def trace(model, examples, task_names=None, input_name="input", layers=None):
+    """Traces ``model`` (an nn.Module in eval mode) called on the positional arguments
+    ``examples`` (a tuple: tensors, or a dict of tensors by input name).
 
-    Returns (nodes, tensors, outputs, width, checks): the architecture's nodes, the weights
-    by name, the outputs as (task name, tensor), the input width, and for each graph tensor the
-    torch value the module computed for it on the example inputs ([N, width] numpy arrays).
+    ``layers`` (mmoe_features.FeatureLayers) takes over the feature-column layers of
+    DeepCTR-Torch and torch-rechub models, which torch.fx cannot follow.
+
+    Returns (inputs, nodes, tensors, outputs, checks, input_values): the architecture's inputs
+    and nodes, the weights by name, the outputs as (task name, tensor), for each graph tensor
+    the torch value the module computed for it on the examples ([N, width] numpy arrays), and
+    each input's example array by name.
     """
     import torch
     import torch.fx as fx
 
+    examples = tuple(examples)
     try:
-        tracer = _value_tracer()(example_inputs)
-        graph = tracer.trace(model)
+        tracer = _value_tracer()(examples, layers.leaves if layers else (), layers.autowrap if layers else ())
+        if layers:
+            with layers.patched(model, tracer):
+                graph = tracer.trace(model)
+        else:
+            graph = tracer.trace(model)
         gm = fx.GraphModule(tracer.root, graph)
+    except ValueError:
+        raise
     except Exception as e:  # noqa: BLE001 - torch.fx raises many kinds
         raise ValueError("torch.fx cannot trace the model's forward(): %s: %s" % (type(e).__name__, e))
     values = {}
@@ -721,11 +991,14 @@ def trace(model, example_inputs, task_names=None, input_name="input"):
             return out
 
     with torch.no_grad():
-        Recorder(gm).run(example_inputs)
-    t = _Tracer(gm, values, input_name)
+        Recorder(gm).run(*examples)
+    t = _Tracer(gm, values, input_name, raw_columns=bool(layers and layers.raw_columns),
+                builders=layers.builders if layers else None)
     result = t.run()
     if isinstance(result, tuple) and len(result) == 2 and result[0] == "scores":
         scores = result[1]
+    elif isinstance(result, _Cat):
+        scores = result.parts
     elif isinstance(result, (list, tuple)):
         scores = list(result)
     elif isinstance(result, dict):
@@ -746,6 +1019,7 @@ def trace(model, example_inputs, task_names=None, input_name="input"):
     if len(set(task_names)) != len(task_names):
         raise ValueError("task names must be distinct: %r" % (task_names,))
     nodes, renames = _fuse_and_type(t.nodes, {s.name for s in scores})
+    nodes = _live(nodes, {renames.get(s.name, s.name) for s in scores})
     outputs = [(name, renames.get(s.name, s.name)) for name, s in zip(task_names, scores)]
     # The torch value of every graph tensor: a fused ReLU's output is the dense tensor's value.
     checks = {}
@@ -755,14 +1029,16 @@ def trace(model, example_inputs, task_names=None, input_name="input"):
         checks[dense] = t.source[fused]
     arrays = {}
     for name, fx_node in checks.items():
-        v = values[fx_node]
+        v = values.get(fx_node) if fx_node is not None else None
         if isinstance(v, torch.Tensor):
             v = v.detach().double().cpu().numpy()
             arrays[name] = v.reshape(v.shape[0], -1)
     used = set()
     for n in nodes:
-        for key in ("weight", "bias"):
+        for key in ("weight", "bias", "table"):
             if key in n:
                 used.add(n[key])
     tensors = {k: v for k, v in t.tensors.items() if k in used}
-    return nodes, tensors, outputs, t.widths[input_name], arrays
+    if not t.inputs:
+        raise ValueError("forward() reads no input of the model")
+    return t.inputs, nodes, tensors, outputs, arrays, t.input_values
