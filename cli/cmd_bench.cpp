@@ -21,8 +21,10 @@
 
 #include "bench_features.h"
 #include "commands.h"
+#include "mmoe/converter/inputs.h"
 #include "mmoe/converter/io.h"
 #include "mmoe/mmoe.h"
+#include "model_data.h"
 #include "runtime_size.h"  // generated at build time (cmake/RuntimeSize.cmake)
 
 namespace mmoe::cli {
@@ -34,6 +36,7 @@ using Clock = std::chrono::steady_clock;
 struct BenchArgs {
   std::string model, backend = "auto", isa, input;
   int batch = 1;
+  int bag_length = 4;
   int threads = 1;
   int tile = SessionOptions().tile_items;
   int warmup = 100;
@@ -74,6 +77,56 @@ std::vector<float> Features(const BenchArgs& args, int input_dim) {
   return x;
 }
 
+// The `batch` items of a model with sparse inputs: the --input items (.npz, .csv with a
+// header) repeated cyclically, or pseudo-random ones: ids uniform over their table's rows,
+// bags of bag_length such ids, dense features in [0, 1).
+converter::Inputs SparseItems(const BenchArgs& args, const Model& model) {
+  const int64_t n = args.batch;
+  converter::Inputs out;
+  if (!args.input.empty()) {
+    const std::unique_ptr<converter::InputSource> source =
+        converter::OpenInputs(args.input, model.data().graph);
+    if (source->rows() == 0) throw std::runtime_error(args.input + ": no items");
+    const converter::Inputs all = source->Read(0, source->rows());
+    out = all.Slice(0, std::min(n, all.rows));
+    while (out.rows < n) out.Append(all.Slice(0, std::min(n - out.rows, all.rows)));
+    return out;
+  }
+  uint64_t state = 0x6d6d6f652d656467ull;
+  auto next = [&state] {
+    state += 0x9e3779b97f4a7c15ull;
+    uint64_t z = state;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  out.rows = n;
+  for (int i = 0; i < model.num_inputs(); ++i) {
+    const InputInfo info = model.input(i);
+    converter::InputArray a;
+    a.name = info.name;
+    if (info.kind == InputKind::kDense) {
+      a.kind = graph::InputKind::kDense;
+      a.floats.rows = n;
+      a.floats.cols = info.width;
+      a.floats.data.resize(static_cast<size_t>(n) * static_cast<size_t>(info.width));
+      for (float& v : a.floats.data) v = static_cast<float>(next() >> 40) / static_cast<float>(1 << 24);
+    } else {
+      const bool bag = info.kind == InputKind::kBag;
+      a.kind = bag ? graph::InputKind::kBag : graph::InputKind::kIds;
+      const int64_t per_item = bag ? args.bag_length : 1;
+      a.ids.resize(static_cast<size_t>(n * per_item));
+      for (int64_t& id : a.ids) id = static_cast<int64_t>(next() % static_cast<uint64_t>(info.rows));
+      if (bag) {
+        a.offsets.resize(static_cast<size_t>(n) + 1);
+        for (int64_t r = 0; r <= n; ++r) a.offsets[static_cast<size_t>(r)] = r * per_item;
+      }
+    }
+    out.arrays.push_back(std::move(a));
+  }
+  return out;
+}
+
 SessionOptions MakeOptions(const BenchArgs& args) {
   SessionOptions options;
   if (!ParseBackend(args.backend.c_str(), &options.backend)) {
@@ -94,13 +147,14 @@ double Percentile(const std::vector<double>& sorted, double p) {
 
 // The timed region: one steady_clock pair per call around Score, into a pre-sized vector, so
 // nothing but the call itself (and ~20 ns of clock reads) is measured.
-std::vector<double> TimeCalls(Session& session, const std::vector<float>& x, std::vector<float>& scores,
-                              size_t batch, int warmup, int runs) {
-  for (int i = 0; i < warmup; ++i) Check(session.Score(x.data(), batch, scores.data(), scores.size()));
+// `score` makes one Score call.
+template <typename ScoreFn>
+std::vector<double> TimeCalls(const ScoreFn& score, int warmup, int runs) {
+  for (int i = 0; i < warmup; ++i) Check(score());
   std::vector<double> us(static_cast<size_t>(runs));
   for (double& t : us) {
     const Clock::time_point t0 = Clock::now();
-    const Status s = session.Score(x.data(), batch, scores.data(), scores.size());
+    const Status s = score();
     const Clock::time_point t1 = Clock::now();
     if (!s.ok()) Check(s);
     t = std::chrono::duration<double, std::micro>(t1 - t0).count();
@@ -148,6 +202,9 @@ nlohmann::ordered_json Report(const BenchArgs& args, const Session& session, con
       {"batch", args.batch},
       {"threads", args.threads},
       {"tile_items", session.tile_items()},
+      {"inputs", model.input_dim() > 0 ? "dense"
+                 : args.input.empty()  ? "random"
+                                       : "file"},
       {"warmup", args.warmup},
       {"runs", args.runs},
       {"load_ms", Round(t.load_ms, 3)},
@@ -200,9 +257,22 @@ void RunBench(const BenchArgs& args) {
   Check(Session::Create(model, options, &session));
   t.init_ms = MillisSince(t0);
 
-  const std::vector<float> x = Features(args, model->input_dim());
   std::vector<float> scores(static_cast<size_t>(args.batch) * static_cast<size_t>(model->num_tasks()));
-  Summarize(TimeCalls(*session, x, scores, static_cast<size_t>(args.batch), args.warmup, args.runs), &t);
+  const size_t batch = static_cast<size_t>(args.batch);
+  if (model->input_dim() > 0) {  // one dense input: Score(features)
+    const std::vector<float> x = Features(args, model->input_dim());
+    Summarize(TimeCalls([&] { return session->Score(x.data(), batch, scores.data(), scores.size()); },
+                        args.warmup, args.runs),
+              &t);
+  } else {  // sparse inputs: Score(inputs), by position
+    const converter::Inputs items = SparseItems(args, *model);
+    const std::vector<InputView> views = items.Views();
+    Summarize(
+        TimeCalls(
+            [&] { return session->Score(views.data(), views.size(), batch, scores.data(), scores.size()); },
+            args.warmup, args.runs),
+        &t);
+  }
 
   const nlohmann::ordered_json report = Report(args, *session, t);
   if (args.json) {
@@ -233,7 +303,12 @@ Action AddBench(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--runs", args->runs, "timed calls")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("-i,--input", args->input,
-                 "feature rows (.npy/.csv), repeated to fill the batch (default: pseudo-random 0/1)");
+                 "feature rows (.npy/.csv), or a sparse model's inputs by name (.npz, .csv with a header), "
+                 "repeated to fill the batch (default: pseudo-random 0/1 rows; ids uniform over their table, "
+                 "bags of --bag-length ids)");
+  app.add_option("--bag-length", args->bag_length, "ids per bag of the pseudo-random items of a sparse model")
+      ->check(CLI::Range(0, 1 << 16))
+      ->capture_default_str();
   app.add_flag("--json", args->json, "print one JSON object on one line");
   return [args] { RunBench(*args); };
 }

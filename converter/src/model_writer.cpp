@@ -388,14 +388,20 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
   fb::FinishModelBuffer(b_, mb.Finish());
   // The FlatBuffer; the tables' segments and the segment footer; the CRC-32C trailer
   // (docs/model-format.md).
-  std::vector<uint8_t> file(b_.GetBufferPointer(), b_.GetBufferPointer() + b_.GetSize());
+  // Sized once, each table's bytes freed as soon as they are copied: a 400 MB table is held
+  // twice at most, never through a vector's doubling.
+  const size_t flatbuffer_size = b_.GetSize();
+  const size_t base = (flatbuffer_size + kSegmentAlign - 1) / kSegmentAlign * kSegmentAlign;
+  std::vector<uint8_t> file;
+  file.reserve((tables.empty() ? flatbuffer_size : base + segment_end + kSegmentFooterSize) +
+               kChecksumTrailerSize);
+  file.assign(b_.GetBufferPointer(), b_.GetBufferPointer() + flatbuffer_size);
   if (!tables.empty()) {
-    const size_t flatbuffer_size = file.size();
-    const size_t base = (flatbuffer_size + kSegmentAlign - 1) / kSegmentAlign * kSegmentAlign;
     file.resize(base, 0);
-    for (const std::vector<uint8_t>& bytes : table_bytes) {
+    for (std::vector<uint8_t>& bytes : table_bytes) {
       file.resize((file.size() - base + kSegmentAlign - 1) / kSegmentAlign * kSegmentAlign + base, 0);
       file.insert(file.end(), bytes.begin(), bytes.end());
+      std::vector<uint8_t>().swap(bytes);
     }
     uint8_t footer[kSegmentFooterSize];
     WriteSegmentFooter(file.data(), flatbuffer_size, footer);

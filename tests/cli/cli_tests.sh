@@ -252,6 +252,12 @@ case $case_name in
     expect_failure "'$mmoe' score '$work/sparse.mmoe' -i '$sp/../seed_scores.npy'" "give them as .npz"
     printf 'user_id,item_id,genres,age,price,hour\n5,7,1 2,0.1,0.2,0.3\n999,7,1,0.1,0.2,0.3\n' > "$work/bad.csv"
     expect_failure "'$mmoe' score '$work/sparse.mmoe' -i '$work/bad.csv'" "item 1, input 'user_id': id 999" "200 rows"
+    # mmoe bench scores a sparse model on pseudo-random items or the file's, cycled to the batch.
+    for input in "" "-i $sp/eval.npz"; do
+      "$mmoe" bench "$work/sparse.mmoe" --batch 300 --runs 3 --warmup 1 --bag-length 3 --json $input > "$work/bench.json"
+      grep -qE '"batch":300,.*"inputs":"(random|file)".*"items_per_s":[1-9]' "$work/bench.json" ||
+        fail "bench on a sparse model: $(cat "$work/bench.json")"
+    done
     ;;
   *)
     fail "unknown case"

@@ -91,8 +91,17 @@ std::string WhereSuffix(const std::string& where) { return where.empty() ? "" : 
 
 class TensorStore {
  public:
-  TensorStore(const std::map<std::string, Tensor>& tensors, const std::string& weights_label)
-      : tensors_(tensors), label_(weights_label) {}
+  // With `owned` (the same map, the caller's to give up), a table's values are moved out of it
+  // rather than copied: a 10-million-row table is then held once.
+  TensorStore(const std::map<std::string, Tensor>& tensors, const std::string& weights_label,
+              std::map<std::string, Tensor>* owned = nullptr)
+      : tensors_(tensors), owned_(owned), label_(weights_label) {}
+
+  // The values of `name` (found already) for a table that keeps them.
+  std::vector<float> TakeValues(const std::string& name, const Tensor& t) {
+    if (owned_ == nullptr) return t.data;
+    return std::move(owned_->at(name).data);
+  }
 
   [[noreturn]] void Fail(const std::string& what) const { throw ConvertError(label_ + ": " + what); }
 
@@ -160,6 +169,7 @@ class TensorStore {
 
  private:
   const std::map<std::string, Tensor>& tensors_;
+  std::map<std::string, Tensor>* owned_;
   const std::string& label_;
   std::set<std::string> used_;
 };
@@ -174,8 +184,9 @@ class TensorStore {
 
 class ModelBuilder {
  public:
-  ModelBuilder(const std::map<std::string, Tensor>& tensors, const std::string& weights_label)
-      : store_(tensors, weights_label) {}
+  ModelBuilder(const std::map<std::string, Tensor>& tensors, const std::string& weights_label,
+               std::map<std::string, Tensor>* owned = nullptr)
+      : store_(tensors, weights_label, owned) {}
 
   FloatModel Build(const ArchSpec& spec, const std::string& default_name) {
     GraphBuilder b(spec.name.empty() ? default_name : spec.name);
@@ -771,7 +782,7 @@ class GraphArchParser : JsonReader {
     table.name = name;
     table.rows = t.shape[0];
     table.dim = static_cast<int>(t.shape[1]);
-    table.values = t.data;
+    table.values = store_->TakeValues(name, t);
     return tables_[name] = b->Table(std::move(table));
   }
 
@@ -780,8 +791,9 @@ class GraphArchParser : JsonReader {
 };
 
 FloatModel BuildFromArch(const json& arch, const std::map<std::string, Tensor>& tensors,
-                         const std::string& weights_label, const std::string& arch_label) {
-  ModelBuilder builder(tensors, weights_label);
+                         const std::string& weights_label, const std::string& arch_label,
+                         std::map<std::string, Tensor>* owned = nullptr) {
+  ModelBuilder builder(tensors, weights_label, owned);
   FloatModel model;
   if (arch.is_object() && arch.contains("version") && arch["version"] == 2 && arch.contains("format") &&
       arch["format"] == "mmoe-arch") {
@@ -1015,10 +1027,10 @@ FloatModel ImportSeedLayout(const std::map<std::string, Tensor>& tensors, const 
 }
 
 FloatModel ImportModel(const std::string& weights_path, const std::string& arch_path) {
-  const std::map<std::string, Tensor> tensors = ReadSafetensors(weights_path);
+  std::map<std::string, Tensor> tensors = ReadSafetensors(weights_path);
   if (arch_path.empty()) return BuildSeed(tensors, Stem(weights_path), weights_path);
   const json arch = ParseJsonStrict(ReadFileBytes(arch_path), arch_path);
-  return BuildFromArch(arch, tensors, weights_path, arch_path);
+  return BuildFromArch(arch, tensors, weights_path, arch_path, &tensors);
 }
 
 }  // namespace mmoe::converter

@@ -146,7 +146,12 @@ class ZipReader {
   std::string Inflate(const std::string& name, const uint8_t* data, uint64_t compressed,
                       uint64_t size) const {
 #if MMOE_HAVE_ZLIB
-    if (size > (uint64_t{1} << 40)) Fail("member '" + name + "' claims " + std::to_string(size) + " bytes");
+    // DEFLATE expands at most 1032 times (258-byte matches coded in 2 bits): a larger claim is
+    // a damaged or hostile header, refused before anything is allocated for it.
+    if (size > (uint64_t{1} << 40) || size / 1032 > compressed + 1) {
+      Fail("member '" + name + "' claims " + std::to_string(size) + " bytes from " + std::to_string(compressed) +
+           " compressed ones (deflate expands at most 1032 times)");
+    }
     std::string out(size, '\0');
     z_stream z{};
     if (inflateInit2(&z, -MAX_WBITS) != Z_OK) Fail("zlib failed to start");

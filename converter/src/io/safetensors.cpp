@@ -1,9 +1,14 @@
 // .safetensors reader: u64 LE header length, JSON header {name: {dtype, shape, data_offsets}},
 // then the data buffer the offsets point into. Everything is checked before a value is decoded.
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -164,24 +169,21 @@ double DecodeValue(const unsigned char* p, const std::string& dtype) {
   return d;
 }
 
-Tensor Decode(const TensorEntry& e, const unsigned char* data, const std::string& path) {
-  Tensor t;
-  t.shape = e.shape;
-  const uint64_t count = (e.end - e.begin) / e.dtype_size;
-  t.data.resize(count);
+// Elements [first, first + count) of tensor `e` into t->data, from `bytes` (their encoding).
+void DecodeRange(const TensorEntry& e, const unsigned char* bytes, uint64_t first, uint64_t count,
+                 const std::string& path, Tensor* t) {
   for (uint64_t i = 0; i < count; ++i) {
-    const double v = DecodeValue(data + e.begin + i * e.dtype_size, e.dtype);
+    const double v = DecodeValue(bytes + i * e.dtype_size, e.dtype);
     const char* problem = std::isnan(v)                    ? "NaN"
                           : std::isinf(v)                  ? "Inf"
                           : std::fabs(v) >= kFloatOverflow ? "a value beyond the float32 range"
                                                            : nullptr;
     if (problem != nullptr) {
       throw ConvertError(path + ": tensor '" + e.name + "' has " + problem + " at flat index " +
-                         std::to_string(i));
+                         std::to_string(first + i));
     }
-    t.data[i] = static_cast<float>(v);
+    t->data[first + i] = static_cast<float>(v);
   }
-  return t;
 }
 
 void ReadMetadata(const nlohmann::json& value, const std::string& path,
@@ -195,29 +197,12 @@ void ReadMetadata(const nlohmann::json& value, const std::string& path,
   }
 }
 
-}  // namespace
-
-std::map<std::string, Tensor> ReadSafetensors(const std::string& path,
-                                              std::map<std::string, std::string>* metadata) {
-  return ParseSafetensors(ReadFileBytes(path), path, metadata);
-}
-
-std::map<std::string, Tensor> ParseSafetensors(const std::string& bytes, const std::string& path,
-                                               std::map<std::string, std::string>* metadata) {
-  if (bytes.size() < 8) {
-    throw ConvertError(path + ": too short for a safetensors file (" + std::to_string(bytes.size()) +
-                       " bytes)");
-  }
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  const uint64_t header_size = LoadLittleEndian(p, 8);
-  if (header_size == 0 || header_size > bytes.size() - 8 || header_size > kMaxHeaderSize) {
-    throw ConvertError(path + ": header length " + std::to_string(header_size) +
-                       " does not fit the file size " + std::to_string(bytes.size()) +
-                       " (not a safetensors file?)");
-  }
-  const nlohmann::json header = ParseJsonStrict(bytes.substr(8, header_size), path + ": header");
+// The header (header_size bytes of JSON) of a file whose data buffer holds data_size bytes:
+// its tensors, every extent checked, and the metadata.
+std::vector<TensorEntry> ParseLayout(const std::string& header_bytes, uint64_t data_size,
+                                     const std::string& path, std::map<std::string, std::string>* metadata) {
+  const nlohmann::json header = ParseJsonStrict(header_bytes, path + ": header");
   if (!header.is_object()) throw ConvertError(path + ": header is not a JSON object");
-
   if (metadata != nullptr) metadata->clear();
   std::vector<TensorEntry> entries;
   for (const auto& [name, info] : header.items()) {
@@ -227,16 +212,110 @@ std::map<std::string, Tensor> ParseSafetensors(const std::string& bytes, const s
       entries.push_back(ParseEntry(name, info, path));
     }
   }
-  const uint64_t data_size = bytes.size() - 8 - header_size;
   std::vector<const TensorEntry*> pointers;
   for (const TensorEntry& e : entries) {
     CheckExtent(e, data_size, path);
     pointers.push_back(&e);
   }
   CheckNoOverlap(pointers, path);
+  return entries;
+}
 
+uint64_t HeaderSize(const unsigned char* first8, uint64_t file_size, const std::string& path) {
+  const uint64_t header_size = LoadLittleEndian(first8, 8);
+  if (header_size == 0 || header_size > file_size - 8 || header_size > kMaxHeaderSize) {
+    throw ConvertError(path + ": header length " + std::to_string(header_size) +
+                       " does not fit the file size " + std::to_string(file_size) +
+                       " (not a safetensors file?)");
+  }
+  return header_size;
+}
+
+void TooShort(uint64_t size, const std::string& path) {
+  throw ConvertError(path + ": too short for a safetensors file (" + std::to_string(size) + " bytes)");
+}
+
+// A file read in order, through one buffer.
+class FileReader {
+ public:
+  explicit FileReader(const std::string& path) : path_(path), f_(std::fopen(path.c_str(), "rb")) {
+    if (f_ == nullptr) throw ConvertError(path + ": cannot open: " + std::strerror(errno));
+  }
+  ~FileReader() { std::fclose(f_); }
+  FileReader(const FileReader&) = delete;
+  FileReader& operator=(const FileReader&) = delete;
+
+  uint64_t Size() {
+    struct stat st {};
+    if (::fstat(::fileno(f_), &st) != 0) throw ConvertError(path_ + ": cannot stat: " + std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) throw ConvertError(path_ + ": not a regular file");
+    return static_cast<uint64_t>(st.st_size);
+  }
+  // `size` bytes at `offset` into `out`.
+  void Read(uint64_t offset, size_t size, unsigned char* out) {
+    if (::fseeko(f_, static_cast<off_t>(offset), SEEK_SET) != 0 || std::fread(out, 1, size, f_) != size) {
+      throw ConvertError(
+          path_ + ": cannot read " + std::to_string(size) + " bytes at offset " + std::to_string(offset) +
+          (std::ferror(f_) ? std::string(": ") + std::strerror(errno) : std::string(" (file shortened?)")));
+    }
+  }
+
+ private:
+  const std::string& path_;
+  std::FILE* f_;
+};
+
+}  // namespace
+
+// Read tensor by tensor, through a buffer of at most 16 MB: the file is never held whole, so a
+// 10-million-row embedding table costs its decoded floats and no more.
+std::map<std::string, Tensor> ReadSafetensors(const std::string& path,
+                                              std::map<std::string, std::string>* metadata) {
+  FileReader file(path);
+  const uint64_t file_size = file.Size();
+  if (file_size < 8) TooShort(file_size, path);
+  unsigned char first8[8];
+  file.Read(0, 8, first8);
+  const uint64_t header_size = HeaderSize(first8, file_size, path);
+  std::string header(header_size, '\0');
+  file.Read(8, header_size, reinterpret_cast<unsigned char*>(header.data()));
+  const uint64_t data_offset = 8 + header_size;
+  const std::vector<TensorEntry> entries = ParseLayout(header, file_size - data_offset, path, metadata);
+
+  constexpr uint64_t kChunk = 16u << 20;
+  std::vector<unsigned char> buffer;
   std::map<std::string, Tensor> tensors;
-  for (const TensorEntry& e : entries) tensors[e.name] = Decode(e, p + 8 + header_size, path);
+  for (const TensorEntry& e : entries) {
+    Tensor& t = tensors[e.name];
+    t.shape = e.shape;
+    const uint64_t count = (e.end - e.begin) / e.dtype_size;
+    t.data.resize(count);
+    const uint64_t per_chunk = kChunk / e.dtype_size;
+    for (uint64_t first = 0; first < count; first += per_chunk) {
+      const uint64_t n = std::min(per_chunk, count - first);
+      buffer.resize(n * e.dtype_size);
+      file.Read(data_offset + e.begin + first * e.dtype_size, buffer.size(), buffer.data());
+      DecodeRange(e, buffer.data(), first, n, path, &t);
+    }
+  }
+  return tensors;
+}
+
+std::map<std::string, Tensor> ParseSafetensors(const std::string& bytes, const std::string& path,
+                                               std::map<std::string, std::string>* metadata) {
+  if (bytes.size() < 8) TooShort(bytes.size(), path);
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const uint64_t header_size = HeaderSize(p, bytes.size(), path);
+  const std::vector<TensorEntry> entries =
+      ParseLayout(bytes.substr(8, header_size), bytes.size() - 8 - header_size, path, metadata);
+  std::map<std::string, Tensor> tensors;
+  for (const TensorEntry& e : entries) {
+    Tensor& t = tensors[e.name];
+    t.shape = e.shape;
+    const uint64_t count = (e.end - e.begin) / e.dtype_size;
+    t.data.resize(count);
+    DecodeRange(e, p + 8 + header_size + e.begin, 0, count, path, &t);
+  }
   return tensors;
 }
 
