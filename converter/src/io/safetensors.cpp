@@ -265,6 +265,27 @@ class FileReader {
   std::FILE* f_;
 };
 
+// Every tensor of `entries`, decoded from the bytes bytes_at(offset, size) gives for each chunk
+// of at most 16 MB of its data (offset into the data buffer).
+template <typename BytesAt>
+std::map<std::string, Tensor> DecodeAll(const std::vector<TensorEntry>& entries, const std::string& path,
+                                        const BytesAt& bytes_at) {
+  constexpr uint64_t kChunk = 16u << 20;
+  std::map<std::string, Tensor> tensors;
+  for (const TensorEntry& e : entries) {
+    Tensor& t = tensors[e.name];
+    t.shape = e.shape;
+    const uint64_t count = (e.end - e.begin) / e.dtype_size;
+    t.data.resize(count);
+    const uint64_t per_chunk = kChunk / e.dtype_size;
+    for (uint64_t first = 0; first < count; first += per_chunk) {
+      const uint64_t n = std::min(per_chunk, count - first);
+      DecodeRange(e, bytes_at(e.begin + first * e.dtype_size, n * e.dtype_size), first, n, path, &t);
+    }
+  }
+  return tensors;
+}
+
 }  // namespace
 
 // Read tensor by tensor, through a buffer of at most 16 MB: the file is never held whole, so a
@@ -282,23 +303,12 @@ std::map<std::string, Tensor> ReadSafetensors(const std::string& path,
   const uint64_t data_offset = 8 + header_size;
   const std::vector<TensorEntry> entries = ParseLayout(header, file_size - data_offset, path, metadata);
 
-  constexpr uint64_t kChunk = 16u << 20;
   std::vector<unsigned char> buffer;
-  std::map<std::string, Tensor> tensors;
-  for (const TensorEntry& e : entries) {
-    Tensor& t = tensors[e.name];
-    t.shape = e.shape;
-    const uint64_t count = (e.end - e.begin) / e.dtype_size;
-    t.data.resize(count);
-    const uint64_t per_chunk = kChunk / e.dtype_size;
-    for (uint64_t first = 0; first < count; first += per_chunk) {
-      const uint64_t n = std::min(per_chunk, count - first);
-      buffer.resize(n * e.dtype_size);
-      file.Read(data_offset + e.begin + first * e.dtype_size, buffer.size(), buffer.data());
-      DecodeRange(e, buffer.data(), first, n, path, &t);
-    }
-  }
-  return tensors;
+  return DecodeAll(entries, path, [&](uint64_t offset, size_t size) {
+    buffer.resize(size);
+    file.Read(data_offset + offset, size, buffer.data());
+    return buffer.data();
+  });
 }
 
 std::map<std::string, Tensor> ParseSafetensors(const std::string& bytes, const std::string& path,
@@ -308,15 +318,7 @@ std::map<std::string, Tensor> ParseSafetensors(const std::string& bytes, const s
   const uint64_t header_size = HeaderSize(p, bytes.size(), path);
   const std::vector<TensorEntry> entries =
       ParseLayout(bytes.substr(8, header_size), bytes.size() - 8 - header_size, path, metadata);
-  std::map<std::string, Tensor> tensors;
-  for (const TensorEntry& e : entries) {
-    Tensor& t = tensors[e.name];
-    t.shape = e.shape;
-    const uint64_t count = (e.end - e.begin) / e.dtype_size;
-    t.data.resize(count);
-    DecodeRange(e, p + 8 + header_size + e.begin, 0, count, path, &t);
-  }
-  return tensors;
+  return DecodeAll(entries, path, [&](uint64_t offset, size_t) { return p + 8 + header_size + offset; });
 }
 
 }  // namespace mmoe::converter
