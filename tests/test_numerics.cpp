@@ -14,6 +14,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/kernels.h"
+#include "kernels/row_ops.h"
 #include "numerics.h"
 
 namespace mmoe {
@@ -407,6 +408,96 @@ TEST_CASE("every ISA's quantize row kernel is QuantizeFeature element by element
         if (q[i] != QuantizeFeature(x[i], 32.0f, zp)) {
           FAIL(std::string(isa) << ": x=" << x[i] << " zp=" << zp << " gives " << int{q[i]} << ", expected "
                                 << int{QuantizeFeature(x[i], 32.0f, zp)});
+        }
+      }
+    }
+    ++checked;
+  }
+  CHECK(checked >= 1);
+}
+
+TEST_CASE("every ISA's quantize_columns row kernel is rows::QuantizeColumns, column by column") {
+  // A concat's parts: widths 1 to 37 (masked and scalar tails of every ISA), strided rows, a
+  // scale and zero point per column (zero points at both ends of the range), values at ties,
+  // just off them, at the clamp bounds, NaN and infinities.
+  const std::vector<float> special = {kNaN, -kNaN, kInf, -kInf, 0.0f, -0.0f, 1e30f, -1e30f};
+  int checked = 0;
+  for (const char* isa : {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "neondot", "neon", "generic"}) {
+    const GemmKernels* kernels = FindGemmKernels(isa);
+    if (!kernels) continue;
+    for (int32_t width = 1; width <= 37; ++width) {
+      const size_t batch = 5, x_stride = static_cast<size_t>(width) + 3,
+                   y_stride = static_cast<size_t>(width) + 7;
+      std::vector<float> inv(static_cast<size_t>(width)), x(batch * x_stride);
+      std::vector<int32_t> zp(static_cast<size_t>(width));
+      for (int32_t c = 0; c < width; ++c) {
+        inv[static_cast<size_t>(c)] = 4.0f + 3.5f * static_cast<float>(c % 7);
+        zp[static_cast<size_t>(c)] = std::vector<int32_t>{-128, -10, 0, 127, 5}[static_cast<size_t>(c % 5)];
+      }
+      for (size_t k = 0; k < x.size(); ++k) {
+        const float tie = (static_cast<float>(static_cast<int>(k * 37 % 601) - 300) * 0.5f) /
+                          inv[(k % x_stride) % static_cast<size_t>(width)];
+        x[k] = k % 11 == 0 ? special[k / 11 % special.size()] : k % 3 == 0 ? std::nextafter(tie, 1e9f) : tie;
+      }
+      std::vector<int8_t> got(batch * y_stride, 42), want(batch * y_stride, 42);
+      kernels->rows->quantize_columns(x.data(), x_stride, batch, width, inv.data(), zp.data(), got.data(),
+                                      y_stride);
+      rows::QuantizeColumns(x.data(), x_stride, batch, width, inv.data(), zp.data(), want.data(), y_stride);
+      if (got != want) FAIL(std::string(isa) << ": width " << width << " differs from rows::QuantizeColumns");
+    }
+    ++checked;
+  }
+  CHECK(checked >= 1);
+}
+
+TEST_CASE("every ISA's embedding row kernel is rows::Embedding") {
+  // Tables of dims 1 to 37 (masked and scalar tails), 6 rows with their own scales and offsets
+  // (row bytes padded to 4, then scale and offset); single ids, bags summed and averaged with a
+  // padding id, empty bags, int32 and int64 ids, ids outside the table reading a default row.
+  int checked = 0;
+  for (const char* isa : {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "neondot", "neon", "generic"}) {
+    const GemmKernels* kernels = FindGemmKernels(isa);
+    if (!kernels) continue;
+    for (int32_t dim = 1; dim <= 37; ++dim) {
+      EmbeddingTable table;
+      table.num_rows = 6;
+      table.dim = dim;
+      table.row_bytes = (static_cast<size_t>(dim) + 3) / 4 * 4 + 8;
+      std::vector<uint8_t> bytes(table.num_rows * table.row_bytes + 3);  // rows at an odd address
+      table.rows = bytes.data() + 3;
+      std::vector<float> default_row(static_cast<size_t>(dim));
+      for (size_t r = 0; r < table.num_rows; ++r) {
+        uint8_t* row = bytes.data() + 3 + r * table.row_bytes;
+        for (int32_t c = 0; c < dim; ++c)
+          row[c] = static_cast<uint8_t>((r * 53 + static_cast<size_t>(c) * 29) % 256);
+        const float scale = 0.0137f * static_cast<float>(r + 1),
+                    offset = -1.3f + 0.41f * static_cast<float>(r);
+        std::memcpy(row + table.row_bytes - 8, &scale, 4);
+        std::memcpy(row + table.row_bytes - 4, &offset, 4);
+      }
+      for (int32_t c = 0; c < dim; ++c)
+        default_row[static_cast<size_t>(c)] = 0.25f * static_cast<float>(c) - 3.1f;
+      const std::vector<int64_t> ids64 = {2, 0, 5, 7, 2, 1, 1, -3, 4, 3, 5, 0};
+      const std::vector<int32_t> ids32(ids64.begin(), ids64.end());
+      const std::vector<int64_t> offsets = {0, 3, 3, 4, 9, 12};  // bags of 3, 0, 1, 5, 3 ids
+      for (Pooling pooling : {Pooling::kNone, Pooling::kSum, Pooling::kMean}) {
+        for (bool int64 : {true, false}) {
+          EmbeddingLookup e;
+          e.table = &table;
+          e.pooling = pooling;
+          e.has_padding_id = pooling != Pooling::kNone;
+          e.padding_id = 1;
+          e.default_row = default_row.data();
+          const IdBatch ids{int64 ? static_cast<const void*>(ids64.data()) : ids32.data(), int64,
+                            pooling == Pooling::kNone ? nullptr : offsets.data(), 0};
+          const size_t batch = pooling == Pooling::kNone ? ids64.size() : offsets.size() - 1;
+          const size_t stride = static_cast<size_t>(dim) + 5;
+          std::vector<float> got(batch * stride, 7.0f), want(batch * stride, 7.0f);
+          kernels->rows->embedding(e, ids, batch, got.data(), stride);
+          rows::Embedding(e, ids, batch, want.data(), stride);
+          if (std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) != 0)
+            FAIL(std::string(isa) << ": dim " << dim << ", pooling " << static_cast<int>(pooling)
+                                  << " differs from rows::Embedding");
         }
       }
     }

@@ -186,8 +186,8 @@ def main():
                 assert sorted(a) == sorted(b) and all(np.array_equal(a[k].reshape(len(a[k]), -1),
                                                                      b[k].reshape(len(b[k]), -1)) for k in a)
     calib, evaluation = shared_inputs
-    np.savez_compressed(os.path.join(HERE, "calib.npz"), **calib)
-    np.savez_compressed(os.path.join(HERE, "eval.npz"), **evaluation)
+    np.savez(os.path.join(HERE, "calib.npz"), **calib)
+    np.savez(os.path.join(HERE, "eval.npz"), **evaluation)
     np.save(os.path.join(HERE, "eval_labels.npy"), labels[eval_rows])
 
 

@@ -241,7 +241,7 @@ case $case_name in
                   "embedding tables 8,240 bytes"; do
       grep -qF -- "$needle" "$work/inspect.out" || fail "inspect output lacks '$needle': $(cat "$work/inspect.out")"
     done
-    # .npz (deflated) and .csv with a header: the same rows, the same bytes.
+    # .npz and .csv with a header: the same rows, the same bytes.
     "$mmoe" score "$work/sparse.mmoe" -i "$sp/eval.npz" -o "$work/a.npy" > /dev/null
     "$mmoe" score "$work/sparse.mmoe" -i "$sp/eval.csv" -o "$work/b.npy" > /dev/null
     cmp -s "$work/a.npy" "$work/b.npy" || fail ".npz and .csv inputs score differently"

@@ -51,6 +51,13 @@ struct RowKernels {
   // Logits [batch][z_stride] (column 0) -> scores[i * scores_stride] (rows::TaskScore).
   void (*task_output)(const float* z, size_t z_stride, size_t batch, bool sigmoid, float* scores,
                       size_t scores_stride);
+  // `batch` rows of `width` floats -> int8, column c with inv_scales[c] and zero_points[c]
+  // (rows::QuantizeColumns: a concat's part).
+  void (*quantize_columns)(const float* x, size_t x_stride, size_t batch, int32_t width,
+                           const float* inv_scales, const int32_t* zero_points, int8_t* y, size_t y_stride);
+  // `batch` items' embeddings (rows::Embedding).
+  void (*embedding)(const EmbeddingLookup& e, const IdBatch& ids, size_t batch, float* out,
+                    size_t out_stride);
 };
 
 // One-row GEMMs (a batch of one). A tile kernel spends as much time finding its blocks (segment

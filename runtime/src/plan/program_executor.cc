@@ -93,8 +93,8 @@ void ProgramExecutor::Concat(const ConcatPlan& plan, size_t batch, const Row& ou
       stride = static_cast<size_t>(p_.buffers[place.buffer].stride);
     }
     const int32_t at = c.offsets[j];
-    rows::QuantizeColumns(x, stride, batch, plan.widths[j], c.inv_scales.data() + at, c.zero_points + at,
-                          reinterpret_cast<int8_t*>(out.arena) + at, out.stride);
+    k_.rows->quantize_columns(x, stride, batch, plan.widths[j], c.inv_scales.data() + at, c.zero_points + at,
+                              reinterpret_cast<int8_t*>(out.arena) + at, out.stride);
   }
 }
 
@@ -135,7 +135,8 @@ void ProgramExecutor::RunOp(const Op& op, size_t batch, float* scores) {
       const Row* r = &rows_[3 * static_cast<size_t>(&op - p_.ops.data())];
       const InputView& v = in_->views[op.in.offset];
       const IdBatch ids{v.data, v.type == DataType::kInt64, v.offsets, in_->first};
-      rows::Embedding(m_.embeddings[op.index], ids, batch, reinterpret_cast<float*>(r[2].arena), r[2].stride);
+      k_.rows->embedding(m_.embeddings[op.index], ids, batch, reinterpret_cast<float*>(r[2].arena),
+                         r[2].stride);
       break;
     }
     case Op::kConcat:

@@ -2,7 +2,7 @@
 """Writes the files of tests/data/sparse/: a random MMoE on sparse features as DeepCTR-Torch
 lays it out (embedding_dict.<feature>.weight tables, the experts, gates and towers reading the
 embeddings and dense features side by side), its architecture JSON (version 2), and inputs by
-name: calib.npz (np.savez), eval.npz (np.savez_compressed) and eval.csv (the same rows).
+name: calib.npz and eval.npz (np.savez: stored, which builds without zlib read too) and eval.csv (the same rows).
 
 Needs numpy only: /usr/bin/python3 tests/data/sparse/make_sparse.py
 """
@@ -92,7 +92,7 @@ def rows(n):
 
 np.savez(os.path.join(HERE, "calib.npz"), **rows(600))
 ev = rows(200)
-np.savez_compressed(os.path.join(HERE, "eval.npz"), **ev)
+np.savez(os.path.join(HERE, "eval.npz"), **ev)
 with open(os.path.join(HERE, "eval.csv"), "w") as f:
     f.write("user_id,item_id,genres,age,price,hour\n")
     for i in range(200):

@@ -9,6 +9,7 @@
 #include <arm_neon.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/gemm.h"
 #include "kernels/row_ops.h"
@@ -77,6 +78,49 @@ inline void Scatter4(float32x4_t v, float* out, size_t stride) {
 // Two int32x4 (already in the type's range) to 8 int8 or int16 values: the saturating
 // narrows are exact.
 inline int16x8_t Narrow16(int32x4_t lo, int32x4_t hi) { return vcombine_s16(vqmovn_s32(lo), vqmovn_s32(hi)); }
+
+// rows::Embedding, eight columns of a row at a time, the last dim % 8 one by one: the same
+// float32 operations (product, + offset, + the sum so far) lane by lane (vmulq then vaddq, no
+// fused multiply-add).
+void Embedding(const EmbeddingLookup& e, const IdBatch& ids, size_t batch, float* out, size_t out_stride) {
+  const size_t full = static_cast<size_t>(e.table->dim) / 8 * 8;
+  const auto block = [full](const uint8_t* row, float scale, float offset, float* y) {
+    const float32x4_t s = vdupq_n_f32(scale), o = vdupq_n_f32(offset);
+    for (size_t c = 0; c < full; c += 8) {
+      const uint16x8_t codes = vmovl_u8(vld1_u8(row + c));
+      for (int h = 0; h < 2; ++h) {
+        const uint32x4_t u = h == 0 ? vmovl_u16(vget_low_u16(codes)) : vmovl_u16(vget_high_u16(codes));
+        const float32x4_t v = vaddq_f32(vmulq_f32(s, vcvtq_f32_u32(u)), o);
+        vst1q_f32(y + c + 4 * h, vaddq_f32(vld1q_f32(y + c + 4 * h), v));
+      }
+    }
+  };
+  rows::EmbeddingWith(e, ids, batch, out, out_stride, [&](const EmbeddingLookup& el, int64_t id, float* y) {
+    rows::AddRowWith(el, id, y, full, block);
+  });
+}
+
+// Rows of `width` columns, four at a time; the last width % 4 columns one by one.
+void QuantizeColumns(const float* x, size_t x_stride, size_t batch, int32_t width, const float* inv_scales,
+                     const int32_t* zero_points, int8_t* y, size_t y_stride) {
+  const size_t w = static_cast<size_t>(width), full = w / 4 * 4;
+  for (size_t i = 0; i < batch; ++i) {
+    const float* xi = x + i * x_stride;
+    int8_t* yi = y + i * y_stride;
+    for (size_t c = 0; c < full; c += 4) {
+      const int32x4_t zp = vld1q_s32(zero_points + c);
+      const float32x4_t lo = vcvtq_f32_s32(vsubq_s32(vdupq_n_s32(-128), zp));
+      const float32x4_t hi = vcvtq_f32_s32(vsubq_s32(vdupq_n_s32(127), zp));
+      float32x4_t v = vmulq_f32(vld1q_f32(xi + c), vld1q_f32(inv_scales + c));
+      v = vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), vceqq_f32(v, v)));  // NaN -> 0
+      const int32x4_t r = vaddq_s32(ToInt(RoundHalfEven(vminq_f32(vmaxq_f32(v, lo), hi))), zp);
+      const int8x8_t r8 = vqmovn_s16(vcombine_s16(vqmovn_s32(r), vqmovn_s32(r)));
+      const int32_t word = vget_lane_s32(vreinterpret_s32_s8(r8), 0);
+      std::memcpy(yi + c, &word, 4);
+    }
+    for (size_t c = full; c < w; ++c) yi[c] = numerics::QuantizeFeature(xi[c], inv_scales[c], zero_points[c]);
+  }
+}
 
 void Quantize(const float* x, size_t n, float inv_scale, int32_t zero_point, int8_t* q) {
   const float32x4_t inv = vdupq_n_f32(inv_scale);
@@ -186,7 +230,7 @@ void TaskOutput(const float* z, size_t z_stride, size_t batch, bool sigmoid, flo
 }  // namespace
 
 const RowKernels& NeonRowKernels() {
-  static const RowKernels table = {Quantize, Softmax, Mix, TaskOutput};
+  static const RowKernels table = {Quantize, Softmax, Mix, TaskOutput, QuantizeColumns, Embedding};
   return table;
 }
 

@@ -40,7 +40,8 @@ void TaskOutput(const float* z, size_t z_stride, size_t batch, bool sigmoid, flo
 }  // namespace
 
 const RowKernels& GenericRowKernels() {
-  static const RowKernels table = {Quantize, Softmax, Mix, TaskOutput};
+  static const RowKernels table = {Quantize,       Softmax, Mix, TaskOutput, rows::QuantizeColumns,
+                                   rows::Embedding};
   return table;
 }
 

@@ -2,7 +2,9 @@
 // sequence of kernels/row_ops.h and numerics.h in every lane.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/gemm.h"
 #include "kernels/row_ops.h"
@@ -33,6 +35,55 @@ inline __m256 Exp(__m256 x) {
 
 inline __m256 Clamp(__m256 v, float lo, float hi) {
   return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(lo)), _mm256_set1_ps(hi));
+}
+
+// rows::Embedding, eight columns of a row at a time, the last dim % 8 one by one: the same
+// float32 operations (product, + offset, + the sum so far) lane by lane.
+void Embedding(const EmbeddingLookup& e, const IdBatch& ids, size_t batch, float* out, size_t out_stride) {
+  const size_t full = static_cast<size_t>(e.table->dim) / 8 * 8;
+  const auto block = [full](const uint8_t* row, float scale, float offset, float* y) {
+    const __m256 s = _mm256_set1_ps(scale), o = _mm256_set1_ps(offset);
+    for (size_t c = 0; c < full; c += 8) {
+      const __m128i codes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + c));
+      const __m256 v = _mm256_add_ps(_mm256_mul_ps(s, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(codes))), o);
+      _mm256_storeu_ps(y + c, _mm256_add_ps(_mm256_loadu_ps(y + c), v));
+    }
+  };
+  rows::EmbeddingWith(e, ids, batch, out, out_stride, [&](const EmbeddingLookup& el, int64_t id, float* y) {
+    rows::AddRowWith(el, id, y, full, block);
+  });
+}
+
+// Rows of `width` columns, eight at a time (the columns' constants loaded once per eight, the
+// lanes past the last column neither read nor written).
+void QuantizeColumns(const float* x, size_t x_stride, size_t batch, int32_t width, const float* inv_scales,
+                     const int32_t* zero_points, int8_t* y, size_t y_stride) {
+  const size_t w = static_cast<size_t>(width);
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (size_t c = 0; c < w; c += 8) {
+    const size_t n = std::min<size_t>(8, w - c);
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lanes);
+    const __m256i zp = _mm256_maskload_epi32(zero_points + c, mask);
+    const __m256 inv = _mm256_maskload_ps(inv_scales + c, mask);
+    const __m256 lo = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_set1_epi32(-128), zp));
+    const __m256 hi = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_set1_epi32(127), zp));
+    for (size_t i = 0; i < batch; ++i) {
+      __m256 v = _mm256_mul_ps(_mm256_maskload_ps(x + i * x_stride + c, mask), inv);
+      v = _mm256_andnot_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q), v);  // NaN -> 0
+      v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+      const __m256i r = _mm256_add_epi32(_mm256_cvtps_epi32(RoundHalfEven(v)), zp);
+      const __m128i r16 = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+      const __m128i r8 = _mm_packs_epi16(r16, r16);
+      int8_t* out = y + i * y_stride + c;
+      if (n == 8) {
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(out), r8);
+      } else {
+        alignas(16) int8_t bytes[16];
+        _mm_store_si128(reinterpret_cast<__m128i*>(bytes), r8);
+        std::memcpy(out, bytes, n);
+      }
+    }
+  }
 }
 
 void Quantize(const float* x, size_t n, float inv_scale, int32_t zero_point, int8_t* q) {
@@ -143,7 +194,7 @@ void TaskOutput(const float* z, size_t z_stride, size_t batch, bool sigmoid, flo
 }  // namespace
 
 const RowKernels& Avx2RowKernels() {
-  static const RowKernels table = {Quantize, Softmax, Mix, TaskOutput};
+  static const RowKernels table = {Quantize, Softmax, Mix, TaskOutput, QuantizeColumns, Embedding};
   return table;
 }
 

@@ -42,6 +42,44 @@ inline __m512 Clamp(__m512 v, float lo, float hi) {
 
 __mmask16 Tail(size_t n) { return n >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << n) - 1); }
 
+// rows::Embedding, 16 columns of a row at a time under a mask: the same float32 operations
+// (product, + offset, + the sum so far) lane by lane.
+void Embedding(const EmbeddingLookup& e, const IdBatch& ids, size_t batch, float* out, size_t out_stride) {
+  const size_t dim = static_cast<size_t>(e.table->dim);
+  const auto block = [dim](const uint8_t* row, float scale, float offset, float* y) {
+    const __m512 s = _mm512_set1_ps(scale), o = _mm512_set1_ps(offset);
+    for (size_t c = 0; c < dim; c += 16) {
+      const __mmask16 mask = Tail(dim - c);
+      const __m512 code = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, row + c)));
+      const __m512 v = _mm512_add_ps(_mm512_mul_ps(s, code), o);
+      _mm512_mask_storeu_ps(y + c, mask, _mm512_add_ps(_mm512_maskz_loadu_ps(mask, y + c), v));
+    }
+  };
+  rows::EmbeddingWith(e, ids, batch, out, out_stride, [&](const EmbeddingLookup& el, int64_t id, float* y) {
+    rows::AddRowWith(el, id, y, dim, block);
+  });
+}
+
+// Rows of `width` columns, 16 at a time under a mask: a concat's parts are often 4 to 32 wide.
+void QuantizeColumns(const float* x, size_t x_stride, size_t batch, int32_t width, const float* inv_scales,
+                     const int32_t* zero_points, int8_t* y, size_t y_stride) {
+  const size_t w = static_cast<size_t>(width);
+  for (size_t c = 0; c < w; c += 16) {
+    const __mmask16 mask = Tail(w - c);
+    const __m512i zp = _mm512_maskz_loadu_epi32(mask, zero_points + c);
+    const __m512 inv = _mm512_maskz_loadu_ps(mask, inv_scales + c);
+    const __m512 lo = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_set1_epi32(-128), zp));
+    const __m512 hi = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_set1_epi32(127), zp));
+    for (size_t i = 0; i < batch; ++i) {
+      __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + i * x_stride + c), inv);
+      v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v, _mm512_setzero_ps());  // NaN -> 0
+      // Clamped to small integers plus a fraction: cvtps2dq rounds half to even like RoundHalfEven.
+      const __m512i r = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi)), zp);
+      _mm_mask_storeu_epi8(y + i * y_stride + c, mask, _mm512_cvtepi32_epi8(r));
+    }
+  }
+}
+
 void Quantize(const float* x, size_t n, float inv_scale, int32_t zero_point, int8_t* q) {
   const __m512 inv = _mm512_set1_ps(inv_scale);
   const float lo = static_cast<float>(-128 - zero_point), hi = static_cast<float>(127 - zero_point);
@@ -302,7 +340,7 @@ void TaskOutput(const float* z, size_t z_stride, size_t batch, bool sigmoid, flo
 }  // namespace
 
 const RowKernels& Avx512RowKernels() {
-  static const RowKernels table = {Quantize, Softmax, Mix, TaskOutput};
+  static const RowKernels table = {Quantize, Softmax, Mix, TaskOutput, QuantizeColumns, Embedding};
   return table;
 }
 
