@@ -1,8 +1,12 @@
 // mmoe_bench_backends MODEL.mmoe WEIGHTS.safetensors ARCH.json [--runs R] [--warmup W] [--rounds K]
+//                     [--bag-length L]
 //
 // Scores the same items through every int8 backend this build and CPU accept (reference,
 // simd once per instruction set, xnnpack) and through a plain float32 Eigen implementation of
-// the same network, at batch 1, 16 and 256, single-threaded, in one process. The cases take
+// the same network, at batch 1, 16 and 256, single-threaded, in one process. A model of one
+// dense input scores 0/1 features; a model with sparse inputs pseudo-random items (ids uniform
+// over their tables, bags of L ids, 4 by default; bench_features.h), its embeddings looked up
+// in the float tables on the Eigen side. The cases take
 // turns in rounds so that the frequency changes and neighbours of a shared machine hit all of
 // them alike. Prints one JSON line per case to stdout; checks go to stderr.
 #include <Eigen/Core>
@@ -21,10 +25,12 @@
 
 #include "bench_features.h"
 #include "mmoe/converter/float_reference.h"
+#include "mmoe/converter/inputs.h"
 #include "mmoe/converter/io.h"
 #include "mmoe/mmoe.h"
 
 using mmoe::cli::BinaryFeatures;
+using mmoe::converter::Inputs;
 
 namespace {
 
@@ -44,8 +50,8 @@ class EigenGraph {
  public:
   explicit EigenGraph(const mmoe::converter::FloatModel& model);
   void Resize(Eigen::Index batch);
-  // x: batch rows of input_dim floats; scores: batch rows of num_tasks floats.
-  void Forward(const float* x, float* scores);
+  // `in`: the batch's items (its rows the batch size); scores: batch rows of num_tasks floats.
+  void Forward(const Inputs& in, float* scores);
 
  private:
   struct Dense {
@@ -54,7 +60,12 @@ class EigenGraph {
     bool relu = false;
   };
 
+  // Embedding node `n` for the batch's ids of input `input`: rows of the float table, summed
+  // over a bag (padding ids skipped) and divided by their count for a mean.
+  void Embedding(const mmoe::graph::Node& n, const Inputs& in, size_t input, RowMatrix& y) const;
+
   const mmoe::converter::FloatModel& model_;
+  std::vector<int> input_of_;  // tensor -> the model input it is, or -1
   Eigen::Index batch_ = 0;
   std::vector<Dense> dense_;        // per dense node
   std::vector<RowMatrix> tensors_;  // per tensor: [batch][width]
@@ -70,6 +81,31 @@ EigenGraph::EigenGraph(const mmoe::converter::FloatModel& model) : model_(model)
     dense_.push_back(std::move(dense));
   }
   tensors_.resize(model.graph.tensors.size());
+  input_of_.assign(model.graph.tensors.size(), -1);
+  for (size_t i = 0; i < model.graph.inputs.size(); ++i)
+    input_of_[static_cast<size_t>(model.graph.inputs[i].tensor)] = static_cast<int>(i);
+}
+
+void EigenGraph::Embedding(const mmoe::graph::Node& n, const Inputs& in, size_t input, RowMatrix& y) const {
+  const mmoe::converter::FloatEmbedding& e = model_.embeddings[static_cast<size_t>(n.param)];
+  const mmoe::converter::FloatTable& t = model_.tables[static_cast<size_t>(e.table)];
+  const Eigen::Map<const RowMatrix> table(t.values.data(), t.rows, t.dim);
+  const bool bag = e.pooling != mmoe::graph::Pooling::kNone;
+  for (Eigen::Index r = 0; r < batch_; ++r) {
+    y.row(r).setZero();
+    int64_t count = 0;
+    for (int64_t j = in.Begin(input, r); j < in.End(input, r); ++j) {
+      const int64_t id = in.arrays[input].ids[static_cast<size_t>(j)];
+      if (bag && e.has_padding_id && id == e.padding_id) continue;
+      if (id >= 0 && id < t.rows) {
+        y.row(r) += table.row(id);
+      } else {
+        y.row(r) += Eigen::Map<const RowVector>(e.default_row.data(), t.dim);
+      }
+      ++count;
+    }
+    if (e.pooling == mmoe::graph::Pooling::kMean && count > 0) y.row(r) /= static_cast<float>(count);
+  }
 }
 
 void EigenGraph::Resize(Eigen::Index batch) {
@@ -79,10 +115,14 @@ void EigenGraph::Resize(Eigen::Index batch) {
   row_sum_.resize(batch);
 }
 
-void EigenGraph::Forward(const float* x, float* scores) {
+void EigenGraph::Forward(const Inputs& in, float* scores) {
   using mmoe::graph::Op;
   const mmoe::graph::Graph& g = model_.graph;
-  tensors_[g.inputs[0].tensor] = Eigen::Map<const RowMatrix>(x, batch_, model_.input_dim());
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    const mmoe::converter::Matrix& f = in.arrays[i].floats;
+    if (in.arrays[i].kind == mmoe::graph::InputKind::kDense)
+      tensors_[g.inputs[i].tensor] = Eigen::Map<const RowMatrix>(f.data.data(), batch_, f.cols);
+  }
   for (const mmoe::graph::Node& n : g.nodes) {
     RowMatrix& y = tensors_[n.output];
     const RowMatrix& a = tensors_[n.inputs[0]];
@@ -131,8 +171,17 @@ void EigenGraph::Forward(const float* x, float* scores) {
         for (size_t j = 1; j < n.inputs.size(); ++j) y.array() *= tensors_[n.inputs[j]].array();
         break;
       case Op::kEmbedding:
-      case Op::kConcat:
-        throw std::runtime_error("the float32 baseline runs dense-input models only");
+        Embedding(n, in, static_cast<size_t>(input_of_[static_cast<size_t>(n.inputs[0])]), y);
+        break;
+      case Op::kConcat: {
+        Eigen::Index at = 0;
+        for (const int32_t part : n.inputs) {
+          const RowMatrix& p = tensors_[part];
+          y.middleCols(at, p.cols()) = p;
+          at += p.cols();
+        }
+        break;
+      }
     }
   }
   Eigen::Map<RowMatrix> out(scores, batch_, static_cast<Eigen::Index>(g.outputs.size()));
@@ -148,12 +197,19 @@ struct Options {
   int runs = 1000;
   int warmup = 50;
   int rounds = 10;
+  int bag_length = 4;
+};
+
+// One batch of the items: the inputs (rows = the batch size) and their views for Score.
+struct Batch {
+  Inputs in;
+  std::vector<mmoe::InputView> views;
 };
 
 // One way of scoring: an int8 session, or the Eigen network.
 struct Case {
   std::string name, backend, isa;
-  std::function<void(const float* x, size_t batch, float* scores)> score;
+  std::function<void(const Batch& batch, float* scores)> score;
   std::vector<double> us;  // timed calls of the current batch
 };
 
@@ -183,10 +239,12 @@ Options ParseArgs(int argc, char** argv) {
       o.warmup = value();
     } else if (a == "--rounds") {
       o.rounds = value();
+    } else if (a == "--bag-length") {
+      o.bag_length = value();
     } else if (a == "-h" || a == "--help" || a.rfind("--", 0) == 0) {
       std::fprintf(stderr,
                    "usage: mmoe_bench_backends MODEL.mmoe WEIGHTS.safetensors ARCH.json "
-                   "[--runs R (1000)] [--warmup W (50)] [--rounds K (10)]\n");
+                   "[--runs R (1000)] [--warmup W (50)] [--rounds K (10)] [--bag-length L (4)]\n");
       std::exit(a == "-h" || a == "--help" ? 0 : 2);
     } else {
       positional.push_back(a);
@@ -208,16 +266,12 @@ double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
 
 // The Eigen network must compute what the converter's float reference computes, or its
 // timings would be of some other network.
-void CheckFloatNetwork(const mmoe::converter::FloatModel& fm, EigenGraph& net, const std::vector<float>& x,
+void CheckFloatNetwork(const mmoe::converter::FloatModel& fm, EigenGraph& net, const Batch& all,
                        std::vector<float>* eigen_scores) {
-  mmoe::converter::Matrix in;
-  in.rows = kMaxBatch;
-  in.cols = fm.input_dim();
-  in.data = x;
-  const mmoe::converter::Matrix ref = mmoe::converter::FloatReference(fm).Forward(in);
+  const mmoe::converter::Matrix ref = mmoe::converter::FloatReference(fm).Forward(all.in);
   eigen_scores->assign(ref.data.size(), 0.0f);
   net.Resize(kMaxBatch);
-  net.Forward(x.data(), eigen_scores->data());
+  net.Forward(all.in, eigen_scores->data());
   const double diff = MaxAbsDiff(ref.data, *eigen_scores);
   std::fprintf(stderr, "float32 (Eigen, %s) vs FloatReference: max |diff| = %.3g over %d items\n",
                Eigen::SimdInstructionSetsInUse(), diff, kMaxBatch);
@@ -240,7 +294,7 @@ std::vector<Int8Config> Int8Configs() {
 }
 
 // Sessions for every configuration Session::Create accepts; the others are named on stderr.
-std::vector<Case> MakeInt8Cases(const std::shared_ptr<const mmoe::Model>& model, const std::vector<float>& x,
+std::vector<Case> MakeInt8Cases(const std::shared_ptr<const mmoe::Model>& model, const Batch& all,
                                 const std::vector<float>& float_scores,
                                 std::vector<std::unique_ptr<mmoe::Session>>* sessions) {
   std::vector<Case> cases;
@@ -258,8 +312,15 @@ std::vector<Case> MakeInt8Cases(const std::shared_ptr<const mmoe::Model>& model,
                    s.message());
       continue;
     }
+    // A model of one dense input is scored through Score(features), as apps call it.
+    const bool dense = model->input_dim() > 0;
+    const auto score = [dense](mmoe::Session& s, const Batch& b, float* out, size_t capacity) {
+      const size_t n = static_cast<size_t>(b.in.rows);
+      return dense ? s.Score(b.in.arrays[0].floats.data.data(), n, out, capacity)
+                   : s.Score(b.views.data(), b.views.size(), n, out, capacity);
+    };
     std::vector<float> scores(float_scores.size());
-    CheckOk(session->Score(x.data(), kMaxBatch, scores.data(), scores.size()), name.c_str());
+    CheckOk(score(*session, all, scores.data(), scores.size()), name.c_str());
     const char* isa = session->isa() ? session->isa() : "";
     std::fprintf(stderr, "%s (isa %s): max |int8 score - float32 score| = %.4f over %d items\n", name.c_str(),
                  isa, MaxAbsDiff(scores, float_scores), kMaxBatch);
@@ -267,8 +328,8 @@ std::vector<Case> MakeInt8Cases(const std::shared_ptr<const mmoe::Model>& model,
     sessions->push_back(std::move(session));
     Case k{name, mmoe::BackendName(c.backend), isa, nullptr, {}};
     const size_t tasks = static_cast<size_t>(model->num_tasks());
-    k.score = [raw, tasks](const float* in, size_t batch, float* out) {
-      const mmoe::Status st = raw->Score(in, batch, out, batch * tasks);
+    k.score = [raw, tasks, score](const Batch& b, float* out) {
+      const mmoe::Status st = score(*raw, b, out, static_cast<size_t>(b.in.rows) * tasks);
       if (!st.ok()) CheckOk(st, "Score");
     };
     cases.push_back(std::move(k));
@@ -281,10 +342,10 @@ double Percentile(const std::vector<double>& sorted, double p) {
   return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)];
 }
 
-void TimeCalls(Case& c, const float* x, size_t batch, float* scores, int calls) {
+void TimeCalls(Case& c, const Batch& batch, float* scores, int calls) {
   for (int i = 0; i < calls; ++i) {
     const Clock::time_point t0 = Clock::now();
-    c.score(x, batch, scores);
+    c.score(batch, scores);
     const Clock::time_point t1 = Clock::now();
     c.us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
   }
@@ -293,19 +354,19 @@ void TimeCalls(Case& c, const float* x, size_t batch, float* scores, int calls) 
 // Warm-up, then `rounds` rounds in which every case takes its turn (the order rotating), so
 // slow phases of a noisy machine fall on all cases rather than on whichever ran then. Each
 // turn starts with one untimed call: the previous case evicted this one's weights from L1/L2.
-void RunRounds(std::vector<Case>& cases, const Options& o, const float* x, size_t batch, float* scores) {
+void RunRounds(std::vector<Case>& cases, const Options& o, const Batch& batch, float* scores) {
   for (Case& c : cases) {
     c.us.clear();
     c.us.reserve(static_cast<size_t>(o.runs));
-    for (int i = 0; i < o.warmup; ++i) c.score(x, batch, scores);
+    for (int i = 0; i < o.warmup; ++i) c.score(batch, scores);
   }
   const size_t n = cases.size();
   for (int r = 0; r < o.rounds; ++r) {
     const int calls = o.runs / o.rounds + (r < o.runs % o.rounds ? 1 : 0);
     for (size_t i = 0; i < n; ++i) {
       Case& c = cases[(i + static_cast<size_t>(r)) % n];
-      c.score(x, batch, scores);
-      TimeCalls(c, x, batch, scores, calls);
+      c.score(batch, scores);
+      TimeCalls(c, batch, scores, calls);
     }
   }
 }
@@ -355,25 +416,39 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     Die(e.what());
   }
-  if (fm.input_dim() != model->input_dim() || fm.num_tasks() != model->num_tasks()) {
+  if (fm.input_dim() != model->input_dim() || fm.num_tasks() != model->num_tasks() ||
+      fm.graph.inputs.size() != static_cast<size_t>(model->num_inputs())) {
     Die("the float weights and the model file describe different networks");
   }
   EigenGraph net(fm);
-  const std::vector<float> x = BinaryFeatures(static_cast<size_t>(kMaxBatch) * fm.input_dim());
+  Batch all;
+  if (fm.input_dim() > 0) {
+    mmoe::converter::Matrix x;
+    x.rows = kMaxBatch;
+    x.cols = fm.input_dim();
+    x.data = BinaryFeatures(static_cast<size_t>(kMaxBatch) * fm.input_dim());
+    all.in = Inputs::Dense(x, fm.graph.tensors[fm.graph.inputs[0].tensor].name);
+  } else {
+    all.in = mmoe::cli::RandomItems(*model, kMaxBatch, o.bag_length);
+  }
+  all.views = all.in.Views();
   std::vector<float> float_scores;
-  CheckFloatNetwork(fm, net, x, &float_scores);
+  CheckFloatNetwork(fm, net, all, &float_scores);
 
   std::vector<std::unique_ptr<mmoe::Session>> sessions;
-  std::vector<Case> cases = MakeInt8Cases(model, x, float_scores, &sessions);
+  std::vector<Case> cases = MakeInt8Cases(model, all, float_scores, &sessions);
   cases.push_back(Case{"float32/eigen",
                        "float32",
                        Eigen::SimdInstructionSetsInUse(),
-                       [&net](const float* in, size_t, float* out) { net.Forward(in, out); },
+                       [&net](const Batch& b, float* out) { net.Forward(b.in, out); },
                        {}});
   std::vector<float> scores(static_cast<size_t>(kMaxBatch) * model->num_tasks());
   for (int batch : kBatches) {
     net.Resize(batch);
-    RunRounds(cases, o, x.data(), static_cast<size_t>(batch), scores.data());
+    Batch b;
+    b.in = all.in.Slice(0, batch);
+    b.views = b.in.Views();
+    RunRounds(cases, o, b, scores.data());
     std::vector<double> float_us = cases.back().us;
     std::sort(float_us.begin(), float_us.end());
     PrintResults(cases, batch, static_cast<double>(model->macs_per_item()), Percentile(float_us, 50));

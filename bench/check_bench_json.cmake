@@ -1,7 +1,8 @@
 # Smoke test of the bench programs: they run, and print one well-formed JSON object per line
 # with the keys docs/performance.md documents. Nothing here looks at how fast anything is.
 #   cmake -DMODE=cli|backends|peak -DMMOE=<mmoe> -DBENCH_BACKENDS=<exe> -DPEAK_INT8=<exe>
-#         -DMODEL=<seed.mmoe> -DSEED_DIR=<examples/seed> -P check_bench_json.cmake
+#         -DMODEL=<seed.mmoe> -DSEED_DIR=<examples/seed> -DSPARSE_DIR=<tests/data/sparse>
+#         -DWORK_DIR=<a directory to write in> -P check_bench_json.cmake
 cmake_minimum_required(VERSION 3.19)  # string(JSON)
 
 set(CLI_KEYS backend isa batch threads p50_us p90_us p99_us mean_us items_per_s load_ms init_ms arena_bytes
@@ -99,9 +100,9 @@ function(check_cli)
   endif()
 endfunction()
 
-function(check_backends)
-  run_ok(out ${BENCH_BACKENDS} ${MODEL} ${SEED_DIR}/seed_mmoe.safetensors ${SEED_DIR}/seed_mmoe.arch.json
-         --runs 20 --warmup 2 --rounds 4)
+# mmoe_bench_backends on one model: every case at every batch, well-formed.
+function(check_backends model weights arch)
+  run_ok(out ${BENCH_BACKENDS} ${model} ${weights} ${arch} --runs 20 --warmup 2 --rounds 4)
   split_lines(lines "${out}")
   set(seen "")
   foreach(line IN LISTS lines)
@@ -157,7 +158,11 @@ endfunction()
 if(MODE STREQUAL "cli")
   check_cli()
 elseif(MODE STREQUAL "backends")
-  check_backends()
+  check_backends(${MODEL} ${SEED_DIR}/seed_mmoe.safetensors ${SEED_DIR}/seed_mmoe.arch.json)
+  # A model with embedding tables, ids, a bag and dense features (tests/data/sparse).
+  run_ok(converted ${MMOE} convert --weights ${SPARSE_DIR}/sparse_mmoe.safetensors
+         --arch ${SPARSE_DIR}/sparse_mmoe.arch.json --calib ${SPARSE_DIR}/calib.npz -o ${WORK_DIR}/sparse.mmoe)
+  check_backends(${WORK_DIR}/sparse.mmoe ${SPARSE_DIR}/sparse_mmoe.safetensors ${SPARSE_DIR}/sparse_mmoe.arch.json)
 elseif(MODE STREQUAL "peak")
   check_peak()
 else()

@@ -92,39 +92,7 @@ converter::Inputs SparseItems(const BenchArgs& args, const Model& model) {
     while (out.rows < n) out.Append(all.Slice(0, std::min(n - out.rows, all.rows)));
     return out;
   }
-  uint64_t state = 0x6d6d6f652d656467ull;
-  auto next = [&state] {
-    state += 0x9e3779b97f4a7c15ull;
-    uint64_t z = state;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  };
-  out.rows = n;
-  for (int i = 0; i < model.num_inputs(); ++i) {
-    const InputInfo info = model.input(i);
-    converter::InputArray a;
-    a.name = info.name;
-    if (info.kind == InputKind::kDense) {
-      a.kind = graph::InputKind::kDense;
-      a.floats.rows = n;
-      a.floats.cols = info.width;
-      a.floats.data.resize(static_cast<size_t>(n) * static_cast<size_t>(info.width));
-      for (float& v : a.floats.data) v = static_cast<float>(next() >> 40) / static_cast<float>(1 << 24);
-    } else {
-      const bool bag = info.kind == InputKind::kBag;
-      a.kind = bag ? graph::InputKind::kBag : graph::InputKind::kIds;
-      const int64_t per_item = bag ? args.bag_length : 1;
-      a.ids.resize(static_cast<size_t>(n * per_item));
-      for (int64_t& id : a.ids) id = static_cast<int64_t>(next() % static_cast<uint64_t>(info.rows));
-      if (bag) {
-        a.offsets.resize(static_cast<size_t>(n) + 1);
-        for (int64_t r = 0; r <= n; ++r) a.offsets[static_cast<size_t>(r)] = r * per_item;
-      }
-    }
-    out.arrays.push_back(std::move(a));
-  }
-  return out;
+  return RandomItems(model, n, args.bag_length);
 }
 
 SessionOptions MakeOptions(const BenchArgs& args) {
