@@ -89,7 +89,7 @@ EigenGraph::EigenGraph(const mmoe::converter::FloatModel& model) : model_(model)
 void EigenGraph::Embedding(const mmoe::graph::Node& n, const Inputs& in, size_t input, RowMatrix& y) const {
   const mmoe::converter::FloatEmbedding& e = model_.embeddings[static_cast<size_t>(n.param)];
   const mmoe::converter::FloatTable& t = model_.tables[static_cast<size_t>(e.table)];
-  const Eigen::Map<const RowMatrix> table(t.values.data(), t.rows, t.dim);
+  const Eigen::Map<const RowMatrix> table(t.data(), t.rows, t.dim);
   const bool bag = e.pooling != mmoe::graph::Pooling::kNone;
   for (Eigen::Index r = 0; r < batch_; ++r) {
     y.row(r).setZero();

@@ -44,13 +44,17 @@ Offset<flatbuffers::Vector<T>> AlignedVector(FlatBufferBuilder& b, const std::ve
 // FBGEMM's fused 8-bit row-wise layout (schema RowFormat UINT8_ROWWISE): per row, codes
 // round((v - min) / scale) with scale = (max - min) / 255 (0 for a constant row), zero padding
 // to 4 bytes, the float scale, the float offset (= min).
-std::vector<uint8_t> QuantizeTable(const FloatTable& t) {
+size_t TableRowBytes(const FloatTable& t) { return (static_cast<size_t>(t.dim) + 3) / 4 * 4 + 8; }
+
+// Rows [first, first + count) of `t` into `out` (count * TableRowBytes bytes, zeroed); a mapped
+// table's float rows leave memory once read.
+void QuantizeTableRows(const FloatTable& t, int64_t first, int64_t count, uint8_t* out) {
   const size_t dim = static_cast<size_t>(t.dim);
-  const size_t row_bytes = (dim + 3) / 4 * 4 + 8;
-  std::vector<uint8_t> bytes(static_cast<size_t>(t.rows) * row_bytes, 0);
-  for (int64_t r = 0; r < t.rows; ++r) {
-    const float* v = t.values.data() + static_cast<size_t>(r) * dim;
-    uint8_t* row = bytes.data() + static_cast<size_t>(r) * row_bytes;
+  const size_t row_bytes = TableRowBytes(t);
+  const float* values = t.data();
+  for (int64_t r = 0; r < count; ++r) {
+    const float* v = values + static_cast<size_t>(first + r) * dim;
+    uint8_t* row = out + static_cast<size_t>(r) * row_bytes;
     const auto [lo, hi] = std::minmax_element(v, v + dim);
     const float min = *lo;
     const float scale = (*hi - *lo) / 255.0f;
@@ -59,7 +63,23 @@ std::vector<uint8_t> QuantizeTable(const FloatTable& t) {
     std::memcpy(row + row_bytes - 8, &scale, 4);
     std::memcpy(row + row_bytes - 4, &min, 4);
   }
-  return bytes;
+  if (t.mapped) t.mapped->Release(static_cast<size_t>(first) * dim, static_cast<size_t>(count) * dim);
+}
+
+constexpr int64_t kTableChunkRows = 1 << 16;
+
+// The CRC-32C of the quantized table, quantized chunk by chunk into a small buffer: the file's
+// directory (in the FlatBuffer) holds it before the table is written after the FlatBuffer.
+uint32_t QuantizedTableCrc(const FloatTable& t) {
+  std::vector<uint8_t> chunk;
+  uint32_t crc = 0;
+  for (int64_t first = 0; first < t.rows; first += kTableChunkRows) {
+    const int64_t count = std::min(kTableChunkRows, t.rows - first);
+    chunk.assign(static_cast<size_t>(count) * TableRowBytes(t), 0);
+    QuantizeTableRows(t, first, count, chunk.data());
+    crc = Crc32c(chunk.data(), chunk.size(), crc);
+  }
+  return crc;
 }
 
 class Writer {
@@ -335,18 +355,20 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
     inputs.push_back(fb::CreateInput(b_, in_name, static_cast<uint32_t>(in.tensor), in_features,
                                      static_cast<fb::InputKind>(in.kind)));
   }
-  // Embedding tables: quantized row by row into the segments after the FlatBuffer.
-  std::vector<std::vector<uint8_t>> table_bytes;
+  // Embedding tables: quantized row by row into the segments after the FlatBuffer, twice
+  // (once for the CRC the FlatBuffer holds, once into the file): never held whole beside the
+  // file, nor in float.
   std::vector<Offset<fb::EmbeddingTable>> tables;
   std::vector<Offset<fb::Segment>> segments;
+  std::vector<uint64_t> segment_offsets;
   uint64_t segment_end = 0;
   for (size_t i = 0; i < m_.tables.size(); ++i) {
     const FloatTable& t = m_.tables[i];
-    table_bytes.push_back(QuantizeTable(t));
-    const std::vector<uint8_t>& bytes = table_bytes.back();
+    const uint64_t size = static_cast<uint64_t>(t.rows) * TableRowBytes(t);
     const uint64_t offset = (segment_end + kSegmentAlign - 1) / kSegmentAlign * kSegmentAlign;
-    segment_end = offset + bytes.size();
-    segments.push_back(fb::CreateSegment(b_, offset, bytes.size(), Crc32c(bytes.data(), bytes.size())));
+    segment_end = offset + size;
+    segment_offsets.push_back(offset);
+    segments.push_back(fb::CreateSegment(b_, offset, size, QuantizedTableCrc(t)));
     tables.push_back(fb::CreateEmbeddingTable(b_, b_.CreateSharedString(t.name),
                                               static_cast<uint64_t>(t.rows), static_cast<uint32_t>(t.dim),
                                               fb::RowFormat::UINT8_ROWWISE, static_cast<uint32_t>(i)));
@@ -388,8 +410,7 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
   fb::FinishModelBuffer(b_, mb.Finish());
   // The FlatBuffer; the tables' segments and the segment footer; the CRC-32C trailer
   // (docs/model-format.md).
-  // Sized once, each table's bytes freed as soon as they are copied: a 400 MB table is held
-  // twice at most, never through a vector's doubling.
+  // Sized once; each table quantized in place.
   const size_t flatbuffer_size = b_.GetSize();
   const size_t base = (flatbuffer_size + kSegmentAlign - 1) / kSegmentAlign * kSegmentAlign;
   std::vector<uint8_t> file;
@@ -397,11 +418,14 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
                kChecksumTrailerSize);
   file.assign(b_.GetBufferPointer(), b_.GetBufferPointer() + flatbuffer_size);
   if (!tables.empty()) {
-    file.resize(base, 0);
-    for (std::vector<uint8_t>& bytes : table_bytes) {
-      file.resize((file.size() - base + kSegmentAlign - 1) / kSegmentAlign * kSegmentAlign + base, 0);
-      file.insert(file.end(), bytes.begin(), bytes.end());
-      std::vector<uint8_t>().swap(bytes);
+    file.resize(base + segment_end, 0);
+    for (size_t i = 0; i < m_.tables.size(); ++i) {
+      const FloatTable& t = m_.tables[i];
+      for (int64_t first = 0; first < t.rows; first += kTableChunkRows) {
+        QuantizeTableRows(
+            t, first, std::min(kTableChunkRows, t.rows - first),
+            file.data() + base + segment_offsets[i] + static_cast<size_t>(first) * TableRowBytes(t));
+      }
     }
     uint8_t footer[kSegmentFooterSize];
     WriteSegmentFooter(file.data(), flatbuffer_size, footer);

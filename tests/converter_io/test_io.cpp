@@ -71,6 +71,13 @@ std::string Values(std::initializer_list<T> values) {
   return data;
 }
 
+template <typename T>
+std::string Values(const std::vector<T>& values) {
+  std::string data;
+  for (T v : values) AppendLittleEndian(&data, v);
+  return data;
+}
+
 // A raw safetensors file from explicit header JSON and data.
 std::string SafetensorsBytes(const std::string& header_json, const std::string& data) {
   std::string bytes;
@@ -291,6 +298,42 @@ TEST_CASE("safetensors: dtypes are converted and metadata returned") {
   CHECK(tensors.at("c").data == std::vector<float>{1.0f, -2.0f, std::ldexp(1.0f, -24)});
   CHECK(tensors.at("d").shape.empty());
   CHECK(tensors.at("d").data == std::vector<float>{1.5f});
+}
+
+TEST_CASE("safetensors: large float32 tables stay in the file, mapped and checked, the rest decoded") {
+  TempDir dir;
+  const std::string path = dir / "w.safetensors";
+  // "table" F32 [3, 2] (24 bytes) at 0..24, "w" F32 [2, 2] (16 bytes) at 24..40, "h" F16 [4] at 40..48.
+  std::vector<float> table = {0.5f, -1.0f, 2.0f, 3.25f, -0.125f, 7.0f};
+  const std::string data = Values<float>(table) + Values<float>({1.0f, 2.0f, 3.0f, 4.0f}) +
+                           Values<uint16_t>({0x3c00, 0x3c00, 0x3c00, 0x3c00});
+  const std::string header = R"({"table": {"dtype": "F32", "shape": [3, 2], "data_offsets": [0, 24]},)"
+                             R"( "w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [24, 40]},)"
+                             R"( "h": {"dtype": "F16", "shape": [2, 2], "data_offsets": [40, 48]}})";
+  // Padded so that the data starts 8-byte aligned (as safetensors writers do).
+  std::string padded = header;
+  while ((8 + padded.size()) % 8 != 0) padded += ' ';
+  WriteText(path, SafetensorsBytes(padded, data));
+  const auto tensors = ReadSafetensors(path, nullptr, 20);  // tensors of 20 bytes and more
+  const Tensor& t = tensors.at("table");
+  REQUIRE(t.mapped != nullptr);
+  CHECK(t.data.empty());
+  CHECK(t.shape == std::vector<int64_t>{3, 2});
+  CHECK(std::vector<float>(t.mapped->data(), t.mapped->data() + 6) == table);
+  t.mapped->Release(0, 6);  // only drops pages from memory: the values read the same again
+  CHECK(std::vector<float>(t.mapped->data(), t.mapped->data() + 6) == table);
+  CHECK(tensors.at("w").mapped == nullptr);  // 16 bytes: below the threshold
+  CHECK(tensors.at("w").data == std::vector<float>{1.0f, 2.0f, 3.0f, 4.0f});
+  CHECK(tensors.at("h").mapped == nullptr);  // not float32: decoded
+  CHECK(tensors.at("h").data == std::vector<float>{1.0f, 1.0f, 1.0f, 1.0f});
+  // Without a threshold, everything is decoded as before.
+  CHECK(ReadSafetensors(path).at("table").data == table);
+
+  // A mapped table is checked as it is read, with the same message as a decoded one.
+  table[4] = std::numeric_limits<float>::quiet_NaN();
+  WriteText(path, SafetensorsBytes(padded, Values<float>(table) + data.substr(24)));
+  CHECK_ERROR_HAS(ReadSafetensors(path, nullptr, 20),
+                  "w.safetensors: tensor 'table' has NaN at flat index 4");
 }
 
 TEST_CASE("safetensors errors name the file and the tensor") {

@@ -97,21 +97,38 @@ class TensorStore {
               std::map<std::string, Tensor>* owned = nullptr)
       : tensors_(tensors), owned_(owned), label_(weights_label) {}
 
-  // The values of `name` (found already) for a table that keeps them.
-  std::vector<float> TakeValues(const std::string& name, const Tensor& t) {
-    if (owned_ == nullptr) return t.data;
-    return std::move(owned_->at(name).data);
+  // The values of `name` (found with keep_mapped) for a table that keeps them: still in the
+  // file when ReadSafetensors left them there, moved or copied otherwise.
+  void TakeValues(const std::string& name, const Tensor& t, FloatTable* table) {
+    if (t.mapped) {
+      table->mapped = t.mapped;
+    } else if (owned_ == nullptr) {
+      table->values = t.data;
+    } else {
+      table->values = std::move(owned_->at(name).data);
+    }
   }
 
   [[noreturn]] void Fail(const std::string& what) const { throw ConvertError(label_ + ": " + what); }
 
-  const Tensor& Find(const std::string& name, const std::string& where) {
+  // A tensor by name. Values ReadSafetensors left in the file are read into memory here, except
+  // for an embedding table (keep_mapped), which is quantized from the file.
+  const Tensor& Find(const std::string& name, const std::string& where, bool keep_mapped = false) {
     const auto it = tensors_.find(name);
     if (it == tensors_.end()) {
       if (where.empty()) Fail("tensor '" + name + "' is missing");
       throw ConvertError(where + ": tensor '" + name + "' is not in " + label_);
     }
     used_.insert(name);
+    if (it->second.mapped && !keep_mapped) {
+      // Only ImportModel's own tensors (owned_) come from a mapped file.
+      if (owned_ == nullptr) Fail("tensor '" + name + "' is mapped but not the importer's to read");
+      Tensor& t = owned_->at(name);
+      size_t count = 1;
+      for (const int64_t d : t.shape) count *= static_cast<size_t>(d);
+      t.data.assign(t.mapped->data(), t.mapped->data() + count);
+      t.mapped.reset();
+    }
     return it->second;
   }
 
@@ -773,7 +790,7 @@ class GraphArchParser : JsonReader {
   int32_t Table(const json& node, const std::string& path, GraphBuilder* b) {
     const std::string name = NonEmptyString(Required(node, path, "table"), Join(path, "table"));
     if (const auto it = tables_.find(name); it != tables_.end()) return it->second;
-    const Tensor& t = store_->Find(name, Where(path));
+    const Tensor& t = store_->Find(name, Where(path), /*keep_mapped=*/true);
     if (t.shape.size() != 2 || t.shape[0] <= 0 || t.shape[1] <= 0) {
       Fail(Join(path, "table"),
            "tensor '" + name + "' has shape " + ShapeText(t.shape) + "; a table is [rows, dim]");
@@ -782,7 +799,7 @@ class GraphArchParser : JsonReader {
     table.name = name;
     table.rows = t.shape[0];
     table.dim = static_cast<int>(t.shape[1]);
-    table.values = store_->TakeValues(name, t);
+    store_->TakeValues(name, t, &table);
     return tables_[name] = b->Table(std::move(table));
   }
 
@@ -1027,7 +1044,8 @@ FloatModel ImportSeedLayout(const std::map<std::string, Tensor>& tensors, const 
 }
 
 FloatModel ImportModel(const std::string& weights_path, const std::string& arch_path) {
-  std::map<std::string, Tensor> tensors = ReadSafetensors(weights_path);
+  // Tables of 64 MiB and more stay in the file (quantized from it, never held in memory).
+  std::map<std::string, Tensor> tensors = ReadSafetensors(weights_path, nullptr, size_t{64} << 20);
   if (arch_path.empty()) return BuildSeed(tensors, Stem(weights_path), weights_path);
   const json arch = ParseJsonStrict(ReadFileBytes(arch_path), arch_path);
   return BuildFromArch(arch, tensors, weights_path, arch_path, &tensors);

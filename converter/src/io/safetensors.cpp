@@ -1,6 +1,9 @@
 // .safetensors reader: u64 LE header length, JSON header {name: {dtype, shape, data_offsets}},
 // then the data buffer the offsets point into. Everything is checked before a value is decoded.
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -286,12 +289,69 @@ std::map<std::string, Tensor> DecodeAll(const std::vector<TensorEntry>& entries,
   return tensors;
 }
 
+// The whole weights file mapped read-only, unmapped with the last tensor that points into it.
+class MappedFile {
+ public:
+  MappedFile(const std::string& path, uint64_t size) : size_(size) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw ConvertError(path + ": cannot open: " + std::strerror(errno));
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    const int err = errno;
+    ::close(fd);
+    if (p == MAP_FAILED)
+      throw ConvertError(path + ": cannot map " + std::to_string(size) + " bytes: " + std::strerror(err));
+    base_ = static_cast<const unsigned char*>(p);
+  }
+  ~MappedFile() { ::munmap(const_cast<unsigned char*>(base_), size_); }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const unsigned char* base() const { return base_; }
+  // Drops the whole pages inside [p, p + bytes) from this process's resident memory.
+  void Release(const void* p, size_t bytes) const {
+    const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
+    const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) / page * page;
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  }
+
+ private:
+  const unsigned char* base_ = nullptr;
+  uint64_t size_;
+};
+
+class MappedTable final : public MappedFloats {
+ public:
+  MappedTable(std::shared_ptr<const MappedFile> file, const float* values)
+      : file_(std::move(file)), values_(values) {}
+  const float* data() const override { return values_; }
+  void Release(size_t first, size_t count) const override {
+    file_->Release(values_ + first, count * sizeof(float));
+  }
+
+ private:
+  std::shared_ptr<const MappedFile> file_;
+  const float* values_;
+};
+
+// Whether tensor `e` at file offset `at` can be read in place as float32.
+bool Mappable(const TensorEntry& e, uint64_t at, size_t map_from_bytes) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  return map_from_bytes > 0 && e.dtype == "F32" && e.shape.size() == 2 && e.end - e.begin >= map_from_bytes &&
+         at % alignof(float) == 0;
+#else
+  (void)e, (void)at, (void)map_from_bytes;
+  return false;  // the file's little-endian floats are not this machine's
+#endif
+}
+
 }  // namespace
 
 // Read tensor by tensor, through a buffer of at most 16 MB: the file is never held whole, so a
 // 10-million-row embedding table costs its decoded floats and no more.
 std::map<std::string, Tensor> ReadSafetensors(const std::string& path,
-                                              std::map<std::string, std::string>* metadata) {
+                                              std::map<std::string, std::string>* metadata,
+                                              size_t map_from_bytes) {
   FileReader file(path);
   const uint64_t file_size = file.Size();
   if (file_size < 8) TooShort(file_size, path);
@@ -301,14 +361,46 @@ std::map<std::string, Tensor> ReadSafetensors(const std::string& path,
   std::string header(header_size, '\0');
   file.Read(8, header_size, reinterpret_cast<unsigned char*>(header.data()));
   const uint64_t data_offset = 8 + header_size;
-  const std::vector<TensorEntry> entries = ParseLayout(header, file_size - data_offset, path, metadata);
+  std::vector<TensorEntry> entries = ParseLayout(header, file_size - data_offset, path, metadata);
+
+  // Large float32 tables stay in the file: mapped, each value checked once (and its pages then
+  // released), the rest decoded as usual.
+  std::map<std::string, Tensor> mapped;
+  std::shared_ptr<const MappedFile> mapping;
+  for (auto it = entries.begin(); it != entries.end();) {
+    if (!Mappable(*it, data_offset + it->begin, map_from_bytes)) {
+      ++it;
+      continue;
+    }
+    if (!mapping) mapping = std::make_shared<MappedFile>(path, file_size);
+    const auto* values = reinterpret_cast<const float*>(mapping->base() + data_offset + it->begin);
+    const uint64_t count = (it->end - it->begin) / sizeof(float);
+    constexpr uint64_t kChunk = 4u << 20;  // values per check
+    for (uint64_t first = 0; first < count; first += kChunk) {
+      const uint64_t n = std::min(kChunk, count - first);
+      for (uint64_t i = 0; i < n; ++i) {
+        const float v = values[first + i];
+        if (!std::isfinite(v)) {
+          throw ConvertError(path + ": tensor '" + it->name + "' has " + (std::isnan(v) ? "NaN" : "Inf") +
+                             " at flat index " + std::to_string(first + i));
+        }
+      }
+      mapping->Release(values + first, n * sizeof(float));
+    }
+    Tensor& t = mapped[it->name];
+    t.shape = it->shape;
+    t.mapped = std::make_shared<MappedTable>(mapping, values);
+    it = entries.erase(it);
+  }
 
   std::vector<unsigned char> buffer;
-  return DecodeAll(entries, path, [&](uint64_t offset, size_t size) {
+  std::map<std::string, Tensor> tensors = DecodeAll(entries, path, [&](uint64_t offset, size_t size) {
     buffer.resize(size);
     file.Read(data_offset + offset, size, buffer.data());
     return buffer.data();
   });
+  for (auto& [name, t] : mapped) tensors[name] = std::move(t);
+  return tensors;
 }
 
 std::map<std::string, Tensor> ParseSafetensors(const std::string& bytes, const std::string& path,

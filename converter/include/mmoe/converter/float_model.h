@@ -4,7 +4,9 @@
 // layers, elementwise activations, gate softmaxes, mixtures, sigmoids and products.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -71,11 +73,28 @@ struct FloatDense {
 };
 
 // An embedding table as trained (nn.Embedding's weight): [rows][dim], row-major.
+// Float32 values read in place from a mapped weights file (a large embedding table, which the
+// converter then quantizes row by row without ever holding it in memory).
+class MappedFloats {
+ public:
+  virtual ~MappedFloats() = default;
+  virtual const float* data() const = 0;
+  // Drops values [first, first + count) from this process's resident memory (the file keeps
+  // them: reading them again reads the file).
+  virtual void Release(size_t first, size_t count) const = 0;
+};
+
 struct FloatTable {
   std::string name;  // e.g. "embedding_dict.user_id.weight"
   int64_t rows = 0;
   int dim = 0;
-  std::vector<float> values;  // rows * dim
+  std::vector<float> values;                   // rows * dim, or empty when `mapped` holds them
+  std::shared_ptr<const MappedFloats> mapped;  // (checked finite when read)
+
+  const float* data() const { return mapped ? mapped->data() : values.data(); }
+  size_t size() const {
+    return mapped ? static_cast<size_t>(rows) * static_cast<size_t>(dim) : values.size();
+  }
 };
 
 // How an embedding node reads its table (graph::Pooling: none for one id per item, sum or mean

@@ -138,7 +138,8 @@ std::string ReadFileBytes(const std::string& path);
 
 struct Tensor {
   std::vector<int64_t> shape;  // [] for a scalar
-  std::vector<float> data;     // product(shape) values, row-major
+  std::vector<float> data;     // product(shape) values, row-major (empty when `mapped` holds them)
+  std::shared_ptr<const MappedFloats> mapped;
 };
 
 // .safetensors: 8-byte little-endian header length, JSON header, data. Dtypes F32, F64, F16 and
@@ -146,8 +147,12 @@ struct Tensor {
 // length against the file size, well-formed JSON without duplicate names, offsets in range and
 // non-overlapping, byte size == product(shape) * dtype size, finite values (the error names the
 // tensor and the flat index). "__metadata__" (string to string) goes to `metadata` if given.
+// Two-dimensional float32 tensors of at least `map_from_bytes` bytes (0: none) are left in the
+// file, mapped (Tensor::mapped), their values checked as they are read once: embedding tables
+// larger than memory convert.
 std::map<std::string, Tensor> ReadSafetensors(const std::string& path,
-                                              std::map<std::string, std::string>* metadata = nullptr);
+                                              std::map<std::string, std::string>* metadata = nullptr,
+                                              size_t map_from_bytes = 0);
 // The same on the file's bytes in memory; `label` stands for the path in error messages.
 std::map<std::string, Tensor> ParseSafetensors(const std::string& bytes, const std::string& label,
                                                std::map<std::string, std::string>* metadata = nullptr);
