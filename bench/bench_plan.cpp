@@ -136,19 +136,45 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mmoe_bench_plan: %s\n", s.message());
     return 1;
   }
-  if (data.input_dim == 0) {
-    std::fprintf(stderr,
-                 "mmoe_bench_plan: the model has sparse inputs; this program takes one dense input\n");
-    return 1;
+  // One tile of items: 0/1 features for a model of one dense input; for sparse inputs, ids
+  // spread over their tables, bags of 4 ids, dense features in [0, 1) (the lookups then cost
+  // what they cost on a cold table's spread rows).
+  const size_t tasks = static_cast<size_t>(data.num_tasks());
+  std::vector<float> scores(tile * tasks);
+  const int n_inputs = model->num_inputs();
+  std::vector<std::vector<float>> floats(static_cast<size_t>(n_inputs));
+  std::vector<std::vector<int64_t>> ids(static_cast<size_t>(n_inputs)),
+      offsets(static_cast<size_t>(n_inputs));
+  std::vector<mmoe::InputView> views(static_cast<size_t>(n_inputs));
+  constexpr size_t kBagLength = 4;
+  for (int i = 0; i < n_inputs; ++i) {
+    const mmoe::InputInfo info = model->input(i);
+    const size_t k = static_cast<size_t>(i);
+    mmoe::InputView& v = views[k];
+    if (info.kind == mmoe::InputKind::kDense) {
+      floats[k].resize(tile * static_cast<size_t>(info.width));
+      for (size_t j = 0; j < floats[k].size(); ++j)
+        floats[k][j] = n_inputs == 1 ? static_cast<float>((j * 2654435761u >> 7) % 2)
+                                     : static_cast<float>((j * 2654435761u >> 7) % 1024) / 1024.0f;
+      v.data = floats[k].data();
+      v.size = floats[k].size();
+    } else {
+      const size_t per_item = info.kind == mmoe::InputKind::kBag ? kBagLength : 1;
+      ids[k].resize(tile * per_item);
+      for (size_t j = 0; j < ids[k].size(); ++j)
+        ids[k][j] = static_cast<int64_t>((j * 2654435761u) % static_cast<uint64_t>(info.rows));
+      v.data = ids[k].data();
+      v.type = mmoe::DataType::kInt64;
+      v.size = ids[k].size();
+      if (info.kind == mmoe::InputKind::kBag) {
+        offsets[k].resize(tile + 1);
+        for (size_t r = 0; r <= tile; ++r) offsets[k][r] = static_cast<int64_t>(r * per_item);
+        v.offsets = offsets[k].data();
+      }
+    }
   }
-  const size_t dim = static_cast<size_t>(data.input_dim), tasks = static_cast<size_t>(data.num_tasks());
-  std::vector<float> features(tile * dim), scores(tile * tasks);
-  for (size_t i = 0; i < features.size(); ++i) features[i] = static_cast<float>((i * 2654435761u >> 7) % 2);
-  mmoe::InputView view;
-  view.data = features.data();
-  view.size = features.size();
   mmoe::TileInputs inputs;
-  inputs.views = &view;
+  inputs.views = views.data();
 
   for (size_t batch : o.batches) {
     const auto prefix = [&](size_t ops) {
