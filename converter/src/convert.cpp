@@ -22,19 +22,6 @@ void FloatPass(const FloatModel& model, InputSource& rows, const ConvertOptions&
   });
 }
 
-// A RowSource borrowed by an InputSource.
-class RowSourceRef : public RowSource {
- public:
-  explicit RowSourceRef(RowSource& rows) : rows_(rows) {}
-  int64_t rows() const override { return rows_.rows(); }
-  int64_t cols() const override { return rows_.cols(); }
-  Matrix Read(int64_t first, int64_t count) override { return rows_.Read(first, count); }
-  const std::string& name() const override { return rows_.name(); }
-
- private:
-  RowSource& rows_;
-};
-
 void AppendRows(Matrix* all, const Matrix& part) {
   all->cols = part.cols;
   all->rows += part.rows;
@@ -53,8 +40,7 @@ ConvertResult Convert(const FloatModel& model, RowSource& calibration, const Con
     throw ConvertError(calibration.name() + ": calibration rows have " + std::to_string(calibration.cols()) +
                        " values, the model reads " + std::to_string(model.input_dim()));
   }
-  const std::unique_ptr<InputSource> inputs =
-      DenseInputSource(std::make_unique<RowSourceRef>(calibration), model.graph.inputs[0].name);
+  const std::unique_ptr<InputSource> inputs = DenseInputSource(calibration, model.graph.inputs[0].name);
   return Convert(model, *inputs, options);
 }
 

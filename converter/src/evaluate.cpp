@@ -145,19 +145,6 @@ void CheckLabels(const Matrix& labels, int64_t rows, const std::vector<bool>& pr
 
 namespace {
 
-// A RowSource borrowed by an InputSource.
-class RowSourceRef : public RowSource {
- public:
-  explicit RowSourceRef(RowSource& rows) : rows_(rows) {}
-  int64_t rows() const override { return rows_.rows(); }
-  int64_t cols() const override { return rows_.cols(); }
-  Matrix Read(int64_t first, int64_t count) override { return rows_.Read(first, count); }
-  const std::string& name() const override { return rows_.name(); }
-
- private:
-  RowSource& rows_;
-};
-
 // "2 inputs (user: ids, dense: dense 3)": what a model takes, for messages.
 std::string Describe(const graph::Graph& g) {
   std::string text = std::to_string(g.inputs.size()) + " inputs (";
@@ -178,9 +165,7 @@ EvalResult Evaluate(const FloatModel& float_model, const std::shared_ptr<const M
         rows.name() + ": rows have " + std::to_string(rows.cols()) + " values, the model reads " +
         (model->input_dim() ? std::to_string(model->input_dim()) : Describe(model->data().graph)));
   }
-  RowSourceRef ref(rows);
-  const std::unique_ptr<InputSource> inputs =
-      DenseInputSource(std::make_unique<RowSourceRef>(ref), model->data().graph.inputs[0].name);
+  const std::unique_ptr<InputSource> inputs = DenseInputSource(rows, model->data().graph.inputs[0].name);
   return Evaluate(float_model, model, *inputs, labels, options);
 }
 

@@ -6,16 +6,12 @@
 #include <string_view>
 #include <vector>
 
+#include "csv_text.h"
 #include "mmoe/converter/io.h"
 
 namespace mmoe::converter {
-namespace {
 
-// Doubles from here up round to float32 infinity (FLT_MAX plus half an ulp, where
-// round-to-nearest-even goes up); anything smaller rounds to a finite float.
-constexpr double kFloatOverflow = 0x1.ffffffp+127;
-
-constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+namespace csv {
 
 std::string_view Trim(std::string_view s) {
   const auto is_space = [](char c) { return c == ' ' || c == '\t'; };
@@ -26,7 +22,6 @@ std::string_view Trim(std::string_view s) {
 
 bool IsBlank(std::string_view line) { return Trim(line).empty(); }
 
-// Lines without their terminators; a final "\r" is dropped so "\r\n" files read the same.
 std::vector<std::string_view> SplitLines(std::string_view text) {
   std::vector<std::string_view> lines;
   while (!text.empty()) {
@@ -53,7 +48,7 @@ std::vector<std::string_view> SplitFields(std::string_view line) {
 // For a literal from_chars found out of range: whether it is too small rather than too large.
 // from_chars does not say, so look at the exponent's sign, or without an exponent at the
 // integer part.
-bool IsUnderflow(std::string_view number) {
+static bool IsUnderflow(std::string_view number) {
   const size_t e = number.find_first_of("eE");
   if (e != std::string_view::npos) return number.substr(e + 1, 1) == "-";
   const std::string_view integer_part = number.substr(0, number.find('.'));
@@ -77,18 +72,35 @@ std::optional<double> ParseNumber(std::string_view field) {
   return value;
 }
 
-bool AllNumbers(const std::vector<std::string_view>& fields) {
-  for (const auto field : fields) {
-    if (!ParseNumber(field)) return false;
-  }
-  return true;
-}
-
 std::string HeaderName(std::string_view field) {
   if (field.size() >= 2 && field.front() == '"' && field.back() == '"') {
     field = field.substr(1, field.size() - 2);
   }
   return std::string(field);
+}
+
+}  // namespace csv
+
+namespace {
+
+using csv::HeaderName;
+using csv::IsBlank;
+using csv::ParseNumber;
+using csv::SplitFields;
+using csv::SplitLines;
+using csv::Trim;
+
+// Doubles from here up round to float32 infinity (FLT_MAX plus half an ulp, where
+// round-to-nearest-even goes up); anything smaller rounds to a finite float.
+constexpr double kFloatOverflow = 0x1.ffffffp+127;
+
+constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+
+bool AllNumbers(const std::vector<std::string_view>& fields) {
+  for (const auto field : fields) {
+    if (!ParseNumber(field)) return false;
+  }
+  return true;
 }
 
 std::string At(const std::string& path, size_t line) { return path + ": line " + std::to_string(line); }

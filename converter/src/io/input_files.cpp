@@ -5,9 +5,11 @@
 #include <charconv>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <string_view>
 
+#include "csv_text.h"
 #include "mmoe/converter/inputs.h"
 #include "mmoe/converter/rows.h"
 
@@ -122,29 +124,14 @@ Inputs ReadNpzInputs(const std::string& bytes, const std::string& label, const g
 Inputs ParseCsvInputs(const std::string& bytes, const std::string& label, const graph::Graph& g) {
   std::string_view text = bytes;
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
-  std::vector<std::string_view> lines;
-  while (!text.empty()) {
-    const size_t end = text.find('\n');
-    std::string_view line = text.substr(0, end);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    lines.push_back(line);
-    if (end == std::string_view::npos) break;
-    text.remove_prefix(end + 1);
-  }
-  while (!lines.empty() && lines.back().find_first_not_of(" \t") == std::string_view::npos) lines.pop_back();
+  std::vector<std::string_view> lines = csv::SplitLines(text);
+  while (!lines.empty() && csv::IsBlank(lines.back())) lines.pop_back();
   if (lines.size() < 2) throw ConvertError(label + ": a header and at least one row are needed");
+  // Fields trimmed and unquoted (a bag's ids may be quoted: "3 7 9").
   const auto split = [](std::string_view line) {
     std::vector<std::string> fields;
-    while (true) {
-      const size_t comma = line.find(',');
-      std::string_view f = line.substr(0, comma);
-      while (!f.empty() && (f.front() == ' ' || f.front() == '\t')) f.remove_prefix(1);
-      while (!f.empty() && (f.back() == ' ' || f.back() == '\t')) f.remove_suffix(1);
-      if (f.size() >= 2 && f.front() == '"' && f.back() == '"') f = f.substr(1, f.size() - 2);
-      fields.emplace_back(f);
-      if (comma == std::string_view::npos) return fields;
-      line.remove_prefix(comma + 1);
-    }
+    for (const std::string_view f : csv::SplitFields(line)) fields.push_back(csv::HeaderName(f));
+    return fields;
   };
   const std::vector<std::string> header = split(lines[0]);
   std::map<std::string, size_t> column;
@@ -201,13 +188,10 @@ Inputs ParseCsvInputs(const std::string& bytes, const std::string& label, const 
         const std::string& f = fields[c];
         const std::string where = at + ", column '" + header[c] + "'";
         if (a.kind == graph::InputKind::kDense) {
-          double v = 0;
-          const auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), v);
-          if (f.empty() || ec != std::errc() || end != f.data() + f.size() || !std::isfinite(v) ||
-              std::fabs(v) >= 0x1.ffffffp+127) {
+          const std::optional<double> v = csv::ParseNumber(f);
+          if (!v || !std::isfinite(*v) || std::fabs(*v) >= 0x1.ffffffp+127)
             throw ConvertError(where + ": '" + f + "' is not a finite number");
-          }
-          a.floats.data.push_back(static_cast<float>(v));
+          a.floats.data.push_back(static_cast<float>(*v));
           continue;
         }
         // Ids: one integer, or for a bag any number separated by spaces (none: an empty bag).

@@ -97,23 +97,30 @@ namespace {
 
 class DenseSource : public InputSource {
  public:
-  DenseSource(std::unique_ptr<RowSource> rows, std::string input)
-      : rows_(std::move(rows)), input_(std::move(input)) {}
-  int64_t rows() const override { return rows_->rows(); }
+  // `owned` is null when the caller keeps the rows.
+  DenseSource(RowSource& rows, std::unique_ptr<RowSource> owned, std::string input)
+      : rows_(rows), owned_(std::move(owned)), input_(std::move(input)) {}
+  int64_t rows() const override { return rows_.rows(); }
   Inputs Read(int64_t first, int64_t count) override {
-    return Inputs::Dense(rows_->Read(first, count), input_);
+    return Inputs::Dense(rows_.Read(first, count), input_);
   }
-  const std::string& name() const override { return rows_->name(); }
+  const std::string& name() const override { return rows_.name(); }
 
  private:
-  std::unique_ptr<RowSource> rows_;
+  RowSource& rows_;
+  std::unique_ptr<RowSource> owned_;
   std::string input_;
 };
 
 }  // namespace
 
 std::unique_ptr<InputSource> DenseInputSource(std::unique_ptr<RowSource> rows, std::string input_name) {
-  return std::make_unique<DenseSource>(std::move(rows), std::move(input_name));
+  RowSource& ref = *rows;
+  return std::make_unique<DenseSource>(ref, std::move(rows), std::move(input_name));
+}
+
+std::unique_ptr<InputSource> DenseInputSource(RowSource& rows, std::string input_name) {
+  return std::make_unique<DenseSource>(rows, nullptr, std::move(input_name));
 }
 
 void CheckInputs(const Inputs& in, const FloatModel& model, const std::string& label) {

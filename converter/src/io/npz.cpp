@@ -149,8 +149,8 @@ class ZipReader {
     // DEFLATE expands at most 1032 times (258-byte matches coded in 2 bits): a larger claim is
     // a damaged or hostile header, refused before anything is allocated for it.
     if (size > (uint64_t{1} << 40) || size / 1032 > compressed + 1) {
-      Fail("member '" + name + "' claims " + std::to_string(size) + " bytes from " + std::to_string(compressed) +
-           " compressed ones (deflate expands at most 1032 times)");
+      Fail("member '" + name + "' claims " + std::to_string(size) + " bytes from " +
+           std::to_string(compressed) + " compressed ones (deflate expands at most 1032 times)");
     }
     std::string out(size, '\0');
     z_stream z{};

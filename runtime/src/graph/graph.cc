@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "format.h"
+
 namespace mmoe::graph {
 namespace {
 
@@ -15,12 +17,10 @@ bool Fail(std::string* error, const char* format, ...)
 #endif
     ;
 bool Fail(std::string* error, const char* format, ...) {
-  char buf[320];
   va_list args;
   va_start(args, format);
-  std::vsnprintf(buf, sizeof(buf), format, args);
+  *error = FormatV(format, args);
   va_end(args);
-  *error = buf;
   return false;
 }
 

@@ -34,15 +34,6 @@ std::string FileGraph::NodeWhere(size_t n) const {
                                : Where("nodes", static_cast<uint32_t>(n), graph.nodes[n].name);
 }
 
-std::string Format(const char* format, ...) {
-  char buf[256];
-  va_list args;
-  va_start(args, format);
-  std::vsnprintf(buf, sizeof(buf), format, args);
-  va_end(args);
-  return buf;
-}
-
 Status DecodeV2(const fb::Model* m, FileGraph* out) {
   out->format_major = 2;
   out->model = m;

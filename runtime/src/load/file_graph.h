@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "format.h"
 #include "graph/graph.h"
 #include "mmoe/status.h"
 #include "mmoe_generated.h"
@@ -41,13 +42,6 @@ struct FileGraph {
   std::string TensorWhere(size_t t) const;
   std::string NodeWhere(size_t node) const;
 };
-
-// printf into a std::string (the decoders' labels: one formatting routine, not concatenations).
-std::string Format(const char* format, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
 
 // Format 1.x: the input, experts, gates and tasks as a graph, checking the rules of that format
 // (counts, expert indices, which layers keep their accumulators).

@@ -318,7 +318,8 @@ void Builder::AddNodeOp(const Node& n, size_t index) {
     case GOp::kDense:
       return;  // in a chain
     case GOp::kActivation:
-      op.kind = Op::kActivation;
+    case GOp::kEmbedding:  // one input, its output placed like any tensor's
+      op.kind = n.op == GOp::kActivation ? Op::kActivation : Op::kEmbedding;
       op.index = n.param;
       op.in = place_[n.inputs[0]];
       op.out = PlaceTensor(n.output);
@@ -356,13 +357,6 @@ void Builder::AddNodeOp(const Node& n, size_t index) {
       p_->ops.push_back(op);
       return;
     }
-    case GOp::kEmbedding:
-      op.kind = Op::kEmbedding;
-      op.index = n.param;
-      op.in = place_[n.inputs[0]];
-      op.out = PlaceTensor(n.output);
-      p_->ops.push_back(op);
-      return;
     case GOp::kConcat: {
       ConcatPlan plan;
       plan.params = n.param;

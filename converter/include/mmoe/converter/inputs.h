@@ -79,6 +79,8 @@ class RowSource;
 // A model's one dense input from rows (.npy streamed, .csv).
 std::unique_ptr<InputSource> DenseInputSource(std::unique_ptr<RowSource> rows,
                                               std::string input_name = "input");
+// The same on rows the caller keeps (they must outlive the source).
+std::unique_ptr<InputSource> DenseInputSource(RowSource& rows, std::string input_name = "input");
 
 struct FloatModel;
 // Checks `in` against the model's inputs (count, kinds, widths, offsets, and ids within their
