@@ -331,7 +331,7 @@ TEST_CASE("a newer major format version is refused with UNSUPPORTED_VERSION nami
   ModelSpec spec = testing::MinimalModelSpec();
   spec.version_major = 3;
   spec.version_minor = 3;
-  CheckRefused(LoadExact(testing::BuildModel(spec)).status, StatusCode::kUnsupportedVersion, {"3.3", "2.1"});
+  CheckRefused(LoadExact(testing::BuildModel(spec)).status, StatusCode::kUnsupportedVersion, {"3.3", "2.2"});
 
   // The seed model with its version field patched in place.
   std::vector<uint8_t> seed = testing::SeedModelBytes();
@@ -341,7 +341,7 @@ TEST_CASE("a newer major format version is refused with UNSUPPORTED_VERSION nami
   const uint16_t newer = 7;
   std::memcpy(seed.data() + (field - seed.data()), &newer, sizeof(newer));
   Reseal(&seed);
-  CheckRefused(LoadExact(seed).status, StatusCode::kUnsupportedVersion, {"7.1", "newer", "2.1"});
+  CheckRefused(LoadExact(seed).status, StatusCode::kUnsupportedVersion, {"7.1", "newer", "2.2"});
 
   spec.version_major = 0;
   CheckRefused(LoadExact(testing::BuildModel(spec)).status, StatusCode::kUnsupportedVersion, {"0.3"});
@@ -594,7 +594,7 @@ TEST_CASE("a file requiring a feature this runtime lacks is refused with UNSUPPO
   GraphModelSpec spec = testing::MinimalGraphSpec();
   spec.required_features.push_back("embedding_bag");
   CheckRefused(LoadExact(testing::BuildGraphModel(spec)).status, StatusCode::kUnsupportedFeature,
-               {"model requires feature 'embedding_bag'", "format 2.1", "newer runtime"});
+               {"model requires feature 'embedding_bag'", "format 2.2", "newer runtime"});
   // A newer minor version that needs nothing new loads.
   spec = testing::MinimalGraphSpec();
   spec.version_minor = 7;

@@ -379,6 +379,15 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
   for (const graph::Output& o : g_.outputs) {
     outputs.push_back(fb::CreateOutput(b_, b_.CreateSharedString(o.name), static_cast<uint32_t>(o.tensor)));
   }
+  Offset<fb::PackedInput> packed = 0;
+  if (g_.packed.present()) {
+    const std::vector<uint32_t> first(g_.packed.first.begin(), g_.packed.first.end());
+    const std::vector<uint32_t> count(g_.packed.count.begin(), g_.packed.count.end());
+    packed =
+        fb::CreatePackedInput(b_, b_.CreateString(g_.packed.name), static_cast<uint32_t>(g_.packed.width),
+                              b_.CreateVector(first), b_.CreateVector(count));
+    features.insert("packed_input");
+  }
   const auto required = b_.CreateVectorOfStrings(std::vector<std::string>(features.begin(), features.end()));
   const auto tensors_off = b_.CreateVector(tensors);
   const auto nodes_off = b_.CreateVector(nodes);
@@ -392,7 +401,8 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
                                                  static_cast<uint64_t>(calibration_rows));
   fb::ModelBuilder mb(b_);
   mb.add_format_version_major(kFormatVersionMajor);
-  mb.add_format_version_minor(kFormatVersionMinor);
+  // The lowest version that holds the model, so that 2.1 runtimes read what they can score.
+  mb.add_format_version_minor(packed.IsNull() ? 1 : kFormatVersionMinor);
   mb.add_producer(producer);
   mb.add_producer_version(version);
   mb.add_name(name);
@@ -403,6 +413,7 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
   mb.add_nodes(nodes_off);
   mb.add_inputs(inputs_off);
   mb.add_outputs(outputs_off);
+  if (!packed.IsNull()) mb.add_packed_input(packed);
   if (!tables.empty()) {
     mb.add_embedding_tables(tables_off);
     mb.add_segments(segments_off);

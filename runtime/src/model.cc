@@ -69,6 +69,19 @@ Status Model::LoadBuffer(const void* data, size_t size, bool copy, const LoadOpt
 
 const char* Model::name() const { return data_->model->name() ? data_->model->name()->c_str() : ""; }
 int Model::input_dim() const { return data_->input_dim; }
+const char* Model::packed_input_name() const {
+  return data_->graph.packed.present() ? data_->graph.packed.name.c_str() : nullptr;
+}
+int Model::packed_first(int i) const {
+  const graph::PackedInput& p = data_->graph.packed;
+  return p.present() && i >= 0 && static_cast<size_t>(i) < p.first.size() ? p.first[static_cast<size_t>(i)]
+                                                                          : -1;
+}
+int Model::packed_count(int i) const {
+  const graph::PackedInput& p = data_->graph.packed;
+  return p.present() && i >= 0 && static_cast<size_t>(i) < p.count.size() ? p.count[static_cast<size_t>(i)]
+                                                                          : -1;
+}
 int Model::num_inputs() const { return static_cast<int>(data_->graph.inputs.size()); }
 InputInfo Model::input(int i) const {
   InputInfo info;

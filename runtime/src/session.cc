@@ -70,7 +70,9 @@ int64_t IdAt(const InputView& v, size_t j) {
 }
 
 // One view against the input it is for: type, sizes, offsets, and the ids against the tables.
-Status CheckView(const InputView& v, const graph::Input& input, const InputSpec& spec, size_t n_items) {
+// `item_base`: the index of the view's first item in the caller's call (messages count from it).
+Status CheckView(const InputView& v, const graph::Input& input, const InputSpec& spec, size_t n_items,
+                 size_t item_base = 0) {
   const char* name = input.name.c_str();
   if (spec.kind == graph::InputKind::kDense) {
     if (v.type != DataType::kFloat32) {
@@ -132,9 +134,60 @@ Status CheckView(const InputView& v, const graph::Input& input, const InputSpec&
       }
       return Status::Error(StatusCode::kInvalidArgument,
                            "Score: item %zu, input '%s': id %lld is outside its embedding table's %llu rows",
-                           item, name, static_cast<long long>(id),
+                           item_base + item, name, static_cast<long long>(id),
                            static_cast<unsigned long long>(spec.id_limit));
     }
+  }
+  return Status::Ok();
+}
+
+// A packed row's id (format 2.2): the float truncated toward zero, as torch's .long() and ONNX's
+// Cast do; false for NaN, infinities and values beyond int64.
+bool PackedId(float v, int64_t* id) {
+  if (!(v > -9.2e18f && v < 9.2e18f)) return false;
+  *id = static_cast<int64_t>(v);
+  return true;
+}
+
+// Rows [first, first + k) of a packed call unpacked into impl.unpacked, as views (in graph
+// order) that are then checked as Score(inputs) checks them.
+Status UnpackChunk(Session::Impl& impl, const float* x, size_t first, size_t k) {
+  const ModelData& m = *impl.model;
+  const graph::PackedInput& p = m.graph.packed;
+  const size_t width = static_cast<size_t>(p.width);
+  for (size_t i = 0; i < impl.unpacked.size(); ++i) {
+    Session::Impl::Unpacked& u = impl.unpacked[i];
+    const size_t at = static_cast<size_t>(p.first[i]), count = static_cast<size_t>(p.count[i]);
+    const graph::Input& input = m.graph.inputs[i];
+    InputView& v = impl.ordered[i];
+    v = InputView();
+    if (input.kind == graph::InputKind::kDense) {
+      for (size_t r = 0; r < k; ++r) {
+        std::memcpy(u.floats.data() + r * count, x + (first + r) * width + at, count * sizeof(float));
+      }
+      v.data = u.floats.data();
+      v.size = k * count;
+      continue;
+    }
+    for (size_t r = 0; r < k; ++r) {
+      const float* row = x + (first + r) * width + at;
+      for (size_t j = 0; j < count; ++j) {
+        int64_t id = -1;  // an id no table has: the embedding's default row, when it has one
+        if (!PackedId(row[j], &id) && m.inputs[i].id_limit != 0) {
+          return Status::Error(StatusCode::kInvalidArgument,
+                               "Score: item %zu, %s column %zu (input '%s'): %g is not an id", first + r,
+                               p.name.c_str(), at + j, input.name.c_str(), static_cast<double>(row[j]));
+        }
+        u.ids[r * count + j] = id;
+      }
+    }
+    v.data = u.ids.data();
+    v.type = DataType::kInt64;
+    v.size = k * count;
+    v.offsets = input.kind == graph::InputKind::kBag ? u.offsets.data() : nullptr;
+  }
+  for (size_t i = 0; i < impl.unpacked.size(); ++i) {
+    if (Status s = CheckView(impl.ordered[i], m.graph.inputs[i], m.inputs[i], k, first); !s.ok()) return s;
   }
   return Status::Ok();
 }
@@ -146,6 +199,20 @@ Status Session::Score(const float* features, size_t n_items, float* scores, size
   if (Status s = CheckOneDenseInput(m, "Score", false); !s.ok()) return s;
   if (!features) return Status::Error(StatusCode::kInvalidArgument, "Score: null features");
   if (Status s = CheckScoreArgs(n_items, scores, scores_capacity, m); !s.ok()) return s;
+  if (m.graph.packed.present()) {
+    // Every row checked before any is scored, so that a bad id leaves `scores` untouched.
+    const size_t chunk = impl_->packed_chunk, n_tasks = static_cast<size_t>(m.num_tasks());
+    for (size_t first = 0; first < n_items; first += chunk) {
+      if (Status s = UnpackChunk(*impl_, features, first, std::min(chunk, n_items - first)); !s.ok())
+        return s;
+    }
+    for (size_t first = 0; first < n_items; first += chunk) {
+      const size_t k = std::min(chunk, n_items - first);
+      UnpackChunk(*impl_, features, first, k);
+      impl_->Score(impl_->ordered.data(), nullptr, k, scores + first * n_tasks);
+    }
+    return Status::Ok();
+  }
   InputView view;
   view.data = features;
   view.size = n_items * static_cast<size_t>(m.input_dim);

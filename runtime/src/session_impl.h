@@ -30,6 +30,16 @@ struct Session::Impl {
   // sized once, so that Score allocates nothing.
   std::vector<InputView> ordered;
 
+  // Score(features) on a model whose inputs are packed in one row (format 2.2): a chunk of
+  // `packed_chunk` rows at a time unpacked into these, per input (sized once).
+  struct Unpacked {
+    std::vector<float> floats;     // dense: chunk x width
+    std::vector<int64_t> ids;      // ids: chunk; bag: chunk x its columns
+    std::vector<int64_t> offsets;  // bag: 0, L, 2L, ...
+  };
+  std::vector<Unpacked> unpacked;
+  size_t packed_chunk = 0;
+
   // The call being scored, read by the workers.
   struct Call {
     Impl* impl;

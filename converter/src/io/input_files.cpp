@@ -225,6 +225,36 @@ Inputs ParseCsvInputs(const std::string& bytes, const std::string& label, const 
 std::unique_ptr<InputSource> OpenInputs(const std::string& path, const graph::Graph& g) {
   const std::string ext = LowerExtension(path);
   const bool one_dense = g.inputs.size() == 1 && g.inputs[0].kind == graph::InputKind::kDense;
+  if (g.packed.present()) {
+    // The packed row (one .npz array, .npy or headerless .csv rows), or the inputs one by one.
+    if (ext == ".npz") {
+      const std::string bytes = ReadFileBytes(path);
+      for (NpzMember& m : ParseNpz(bytes, path)) {
+        if (m.name != g.packed.name) continue;
+        NpyArray a = ParseNpyArray(m.bytes, path + ": '" + m.name + "'");
+        if (a.integer) {
+          a.floats.data.resize(a.ints.size());
+          for (size_t i = 0; i < a.ints.size(); ++i) a.floats.data[i] = static_cast<float>(a.ints[i]);
+        }
+        return std::make_unique<OwnedInputSource>(UnpackRows(a.floats, g, path + ": '" + m.name + "'"), path);
+      }
+      return std::make_unique<OwnedInputSource>(ReadNpzInputs(bytes, path, g), path);
+    }
+    if (ext == ".csv") {  // a header naming an input: the inputs one by one
+      std::string bytes = ReadFileBytes(path);
+      const std::vector<std::string_view> lines = csv::SplitLines(bytes);
+      if (!lines.empty()) {
+        for (std::string_view field : csv::SplitFields(lines[0])) {
+          const std::string name = csv::HeaderName(field);
+          for (const graph::Input& in : g.inputs) {
+            if (in.name == name || name.rfind(in.name + ".", 0) == 0)
+              return std::make_unique<OwnedInputSource>(ParseCsvInputs(bytes, path, g), path);
+          }
+        }
+      }
+    }
+    return PackedInputSource(OpenRows(path, g.packed.width), g);
+  }
   if (ext == ".npz")
     return std::make_unique<OwnedInputSource>(ReadNpzInputs(ReadFileBytes(path), path, g), path);
   if (ext == ".csv" && !one_dense) {

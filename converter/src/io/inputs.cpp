@@ -112,7 +112,64 @@ class DenseSource : public InputSource {
   std::string input_;
 };
 
+class PackedSource : public InputSource {
+ public:
+  PackedSource(std::unique_ptr<RowSource> rows, const graph::Graph& g) : rows_(std::move(rows)), g_(g) {}
+  int64_t rows() const override { return rows_->rows(); }
+  Inputs Read(int64_t first, int64_t count) override {
+    return UnpackRows(rows_->Read(first, count), g_, rows_->name(), first);
+  }
+  const std::string& name() const override { return rows_->name(); }
+
+ private:
+  std::unique_ptr<RowSource> rows_;
+  const graph::Graph& g_;
+};
+
 }  // namespace
+
+Inputs UnpackRows(const Matrix& x, const graph::Graph& g, const std::string& label, int64_t first_row) {
+  const graph::PackedInput& p = g.packed;
+  if (x.cols != p.width) {
+    throw ConvertError(label + ": rows of " + std::to_string(x.cols) + " values; the model's packed input '" +
+                       p.name + "' has " + std::to_string(p.width));
+  }
+  Inputs in;
+  in.rows = x.rows;
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    const graph::Input& input = g.inputs[i];
+    const int64_t at = p.first[i], count = p.count[i];
+    InputArray a;
+    a.name = input.name;
+    a.kind = input.kind;
+    if (input.kind == graph::InputKind::kDense) {
+      a.floats.rows = x.rows;
+      a.floats.cols = count;
+      for (int64_t r = 0; r < x.rows; ++r)
+        a.floats.data.insert(a.floats.data.end(), x.row(r) + at, x.row(r) + at + count);
+    } else {
+      for (int64_t r = 0; r < x.rows; ++r) {
+        if (input.kind == graph::InputKind::kBag) a.offsets.push_back(r * count);
+        for (int64_t j = 0; j < count; ++j) {
+          const float v = x.row(r)[at + j];
+          if (!(v > -9.2e18f && v < 9.2e18f)) {
+            throw ConvertError(label + ": row " + std::to_string(first_row + r) + ", column " +
+                               std::to_string(at + j) + " (input '" + input.name +
+                               "'): " + std::to_string(v) + " is not an id");
+          }
+          a.ids.push_back(static_cast<int64_t>(v));  // toward zero, as torch's .long()
+        }
+      }
+      if (input.kind == graph::InputKind::kBag) a.offsets.push_back(x.rows * count);
+    }
+    in.arrays.push_back(std::move(a));
+  }
+  return in;
+}
+
+std::unique_ptr<InputSource> PackedInputSource(std::unique_ptr<RowSource> rows, const graph::Graph& g) {
+  return std::make_unique<PackedSource>(std::move(rows), g);
+}
 
 std::unique_ptr<InputSource> DenseInputSource(std::unique_ptr<RowSource> rows, std::string input_name) {
   RowSource& ref = *rows;

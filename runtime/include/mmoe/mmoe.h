@@ -22,10 +22,11 @@ struct ModelData;    // verified, prepared model (runtime/src/model_data.h)
 class ProgramCache;  // the simd backend's plans of a model (runtime/src/plan/program_cache.h)
 
 // Format version this runtime writes and reads (schema/mmoe.fbs, docs/model-format.md).
-// 2.0 stores the model as a graph; 2.1 adds embedding tables (sparse features); 1.0 and 1.1
-// files (one MMoE-shaped network) still load.
+// 2.0 stores the model as a graph; 2.1 adds embedding tables (sparse features); 2.2 inputs
+// packed in one float row (DeepCTR-Torch's X); 1.0 and 1.1 files (one MMoE-shaped network)
+// still load.
 constexpr int kFormatVersionMajor = 2;
-constexpr int kFormatVersionMinor = 1;
+constexpr int kFormatVersionMinor = 2;
 const char* RuntimeVersion();  // e.g. "0.1.0"
 
 // A model file of format 1.1 or later is the FlatBuffer followed by an 8-byte trailer: the
@@ -109,9 +110,14 @@ class Model {
   int num_inputs() const;
   InputInfo input(int i) const;             // a default InputInfo when out of range
   int input_index(const char* name) const;  // -1 if no input has that name
-  // Floats per item of a model whose one input is dense (what Score(features) takes); 0 when
-  // the model has sparse inputs.
+  // Floats per item that Score(features) takes: the width of a model's one dense input, or of
+  // the row its inputs are packed in (packed_input_name()); 0 when inputs go one by one.
   int input_dim() const;
+  // The name of the row that packs every input side by side (format 2.2, e.g. DeepCTR-Torch's
+  // "X": ids as floats), or nullptr. Input i sits in columns [packed_first(i), + packed_count(i)).
+  const char* packed_input_name() const;
+  int packed_first(int i) const;  // -1 when out of range or not packed
+  int packed_count(int i) const;
   int num_tasks() const;
   const char* task_name(int task) const;  // nullptr when out of range
   // Parameters (dense layers' weights and biases) and multiply-accumulates per scored item.

@@ -87,6 +87,15 @@ struct Input {
   std::vector<std::string> feature_names;  // dense: empty, or one per element
 };
 
+// Format 2.2: every input side by side in one float row per item (DeepCTR-Torch's X): input i
+// in columns [first[i], first[i] + count[i]), ids as floats truncated toward zero.
+struct PackedInput {
+  std::string name;  // empty: the model takes its inputs one by one only
+  int32_t width = 0;
+  std::vector<int32_t> first, count;  // per input
+  bool present() const { return !name.empty(); }
+};
+
 // A task's score: one float per item.
 struct Output {
   std::string name;
@@ -98,6 +107,7 @@ struct Graph {
   std::vector<Node> nodes;  // in an order where every input is computed before it is read
   std::vector<Input> inputs;
   std::vector<Output> outputs;
+  PackedInput packed;
 
   int32_t AddTensor(Tensor tensor) {
     tensors.push_back(std::move(tensor));

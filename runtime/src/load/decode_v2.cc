@@ -153,6 +153,13 @@ Status DecodeV2(const fb::Model* m, FileGraph* out) {
     const fb::Output* o = m->outputs()->Get(i);
     g.outputs.push_back(graph::Output{o->name()->str(), Index(o->tensor())});
   }
+  if (const fb::PackedInput* p = m->packed_input()) {
+    g.packed.name = p->name()->str();
+    if (g.packed.name.empty()) return Status::Error(StatusCode::kInvalidModel, "packed_input: empty name");
+    g.packed.width = Index(p->width());
+    for (uint32_t v : *p->first()) g.packed.first.push_back(Index(v));
+    for (uint32_t v : *p->count()) g.packed.count.push_back(Index(v));
+  }
   return Status::Ok();
 }
 

@@ -10,9 +10,10 @@
 namespace mmoe {
 namespace {
 
-// The features this runtime implements (docs/model-format.md): every node kind of format 2.1.
-constexpr const char* kKnownFeatures[] = {"dense",   "activation_table", "softmax",   "mixture",
-                                          "sigmoid", "product",          "embedding", "concat"};
+// The features this runtime implements (docs/model-format.md): every node kind of format 2.1,
+// and 2.2's packed input row.
+constexpr const char* kKnownFeatures[] = {"dense",   "activation_table", "softmax", "mixture",     "sigmoid",
+                                          "product", "embedding",        "concat",  "packed_input"};
 
 bool KnownFeature(const char* name) {
   for (const char* known : kKnownFeatures) {

@@ -76,7 +76,9 @@ void PrepareInputs(ModelData* d) {
     d->inputs.push_back(spec);
   }
   const Tensor& x = g.tensors[g.inputs[0].tensor];
-  if (g.inputs.size() == 1 && g.inputs[0].kind == graph::InputKind::kDense) {
+  if (g.packed.present()) {
+    d->input_dim = g.packed.width;  // Score(features) unpacks the row (session.cc)
+  } else if (g.inputs.size() == 1 && g.inputs[0].kind == graph::InputKind::kDense) {
     d->input_tensor = g.inputs[0].tensor;
     d->input_dim = x.width;
     d->quantized_input = x.type == TensorType::kInt8;

@@ -42,6 +42,7 @@ class GraphVerifier {
   Status CheckConcat(size_t i);
   Status CheckTables();
   Status CheckInputs();
+  Status CheckPacked();
   // Float nodes: softmax, sigmoid, product.
   Status CheckFloat(size_t i);
   // A layer's declared quantization `q` (format 1) against the tensor it reads.
@@ -428,6 +429,42 @@ Status GraphVerifier::CheckInputs() {
                              Where(static_cast<size_t>(c)), input.name.c_str(), graph::TensorTypeName(x.type),
                              x.type == TensorType::kFloat ? "concat" : "embedding");
       }
+    }
+  }
+  return CheckPacked();
+}
+
+// Format 2.2's packed row: one column range per input, within the row; a dense input's range
+// is its width, an ids input's one column, a bag's at least one.
+Status GraphVerifier::CheckPacked() {
+  const graph::PackedInput& p = g_.packed;
+  if (!p.present()) return Status::Ok();
+  if (p.width < 1 || p.width > static_cast<int32_t>(kMaxWidth)) {
+    return Status::Error(StatusCode::kInvalidModel, "packed_input '%s': width %d is not in [1, %u]",
+                         p.name.c_str(), p.width, kMaxWidth);
+  }
+  if (p.first.size() != g_.inputs.size() || p.count.size() != g_.inputs.size()) {
+    return Status::Error(StatusCode::kInvalidModel,
+                         "packed_input '%s': %zu first and %zu count columns for %zu inputs", p.name.c_str(),
+                         p.first.size(), p.count.size(), g_.inputs.size());
+  }
+  for (size_t i = 0; i < g_.inputs.size(); ++i) {
+    const graph::Input& input = g_.inputs[i];
+    const Tensor& x = g_.tensors[input.tensor];
+    const int32_t expected = input.kind == graph::InputKind::kDense ? x.width : 1;
+    const bool count_ok = input.kind == graph::InputKind::kBag ? p.count[i] >= 1 : p.count[i] == expected;
+    if (!count_ok || p.first[i] < 0 || p.first[i] > p.width - p.count[i]) {
+      return Status::Error(
+          StatusCode::kInvalidModel,
+          "packed_input '%s': inputs[%zu] ('%s', %s) in columns [%d, %d + %d) of %d; expected "
+          "%s columns within the row",
+          p.name.c_str(), i, input.name.c_str(), graph::InputKindName(input.kind), p.first[i], p.first[i],
+          p.count[i], p.width, input.kind == graph::InputKind::kBag ? "one or more" : "its width in");
+    }
+    if (x.type == TensorType::kInt8) {
+      return Status::Error(StatusCode::kInvalidModel,
+                           "packed_input '%s': inputs[%zu] ('%s') is int8; packed inputs are float32 or ids",
+                           p.name.c_str(), i, input.name.c_str());
     }
   }
   return Status::Ok();

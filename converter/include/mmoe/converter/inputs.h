@@ -69,13 +69,22 @@ class MemoryInputSource : public InputSource {
 // row with the model's padding id where a row has fewer); .csv with a header naming the
 // columns (a dense input's feature names, or its name when it is one value wide, or
 // "<name>.<j>"; ids and bags one column named as the input, a bag's ids separated by spaces);
-// .npy or a headerless .csv when the model's one input is dense (streamed). ConvertError naming
-// the file, array, line or column otherwise.
+// .npy or a headerless .csv when the model's one input is dense (streamed); for a model whose
+// inputs are packed in one row (format 2.2), also an .npz array named as the packed row, or its
+// rows as .npy or headerless .csv. ConvertError naming the file, array, line or column otherwise.
 std::unique_ptr<InputSource> OpenInputs(const std::string& path, const graph::Graph& graph);
 Inputs ReadNpzInputs(const std::string& bytes, const std::string& label, const graph::Graph& graph);
 Inputs ParseCsvInputs(const std::string& bytes, const std::string& label, const graph::Graph& graph);
 
+// Format 2.2: rows laid out as the model's packed input (graph.packed, e.g. DeepCTR-Torch's X)
+// split into its inputs, ids truncated toward zero as the runtime does; ConvertError naming
+// `label`, the row (counted from `first_row`) and the column of a value that is not an id.
+Inputs UnpackRows(const Matrix& x, const graph::Graph& graph, const std::string& label, int64_t first_row = 0);
+
 class RowSource;
+// A packed model's inputs from rows of the packed width (.npy streamed, .csv).
+std::unique_ptr<InputSource> PackedInputSource(std::unique_ptr<RowSource> rows, const graph::Graph& graph);
+
 // A model's one dense input from rows (.npy streamed, .csv).
 std::unique_ptr<InputSource> DenseInputSource(std::unique_ptr<RowSource> rows,
                                               std::string input_name = "input");
