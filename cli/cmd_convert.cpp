@@ -1,4 +1,5 @@
 // mmoe convert --weights W.safetensors [--arch A.json] --calib C.npy -o M.mmoe
+// mmoe convert --onnx model.onnx --calib C.npz -o M.mmoe
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -11,6 +12,7 @@
 #include "mmoe/converter/evaluate.h"
 #include "mmoe/converter/inputs.h"
 #include "mmoe/converter/io.h"
+#include "mmoe/converter/onnx_import.h"
 #include "mmoe/converter/rows.h"
 #include "mmoe/mmoe.h"
 #include "progress.h"
@@ -19,7 +21,8 @@ namespace mmoe::cli {
 namespace {
 
 struct ConvertArgs {
-  std::string weights, arch, calib, output, name, report, activations = "mixed";
+  std::string weights, arch, onnx, calib, output, name, report, activations = "mixed";
+  std::vector<std::string> task_names;
   bool no_bias_correction = false, quiet = false;
   converter::ConvertOptions options;
 };
@@ -47,9 +50,9 @@ void WriteConvertReport(const ConvertArgs& args, const converter::FloatModel& mo
   bar->Finish();
   ReportInput in;
   in.title = "mmoe convert: " + args.output;
-  in.source = "float weights " + args.weights + " against the int8 model on " +
-              (eval.rows == r.calibration_rows ? "" : "the first ") + Thousands(eval.rows) +
-              " calibration rows of " + args.calib + " (no labels)";
+  in.source = (args.onnx.empty() ? "float weights " + args.weights : "ONNX graph " + args.onnx) +
+              " against the int8 model on " + (eval.rows == r.calibration_rows ? "" : "the first ") +
+              Thousands(eval.rows) + " calibration rows of " + args.calib + " (no labels)";
   in.notes.push_back("calibration " + converter::ParseCalibrationMethod(args.options.calibration).Name() +
                      ", " + args.activations + " activations, bias correction " +
                      (args.no_bias_correction ? "off" : "on") + "; " +
@@ -61,13 +64,34 @@ void WriteConvertReport(const ConvertArgs& args, const converter::FloatModel& mo
 void RunConvert(const ConvertArgs& args) {
   using converter::ConvertError;
   for (const std::string* out : {&args.output, &args.report}) {
-    for (const std::string* in : {&args.weights, &args.arch, &args.calib}) {
+    for (const std::string* in : {&args.weights, &args.arch, &args.onnx, &args.calib}) {
       if (!out->empty() && !in->empty() && SameFile(*in, *out)) {
         throw ConvertError("output '" + *out + "' is the input file '" + *in + "'; choose another path");
       }
     }
   }
-  converter::FloatModel model = converter::ImportModel(args.weights, args.arch);
+  if (args.weights.empty() == args.onnx.empty())
+    throw ConvertError("give the float model: --weights or --onnx");
+  if (!args.onnx.empty() && !args.arch.empty())
+    throw ConvertError("--arch describes --weights; an ONNX graph describes itself");
+  converter::FloatModel model;
+  if (!args.onnx.empty()) {
+    converter::OnnxImportOptions import_options;
+    import_options.task_names = args.task_names;
+    import_options.model_name = args.name;
+    converter::OnnxImport import = converter::ImportOnnx(args.onnx, import_options);
+    const converter::OnnxCheck check = converter::VerifyOnnxImport(import, args.calib);
+    std::printf(
+        "imported %s: %lld tensors and every task match the ONNX graph on %lld calibration rows (max |diff| "
+        "%.2g)\n",
+        args.onnx.c_str(), static_cast<long long>(check.tensors), static_cast<long long>(check.rows),
+        check.max_abs_diff);
+    model = std::move(import.model);
+  } else {
+    if (!args.task_names.empty())
+      throw ConvertError("--task-names names an ONNX graph's tasks; the architecture JSON names them");
+    model = converter::ImportModel(args.weights, args.arch);
+  }
   if (!args.name.empty()) model.name = args.name;
   const std::unique_ptr<converter::InputSource> calib = converter::OpenInputs(args.calib, model.graph);
   converter::ConvertOptions options = args.options;
@@ -119,9 +143,18 @@ void RunConvert(const ConvertArgs& args) {
 
 Action AddConvert(CLI::App& app) {
   auto args = std::make_shared<ConvertArgs>();
-  app.add_option("--weights", args->weights, "float32 weights (.safetensors)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  CLI::Option* weights =
+      app.add_option("--weights", args->weights, "float32 weights (.safetensors)")->check(CLI::ExistingFile);
+  app.add_option(
+         "--onnx", args->onnx,
+         "or an ONNX graph (torch.onnx.export, tf2onnx, paddle2onnx; docs/onnx.md), checked against the "
+         "import on the calibration rows")
+      ->check(CLI::ExistingFile)
+      ->excludes(weights);
+  app.add_option("--task-names", args->task_names,
+                 "with --onnx: one name per task, in the order of the graph's output columns (default: the "
+                 "output names, or task0, task1, ...)")
+      ->delimiter(',');
   app.add_option("--arch", args->arch,
                  "architecture JSON (docs/arch-json.md); default: the seed's key layout")
       ->check(CLI::ExistingFile);

@@ -18,6 +18,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev           # the mmoe tool and converter
   libeigen3-dev                             # bench/: the float32 baseline
   zlib1g-dev                                # the converter reads np.savez_compressed (.npz) archives
+  libonnx-dev libprotobuf-dev               # mmoe convert --onnx (ONNX's protobuf classes)
   libxnnpack-dev libpthreadpool-dev         # the optional xnnpack backend (MMOE_WITH_XNNPACK)
 )
 for flag in "$@"; do

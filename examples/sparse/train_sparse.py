@@ -20,7 +20,8 @@ Four models, built with the libraries' module trees (converter/python/replicas):
 ``rechub_ple`` (torch-rechub 0.8.0, reading a dict of tensors). Every model's export takes
 the same inputs by name, so one calib.npz and one eval.npz serve all four.
 
-Writes, next to this file: ``<model>.safetensors``, ``<model>.arch.json``,
+Writes, next to this file: ``<model>.safetensors``, ``<model>.arch.json``, ``<model>.onnx``
+(torch.onnx.export, opset 13 or 17), ``calib_x.npz`` and ``eval_x.npz`` (DeepCTR-Torch's X),
 ``<model>_eval_torch.npy`` (PyTorch's scores on eval.npz), ``calib.npz``, ``eval.npz`` and
 ``eval_labels.npy``. Needs /usr/bin/python3 with python3-torch and python3-numpy, and
 Rscript with r-cran-modeldata (scripts/setup.sh --train).
@@ -129,6 +130,19 @@ def train(model, batch_of, labels, train_rows, rng, epochs=30, batch=256, lr=3e-
     model.eval()
 
 
+# The ONNX graphs: opsets 13 and 17, each library's models one of each.
+ONNX_OPSETS = {"deepctr_mmoe": 13, "deepctr_ple": 17, "rechub_mmoe": 17, "rechub_ple": 13}
+
+
+def export_onnx(model, example, deepctr, path, opset):
+    """torch.onnx.export as a user would call it: DeepCTR-Torch's graph takes its one float X,
+    torch-rechub's a tensor per feature; the batch axis dynamic."""
+    names = ["X"] if deepctr else list(example)
+    args = (example,) if deepctr else (example, {})
+    torch.onnx.export(model, args, path, opset_version=opset, input_names=names, output_names=["scores"],
+                      dynamic_axes={n: {0: "N"} for n in names + ["scores"]})
+
+
 def auc(y, p):
     order = np.argsort(p, kind="mergesort")
     ranks = np.empty(len(p))
@@ -177,6 +191,7 @@ def main():
                                                       np.sqrt(np.mean((scores[:, 1] - labels[eval_rows, 1]) ** 2))))
         example = batch_of(calib_rows)
         mmoe_export.export(model, example, os.path.join(HERE, stem), task_names=["remote", "salary"])
+        export_onnx(model, example, deepctr, os.path.join(HERE, stem + ".onnx"), ONNX_OPSETS[stem])
         np.save(os.path.join(HERE, stem + "_eval_torch.npy"), scores.astype(np.float32))
         inputs = (mmoe_export.inputs_for(model, batch_of(calib_rows)), mmoe_export.inputs_for(model, batch_of(eval_rows)))
         if shared_inputs is None:
@@ -188,6 +203,10 @@ def main():
     calib, evaluation = shared_inputs
     np.savez(os.path.join(HERE, "calib.npz"), **calib)
     np.savez(os.path.join(HERE, "eval.npz"), **evaluation)
+    # DeepCTR-Torch's X for its ONNX graphs (one float row per item, columns by feature_index).
+    deepctr_model = models["deepctr_mmoe"]
+    np.savez(os.path.join(HERE, "calib_x.npz"), X=deepctr_x(deepctr_model, feats, calib_rows))
+    np.savez(os.path.join(HERE, "eval_x.npz"), X=deepctr_x(deepctr_model, feats, eval_rows))
     np.save(os.path.join(HERE, "eval_labels.npy"), labels[eval_rows])
 
 
