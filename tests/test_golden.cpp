@@ -4,7 +4,8 @@
 // AArch64 and ARMv7 under qemu in CI. The seed model is a format-1.1 file, written and scored
 // before the model format became a graph; the others are format 2.0: a 2-level PLE, an MMoE
 // with GELU, LeakyReLU, Tanh and SiLU layers (activation tables, int8 and int16) and a
-// regression task, and an ESMM (a product of probabilities), as examples/families trains them.
+// regression task, and an ESMM (a product of probabilities), as examples/families trains them;
+// and a format-2.2 DeepCTR-Torch PLE with embeddings, imported from ONNX (examples/sparse).
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -52,6 +53,12 @@ TEST_CASE("golden: every backend reproduces the x86-64 scores of the shipped mod
     CheckGolden(std::string("tests/data/") + m + ".mmoe", std::string("tests/data/") + m + "_scores.npy",
                 census, 2);
   }
+  // Format 2.2: DeepCTR-Torch's PLE imported from ONNX, its inputs packed in one float row.
+  converter::Matrix x;
+  for (const converter::NpzMember& member :
+       converter::ReadNpz(testing::SourcePath("examples/sparse/eval_x.npz")))
+    x = converter::ParseNpyArray(member.bytes, "eval_x.npz").floats;
+  CheckGolden("tests/data/deepctr_ple_onnx.mmoe", "tests/data/deepctr_ple_onnx_scores.npy", x, 2);
 }
 
 // Scoring one item at a time takes the one-row (batch 1) kernels where the ISA has them.

@@ -200,7 +200,9 @@ Array Transposed(const Array& x, const std::vector<int64_t>& perm) {
 }
 
 // A reduction over `axes` (all when empty and noop_with_empty_axes is 0).
-Array Reduce(const Node& n, const Array& x, std::vector<int64_t> axes, bool keepdims, bool mean) {
+enum class Reduction { kSum, kMean, kProd, kMax, kMin };
+
+Array Reduce(const Node& n, const Array& x, std::vector<int64_t> axes, bool keepdims, Reduction how) {
   if (axes.empty()) {
     if (n.Int("noop_with_empty_axes", 0)) return x;
     for (int64_t i = 0; i < x.rank(); ++i) axes.push_back(i);
@@ -216,19 +218,28 @@ Array Reduce(const Node& n, const Array& x, std::vector<int64_t> axes, bool keep
     if (reduced[i]) count *= x.shape[i];
     if (!reduced[i] || keepdims) out.shape.push_back(reduced[i] ? 1 : x.shape[i]);
   }
-  out.v.assign(static_cast<size_t>(ShapeSize(kept)), 0.0);
+  const double start = how == Reduction::kProd  ? 1.0
+                       : how == Reduction::kMax ? -HUGE_VAL
+                       : how == Reduction::kMin ? HUGE_VAL
+                                                : 0.0;
+  out.v.assign(static_cast<size_t>(ShapeSize(kept)), start);
   const std::vector<int64_t> ks = Strides(kept);
   std::vector<int64_t> index(x.shape.size(), 0);
   for (int64_t k = 0; k < x.size(); ++k) {
     int64_t at = 0;
     for (size_t i = 0; i < index.size(); ++i) at += (reduced[i] ? 0 : index[i]) * ks[i];
-    out.v[static_cast<size_t>(at)] += x.v[static_cast<size_t>(k)];
+    double& acc = out.v[static_cast<size_t>(at)];
+    const double v = x.v[static_cast<size_t>(k)];
+    acc = how == Reduction::kProd  ? acc * v
+          : how == Reduction::kMax ? std::max(acc, v)
+          : how == Reduction::kMin ? std::min(acc, v)
+                                   : acc + v;
     for (size_t i = index.size(); i-- > 0;) {
       if (++index[i] < x.shape[i]) break;
       index[i] = 0;
     }
   }
-  for (double& v : out.v) v = Round(x.type, mean ? v / static_cast<double>(count) : v);
+  for (double& v : out.v) v = Round(x.type, how == Reduction::kMean ? v / static_cast<double>(count) : v);
   return out;
 }
 
@@ -683,10 +694,17 @@ std::vector<Array> Evaluate(const Node& n, const std::vector<const Array*>& in, 
     return binary(t, [](double a, double s) { return a >= 0 ? a : a * s; });
   }
   if (op == "Softmax") return {Softmax(n, arg(0), opset)};
-  if (op == "ReduceSum")
-    return {Reduce(n, arg(0), AxesOf(n, in, opset >= 13 ? 1 : 99), n.Int("keepdims", 1) != 0, false)};
-  if (op == "ReduceMean")
-    return {Reduce(n, arg(0), AxesOf(n, in, opset >= 18 ? 1 : 99), n.Int("keepdims", 1) != 0, true)};
+  const std::pair<const char*, Reduction> reductions[] = {{"ReduceSum", Reduction::kSum},
+                                                          {"ReduceMean", Reduction::kMean},
+                                                          {"ReduceProd", Reduction::kProd},
+                                                          {"ReduceMax", Reduction::kMax},
+                                                          {"ReduceMin", Reduction::kMin}};
+  for (const auto& [name, how] : reductions) {
+    // Axes from an input since opset 13 for ReduceSum, 18 for the others.
+    if (op == name)
+      return {Reduce(n, arg(0), AxesOf(n, in, opset >= (how == Reduction::kSum ? 13 : 18) ? 1 : 99),
+                     n.Int("keepdims", 1) != 0, how)};
+  }
   if (op == "MatMul") return {MatMul(n, arg(0), arg(1))};
   if (op == "Gemm") {
     Array a = arg(0), b = arg(1);

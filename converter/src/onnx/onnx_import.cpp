@@ -284,7 +284,8 @@ int32_t Importer::Embedding(const Node& n, const Value& v) {
   FloatEmbedding e;
   e.table = Table(v.table);
   e.pooling = bag ? v.pooling : graph::Pooling::kNone;
-  e.has_padding_id = bag && v.has_pad;
+  // A negative padding id (torch-rechub's `!= -1` when padding_idx is None) masks nothing.
+  e.has_padding_id = bag && v.has_pad && v.pad >= 0;
   e.padding_id = static_cast<int64_t>(v.pad);
   const int32_t t = b_.Embedding(ids, std::move(e), Unique(name + ".emb"));
   Remember(t, v.onnx_value);
@@ -340,8 +341,13 @@ void Importer::Probe(const Node& n, std::vector<Value>* outs) {
     in[0].push_back(&v.probe[0]);
     in[1].push_back(&v.probe[1]);
   }
-  const std::vector<Array> r0 = onnx::Evaluate(n, in[0], g_.opset);
-  const std::vector<Array> r1 = all_const ? r0 : onnx::Evaluate(n, in[1], g_.opset);
+  std::vector<Array> r0, r1;
+  try {
+    r0 = onnx::Evaluate(n, in[0], g_.opset);
+    r1 = all_const ? r0 : onnx::Evaluate(n, in[1], g_.opset);
+  } catch (const ConvertError& e) {
+    throw ConvertError(label_ + ": " + e.what());
+  }
   if (r0.size() < n.outputs.size()) Fail(n, "computes fewer outputs than it names");
   outs->resize(n.outputs.size());
   for (size_t o = 0; o < n.outputs.size(); ++o) {
@@ -840,10 +846,6 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
     out = FeatOf(out, {t});
     return;
   }
-  if (op == "Loop" || op == "If" || op == "Scan")
-    Fail(n,
-         "control flow (nn.EmbeddingBag exports as a Loop over the bags): export nn.Embedding with a sum or "
-         "mean instead");
   Fail(n, "operator " + op + " on " + KindName(x.kind) + " is not one the importer maps");
 }
 
@@ -879,6 +881,12 @@ OnnxImport Importer::Run() {
                          "; inputs are float (features) or integer (ids)");
     }
     values_[in.name] = v;
+  }
+  for (const Node& n : g_.nodes) {  // before anything else: what the graph computes per bag
+    if (n.op == "Loop" || n.op == "If" || n.op == "Scan")
+      Fail(n,
+           "control flow; nn.EmbeddingBag exports as a Loop over the bags: use nn.Embedding and a sum or "
+           "mean over the bag's axis (or mmoe_export.export, which maps nn.EmbeddingBag)");
   }
   for (const auto& [name, a] : g_.initializers) {
     Value v;
@@ -918,10 +926,6 @@ OnnxImport Importer::Run() {
         outs.push_back(v);
       }
     } else {
-      if (n.op == "Loop" || n.op == "If" || n.op == "Scan")
-        Fail(n,
-             "control flow (nn.EmbeddingBag exports as a Loop over the bags): export nn.Embedding with a sum "
-             "or mean instead");
       Probe(n, &outs);
       bool all_const = true;
       for (const Value& v : outs) all_const = all_const && v.kind == Kind::kConst;
@@ -1035,6 +1039,8 @@ OnnxImport Importer::Run() {
 }
 
 }  // namespace
+
+bool OnnxAvailable() { return onnx::Available(); }
 
 OnnxImport ImportOnnxBytes(const std::string& bytes, const std::string& label,
                            const OnnxImportOptions& options) {

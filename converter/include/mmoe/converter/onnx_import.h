@@ -17,6 +17,9 @@ namespace onnx {
 struct Graph;
 }
 
+// Whether this build reads ONNX files (it was built with Debian's libonnx-dev).
+bool OnnxAvailable();
+
 struct OnnxImportOptions {
   std::vector<std::string> task_names;  // empty: the graph's output names, or task0, task1, ...
   std::string model_name;               // empty: the file's name without its extension
