@@ -95,6 +95,34 @@ converter::Inputs SparseItems(const BenchArgs& args, const Model& model) {
   return RandomItems(model, n, args.bag_length);
 }
 
+// A packed model's rows (format 2.2): the items laid out as its packed input holds them, ids as
+// floats, a bag's ids then its padding id (or its last id) up to the bag's columns.
+std::vector<float> PackRows(const converter::Inputs& items, const Model& model) {
+  const graph::PackedInput& p = model.data().graph.packed;
+  std::vector<float> x(static_cast<size_t>(items.rows) * static_cast<size_t>(p.width), 0.0f);
+  for (size_t i = 0; i < items.arrays.size(); ++i) {
+    const converter::InputArray& a = items.arrays[i];
+    const InputSpec& spec = model.data().inputs[i];
+    for (int64_t r = 0; r < items.rows; ++r) {
+      float* row = x.data() + r * p.width + p.first[i];
+      if (a.kind == graph::InputKind::kDense) {
+        std::copy(a.floats.row(r), a.floats.row(r) + a.floats.cols, row);
+        continue;
+      }
+      const int64_t begin = items.Begin(i, r), end = items.End(i, r);
+      for (int32_t j = 0; j < p.count[i]; ++j) {
+        const int64_t at = begin + j;
+        const int64_t id = at < end              ? a.ids[static_cast<size_t>(at)]
+                           : spec.has_padding_id ? spec.padding_id
+                           : end > begin         ? a.ids[static_cast<size_t>(end - 1)]
+                                                 : 0;
+        row[j] = static_cast<float>(id);
+      }
+    }
+  }
+  return x;
+}
+
 SessionOptions MakeOptions(const BenchArgs& args) {
   SessionOptions options;
   if (!ParseBackend(args.backend.c_str(), &options.backend)) {
@@ -170,9 +198,10 @@ nlohmann::ordered_json Report(const BenchArgs& args, const Session& session, con
       {"batch", args.batch},
       {"threads", args.threads},
       {"tile_items", session.tile_items()},
-      {"inputs", model.input_dim() > 0 ? "dense"
-                 : args.input.empty()  ? "random"
-                                       : "file"},
+      {"inputs", model.packed_input_name() ? (args.input.empty() ? "random packed" : "file packed")
+                 : model.input_dim() > 0   ? "dense"
+                 : args.input.empty()      ? "random"
+                                           : "file"},
       {"warmup", args.warmup},
       {"runs", args.runs},
       {"load_ms", Round(t.load_ms, 3)},
@@ -227,7 +256,12 @@ void RunBench(const BenchArgs& args) {
 
   std::vector<float> scores(static_cast<size_t>(args.batch) * static_cast<size_t>(model->num_tasks()));
   const size_t batch = static_cast<size_t>(args.batch);
-  if (model->input_dim() > 0) {  // one dense input: Score(features)
+  if (model->packed_input_name()) {  // inputs packed in one row: Score(features) unpacks them
+    const std::vector<float> x = PackRows(SparseItems(args, *model), *model);
+    Summarize(TimeCalls([&] { return session->Score(x.data(), batch, scores.data(), scores.size()); },
+                        args.warmup, args.runs),
+              &t);
+  } else if (model->input_dim() > 0) {  // one dense input: Score(features)
     const std::vector<float> x = Features(args, model->input_dim());
     Summarize(TimeCalls([&] { return session->Score(x.data(), batch, scores.data(), scores.size()); },
                         args.warmup, args.runs),

@@ -1,4 +1,5 @@
 // mmoe eval M.mmoe --weights W.safetensors [--arch A.json] --input X.npy [--labels Y.npy]
+// mmoe eval M.mmoe --onnx model.onnx --input X.npz [--labels Y.npy]
 //           [--json] [--report R.html]
 #include <cmath>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include "format.h"
 #include "mmoe/converter/evaluate.h"
 #include "mmoe/converter/inputs.h"
+#include "mmoe/converter/onnx_import.h"
 #include "mmoe/converter/rows.h"
 #include "mmoe/mmoe.h"
 #include "model_data.h"
@@ -20,7 +22,7 @@ namespace mmoe::cli {
 namespace {
 
 struct EvalArgs {
-  std::string model, weights, arch, input, labels, report;
+  std::string model, weights, arch, onnx, input, labels, report;
   bool json = false, quiet = false;
 };
 
@@ -75,9 +77,10 @@ nlohmann::json ToJson(const EvalArgs& args, const converter::EvalResult& r) {
 }
 
 void PrintText(const EvalArgs& args, const converter::EvalResult& r) {
-  std::printf("%s vs the float weights %s on %s rows of %s%s%s\n", args.model.c_str(), args.weights.c_str(),
-              Thousands(r.rows).c_str(), args.input.c_str(), args.labels.empty() ? "" : ", labels ",
-              args.labels.c_str());
+  std::printf("%s vs the float %s %s on %s rows of %s%s%s\n", args.model.c_str(),
+              args.onnx.empty() ? "weights" : "ONNX graph",
+              (args.onnx.empty() ? args.weights : args.onnx).c_str(), Thousands(r.rows).c_str(),
+              args.input.c_str(), args.labels.empty() ? "" : ", labels ", args.labels.c_str());
   bool classification = false, regression = false;
   for (const converter::TaskEval& e : r.task_evals) {
     classification = classification || (e.has_labels && !e.regression);
@@ -138,7 +141,16 @@ void RunEval(const EvalArgs& args) {
   if (Status s = Model::LoadFile(args.model.c_str(), &model); !s.ok()) {
     throw std::runtime_error(std::string(StatusCodeName(s.code())) + ": " + s.message());
   }
-  const converter::FloatModel float_model = converter::ImportModel(args.weights, args.arch);
+  if (args.weights.empty() == args.onnx.empty())
+    throw converter::ConvertError("give the float model the file came from: --weights or --onnx");
+  converter::FloatModel float_model;
+  if (!args.onnx.empty()) {  // tasks named as the model file names them
+    converter::OnnxImportOptions options;
+    for (int t = 0; t < model->num_tasks(); ++t) options.task_names.push_back(model->task_name(t));
+    float_model = converter::ImportOnnx(args.onnx, options).model;
+  } else {
+    float_model = converter::ImportModel(args.weights, args.arch);
+  }
   const std::unique_ptr<converter::InputSource> rows = converter::OpenInputs(args.input, model->data().graph);
   converter::Matrix labels;
   if (!args.labels.empty()) {
@@ -174,9 +186,12 @@ void RunEval(const EvalArgs& args) {
 Action AddEval(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
   app.add_option("model", args->model, "model file (.mmoe)")->required();
-  app.add_option("--weights", args->weights, "the float32 weights it was converted from (.safetensors)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  CLI::Option* weights =
+      app.add_option("--weights", args->weights, "the float32 weights it was converted from (.safetensors)")
+          ->check(CLI::ExistingFile);
+  app.add_option("--onnx", args->onnx, "or the ONNX graph it was converted from (mmoe convert --onnx)")
+      ->check(CLI::ExistingFile)
+      ->excludes(weights);
   app.add_option("--arch", args->arch,
                  "architecture JSON (docs/arch-json.md); default: the seed's key layout")
       ->check(CLI::ExistingFile);

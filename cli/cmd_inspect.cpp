@@ -74,9 +74,18 @@ void RunInspect(const std::string& path) {
       features += (features.empty() ? "" : ", ") + f->str();
     std::printf("requires: %s\n", features.c_str());
   }
+  if (g.packed.present()) {
+    std::printf("packed input '%s': %d floats per item (Score(features)), the inputs below in its columns\n",
+                g.packed.name.c_str(), g.packed.width);
+  }
   for (size_t i = 0; i < g.inputs.size(); ++i) {
     const graph::Input& input = g.inputs[i];
     const graph::Tensor& t = g.tensors[input.tensor];
+    if (g.packed.present()) {
+      const int32_t first = g.packed.first[i], count = g.packed.count[i];
+      const std::string end = count > 1 ? ":" + std::to_string(first + count) : "";
+      std::printf("  %s[%d%s] ", g.packed.name.c_str(), first, end.c_str());
+    }
     if (input.kind == graph::InputKind::kDense) {
       std::printf("input '%s': %d features, %s%s\n", input.name.c_str(), t.width,
                   t.type == TensorType::kFloat ? "float32 (quantized by a concat)" : Quant(t).c_str(),

@@ -259,6 +259,41 @@ case $case_name in
         fail "bench on a sparse model: $(cat "$work/bench.json")"
     done
     ;;
+  onnx)
+    # mmoe convert --onnx: DeepCTR-Torch's graph (one float X, packed: format 2.2), inspect, score,
+    # eval against the graph, bench; and what it refuses, leaving no file behind.
+    sx=$src/examples/sparse
+    "$mmoe" convert --onnx "$sx/deepctr_mmoe.onnx" --task-names remote,salary --calib "$sx/calib_x.npz" \
+      -o "$work/d.mmoe" > "$work/convert.out"
+    for needle in "every task match the ONNX graph on 256 calibration rows" \
+                  "7 inputs (country: ids, company_size: ids, open_source: ids, hobby: ids, roles: bag, X[15]: 1 floats, X[16]: 1 floats)" \
+                  "2 tasks (remote, salary)"; do
+      grep -qF -- "$needle" "$work/convert.out" || fail "convert output lacks '$needle': $(cat "$work/convert.out")"
+    done
+    "$mmoe" inspect "$work/d.mmoe" > "$work/inspect.out"
+    for needle in "format 2.2" "packed_input" "packed input 'X': 17 floats per item" \
+                  "  X[4:15] input 'roles': a bag of ids per item, ids in [0, 14)"; do
+      grep -qF -- "$needle" "$work/inspect.out" || fail "inspect output lacks '$needle': $(cat "$work/inspect.out")"
+    done
+    "$mmoe" score "$work/d.mmoe" -i "$sx/eval_x.npz" --compare "$sx/deepctr_mmoe_eval_torch.npy" > "$work/score.out"
+    grep -qE "^  remote +0\.[0-9]+ +0\.00[0-4]" "$work/score.out" || fail "score against PyTorch: $(cat "$work/score.out")"
+    "$mmoe" eval "$work/d.mmoe" --onnx "$sx/deepctr_mmoe.onnx" -i "$sx/eval_x.npz" --labels "$sx/eval_labels.npy" -q > "$work/eval.out"
+    grep -qF "vs the float ONNX graph" "$work/eval.out" || fail "eval: $(head -3 "$work/eval.out")"
+    "$mmoe" bench "$work/d.mmoe" --batch 64 --runs 3 --warmup 1 --json > "$work/bench.json"
+    grep -qE '"inputs":"random packed".*"items_per_s":[1-9]' "$work/bench.json" || fail "bench: $(cat "$work/bench.json")"
+    # Refusals, naming what is wrong.
+    od=$src/tests/data/onnx
+    expect_failure "'$mmoe' convert --onnx '$sx/deepctr_mmoe.onnx' --weights '$sx/deepctr_mmoe.safetensors' --calib '$sx/calib_x.npz' -o '$work/x.mmoe'" "excludes"
+    expect_failure "'$mmoe' convert --onnx '$sx/deepctr_mmoe.onnx' --arch '$sx/deepctr_mmoe.arch.json' --calib '$sx/calib_x.npz' -o '$work/x.mmoe'" "an ONNX graph describes itself"
+    expect_failure "'$mmoe' convert --onnx '$sx/deepctr_mmoe.onnx' --calib '$sx/calib.npz' -o '$work/x.mmoe'" "calib.npz: no array 'X'"
+    expect_failure "'$mmoe' convert --onnx '$sx/deepctr_mmoe.onnx' --task-names a,b,c --calib '$sx/calib_x.npz' -o '$work/x.mmoe'" "3 task names for 2 tasks"
+    expect_failure "'$mmoe' convert --onnx '$od/refused_cos.onnx' --calib '$od/refused_cos_inputs.npz' -o '$work/x.mmoe'" "refused_cos.onnx: node '/Cos' (Cos)"
+    expect_failure "'$mmoe' convert --onnx '$od/refused_embedding_bag.onnx' --calib '$od/refused_embedding_bag_inputs.npz' -o '$work/x.mmoe'" "(Loop)" "nn.EmbeddingBag"
+    expect_failure "'$mmoe' convert --onnx '$sx/calib.npz' --calib '$sx/calib.npz' -o '$work/x.mmoe'" "calib.npz: not an ONNX model"
+    expect_failure "'$mmoe' eval '$work/d.mmoe' -i '$sx/eval_x.npz'" "--weights or --onnx"
+    [[ -e $work/x.mmoe ]] && fail "a refused conversion wrote $work/x.mmoe"
+    true
+    ;;
   *)
     fail "unknown case"
     ;;

@@ -4,8 +4,9 @@
 # docs/quality.md: Spearman >= 0.9995 for every task; for classification tasks
 # |AUC(int8) - AUC(float)| <= 0.001 and mean |dp| at most MEAN_LIMIT (0.0025 for 0/1 and one-hot
 # inputs, 0.0035 for Gaussian ones); for regression tasks RMSE(int8) within 1% of RMSE(float).
-#   example_quality.sh MMOE_BINARY EXAMPLE_DIR MODEL_STEM CALIBRATION MEAN_LIMIT [CALIB EVAL LABELS]
-# CALIB, EVAL and LABELS default to EXAMPLE_DIR's calib.npy, eval.npy and eval_labels.npy.
+#   example_quality.sh MMOE_BINARY EXAMPLE_DIR MODEL_STEM CALIBRATION MEAN_LIMIT [CALIB EVAL LABELS [onnx]]
+# CALIB, EVAL and LABELS default to EXAMPLE_DIR's calib.npy, eval.npy and eval_labels.npy. With
+# "onnx" the float model is MODEL_STEM.onnx (mmoe convert --onnx) instead of its safetensors.
 set -euo pipefail
 mmoe=$1
 dir=$2
@@ -15,14 +16,16 @@ mean_limit=$5
 calib=${6:-$dir/calib.npy}
 eval_rows=${7:-$dir/eval.npy}
 labels=${8:-$dir/eval_labels.npy}
+float_model=(--weights "$dir/$stem.safetensors" --arch "$dir/$stem.arch.json")
+if [[ ${9:-} == onnx ]]; then
+  float_model=(--onnx "$dir/$stem.onnx")
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-label="$(basename "$dir")/$stem $method"
+label="$(basename "$dir")/$stem${9:+ ($9)} $method"
 
-"$mmoe" convert --weights "$dir/$stem.safetensors" --arch "$dir/$stem.arch.json" --calib "$calib" \
-  --calibration "$method" -o "$work/m.mmoe" > /dev/null
-"$mmoe" eval "$work/m.mmoe" --weights "$dir/$stem.safetensors" --arch "$dir/$stem.arch.json" \
-  --input "$eval_rows" --labels "$labels" > "$work/eval.out"
+"$mmoe" convert "${float_model[@]}" --calib "$calib" --calibration "$method" -o "$work/m.mmoe" > /dev/null
+"$mmoe" eval "$work/m.mmoe" "${float_model[@]}" --input "$eval_rows" --labels "$labels" > "$work/eval.out"
 cat "$work/eval.out"
 # The agreement rows (after "  task  max|d| ..."), then the classification rows (after
 # "classification against the labels:") and the regression rows (after "regression against the
@@ -30,7 +33,7 @@ cat "$work/eval.out"
 awk -v limit="$mean_limit" -v label="$label" '
   /^  task / { next }
   /^[^ ]/ { section = "" }
-  /^[^ ].* vs the float weights/ { section = "agreement"; next }
+  /^[^ ].* vs the float / { section = "agreement"; next }
   /^classification against the labels:/ { section = "auc"; next }
   /^regression against the labels:/ { section = "rmse"; next }
   section == "agreement" && /^  / {

@@ -142,16 +142,18 @@ std::string FeatureName(std::string name) {
   return name;
 }
 
-// "/expert_dnn.0/linears.0/Gemm" -> "expert_dnn.0.linears.0".
-std::string NodeStem(const Node& n) {
-  std::string s = n.name.empty() ? (n.outputs.empty() ? n.op : n.outputs[0]) : n.name;
+// The module path of a node torch.onnx.export named: "/expert_dnn.0/linears.0/Gemm" ->
+// "expert_dnn.0.linears.0"; `fallback` for a node outside any module ("/ReduceSum") or unnamed.
+std::string NodeStem(const Node& n, const std::string& fallback) {
+  std::string s = n.name;
   while (!s.empty() && s[0] == '/') s.erase(0, 1);
   const size_t slash = s.rfind('/');
-  if (slash != std::string::npos && s.compare(slash + 1, n.op.size(), n.op) == 0) s.resize(slash);
+  if (slash == std::string::npos || slash == 0) return fallback;
+  s.resize(slash);
   for (char& ch : s) {
     if (ch == '/' || ch == ':') ch = '.';
   }
-  return s.empty() ? n.op : s;
+  return s;
 }
 
 class Importer {
@@ -322,7 +324,7 @@ int32_t Importer::Tensor(const Node& n, const Value& v) {
   if (parts.size() == 1) return parts[0];
   const auto it = concats_.find(parts);
   if (it != concats_.end()) return it->second;
-  const int32_t t = b_.Concat(parts, Unique(NodeStem(n) + ".input"));
+  const int32_t t = b_.Concat(parts, Unique(NodeStem(n, "features") + ".input"));
   concats_[parts] = t;
   return t;
 }
@@ -580,7 +582,7 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
         if (item.size() != 1) Fail(n, "mixes experts that are not single tensors");
         experts.push_back(item[0]);
       }
-      const int32_t t = b_.Mixture(x.probs, experts, Unique(NodeStem(n)));
+      const int32_t t = b_.Mixture(x.probs, experts, Unique(NodeStem(n, "mixture")));
       Remember(t, n.outputs[0]);
       out = FeatOf(out, {t});
       return;
@@ -607,7 +609,7 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
         if (item.size() != 1) Fail(n, "mixes experts that are not single tensors");
         experts.push_back(item[0]);
       }
-      const int32_t t = b_.Mixture(p, experts, Unique(NodeStem(n)));
+      const int32_t t = b_.Mixture(p, experts, Unique(NodeStem(n, "mixture")));
       Remember(t, n.outputs[0]);
       out = FeatOf(out, {t});
       return;
@@ -627,7 +629,7 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
     out.kind = Kind::kLinear;
     out.input = Tensor(n, x);
     FloatDense& d = out.dense;
-    std::string stem = NodeStem(n);
+    std::string stem = NodeStem(n, "dense");
     const std::string wname = n.inputs[1];
     if (wname.size() > 7 && wname.compare(wname.size() - 7, 7, ".weight") == 0)
       stem = wname.substr(0, wname.size() - 7);
@@ -743,7 +745,7 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
     }
     if ((x.kind == Kind::kFeat || x.kind == Kind::kLinear) &&
         (y.kind == Kind::kFeat || y.kind == Kind::kLinear) && x.per_item() == 1 && y.per_item() == 1) {
-      const int32_t t = b_.Product({Tensor(n, x), Tensor(n, y)}, Unique(NodeStem(n)));
+      const int32_t t = b_.Product({Tensor(n, x), Tensor(n, y)}, Unique(NodeStem(n, "product")));
       Remember(t, n.outputs[0]);
       out = FeatOf(out, {t});
       return;
@@ -805,7 +807,7 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
     if (axis < 0) axis += rank;
     if (x.per_item() != x.shape[static_cast<size_t>(axis)] && !(g_.opset < 13 && axis == 1))
       Fail(n, "softmax over an axis that is not the features'");
-    const int32_t t = b_.Softmax(Tensor(n, x), Unique(NodeStem(n)));
+    const int32_t t = b_.Softmax(Tensor(n, x), Unique(NodeStem(n, "gate")));
     Remember(t, n.outputs[0]);
     out = FeatOf(out, {t});
     return;
@@ -839,9 +841,9 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
     const int32_t in = Tensor(n, x);
     int32_t t;
     if (op == "Sigmoid" && b_.model().graph.tensors[static_cast<size_t>(in)].width == 1)
-      t = b_.Sigmoid(in, Unique(NodeStem(n)));  // a task's score
+      t = b_.Sigmoid(in, Unique(NodeStem(n, "score")));  // a task's score
     else
-      t = b_.Activation(in, f, Unique(NodeStem(n)));
+      t = b_.Activation(in, f, Unique(NodeStem(n, FunctionName(f.function))));
     Remember(t, n.outputs[0]);
     out = FeatOf(out, {t});
     return;
