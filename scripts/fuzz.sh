@@ -11,7 +11,7 @@ scripts/setup.sh --fuzz
 seconds=${FUZZ_SECONDS:-60}
 jobs=${JOBS:-$(nproc)}
 targets=("$@")
-((${#targets[@]})) || targets=(fuzz_model fuzz_safetensors fuzz_npy fuzz_csv fuzz_arch_json fuzz_npz)
+((${#targets[@]})) || targets=(fuzz_model fuzz_safetensors fuzz_npy fuzz_csv fuzz_arch_json fuzz_npz fuzz_onnx)
 
 flags="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
 # XNNPACK (uninstrumented, from Debian) is left out: the targets test our code.
@@ -26,12 +26,15 @@ rm -f build-fuzz.log
 # (not the 172 KB seed weights: above -max_len, and tests/fuzz/corpus has their layout).
 extra_seeds() {
   case $1 in
-    fuzz_model) echo tests/data/seed.mmoe tests/data/esmm.mmoe tests/data/activation_mmoe.mmoe tests/data/ple.mmoe ;;
+    fuzz_model) echo tests/data/seed.mmoe tests/data/esmm.mmoe tests/data/activation_mmoe.mmoe tests/data/ple.mmoe \
+                     tests/data/deepctr_ple_onnx.mmoe ;;
     fuzz_npy) echo tests/data/seed_scores.npy ;;
     fuzz_csv) echo tests/data/seed_rows.csv tests/data/bad_width.csv tests/data/nan_value.csv ;;
     fuzz_arch_json) echo examples/seed/seed_mmoe.arch.json examples/families/esmm.arch.json ;;
     fuzz_npz) echo tests/data/sparse_inputs.npz tests/data/sparse_inputs_compressed.npz \
                    tests/data/sparse_inputs.csv ;;
+    fuzz_onnx) echo tests/data/onnx/deepctr_mmoe.onnx tests/data/onnx/rechub_mmoe.onnx tests/data/onnx/deepctr_esmm.onnx \
+                    tests/data/onnx/plain_embeddings.onnx tests/data/onnx/dense_mmoe.onnx tests/data/onnx/refused_cos.onnx ;;
   esac
 }
 

@@ -18,6 +18,7 @@
 #include "mmoe/converter/inputs.h"
 #include "mmoe/converter/onnx_import.h"
 #include "mmoe/converter/quality.h"
+#include "mmoe/mmoe_c.h"
 #include "support/fixtures.h"
 
 namespace mmoe {
@@ -231,6 +232,19 @@ TEST_CASE("packed input: bad values in id columns are refused naming the item an
   CHECK(model->packed_count(4) == 11);
   CHECK(model->packed_first(6) == 16);  // satisfaction
   CHECK(model->packed_first(7) == -1);
+  {  // the same through the C API
+    mmoe_model* c = nullptr;
+    const std::string path = testing::SourcePath("tests/data/deepctr_ple_onnx.mmoe");
+    REQUIRE(mmoe_model_load_file(path.c_str(), &c) == MMOE_OK);
+    CHECK(std::string(mmoe_model_packed_input_name(c)) == "X");
+    CHECK(mmoe_model_input_dim(c) == 17);
+    int first = 0, count = 0;
+    mmoe_model_packed_columns(c, 4, &first, &count);
+    CHECK((first == 4 && count == 11));
+    mmoe_model_packed_columns(c, 9, &first, &count);
+    CHECK((first == -1 && count == -1));
+    mmoe_model_destroy(c);
+  }
   converter::Matrix x = PackedRows(testing::SourcePath("examples/sparse/eval_x.npz"));
   x.rows = 300;
   x.data.resize(static_cast<size_t>(300 * 17));

@@ -256,6 +256,25 @@ int mmoe_model_input_index(const mmoe_model* model, const char* name) {
   return model->model->input_index(name);
 }
 
+const char* mmoe_model_packed_input_name(const mmoe_model* model) {
+  if (!model) {
+    NullArgument("mmoe_model_packed_input_name", "model");
+    return nullptr;
+  }
+  return model->model->packed_input_name();
+}
+
+void mmoe_model_packed_columns(const mmoe_model* model, int input, int* first, int* count) {
+  if (!model || !first || !count) {
+    NullArgument("mmoe_model_packed_columns", !model ? "model" : !first ? "first" : "count");
+    if (first) *first = -1;
+    if (count) *count = -1;
+    return;
+  }
+  *first = model->model->packed_first(input);
+  *count = model->model->packed_count(input);
+}
+
 int mmoe_model_num_tasks(const mmoe_model* model) {
   if (!model) {
     NullArgument("mmoe_model_num_tasks", "model");

@@ -94,6 +94,20 @@ int64_t Axis(const Node& n, int64_t axis, int64_t rank) {
   return axis < 0 ? axis + rank : axis;
 }
 
+// Outputs beyond this many values are refused: shapes read from a file (ConstantOfShape,
+// Expand, Tile, Range) must not make the importer allocate without bound.
+constexpr int64_t kMaxValues = int64_t{1} << 26;
+
+std::vector<int64_t> Checked(const Node& n, std::vector<int64_t> shape) {
+  int64_t total = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || (d > 0 && total > kMaxValues / d))
+      Fail(n, "a tensor of shape " + ShapeText(shape) + " is too large");
+    total *= d;
+  }
+  return shape;
+}
+
 std::vector<int64_t> Strides(const std::vector<int64_t>& shape) {
   std::vector<int64_t> s(shape.size(), 1);
   for (size_t i = shape.size(); i-- > 1;) s[i - 1] = s[i] * shape[i];
@@ -130,7 +144,7 @@ Array Broadcast(const Node& n, const std::vector<const Array*>& xs, int32_t type
                 const std::function<double(const double*)>& f) {
   Array out;
   out.type = type;
-  out.shape = BroadcastShape(n, xs);
+  out.shape = Checked(n, BroadcastShape(n, xs));
   const size_t rank = out.shape.size();
   std::vector<std::vector<int64_t>> strides;
   for (const Array* x : xs) {
@@ -261,6 +275,7 @@ Array MatMul(const Node& n, Array a, Array b) {
   out.shape = batch;
   out.shape.push_back(m);
   out.shape.push_back(p);
+  Checked(n, out.shape);
   const int64_t batches = ShapeSize(batch);
   out.v.assign(static_cast<size_t>(batches * m * p), 0.0);
   const auto offset = [&](const std::vector<int64_t>& own, int64_t bi) {
@@ -386,6 +401,7 @@ Array Gather(const Node& n, const Array& x, const Array& idx) {
   out.shape.assign(x.shape.begin(), x.shape.begin() + axis);
   out.shape.insert(out.shape.end(), idx.shape.begin(), idx.shape.end());
   out.shape.insert(out.shape.end(), x.shape.begin() + axis + 1, x.shape.end());
+  Checked(n, out.shape);
   for (int64_t o = 0; o < outer; ++o)
     for (double iv : idx.v) {
       int64_t i = static_cast<int64_t>(iv);
@@ -556,7 +572,9 @@ std::vector<Array> Evaluate(const Node& n, const std::vector<const Array*>& in, 
       Array next;
       next.type = x.type;
       next.shape = out.shape;
+      if (reps[a] < 0) Fail(n, "a negative repeat");
       next.shape[a] *= reps[a];
+      Checked(n, next.shape);
       const int64_t outer =
           ShapeSize(std::vector<int64_t>(out.shape.begin(), out.shape.begin() + static_cast<int64_t>(a)));
       const int64_t chunk = out.size() / std::max<int64_t>(outer, 1);
@@ -609,7 +627,7 @@ std::vector<Array> Evaluate(const Node& n, const std::vector<const Array*>& in, 
     Array out;
     const Attribute* a = n.Find("value");
     out.type = a && a->kind == Attribute::kTensor ? a->t.type : kFloat;
-    out.shape = Ints(arg(0));
+    out.shape = Checked(n, Ints(arg(0)));
     out.v.assign(static_cast<size_t>(ShapeSize(out.shape)),
                  a && a->kind == Attribute::kTensor && !a->t.v.empty() ? a->t.v[0] : 0.0);
     return {out};
@@ -619,6 +637,9 @@ std::vector<Array> Evaluate(const Node& n, const std::vector<const Array*>& in, 
     out.type = arg(0).type;
     const double start = arg(0).v.at(0), limit = arg(1).v.at(0), delta = arg(2).v.at(0);
     if (delta == 0) Fail(n, "Range with delta 0");
+    if (!std::isfinite(start) || !std::isfinite(limit) || !std::isfinite(delta) ||
+        std::fabs((limit - start) / delta) > static_cast<double>(kMaxValues))
+      Fail(n, "a Range too long");
     for (double v = start; delta > 0 ? v < limit : v > limit; v += delta) out.v.push_back(v);
     out.shape = {out.size()};
     return {out};

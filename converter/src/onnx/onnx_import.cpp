@@ -1053,7 +1053,14 @@ OnnxImport ImportOnnxBytes(const std::string& bytes, const std::string& label,
     o.model_name = stem.substr(0, stem.rfind('.'));
   }
   Importer importer(*graph, o, label);
-  OnnxImport result = importer.Run();
+  OnnxImport result;
+  try {
+    result = importer.Run();
+  } catch (const ConvertError& e) {  // the model builder's and Validate's messages, named by file
+    const std::string what = e.what();
+    if (what.rfind(label, 0) == 0) throw;
+    throw ConvertError(label + ": " + what);
+  }
   result.graph = graph;
   return result;
 }

@@ -98,6 +98,11 @@ int mmoe_model_input_width(const mmoe_model* model, int input);
 int64_t mmoe_model_input_rows(const mmoe_model* model, int input);
 /* -1 if no input has that name. */
 int mmoe_model_input_index(const mmoe_model* model, const char* name);
+/* Format 2.2: the name of the float row that packs every input (e.g. DeepCTR-Torch's "X"), which
+ * mmoe_session_score takes as features (input_dim floats per item), or NULL; input `input` sits
+ * in its columns [first, first + count) (*first and *count -1 when out of range or not packed). */
+const char* mmoe_model_packed_input_name(const mmoe_model* model);
+void mmoe_model_packed_columns(const mmoe_model* model, int input, int* first, int* count);
 
 /* One input's values for the n_items of a score call (as mmoe::InputView):
  *   dense: data holds n_items x width float32 (size = n_items * width);
