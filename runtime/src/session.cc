@@ -70,9 +70,7 @@ int64_t IdAt(const InputView& v, size_t j) {
 }
 
 // One view against the input it is for: type, sizes, offsets, and the ids against the tables.
-// `item_base`: the index of the view's first item in the caller's call (messages count from it).
-Status CheckView(const InputView& v, const graph::Input& input, const InputSpec& spec, size_t n_items,
-                 size_t item_base = 0) {
+Status CheckView(const InputView& v, const graph::Input& input, const InputSpec& spec, size_t n_items) {
   const char* name = input.name.c_str();
   if (spec.kind == graph::InputKind::kDense) {
     if (v.type != DataType::kFloat32) {
@@ -134,7 +132,7 @@ Status CheckView(const InputView& v, const graph::Input& input, const InputSpec&
       }
       return Status::Error(StatusCode::kInvalidArgument,
                            "Score: item %zu, input '%s': id %lld is outside its embedding table's %llu rows",
-                           item_base + item, name, static_cast<long long>(id),
+                           item, name, static_cast<long long>(id),
                            static_cast<unsigned long long>(spec.id_limit));
     }
   }
@@ -149,9 +147,43 @@ bool PackedId(float v, int64_t* id) {
   return true;
 }
 
-// Rows [first, first + k) of a packed call unpacked into impl.unpacked, as views (in graph
-// order) that are then checked as Score(inputs) checks them.
-Status UnpackChunk(Session::Impl& impl, const float* x, size_t first, size_t k) {
+// A packed call's ids, checked where the caller holds them (nothing copied): each id column's
+// value must be an id (finite, within int64) and, unless it is the bag's padding id, within its
+// table -- unless the embedding answers unknown ids with a default row (id_limit 0).
+Status CheckPackedRows(const ModelData& m, const float* x, size_t n_items) {
+  const graph::PackedInput& p = m.graph.packed;
+  const size_t width = static_cast<size_t>(p.width);
+  for (size_t i = 0; i < m.graph.inputs.size(); ++i) {
+    const graph::Input& input = m.graph.inputs[i];
+    const InputSpec& spec = m.inputs[i];
+    if (input.kind == graph::InputKind::kDense || spec.id_limit == 0) continue;
+    const size_t at = static_cast<size_t>(p.first[i]), count = static_cast<size_t>(p.count[i]);
+    for (size_t r = 0; r < n_items; ++r) {
+      const float* row = x + r * width + at;
+      for (size_t j = 0; j < count; ++j) {
+        int64_t id = 0;
+        if (!PackedId(row[j], &id)) {
+          return Status::Error(StatusCode::kInvalidArgument,
+                               "Score: item %zu, %s column %zu (input '%s'): %g is not an id", r,
+                               p.name.c_str(), at + j, input.name.c_str(), static_cast<double>(row[j]));
+        }
+        if (spec.has_padding_id && id == spec.padding_id) continue;
+        if (id < 0 || static_cast<uint64_t>(id) >= spec.id_limit) {
+          return Status::Error(StatusCode::kInvalidArgument,
+                               "Score: item %zu, input '%s': id %lld is outside its embedding table's %llu "
+                               "rows (%s column %zu)",
+                               r, input.name.c_str(), static_cast<long long>(id),
+                               static_cast<unsigned long long>(spec.id_limit), p.name.c_str(), at + j);
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+// Rows [first, first + k) of a checked packed call unpacked into impl.unpacked, as views in
+// graph order (what Score(inputs) would have been given).
+void UnpackChunk(Session::Impl& impl, const float* x, size_t first, size_t k) {
   const ModelData& m = *impl.model;
   const graph::PackedInput& p = m.graph.packed;
   const size_t width = static_cast<size_t>(p.width);
@@ -171,14 +203,9 @@ Status UnpackChunk(Session::Impl& impl, const float* x, size_t first, size_t k) 
     }
     for (size_t r = 0; r < k; ++r) {
       const float* row = x + (first + r) * width + at;
+      int64_t* ids = u.ids.data() + r * count;
       for (size_t j = 0; j < count; ++j) {
-        int64_t id = -1;  // an id no table has: the embedding's default row, when it has one
-        if (!PackedId(row[j], &id) && m.inputs[i].id_limit != 0) {
-          return Status::Error(StatusCode::kInvalidArgument,
-                               "Score: item %zu, %s column %zu (input '%s'): %g is not an id", first + r,
-                               p.name.c_str(), at + j, input.name.c_str(), static_cast<double>(row[j]));
-        }
-        u.ids[r * count + j] = id;
+        if (!PackedId(row[j], &ids[j])) ids[j] = -1;  // no table's id: the default row (checked before)
       }
     }
     v.data = u.ids.data();
@@ -186,10 +213,6 @@ Status UnpackChunk(Session::Impl& impl, const float* x, size_t first, size_t k) 
     v.size = k * count;
     v.offsets = input.kind == graph::InputKind::kBag ? u.offsets.data() : nullptr;
   }
-  for (size_t i = 0; i < impl.unpacked.size(); ++i) {
-    if (Status s = CheckView(impl.ordered[i], m.graph.inputs[i], m.inputs[i], k, first); !s.ok()) return s;
-  }
-  return Status::Ok();
 }
 
 }  // namespace
@@ -201,11 +224,8 @@ Status Session::Score(const float* features, size_t n_items, float* scores, size
   if (Status s = CheckScoreArgs(n_items, scores, scores_capacity, m); !s.ok()) return s;
   if (m.graph.packed.present()) {
     // Every row checked before any is scored, so that a bad id leaves `scores` untouched.
+    if (Status s = CheckPackedRows(m, features, n_items); !s.ok()) return s;
     const size_t chunk = impl_->packed_chunk, n_tasks = static_cast<size_t>(m.num_tasks());
-    for (size_t first = 0; first < n_items; first += chunk) {
-      if (Status s = UnpackChunk(*impl_, features, first, std::min(chunk, n_items - first)); !s.ok())
-        return s;
-    }
     for (size_t first = 0; first < n_items; first += chunk) {
       const size_t k = std::min(chunk, n_items - first);
       UnpackChunk(*impl_, features, first, k);

@@ -88,6 +88,15 @@ namespace {
   throw ConvertError(n.Label() + ": " + what);
 }
 
+}  // namespace
+
+int64_t IntOf(const Node& n, double v) {
+  if (!(v >= -9.2e18 && v <= 9.2e18)) Fail(n, "the integer " + std::to_string(v) + " is out of range");
+  return static_cast<int64_t>(v);
+}
+
+namespace {
+
 int64_t Axis(const Node& n, int64_t axis, int64_t rank) {
   if (axis < -rank || axis >= rank)
     Fail(n, "axis " + std::to_string(axis) + " is outside a tensor of rank " + std::to_string(rank));
@@ -95,8 +104,13 @@ int64_t Axis(const Node& n, int64_t axis, int64_t rank) {
 }
 
 // Outputs beyond this many values are refused: shapes read from a file (ConstantOfShape,
-// Expand, Tile, Range) must not make the importer allocate without bound.
-constexpr int64_t kMaxValues = int64_t{1} << 26;
+// Expand, Tile, Range) must not make the importer allocate without bound. Real graphs evaluate
+// far less: probe batches of 11 items, checks of 256 rows (the tables themselves are
+// initializers, read, not evaluated).
+constexpr int64_t kMaxValues = int64_t{1} << 22;
+// And a MatMul or Gemm beyond this many multiply-adds (a 256-row check of a 4096 x 2048 layer
+// is 2^31).
+constexpr int64_t kMaxMacs = int64_t{1} << 32;
 
 std::vector<int64_t> Checked(const Node& n, std::vector<int64_t> shape) {
   int64_t total = 1;
@@ -180,15 +194,15 @@ Array Unary(const Array& x, const std::function<double(double)>& f) {
   return out;
 }
 
-std::vector<int64_t> Ints(const Array& a) {
+std::vector<int64_t> Ints(const Node& n, const Array& a) {
   std::vector<int64_t> v;
-  for (double d : a.v) v.push_back(static_cast<int64_t>(d));
+  for (double d : a.v) v.push_back(IntOf(n, d));
   return v;
 }
 
 // The axes an op takes from an input (opset 13+) or an attribute (before).
 std::vector<int64_t> AxesOf(const Node& n, const std::vector<const Array*>& in, size_t input) {
-  if (in.size() > input && in[input]) return Ints(*in[input]);
+  if (in.size() > input && in[input]) return Ints(n, *in[input]);
   if (const Attribute* a = n.Find("axes")) return a->ints;
   return {};
 }
@@ -277,6 +291,7 @@ Array MatMul(const Node& n, Array a, Array b) {
   out.shape.push_back(p);
   Checked(n, out.shape);
   const int64_t batches = ShapeSize(batch);
+  if (k > 0 && batches * m * p > kMaxMacs / k) Fail(n, "a MatMul too large to evaluate");
   out.v.assign(static_cast<size_t>(batches * m * p), 0.0);
   const auto offset = [&](const std::vector<int64_t>& own, int64_t bi) {
     // The operand's batch index for broadcast batch bi.
@@ -341,10 +356,10 @@ Array Slice(const Node& n, const Array& x, const std::vector<const Array*>& in, 
   std::vector<int64_t> starts, ends, axes, steps;
   if (opset >= 10) {
     if (in.size() < 3 || !in[1] || !in[2]) Fail(n, "Slice needs starts and ends");
-    starts = Ints(*in[1]);
-    ends = Ints(*in[2]);
-    if (in.size() > 3 && in[3]) axes = Ints(*in[3]);
-    if (in.size() > 4 && in[4]) steps = Ints(*in[4]);
+    starts = Ints(n, *in[1]);
+    ends = Ints(n, *in[2]);
+    if (in.size() > 3 && in[3]) axes = Ints(n, *in[3]);
+    if (in.size() > 4 && in[4]) steps = Ints(n, *in[4]);
   } else {
     if (const Attribute* a = n.Find("starts")) starts = a->ints;
     if (const Attribute* a = n.Find("ends")) ends = a->ints;
@@ -363,11 +378,12 @@ Array Slice(const Node& n, const Array& x, const std::vector<const Array*>& in, 
     if (s > 0) {
       b = std::clamp<int64_t>(b, 0, d);
       e = std::clamp<int64_t>(e, 0, d);
-      count[a] = e > b ? (e - b + s - 1) / s : 0;
+      count[a] = e > b ? 1 + (e - b - 1) / s : 0;
     } else {
       b = std::clamp<int64_t>(b, -1, d - 1);
       e = std::clamp<int64_t>(e, -1, d - 1);
-      count[a] = b > e ? (b - e - s - 1) / -s : 0;
+      if (s == INT64_MIN) Fail(n, "Slice step out of range");
+      count[a] = b > e ? 1 + (b - e - 1) / -s : 0;
     }
     first[a] = b;
     step[a] = s;
@@ -404,11 +420,10 @@ Array Gather(const Node& n, const Array& x, const Array& idx) {
   Checked(n, out.shape);
   for (int64_t o = 0; o < outer; ++o)
     for (double iv : idx.v) {
-      int64_t i = static_cast<int64_t>(iv);
+      int64_t i = IntOf(n, iv);
       if (i < 0) i += d;
       if (i < 0 || i >= d)
-        Fail(n, "index " + std::to_string(static_cast<int64_t>(iv)) + " is outside an axis of " +
-                    std::to_string(d));
+        Fail(n, "index " + std::to_string(IntOf(n, iv)) + " is outside an axis of " + std::to_string(d));
       const double* src = x.v.data() + (o * d + i) * inner;
       out.v.insert(out.v.end(), src, src + inner);
     }
@@ -454,6 +469,8 @@ Array Reshaped(const Node& n, const Array& x, std::vector<int64_t> shape, bool a
       if (infer >= 0) Fail(n, "Reshape with two -1 dimensions");
       infer = static_cast<int64_t>(i);
     } else {
+      if (shape[i] < 0 || (shape[i] > 0 && known > kMaxValues / shape[i]))
+        Fail(n, "Reshape into " + ShapeText(shape));
       known *= shape[i];
     }
   }
@@ -545,7 +562,7 @@ std::vector<Array> Evaluate(const Node& n, const std::vector<const Array*>& in, 
   }
   if (op == "Reshape") {
     std::vector<int64_t> shape =
-        opset >= 5 ? Ints(arg(1)) : (n.Find("shape") ? n.Find("shape")->ints : std::vector<int64_t>{});
+        opset >= 5 ? Ints(n, arg(1)) : (n.Find("shape") ? n.Find("shape")->ints : std::vector<int64_t>{});
     return {Reshaped(n, arg(0), shape, n.Int("allowzero", 0) != 0)};
   }
   if (op == "Flatten") {
@@ -559,14 +576,14 @@ std::vector<Array> Evaluate(const Node& n, const std::vector<const Array*>& in, 
   }
   if (op == "Expand") {
     Array target;
-    target.shape = Ints(arg(1));
+    target.shape = Ints(n, arg(1));
     for (int64_t& d : target.shape) d = std::max<int64_t>(d, 1);  // 1 keeps the input's size
-    target.v.assign(static_cast<size_t>(ShapeSize(target.shape)), 0.0);
+    target.v.assign(static_cast<size_t>(ShapeSize(Checked(n, target.shape))), 0.0);
     return {Broadcast(n, {&arg(0), &target}, arg(0).type, [](const double* a) { return a[0]; })};
   }
   if (op == "Tile") {
     const Array& x = arg(0);
-    const std::vector<int64_t> reps = Ints(arg(1));
+    const std::vector<int64_t> reps = Ints(n, arg(1));
     Array out = x;
     for (size_t a = 0; a < reps.size() && a < x.shape.size(); ++a) {
       Array next;
@@ -590,7 +607,7 @@ std::vector<Array> Evaluate(const Node& n, const std::vector<const Array*>& in, 
     const int64_t axis = Axis(n, n.Int("axis", 0), x.rank());
     std::vector<int64_t> sizes;
     if (in.size() > 1 && in[1])
-      sizes = Ints(*in[1]);
+      sizes = Ints(n, *in[1]);
     else if (const Attribute* a = n.Find("split"))
       sizes = a->ints;
     const int64_t parts = static_cast<int64_t>(n.outputs.size());
@@ -627,7 +644,7 @@ std::vector<Array> Evaluate(const Node& n, const std::vector<const Array*>& in, 
     Array out;
     const Attribute* a = n.Find("value");
     out.type = a && a->kind == Attribute::kTensor ? a->t.type : kFloat;
-    out.shape = Checked(n, Ints(arg(0)));
+    out.shape = Checked(n, Ints(n, arg(0)));
     out.v.assign(static_cast<size_t>(ShapeSize(out.shape)),
                  a && a->kind == Attribute::kTensor && !a->t.v.empty() ? a->t.v[0] : 0.0);
     return {out};
@@ -635,7 +652,8 @@ std::vector<Array> Evaluate(const Node& n, const std::vector<const Array*>& in, 
   if (op == "Range") {
     Array out;
     out.type = arg(0).type;
-    const double start = arg(0).v.at(0), limit = arg(1).v.at(0), delta = arg(2).v.at(0);
+    if (arg(0).v.size() != 1 || arg(1).v.size() != 1 || arg(2).v.size() != 1) Fail(n, "Range of non-scalars");
+    const double start = arg(0).v[0], limit = arg(1).v[0], delta = arg(2).v[0];
     if (delta == 0) Fail(n, "Range with delta 0");
     if (!std::isfinite(start) || !std::isfinite(limit) || !std::isfinite(delta) ||
         std::fabs((limit - start) / delta) > static_cast<double>(kMaxValues))
@@ -707,8 +725,11 @@ std::vector<Array> Evaluate(const Node& n, const std::vector<const Array*>& in, 
   }
   if (op == "Clip") {
     double lo = n.Float("min", -HUGE_VAL), hi = n.Float("max", HUGE_VAL);
-    if (in.size() > 1 && in[1]) lo = in[1]->v.at(0);
-    if (in.size() > 2 && in[2]) hi = in[2]->v.at(0);
+    for (size_t i = 1; i < in.size() && i < 3; ++i) {
+      if (in[i] && in[i]->v.size() != 1) Fail(n, "Clip bounds that are not scalars");
+    }
+    if (in.size() > 1 && in[1]) lo = in[1]->v[0];
+    if (in.size() > 2 && in[2]) hi = in[2]->v[0];
     return unary([=](double a) { return std::clamp(a, lo, hi); });
   }
   if (op == "PRelu") {

@@ -81,6 +81,10 @@ Graph ParseModel(const std::string& bytes, const std::string& label);
 // Whether this build reads ONNX files (libonnx-dev was found).
 bool Available();
 
+// A value used as an integer (an index, axis, shape or id): ConvertError naming the node when
+// it is not finite or beyond int64.
+int64_t IntOf(const Node& node, double v);
+
 // The node's outputs computed from its inputs (nullptr for an omitted optional one), with
 // ONNX's semantics; throws ConvertError naming the node for an operator or an attribute it
 // does not implement, or shapes that do not fit.

@@ -375,6 +375,8 @@ void Importer::Probe(const Node& n, std::vector<Value>* outs) {
 // bag's axis found again in the new shape ([N, 1.., L, any..]).
 bool Importer::MapMask(const Node& n, Value* out) {
   const Value& x = Get(n, 0);
+  if (x.l_axis < 1 || static_cast<size_t>(x.l_axis) >= x.shape.size())
+    Fail(n, "reshapes a mask without its bag axis");
   const int64_t L = x.shape[static_cast<size_t>(x.l_axis)];
   int64_t before = 1;
   for (size_t k = 1; k < out->shape.size(); ++k) {
@@ -464,13 +466,14 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
     std::vector<int64_t> axes = {0};
     if (Has(n, 3)) {
       axes.clear();
-      for (double a : Get(n, 3).c().v) axes.push_back(static_cast<int64_t>(a));
+      for (double a : Get(n, 3).c().v) axes.push_back(onnx::IntOf(n, a));
     }
     if (axes.size() != 1 || (axes[0] != 1 && axes[0] != -1) || x.shape.size() != 2)
       Fail(n, "slices other than a column range of an [N, C] input");
-    if (Has(n, 4) && Get(n, 4).c().v.at(0) != 1) Fail(n, "slices with a step");
+    if (Has(n, 4) && (Get(n, 4).c().v.size() != 1 || Get(n, 4).c().v[0] != 1)) Fail(n, "slices with a step");
     const int64_t c = x.end - x.begin;
-    int64_t s = static_cast<int64_t>(Get(n, 1).c().v.at(0)), e = static_cast<int64_t>(Get(n, 2).c().v.at(0));
+    if (Get(n, 1).c().v.empty() || Get(n, 2).c().v.empty()) Fail(n, "slices with no start or end");
+    int64_t s = onnx::IntOf(n, Get(n, 1).c().v[0]), e = onnx::IntOf(n, Get(n, 2).c().v[0]);
     if (s < 0) s += c;
     if (e < 0) e += c;
     s = std::clamp<int64_t>(s, 0, c);
@@ -499,6 +502,7 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
   if (op == "Equal" || op == "Not") {
     double p = 0;
     if (op == "Equal" && x.kind == Kind::kIds && scalar_of(1, &p)) {
+      onnx::IntOf(n, p);  // a padding id is an integer
       out.kind = Kind::kPadEq;
       out.ids = x.ids;
       out.has_pad = true;
@@ -506,6 +510,8 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
       return;
     }
     if (op == "Not" && x.kind == Kind::kPadEq) {
+      if (x.shape.size() != 2)
+        Fail(n, "masks ids of shape " + onnx::ShapeText(x.shape) + "; a bag's ids are [N, L]");
       out.kind = Kind::kMask;
       out.ids = x.ids;
       out.has_pad = true;
@@ -549,7 +555,7 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
   if (op == "ReduceSum" || op == "ReduceMean") {
     std::vector<int64_t> axes;
     if (Has(n, 1) && is_const(1)) {
-      for (double a : Get(n, 1).c().v) axes.push_back(static_cast<int64_t>(a));
+      for (double a : Get(n, 1).c().v) axes.push_back(onnx::IntOf(n, a));
     } else if (const onnx::Attribute* a = n.Find("axes")) {
       axes = a->ints;
     }
@@ -857,6 +863,9 @@ OnnxImport Importer::Run() {
       throw ConvertError(label_ + ": input '" + in.name + "' has shape " + onnx::ShapeText(in.shape) +
                          "; inputs are [N] or [N, columns]");
     for (size_t k = 1; k < in.shape.size(); ++k) {
+      if (in.shape[k] > (1 << 16))
+        throw ConvertError(label_ + ": input '" + in.name + "' has " + std::to_string(in.shape[k]) +
+                           " columns; at most 65536");
       if (in.shape[k] < 1)
         throw ConvertError(label_ + ": input '" + in.name + "' has a symbolic dimension " +
                            std::to_string(k) + "; only the first (the batch) may be");
