@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -72,7 +73,8 @@ TEST_CASE("onnx: the graphs of DeepCTR-Torch, torch-rechub and plain models impo
   }
   for (const char* name :
        {"deepctr_mmoe", "deepctr_ple", "deepctr_shared_bottom", "deepctr_esmm", "rechub_mmoe", "rechub_ple",
-        "rechub_shared_bottom", "rechub_esmm", "plain_embeddings", "dense_mmoe"}) {
+        "rechub_shared_bottom", "rechub_esmm", "plain_embeddings", "dense_mmoe", "families_ple",
+        "families_activation_mmoe", "families_esmm"}) {
     CAPTURE(name);
     const converter::OnnxImport import = converter::ImportOnnx(Data(std::string(name) + ".onnx"));
     const std::string inputs = Data(std::string(name) + "_inputs.npz");
@@ -111,6 +113,15 @@ TEST_CASE("onnx: the graphs of DeepCTR-Torch, torch-rechub and plain models impo
       CHECK(bag.has_padding_id == (n != "rechub_ple"));  // padding_idx=None keeps every id
     }
   }
+  // Elementwise chains named as the functions they compute: GELU (Div, Erf, Add, Mul, Mul),
+  // LeakyReLU(0.1), Tanh, SiLU (Sigmoid, Mul).
+  const converter::OnnxImport act = converter::ImportOnnx(Data("families_activation_mmoe.onnx"));
+  std::set<std::string> functions;
+  for (const converter::FloatActivation& a : act.model.activations) {
+    functions.insert(converter::FunctionName(a.function));
+    if (a.function == converter::Function::kLeakyRelu) CHECK(a.params == std::vector<float>{0.1f});
+  }
+  CHECK(functions == std::set<std::string>{"gelu", "leaky_relu", "tanh", "silu"});
   // torch-rechub's shared_with: two inputs, one table.
   const converter::OnnxImport esmm = converter::ImportOnnx(Data("rechub_esmm.onnx"));
   CHECK(esmm.model.tables.size() == 3);

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -48,7 +49,10 @@ enum class Kind {
   kStack,     // `items` (each parts side by side) stacked on axis `stack_axis`
   kWeighted,  // probability `probs` times `items` (stacked on `stack_axis`)
   kLinear,    // a dense layer not yet added (BatchNorm, bias and Relu may still fold in)
+  kFunc,      // fn(x) elementwise, x the model tensor fn_src (named when read: relu, gelu, ...)
 };
+
+using Fn = std::shared_ptr<const std::function<double(double)>>;
 
 struct IdsRef {
   std::string key;     // identifies the ids: graph input name, or "X[4:9]"
@@ -79,6 +83,9 @@ struct Value {
   int64_t stack_axis = 1;
   int32_t probs = -1;
   std::string onnx_value;  // the ONNX value this is (set once mapped)
+  // kFunc
+  int32_t fn_src = -1;
+  Fn fn;
   // kLinear
   int32_t input = -1;
   FloatDense dense;
@@ -121,6 +128,8 @@ const char* KindName(Kind k) {
       return "gate-weighted experts";
     case Kind::kLinear:
       return "a dense layer";
+    case Kind::kFunc:
+      return "an elementwise function";
   }
   return "?";
 }
@@ -156,6 +165,120 @@ std::string NodeStem(const Node& n, const std::string& fallback) {
   return s;
 }
 
+// Which activation an elementwise chain computes (GELU exports as Div, Erf, Add, Mul, Mul; SiLU
+// as Sigmoid and Mul; ...): compared with each function the model file has on 801 points of
+// [-10, 10] and a few far out, to 1e-6 relative, parameters (a slope, alpha, bounds) read off the
+// chain first. False when none matches.
+bool IdentifyFunction(const std::function<double(double)>& fn, FloatActivation* out) {
+  std::vector<double> xs;
+  for (int i = -400; i <= 400; ++i) xs.push_back(i / 40.0);
+  for (double x : {-1e3, -50.0, -25.0, 25.0, 50.0, 1e3}) xs.push_back(x);
+  const auto matches = [&](const FloatActivation& a) {
+    for (double x : xs) {
+      const double want = a.Apply(x, 0), got = fn(x);
+      if (!(std::fabs(got - want) <= 1e-6 * (1.0 + std::fabs(want)))) return false;
+    }
+    return true;
+  };
+  std::vector<FloatActivation> candidates;
+  for (Function f : {Function::kRelu, Function::kSigmoid, Function::kTanh, Function::kGelu,
+                     Function::kGeluTanh, Function::kSilu, Function::kSelu, Function::kRelu6,
+                     Function::kHardsigmoid, Function::kHardswish, Function::kMish}) {
+    FloatActivation a;
+    a.function = f;
+    candidates.push_back(a);
+  }
+  const auto with = [](Function f, std::vector<double> params) {
+    FloatActivation a;
+    a.function = f;
+    for (double p : params) a.params.push_back(static_cast<float>(p));
+    return a;
+  };
+  candidates.push_back(with(Function::kSoftplus, {1.0, 20.0}));
+  candidates.push_back(with(Function::kLeakyRelu, {-fn(-1.0)}));
+  candidates.push_back(with(Function::kElu, {-fn(-50.0)}));
+  candidates.push_back(with(Function::kHardtanh, {fn(-1e3), fn(1e3)}));
+  for (const FloatActivation& a : candidates) {
+    bool finite = true;
+    for (float p : a.params) finite = finite && std::isfinite(p);
+    if (finite && matches(a)) {
+      *out = a;
+      return true;
+    }
+  }
+  return false;
+}
+
+// The math of an elementwise ONNX operator on x and a scalar constant k (`k_first` when the
+// constant is the first operand); false for an operator it does not know.
+bool ScalarOp(const std::string& op, bool k_first, std::function<double(double, double)>* f) {
+  std::function<double(double, double)> g;
+  if (op == "Add")
+    g = [](double a, double b) { return a + b; };
+  else if (op == "Sub")
+    g = [](double a, double b) { return a - b; };
+  else if (op == "Mul")
+    g = [](double a, double b) { return a * b; };
+  else if (op == "Div")
+    g = [](double a, double b) { return a / b; };
+  else if (op == "Pow")
+    g = [](double a, double b) { return std::pow(a, b); };
+  else if (op == "Max")
+    g = [](double a, double b) { return std::max(a, b); };
+  else if (op == "Min")
+    g = [](double a, double b) { return std::min(a, b); };
+  else
+    return false;
+  *f = k_first ? std::function<double(double, double)>([g](double x, double k) { return g(k, x); }) : g;
+  return true;
+}
+
+// The math of a unary elementwise ONNX operator (with its attributes); false if unknown.
+bool UnaryOp(const Node& n, std::function<double(double)>* f) {
+  const std::string& op = n.op;
+  if (op == "Relu")
+    *f = [](double x) { return x > 0 ? x : 0.0; };
+  else if (op == "Sigmoid")
+    *f = [](double x) { return 1.0 / (1.0 + std::exp(-x)); };
+  else if (op == "Tanh")
+    *f = [](double x) { return std::tanh(x); };
+  else if (op == "Erf")
+    *f = [](double x) { return std::erf(x); };
+  else if (op == "Exp")
+    *f = [](double x) { return std::exp(x); };
+  else if (op == "Log")
+    *f = [](double x) { return std::log(x); };
+  else if (op == "Neg")
+    *f = [](double x) { return -x; };
+  else if (op == "Abs")
+    *f = [](double x) { return std::fabs(x); };
+  else if (op == "Sqrt")
+    *f = [](double x) { return std::sqrt(x); };
+  else if (op == "Reciprocal")
+    *f = [](double x) { return 1.0 / x; };
+  else if (op == "Softplus")
+    *f = [](double x) { return x > 30 ? x : std::log1p(std::exp(x)); };
+  else if (op == "LeakyRelu") {
+    const double a = n.Float("alpha", 0.01);
+    *f = [a](double x) { return x >= 0 ? x : a * x; };
+  } else if (op == "Elu") {
+    const double a = n.Float("alpha", 1.0);
+    *f = [a](double x) { return x > 0 ? x : a * std::expm1(x); };
+  } else if (op == "Selu") {
+    const double a = n.Float("alpha", 1.67326319217681884765625),
+                 g = n.Float("gamma", 1.05070102214813232421875);
+    *f = [a, g](double x) { return g * (x > 0 ? x : a * std::expm1(x)); };
+  } else if (op == "HardSigmoid") {
+    const double a = n.Float("alpha", 0.2), b = n.Float("beta", 0.5);
+    *f = [a, b](double x) { return std::clamp(a * x + b, 0.0, 1.0); };
+  } else if (op == "HardSwish") {
+    *f = [](double x) { return x * std::clamp(x / 6.0 + 0.5, 0.0, 1.0); };
+  } else {
+    return false;
+  }
+  return true;
+}
+
 class Importer {
  public:
   Importer(const onnx::Graph& g, const OnnxImportOptions& options, const std::string& label)
@@ -187,6 +310,9 @@ class Importer {
   void Probe(const Node& n, std::vector<Value>* outs);
   void Map(const Node& n, std::vector<Value>* outs);
   bool MapMask(const Node& n, Value* out);
+  bool MapFunction(const Node& n, Value* out);
+  // v as fn(x) of one model tensor x: a kFunc, or features of one tensor (the identity).
+  bool AsFunction(const Node& n, const Value& v, int32_t* src, Fn* fn);
   bool MapFeatureShape(const Node& n, Value* out);
 
   // Turning meanings into model tensors.
@@ -224,6 +350,7 @@ class Importer {
   std::map<std::vector<int32_t>, int32_t> concats_;  // parts -> concat tensor
   std::map<std::string, int32_t> lookups_;           // ids key + table + pooling -> embedding tensor
   std::map<std::string, int32_t> linears_;           // ONNX value -> dense layer output
+  std::map<std::string, int32_t> functions_;         // ONNX value -> activation output
   std::map<std::pair<std::string, int64_t>, int32_t> dense_inputs_;  // (input, begin) -> tensor
   struct Placed {
     std::string source;
@@ -312,6 +439,26 @@ std::vector<int32_t> Importer::Parts(const Node& n, const Value& v) {
       const int32_t t = b_.Dense(v.input, std::move(d));
       Remember(t, v.onnx_value);
       linears_[v.onnx_value] = t;
+      return {t};
+    }
+    case Kind::kFunc: {  // the chain, named as the activation it computes
+      const auto it = functions_.find(v.onnx_value);
+      if (it != functions_.end()) return {it->second};
+      FloatActivation f;
+      if (!IdentifyFunction(*v.fn, &f)) {
+        const auto& fn = *v.fn;
+        Fail(n, "reads an elementwise function of '" +
+                    b_.model().graph.tensors[static_cast<size_t>(v.fn_src)].name + "' that is none of " +
+                    FunctionNames() + " (f(-1) = " + std::to_string(fn(-1.0)) +
+                    ", f(1) = " + std::to_string(fn(1.0)) + ")");
+      }
+      std::string stem = FunctionName(f.function);
+      for (const Node& node : g_.nodes) {
+        if (!node.outputs.empty() && node.outputs[0] == v.onnx_value) stem = NodeStem(node, stem);
+      }
+      const int32_t t = b_.Activation(v.fn_src, f, Unique(stem));
+      Remember(t, v.onnx_value);
+      functions_[v.onnx_value] = t;
       return {t};
     }
     default:
@@ -415,6 +562,72 @@ bool Importer::MapFeatureShape(const Node& n, Value* out) {
   v.probe[0] = out->probe[0];
   v.probe[1] = out->probe[1];
   v.shape = out->shape;
+  *out = v;
+  return true;
+}
+
+bool Importer::AsFunction(const Node& n, const Value& v, int32_t* src, Fn* fn) {
+  if (v.kind == Kind::kFunc) {
+    *src = v.fn_src;
+    *fn = v.fn;
+    return true;
+  }
+  if (v.kind != Kind::kFeat && v.kind != Kind::kLinear) return false;
+  const std::vector<int32_t> parts = Parts(n, v);
+  if (parts.size() != 1) return false;
+  *src = parts[0];
+  *fn = std::make_shared<const std::function<double(double)>>([](double x) { return x; });
+  return true;
+}
+
+// Elementwise operators on a function of one tensor, with scalar constants or another function
+// of the same tensor: the composed function (what it computes is decided when it is read).
+bool Importer::MapFunction(const Node& n, Value* out) {
+  int32_t src = -1;
+  Fn fx;
+  std::function<double(double)> unary;
+  if (n.op == "Clip") {
+    double lo = n.Float("min", -HUGE_VAL), hi = n.Float("max", HUGE_VAL);
+    for (size_t i = 1; i <= 2; ++i) {
+      if (!Has(n, i)) continue;
+      const Value& b = Get(n, i);
+      if (b.kind != Kind::kConst || b.c().size() != 1) return false;
+      (i == 1 ? lo : hi) = b.c().v[0];
+    }
+    unary = [lo, hi](double x) { return std::clamp(x, lo, hi); };
+  } else if (n.inputs.size() == 1 && !UnaryOp(n, &unary)) {
+    return false;
+  }
+  Value v = *out;
+  v.kind = Kind::kFunc;
+  if (unary) {
+    if (!AsFunction(n, Get(n, 0), &src, &fx)) return false;
+    v.fn = std::make_shared<const std::function<double(double)>>(
+        [unary, fx](double x) { return unary((*fx)(x)); });
+  } else {
+    if (n.inputs.size() != 2) return false;
+    const Value &a = Get(n, 0), &b = Get(n, 1);
+    std::function<double(double, double)> op;
+    const bool a_const = a.kind == Kind::kConst, b_const = b.kind == Kind::kConst;
+    if (a_const != b_const) {  // x op k, or k op x
+      const Value& k = a_const ? a : b;
+      if (k.c().size() != 1 || !ScalarOp(n.op, a_const, &op)) return false;
+      if (!AsFunction(n, a_const ? b : a, &src, &fx)) return false;
+      const double c = k.c().v[0];
+      v.fn = std::make_shared<const std::function<double(double)>>(
+          [op, fx, c](double x) { return op((*fx)(x), c); });
+    } else if (!a_const) {  // f(x) op g(x)
+      int32_t src_b = -1;
+      Fn fy;
+      if (!ScalarOp(n.op, false, &op) || a.per_item() != b.per_item()) return false;
+      if (!AsFunction(n, a, &src, &fx) || !AsFunction(n, b, &src_b, &fy) || src != src_b) return false;
+      v.fn = std::make_shared<const std::function<double(double)>>(
+          [op, fx, fy](double x) { return op((*fx)(x), (*fy)(x)); });
+    } else {
+      return false;
+    }
+  }
+  v.fn_src = src;
   *out = v;
   return true;
 }
@@ -542,8 +755,9 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
   }
   if (shape_op && op != "Expand" && op != "Split" &&
       (x.kind == Kind::kFeat || x.kind == Kind::kRows || x.kind == Kind::kPooled ||
-       x.kind == Kind::kColumns || x.kind == Kind::kStack || x.kind == Kind::kLinear)) {
-    if (x.kind == Kind::kLinear) {  // the layer's output, now with other unit axes
+       x.kind == Kind::kColumns || x.kind == Kind::kStack || x.kind == Kind::kLinear ||
+       x.kind == Kind::kFunc)) {
+    if (x.kind == Kind::kLinear || x.kind == Kind::kFunc) {  // the layer's output, now with other unit axes
       out = FeatOf(out, Parts(n, x));
       return;
     }
@@ -717,6 +931,7 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
       }
       return;
     }
+    if (MapFunction(n, &out)) return;
     Fail(n, std::string(op) + " of " + KindName(x.kind) + " and " + KindName(y.kind) +
                 " (a bias to a dense layer is what the importer folds)");
   }
@@ -756,6 +971,7 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
       out = FeatOf(out, {t});
       return;
     }
+    if (MapFunction(n, &out)) return;
     Fail(n, std::string("Mul of ") + KindName(x.kind) + " and " + KindName(y.kind) +
                 " (the importer maps masks, gate weights and ESMM's product)");
   }
@@ -772,6 +988,7 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
       out.probe[1] = p1;
       return;
     }
+    if (MapFunction(n, &out)) return;
     Fail(n, std::string("Div of ") + KindName(x.kind) + " by " + KindName(y.kind) +
                 " (a bag's sum by its count is what the importer maps)");
   }
@@ -818,42 +1035,25 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
     out = FeatOf(out, {t});
     return;
   }
-  FloatActivation f;
-  bool known = true;
-  if (op == "Relu")
-    f.function = Function::kRelu;
-  else if (op == "Sigmoid")
-    f.function = Function::kSigmoid;
-  else if (op == "Tanh")
-    f.function = Function::kTanh;
-  else if (op == "LeakyRelu") {
-    f.function = Function::kLeakyRelu;
-    f.params = {static_cast<float>(n.Float("alpha", 0.01))};
-  } else if (op == "Elu") {
-    f.function = Function::kElu;
-    f.params = {static_cast<float>(n.Float("alpha", 1.0))};
-  } else if (op == "Selu")
-    f.function = Function::kSelu;
-  else if (op == "PRelu") {
-    f.function = Function::kPrelu;
-    if (!is_const(1)) Fail(n, "PRelu's slopes are not constants");
-    for (double s : Get(n, 1).c().v) f.params.push_back(static_cast<float>(s));
-  } else
-    known = false;
-  if (known) {
-    if (x.kind != Kind::kFeat && x.kind != Kind::kLinear && x.kind != Kind::kColumns &&
-        x.kind != Kind::kRows && x.kind != Kind::kPooled)
-      Fail(n, std::string("applies ") + op + " to " + KindName(x.kind));
-    const int32_t in = Tensor(n, x);
-    int32_t t;
-    if (op == "Sigmoid" && b_.model().graph.tensors[static_cast<size_t>(in)].width == 1)
-      t = b_.Sigmoid(in, Unique(NodeStem(n, "score")));  // a task's score
-    else
-      t = b_.Activation(in, f, Unique(NodeStem(n, FunctionName(f.function))));
+  const bool features = x.kind == Kind::kFeat || x.kind == Kind::kLinear || x.kind == Kind::kColumns ||
+                        x.kind == Kind::kRows || x.kind == Kind::kPooled || x.kind == Kind::kFunc;
+  if (op == "Sigmoid" && features && x.per_item() == 1) {  // a task's score
+    const int32_t t = b_.Sigmoid(Tensor(n, x), Unique(NodeStem(n, "score")));
     Remember(t, n.outputs[0]);
     out = FeatOf(out, {t});
     return;
   }
+  if (op == "PRelu" && features) {  // slopes per channel: not a function of x alone
+    FloatActivation f;
+    f.function = Function::kPrelu;
+    if (!is_const(1)) Fail(n, "PRelu's slopes are not constants");
+    for (double slope : Get(n, 1).c().v) f.params.push_back(static_cast<float>(slope));
+    const int32_t t = b_.Activation(Tensor(n, x), f, Unique(NodeStem(n, "prelu")));
+    Remember(t, n.outputs[0]);
+    out = FeatOf(out, {t});
+    return;
+  }
+  if (MapFunction(n, &out)) return;
   Fail(n, "operator " + op + " on " + KindName(x.kind) + " is not one the importer maps");
 }
 
@@ -981,7 +1181,7 @@ OnnxImport Importer::Run() {
     fake.name = "output " + o.name;
     fake.op = "Output";
     const Value& v = it->second;
-    if (v.kind != Kind::kFeat && v.kind != Kind::kLinear)
+    if (v.kind != Kind::kFeat && v.kind != Kind::kLinear && v.kind != Kind::kFunc)
       throw ConvertError(label_ + ": output '" + o.name + "' is " + KindName(v.kind) + ", not task scores");
     const std::vector<int32_t> parts = Parts(fake, v);
     int64_t column = 0;

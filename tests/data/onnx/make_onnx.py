@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Writes the ONNX graphs the importer's tests read (tests/test_onnx.cpp), with the inputs and
 PyTorch's outputs beside each: DeepCTR-Torch's and torch-rechub's MMOE, PLE, SharedBottom and
-ESMM (converter/python/replicas: their module trees), plain modules with nn.Embedding and a
-dense-only MMoE, exported by torch.onnx.export at opsets 13 and 17 with the batch axis dynamic;
+ESMM (converter/python/replicas: their module trees), plain modules with nn.Embedding, a
+dense-only MMoE and examples/families' PLE, activation MMoE (GELU, SiLU, ...) and ESMM, exported by torch.onnx.export at opsets 13 and 17 with the batch axis dynamic;
 and graphs the importer must refuse (nn.EmbeddingBag, which exports as a Loop; an operator it
 does not map).
 
@@ -140,6 +140,16 @@ def main():
 
     x = np.random.default_rng(2).random((N, 6)).astype(np.float32)
     save("dense_mmoe", randomized(DenseMmoe()), (torch.as_tensor(x),), {"input": x}, 13)
+
+    # examples/families' plain modules: a 2-level PLE, an MMoE with GELU, LeakyReLU, Tanh and SiLU
+    # (torch exports GELU as Div, Erf, Add, Mul, Mul and SiLU as Sigmoid, Mul) and a regression
+    # task, and ESMM; on 12 inputs.
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "examples", "families"))
+    from models import ActivationMmoe, Esmm, Ple  # noqa: E402
+    x12 = np.random.default_rng(3).random((N, 12)).astype(np.float32)
+    for name, model, opset in (("families_ple", Ple(12), 17), ("families_activation_mmoe", ActivationMmoe(12), 13),
+                               ("families_esmm", Esmm(12), 17)):
+        save(name, randomized(model), (torch.as_tensor(x12),), {"input": x12}, opset)
 
     # Refused: nn.EmbeddingBag (a Loop over the bags), and an operator the importer does not map.
     class Bag(nn.Module):
