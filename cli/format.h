@@ -30,7 +30,10 @@ inline std::string DescribeInputs(const graph::Graph& g) {
     text += in.kind == graph::InputKind::kDense ? std::to_string(g.tensors[in.tensor].width) + " floats"
                                                 : graph::InputKindName(in.kind);
   }
-  return text + ")";
+  text += ")";
+  if (g.packed.present())
+    text += ", packed in " + g.packed.name + " (" + std::to_string(g.packed.width) + " floats per item)";
+  return text;
 }
 
 }  // namespace mmoe::cli

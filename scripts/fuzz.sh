@@ -34,7 +34,8 @@ extra_seeds() {
     fuzz_npz) echo tests/data/sparse_inputs.npz tests/data/sparse_inputs_compressed.npz \
                    tests/data/sparse_inputs.csv ;;
     fuzz_onnx) echo tests/data/onnx/deepctr_mmoe.onnx tests/data/onnx/rechub_mmoe.onnx tests/data/onnx/deepctr_esmm.onnx \
-                    tests/data/onnx/plain_embeddings.onnx tests/data/onnx/dense_mmoe.onnx tests/data/onnx/refused_cos.onnx ;;
+                    tests/data/onnx/plain_embeddings.onnx tests/data/onnx/dense_mmoe.onnx tests/data/onnx/refused_cos.onnx \
+                    tests/data/onnx/families_activation_mmoe.onnx ;;
   esac
 }
 

@@ -266,7 +266,7 @@ case $case_name in
     "$mmoe" convert --onnx "$sx/deepctr_mmoe.onnx" --task-names remote,salary --calib "$sx/calib_x.npz" \
       -o "$work/d.mmoe" > "$work/convert.out"
     for needle in "every task match the ONNX graph on 256 calibration rows" \
-                  "7 inputs (country: ids, company_size: ids, open_source: ids, hobby: ids, roles: bag, X[15]: 1 floats, X[16]: 1 floats)" \
+                  "7 inputs (country: ids, company_size: ids, open_source: ids, hobby: ids, roles: bag, X[15]: 1 floats, X[16]: 1 floats), packed in X (17 floats per item)" \
                   "2 tasks (remote, salary)"; do
       grep -qF -- "$needle" "$work/convert.out" || fail "convert output lacks '$needle': $(cat "$work/convert.out")"
     done
