@@ -57,6 +57,9 @@ std::map<std::string, onnx::Array> GraphInputs(const onnx::Graph& g, const std::
     for (int64_t i = 0; i < n * cols; ++i)
       x.v.push_back(a.integer ? static_cast<double>(a.ints[static_cast<size_t>(i)])
                               : static_cast<double>(a.floats.data[static_cast<size_t>(i)]));
+    if (!out.empty() && out.begin()->second.dim(0) != x.dim(0))
+      throw ConvertError(path + ": '" + in.name + "' has " + std::to_string(a.floats.rows) + " rows, '" +
+                         out.begin()->first + "' " + std::to_string(out.begin()->second.dim(0)));
     out[in.name] = std::move(x);
   }
   return out;
