@@ -267,10 +267,10 @@ TEST_CASE("packed input: bad values in id columns are refused naming the item an
     float value;
     const char* expect;
   } cases[] = {
-      {3, 0, NAN, "item 3, X column 0 (input 'country'): nan is not an id"},
-      {290, 1, 1e30f, "item 290, X column 1 (input 'company_size')"},
-      {7, 0, 99.0f, "item 7, input 'country': id 99 is outside its embedding table's 6 rows"},
-      {260, 6, -1.0f, "item 260, input 'roles': id -1 is outside"},
+      {3, 0, NAN, "item 3, input 'country' (X column 0): nan is not an id of its embedding table's 6 rows"},
+      {290, 1, 1e30f, "item 290, input 'company_size' (X column 1): 1e+30 is not an id"},
+      {7, 0, 99.0f, "item 7, input 'country' (X column 0): 99 is not an id"},
+      {260, 6, -1.0f, "item 260, input 'roles' (X column 6): -1 is not an id"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.expect);
@@ -289,6 +289,35 @@ TEST_CASE("packed input: bad values in id columns are refused naming the item an
   REQUIRE(session->Score(x.data.data(), 300, a.data(), a.size()).ok());
   REQUIRE(session->Score(frac.data.data(), 300, b.data(), b.size()).ok());
   CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+}
+
+TEST_CASE("packed input: a row whose columns do not fit its inputs is refused with INVALID_MODEL") {
+  std::vector<uint8_t> bytes;
+  {
+    FILE* f = std::fopen(testing::SourcePath("tests/data/deepctr_ple_onnx.mmoe").c_str(), "rb");
+    REQUIRE(f);
+    int c;
+    while ((c = std::fgetc(f)) != EOF) bytes.push_back(static_cast<uint8_t>(c));
+    std::fclose(f);
+  }
+  // The FlatBuffer's `first` vector: 7 columns, 0 1 2 3 4 15 16 (uint32, little-endian).
+  const uint32_t first[] = {7, 0, 1, 2, 3, 4, 15, 16};
+  const auto at = std::search(bytes.begin(), bytes.end(), reinterpret_cast<const uint8_t*>(first),
+                               reinterpret_cast<const uint8_t*>(first) + sizeof(first));
+  REQUIRE(at != bytes.end());
+  const size_t dense = static_cast<size_t>(at - bytes.begin()) + 6 * 4;  // X[15]'s first column
+  LoadOptions options;
+  options.verify_checksum = false;  // the damage is deliberate: the verifier must catch it
+  for (uint8_t column : {17, 200}) {
+    CAPTURE(int(column));
+    std::vector<uint8_t> bad = bytes;
+    bad[dense] = column;
+    std::shared_ptr<const Model> model;
+    const Status s = Model::LoadBuffer(bad.data(), bad.size(), true, options, &model);
+    CHECK(s.code() == StatusCode::kInvalidModel);
+    CHECK(std::string(s.message()).find("packed_input 'X' (17 columns") != std::string::npos);
+    CHECK(std::string(s.message()).find("inputs[5]") != std::string::npos);
+  }
 }
 
 }  // namespace mmoe

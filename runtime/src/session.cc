@@ -139,82 +139,6 @@ Status CheckView(const InputView& v, const graph::Input& input, const InputSpec&
   return Status::Ok();
 }
 
-// A packed row's id (format 2.2): the float truncated toward zero, as torch's .long() and ONNX's
-// Cast do; false for NaN, infinities and values beyond int64.
-bool PackedId(float v, int64_t* id) {
-  if (!(v > -9.2e18f && v < 9.2e18f)) return false;
-  *id = static_cast<int64_t>(v);
-  return true;
-}
-
-// A packed call's ids, checked where the caller holds them (nothing copied): each id column's
-// value must be an id (finite, within int64) and, unless it is the bag's padding id, within its
-// table -- unless the embedding answers unknown ids with a default row (id_limit 0).
-Status CheckPackedRows(const ModelData& m, const float* x, size_t n_items) {
-  const graph::PackedInput& p = m.graph.packed;
-  const size_t width = static_cast<size_t>(p.width);
-  for (size_t i = 0; i < m.graph.inputs.size(); ++i) {
-    const graph::Input& input = m.graph.inputs[i];
-    const InputSpec& spec = m.inputs[i];
-    if (input.kind == graph::InputKind::kDense || spec.id_limit == 0) continue;
-    const size_t at = static_cast<size_t>(p.first[i]), count = static_cast<size_t>(p.count[i]);
-    for (size_t r = 0; r < n_items; ++r) {
-      const float* row = x + r * width + at;
-      for (size_t j = 0; j < count; ++j) {
-        int64_t id = 0;
-        if (!PackedId(row[j], &id)) {
-          return Status::Error(StatusCode::kInvalidArgument,
-                               "Score: item %zu, %s column %zu (input '%s'): %g is not an id", r,
-                               p.name.c_str(), at + j, input.name.c_str(), static_cast<double>(row[j]));
-        }
-        if (spec.has_padding_id && id == spec.padding_id) continue;
-        if (id < 0 || static_cast<uint64_t>(id) >= spec.id_limit) {
-          return Status::Error(StatusCode::kInvalidArgument,
-                               "Score: item %zu, input '%s': id %lld is outside its embedding table's %llu "
-                               "rows (%s column %zu)",
-                               r, input.name.c_str(), static_cast<long long>(id),
-                               static_cast<unsigned long long>(spec.id_limit), p.name.c_str(), at + j);
-        }
-      }
-    }
-  }
-  return Status::Ok();
-}
-
-// Rows [first, first + k) of a checked packed call unpacked into impl.unpacked, as views in
-// graph order (what Score(inputs) would have been given).
-void UnpackChunk(Session::Impl& impl, const float* x, size_t first, size_t k) {
-  const ModelData& m = *impl.model;
-  const graph::PackedInput& p = m.graph.packed;
-  const size_t width = static_cast<size_t>(p.width);
-  for (size_t i = 0; i < impl.unpacked.size(); ++i) {
-    Session::Impl::Unpacked& u = impl.unpacked[i];
-    const size_t at = static_cast<size_t>(p.first[i]), count = static_cast<size_t>(p.count[i]);
-    const graph::Input& input = m.graph.inputs[i];
-    InputView& v = impl.ordered[i];
-    v = InputView();
-    if (input.kind == graph::InputKind::kDense) {
-      for (size_t r = 0; r < k; ++r) {
-        std::memcpy(u.floats.data() + r * count, x + (first + r) * width + at, count * sizeof(float));
-      }
-      v.data = u.floats.data();
-      v.size = k * count;
-      continue;
-    }
-    for (size_t r = 0; r < k; ++r) {
-      const float* row = x + (first + r) * width + at;
-      int64_t* ids = u.ids.data() + r * count;
-      for (size_t j = 0; j < count; ++j) {
-        if (!PackedId(row[j], &ids[j])) ids[j] = -1;  // no table's id: the default row (checked before)
-      }
-    }
-    v.data = u.ids.data();
-    v.type = DataType::kInt64;
-    v.size = k * count;
-    v.offsets = input.kind == graph::InputKind::kBag ? u.offsets.data() : nullptr;
-  }
-}
-
 }  // namespace
 
 Status Session::Score(const float* features, size_t n_items, float* scores, size_t scores_capacity) {
@@ -228,7 +152,7 @@ Status Session::Score(const float* features, size_t n_items, float* scores, size
     const size_t chunk = impl_->packed_chunk, n_tasks = static_cast<size_t>(m.num_tasks());
     for (size_t first = 0; first < n_items; first += chunk) {
       const size_t k = std::min(chunk, n_items - first);
-      UnpackChunk(*impl_, features, first, k);
+      UnpackPackedRows(*impl_, features, first, k);
       impl_->Score(impl_->ordered.data(), nullptr, k, scores + first * n_tasks);
     }
     return Status::Ok();

@@ -150,24 +150,19 @@ Status Session::CreateImpl(std::shared_ptr<const Model> model, const SessionOpti
   if (options.threads > 1) impl->pool = std::make_unique<ThreadPool>(options.threads - 1);
   const graph::PackedInput& packed = impl->model->graph.packed;
   if (packed.present()) {
-    impl->packed_chunk = impl->tile * impl->executors.size();
-    const size_t chunk = impl->packed_chunk;
-    impl->unpacked.resize(packed.count.size());
+    const size_t chunk = impl->packed_chunk = impl->tile * impl->executors.size();
+    size_t floats = 0, ids = 0;
     for (size_t i = 0; i < packed.count.size(); ++i) {
-      Impl::Unpacked& u = impl->unpacked[i];
-      const size_t count = static_cast<size_t>(packed.count[i]);
-      switch (impl->model->graph.inputs[i].kind) {
-        case graph::InputKind::kDense:
-          u.floats.resize(chunk * count);
-          break;
-        case graph::InputKind::kBag:
-          for (size_t r = 0; r <= chunk; ++r) u.offsets.push_back(static_cast<int64_t>(r * count));
-          [[fallthrough]];
-        case graph::InputKind::kIds:
-          u.ids.resize(chunk * count);
-          break;
+      const graph::InputKind kind = impl->model->graph.inputs[i].kind;
+      const size_t values = chunk * static_cast<size_t>(packed.count[i]);
+      if (kind == graph::InputKind::kDense) {
+        floats += values;
+      } else {
+        ids += values + (kind == graph::InputKind::kBag ? chunk + 1 : 0);
       }
     }
+    impl->unpacked_floats.reset(new float[floats]);
+    impl->unpacked_ids.reset(new int64_t[ids]);
   }
   session->reset(new Session(std::move(model), std::move(impl)));
   return Status::Ok();

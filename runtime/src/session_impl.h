@@ -31,13 +31,10 @@ struct Session::Impl {
   std::vector<InputView> ordered;
 
   // Score(features) on a model whose inputs are packed in one row (format 2.2): a chunk of
-  // `packed_chunk` rows at a time unpacked into these, per input (sized once).
-  struct Unpacked {
-    std::vector<float> floats;     // dense: chunk x width
-    std::vector<int64_t> ids;      // ids: chunk; bag: chunk x its columns
-    std::vector<int64_t> offsets;  // bag: 0, L, 2L, ...
-  };
-  std::vector<Unpacked> unpacked;
+  // `packed_chunk` rows at a time unpacked into these (sized once), input after input: dense
+  // inputs' floats; ids inputs' ids, a bag's followed by its offsets.
+  std::unique_ptr<float[]> unpacked_floats;
+  std::unique_ptr<int64_t[]> unpacked_ids;
   size_t packed_chunk = 0;
 
   // The call being scored, read by the workers.
@@ -88,5 +85,13 @@ struct Session::Impl {
     pool->Run(call.parts, RunPart, &call);
   }
 };
+
+// packed_input.cc. Every id column of the n_items rows an id of its table (or the bag's
+// padding id, or any value when the embedding has a default row), or INVALID_ARGUMENT naming
+// the item, input and column.
+Status CheckPackedRows(const ModelData& m, const float* x, size_t n_items);
+// Rows [first, first + k) of checked rows unpacked into impl's buffers; impl.ordered holds the
+// views, in graph order.
+void UnpackPackedRows(Session::Impl& impl, const float* x, size_t first, size_t k);
 
 }  // namespace mmoe

@@ -439,35 +439,26 @@ Status GraphVerifier::CheckInputs() {
 Status GraphVerifier::CheckPacked() {
   const graph::PackedInput& p = g_.packed;
   if (!p.present()) return Status::Ok();
-  if (p.width < 1 || p.width > static_cast<int32_t>(kMaxWidth)) {
-    return Status::Error(StatusCode::kInvalidModel, "packed_input '%s': width %d is not in [1, %u]",
-                         p.name.c_str(), p.width, kMaxWidth);
-  }
-  if (p.first.size() != g_.inputs.size() || p.count.size() != g_.inputs.size()) {
-    return Status::Error(StatusCode::kInvalidModel,
-                         "packed_input '%s': %zu first and %zu count columns for %zu inputs", p.name.c_str(),
-                         p.first.size(), p.count.size(), g_.inputs.size());
-  }
-  for (size_t i = 0; i < g_.inputs.size(); ++i) {
+  const size_t n = g_.inputs.size();
+  bool ok = p.width >= 1 && p.width <= static_cast<int32_t>(kMaxWidth) && p.first.size() == n &&
+            p.count.size() == n;
+  size_t i = 0;
+  for (; ok && i < n; ++i) {
     const graph::Input& input = g_.inputs[i];
     const Tensor& x = g_.tensors[input.tensor];
-    const int32_t expected = input.kind == graph::InputKind::kDense ? x.width : 1;
-    const bool count_ok = input.kind == graph::InputKind::kBag ? p.count[i] >= 1 : p.count[i] == expected;
-    if (!count_ok || p.first[i] < 0 || p.first[i] > p.width - p.count[i]) {
-      return Status::Error(
-          StatusCode::kInvalidModel,
-          "packed_input '%s': inputs[%zu] ('%s', %s) in columns [%d, %d + %d) of %d; expected "
-          "%s columns within the row",
-          p.name.c_str(), i, input.name.c_str(), graph::InputKindName(input.kind), p.first[i], p.first[i],
-          p.count[i], p.width, input.kind == graph::InputKind::kBag ? "one or more" : "its width in");
-    }
-    if (x.type == TensorType::kInt8) {
-      return Status::Error(StatusCode::kInvalidModel,
-                           "packed_input '%s': inputs[%zu] ('%s') is int8; packed inputs are float32 or ids",
-                           p.name.c_str(), i, input.name.c_str());
-    }
+    const bool count_ok = input.kind == graph::InputKind::kBag
+                              ? p.count[i] >= 1
+                              : p.count[i] == (input.kind == graph::InputKind::kDense ? x.width : 1);
+    ok = count_ok && x.type != TensorType::kInt8 && p.first[i] >= 0 && p.first[i] <= p.width - p.count[i];
   }
-  return Status::Ok();
+  if (ok) return Status::Ok();
+  // A dense input's columns are its width, an ids input's one, a bag's one or more; int8
+  // inputs (quantized with one scale) are not packed.
+  return Status::Error(
+      StatusCode::kInvalidModel,
+      "packed_input '%s' (%d columns, %zu + %zu ranges for %zu inputs): inputs[%zu] is not placed "
+      "within the row as its kind and width need",
+      p.name.c_str(), p.width, p.first.size(), p.count.size(), n, i ? i - 1 : 0);
 }
 
 Status GraphVerifier::CheckEmbedding(size_t i) {
