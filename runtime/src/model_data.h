@@ -52,6 +52,13 @@ struct InputSpec {
   uint64_t id_limit = 0;  // ids at or above it (or negative) are errors; 0: every id is valid (defaults)
   bool has_padding_id = false;  // bags: ids equal to it are skipped, wherever they point
   int64_t padding_id = 0;
+
+  // Whether Score takes `id` for this input: padding, within the table, or anything when the
+  // embedding answers unknown ids with a default row.
+  bool Accepts(int64_t id) const {
+    return id_limit == 0 || (has_padding_id && id == padding_id) ||
+           (id >= 0 && static_cast<uint64_t>(id) < id_limit);
+  }
 };
 
 struct ModelData {

@@ -121,8 +121,7 @@ Status CheckView(const InputView& v, const graph::Input& input, const InputSpec&
   if (spec.kind == graph::InputKind::kDense || spec.id_limit == 0) return Status::Ok();
   for (size_t j = 0; j < v.size; ++j) {
     const int64_t id = IdAt(v, j);
-    if (spec.has_padding_id && id == spec.padding_id) continue;
-    if (id < 0 || static_cast<uint64_t>(id) >= spec.id_limit) {
+    if (!spec.Accepts(id)) {
       size_t item = j;
       if (spec.kind == graph::InputKind::kBag) {  // the item whose bag holds position j
         item =
@@ -153,7 +152,7 @@ Status Session::Score(const float* features, size_t n_items, float* scores, size
     for (size_t first = 0; first < n_items; first += chunk) {
       const size_t k = std::min(chunk, n_items - first);
       UnpackPackedRows(*impl_, features, first, k);
-      impl_->Score(impl_->ordered.data(), nullptr, k, scores + first * n_tasks);
+      impl_->Score(impl_->packed_views.data(), nullptr, k, scores + first * n_tasks);
     }
     return Status::Ok();
   }

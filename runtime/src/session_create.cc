@@ -149,7 +149,7 @@ Status Session::CreateImpl(std::shared_ptr<const Model> model, const SessionOpti
   }
   if (options.threads > 1) impl->pool = std::make_unique<ThreadPool>(options.threads - 1);
   const graph::PackedInput& packed = impl->model->graph.packed;
-  if (packed.present()) {
+  if (packed.present()) {  // the buffers and views packed_input.cc unpacks into
     const size_t chunk = impl->packed_chunk = impl->tile * impl->executors.size();
     size_t floats = 0, ids = 0;
     for (size_t i = 0; i < packed.count.size(); ++i) {
@@ -163,6 +163,27 @@ Status Session::CreateImpl(std::shared_ptr<const Model> model, const SessionOpti
     }
     impl->unpacked_floats.reset(new float[floats]);
     impl->unpacked_ids.reset(new int64_t[ids]);
+    float* f = impl->unpacked_floats.get();
+    int64_t* id = impl->unpacked_ids.get();
+    impl->packed_views.resize(packed.count.size());
+    for (size_t i = 0; i < packed.count.size(); ++i) {
+      const graph::InputKind kind = impl->model->graph.inputs[i].kind;
+      const size_t count = static_cast<size_t>(packed.count[i]);
+      InputView& v = impl->packed_views[i];
+      if (kind == graph::InputKind::kDense) {
+        v.data = f;
+        f += chunk * count;
+        continue;
+      }
+      v.data = id;
+      v.type = DataType::kInt64;
+      id += chunk * count;
+      if (kind == graph::InputKind::kBag) {
+        for (size_t r = 0; r <= chunk; ++r) id[r] = static_cast<int64_t>(r * count);
+        v.offsets = id;
+        id += chunk + 1;
+      }
+    }
   }
   session->reset(new Session(std::move(model), std::move(impl)));
   return Status::Ok();

@@ -31,10 +31,11 @@ struct Session::Impl {
   std::vector<InputView> ordered;
 
   // Score(features) on a model whose inputs are packed in one row (format 2.2): a chunk of
-  // `packed_chunk` rows at a time unpacked into these (sized once), input after input: dense
-  // inputs' floats; ids inputs' ids, a bag's followed by its offsets.
+  // `packed_chunk` rows at a time unpacked into these buffers, laid out once at creation (each
+  // input's values; a bag's fixed offsets 0, L, 2L, ...), and read through `packed_views`.
   std::unique_ptr<float[]> unpacked_floats;
   std::unique_ptr<int64_t[]> unpacked_ids;
+  std::vector<InputView> packed_views;  // per graph input; a call sets only their sizes
   size_t packed_chunk = 0;
 
   // The call being scored, read by the workers.
@@ -90,8 +91,7 @@ struct Session::Impl {
 // padding id, or any value when the embedding has a default row), or INVALID_ARGUMENT naming
 // the item, input and column.
 Status CheckPackedRows(const ModelData& m, const float* x, size_t n_items);
-// Rows [first, first + k) of checked rows unpacked into impl's buffers; impl.ordered holds the
-// views, in graph order.
+// Rows [first, first + k) of checked rows unpacked into impl.packed_views' buffers.
 void UnpackPackedRows(Session::Impl& impl, const float* x, size_t first, size_t k);
 
 }  // namespace mmoe

@@ -215,20 +215,14 @@ void ValidateInputs(const FloatModel& m) {
       Fail(label + ": " + (bag ? "a bag is pooled (sum or mean)" : "one id per item is not pooled"));
     if (e.has_padding_id && !bag) Fail(label + ": a padding id applies to bags only");
   }
-  const graph::PackedInput& p = g.packed;
-  if (p.present()) {  // the runtime's rules (load/verify_graph.cc, CheckPacked)
-    if (p.first.size() != g.inputs.size() || p.count.size() != g.inputs.size())
-      Fail("packed input '" + p.name + "' places " + std::to_string(p.first.size()) + " of " +
-           std::to_string(g.inputs.size()) + " inputs");
-    for (size_t i = 0; i < g.inputs.size(); ++i) {
-      const graph::Input& input = g.inputs[i];
-      const int32_t expected = input.kind == graph::InputKind::kDense ? g.tensors[input.tensor].width : 1;
-      const bool count_ok = input.kind == graph::InputKind::kBag ? p.count[i] >= 1 : p.count[i] == expected;
-      if (!count_ok || p.first[i] < 0 || p.first[i] > p.width - p.count[i])
-        Fail("packed input '" + p.name + "': input '" + input.name + "' in columns [" +
-             std::to_string(p.first[i]) + ", +" + std::to_string(p.count[i]) + ") of " +
-             std::to_string(p.width));
-    }
+  if (g.packed.present()) {  // the runtime's rules
+    const int32_t bad = graph::MisplacedPackedInput(g);
+    if (bad >= 0)
+      Fail("packed input '" + g.packed.name + "' (" + std::to_string(g.packed.width) + " columns): " +
+           (static_cast<size_t>(bad) < g.inputs.size()
+                ? "input '" + g.inputs[static_cast<size_t>(bad)].name + "'"
+                : std::string("the row")) +
+           " does not fit its columns");
   }
   for (const FloatTable& t : m.tables) {
     if (t.rows <= 0 || t.dim <= 0 || (!t.mapped && t.values.size() != static_cast<size_t>(t.rows) * t.dim))
@@ -541,8 +535,6 @@ void GraphBuilder::Output(const std::string& name, int32_t tensor) {
   CheckTensor(tensor, "task '" + name + "'");
   m_.graph.outputs.push_back(graph::Output{name, tensor});
 }
-
-void GraphBuilder::Packed(graph::PackedInput packed) { m_.graph.packed = std::move(packed); }
 
 FloatModel GraphBuilder::Finish() {
   Validate(m_);

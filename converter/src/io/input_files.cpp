@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -240,16 +241,16 @@ std::unique_ptr<InputSource> OpenInputs(const std::string& path, const graph::Gr
       }
       return std::make_unique<OwnedInputSource>(ReadNpzInputs(bytes, path, g), path);
     }
-    if (ext == ".csv") {  // a header naming an input: the inputs one by one
-      std::string bytes = ReadFileBytes(path);
-      const std::vector<std::string_view> lines = csv::SplitLines(bytes);
-      if (!lines.empty()) {
-        for (std::string_view field : csv::SplitFields(lines[0])) {
-          const std::string name = csv::HeaderName(field);
-          for (const graph::Input& in : g.inputs) {
-            if (in.name == name || name.rfind(in.name + ".", 0) == 0)
-              return std::make_unique<OwnedInputSource>(ParseCsvInputs(bytes, path, g), path);
-          }
+    if (ext == ".csv") {  // a header naming an input: the inputs one by one (else rows, streamed)
+      std::ifstream f(path, std::ios::binary);
+      std::string first;
+      std::getline(f, first);
+      if (!first.empty() && first.back() == '\r') first.pop_back();
+      for (std::string_view field : csv::SplitFields(first)) {
+        const std::string name = csv::HeaderName(field);
+        for (const graph::Input& in : g.inputs) {
+          if (in.name == name || name.rfind(in.name + ".", 0) == 0)
+            return std::make_unique<OwnedInputSource>(ParseCsvInputs(ReadFileBytes(path), path, g), path);
         }
       }
     }

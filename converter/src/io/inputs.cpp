@@ -152,12 +152,13 @@ Inputs UnpackRows(const Matrix& x, const graph::Graph& g, const std::string& lab
         if (input.kind == graph::InputKind::kBag) a.offsets.push_back(r * count);
         for (int64_t j = 0; j < count; ++j) {
           const float v = x.row(r)[at + j];
-          if (!(v > -9.2e18f && v < 9.2e18f)) {
+          int64_t id = 0;
+          if (!graph::PackedId(v, &id)) {
             throw ConvertError(label + ": row " + std::to_string(first_row + r) + ", column " +
                                std::to_string(at + j) + " (input '" + input.name +
                                "'): " + std::to_string(v) + " is not an id");
           }
-          a.ids.push_back(static_cast<int64_t>(v));  // toward zero, as torch's .long()
+          a.ids.push_back(id);
         }
       }
       if (input.kind == graph::InputKind::kBag) a.offsets.push_back(x.rows * count);

@@ -504,6 +504,24 @@ std::vector<Array> Evaluate(const Node& n, const std::vector<const Array*>& in, 
   const auto unary = [&](const std::function<double(double)>& f) {
     return std::vector<Array>{Unary(arg(0), f)};
   };
+  if (op == "Constant") {
+    Array c;
+    if (const Attribute* a = n.Find("value"); a && a->kind == Attribute::kTensor) {
+      c = a->t;
+    } else if (const Attribute* f = n.Find("value_float")) {
+      c.v = {f->f};
+    } else if (const Attribute* i = n.Find("value_int")) {
+      c.type = kInt64;
+      c.v = {static_cast<double>(i->i)};
+    } else if (const Attribute* is = n.Find("value_ints")) {
+      c.type = kInt64;
+      c.shape = {static_cast<int64_t>(is->ints.size())};
+      for (int64_t x : is->ints) c.v.push_back(static_cast<double>(x));
+    } else {
+      Fail(n, "a Constant without a value the importer reads");
+    }
+    return {c};
+  }
   if (op == "Identity" || op == "Dropout") return {arg(0)};
   if (op == "Cast") {
     Array out = arg(0);

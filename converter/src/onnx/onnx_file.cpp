@@ -55,50 +55,33 @@ Array ReadTensor(const ::onnx::TensorProto& t, const std::string& where) {
   }
   if (t.data_location() == ::onnx::TensorProto::EXTERNAL || t.external_data_size() > 0)
     Fail(where, "is stored outside the file (external data); save the model with its tensors inside");
-  const auto check = [&](int64_t have) {
-    if (have != n) Fail(where, "holds " + std::to_string(have) + " values for shape " + ShapeText(a.shape));
+  // The values as raw little-endian bytes of type T, or in the typed field ONNX keeps for T.
+  const auto read = [&](auto tag, const auto& typed) {
+    using T = decltype(tag);
+    if (!t.raw_data().empty() || n == 0) return ReadRaw<T>(t.raw_data(), &a.v, n, where);
+    if (typed.size() != n)
+      Fail(where, "holds " + std::to_string(typed.size()) + " values for shape " + ShapeText(a.shape));
+    for (const auto v : typed) a.v.push_back(static_cast<double>(v));
   };
-  const std::string& raw = t.raw_data();
   switch (a.type) {
     case kFloat:
-      if (!raw.empty() || n == 0)
-        ReadRaw<float>(raw, &a.v, n, where);
-      else {
-        check(t.float_data_size());
-        a.v.assign(t.float_data().begin(), t.float_data().end());
-      }
+      read(float(), t.float_data());
       break;
     case kDouble:
-      if (!raw.empty() || n == 0)
-        ReadRaw<double>(raw, &a.v, n, where);
-      else {
-        check(t.double_data_size());
-        a.v.assign(t.double_data().begin(), t.double_data().end());
-      }
+      read(double(), t.double_data());
       break;
     case kInt64:
-      if (!raw.empty() || n == 0)
-        ReadRaw<int64_t>(raw, &a.v, n, where);
-      else {
-        check(t.int64_data_size());
-        for (int64_t v : t.int64_data()) a.v.push_back(static_cast<double>(v));
-      }
+      read(int64_t(), t.int64_data());
       break;
     case kInt32:
+      read(int32_t(), t.int32_data());
+      break;
     case kInt8:
+      read(int8_t(), t.int32_data());
+      break;
     case kUint8:
     case kBool:
-      if (!raw.empty() || n == 0) {
-        if (a.type == kInt32)
-          ReadRaw<int32_t>(raw, &a.v, n, where);
-        else if (a.type == kInt8)
-          ReadRaw<int8_t>(raw, &a.v, n, where);
-        else
-          ReadRaw<uint8_t>(raw, &a.v, n, where);
-      } else {
-        check(t.int32_data_size());
-        for (int32_t v : t.int32_data()) a.v.push_back(static_cast<double>(v));
-      }
+      read(uint8_t(), t.int32_data());
       break;
     default:
       Fail(where,

@@ -86,6 +86,7 @@ struct Value {
   // kFunc
   int32_t fn_src = -1;
   Fn fn;
+  std::string fn_module;  // the module path of the chain's last node, if it has one
   // kLinear
   int32_t input = -1;
   FloatDense dense;
@@ -309,11 +310,11 @@ class Importer {
 
   void Probe(const Node& n, std::vector<Value>* outs);
   void Map(const Node& n, std::vector<Value>* outs);
-  bool MapMask(const Node& n, Value* out);
+  void MapMask(const Node& n, Value* out);
   bool MapFunction(const Node& n, Value* out);
   // v as fn(x) of one model tensor x: a kFunc, or features of one tensor (the identity).
   bool AsFunction(const Node& n, const Value& v, int32_t* src, Fn* fn);
-  bool MapFeatureShape(const Node& n, Value* out);
+  void MapFeatureShape(const Node& n, Value* out);
 
   // Turning meanings into model tensors.
   int32_t Tensor(const Node& n, const Value& v);  // a feature of one tensor
@@ -324,6 +325,14 @@ class Importer {
   void Remember(int32_t tensor, const std::string& onnx_value) {
     sources_.emplace(b_.model().graph.tensors[static_cast<size_t>(tensor)].name, onnx_value);
   }
+  // `meaning` with the node's own shape and probes: what a shape-only operator, or a fold into
+  // what its input already means, leaves.
+  static Value Relabel(Value meaning, const Value& out) {
+    meaning.probe[0] = out.probe[0];
+    meaning.probe[1] = out.probe[1];
+    meaning.shape = out.shape;
+    return meaning;
+  }
   Value FeatOf(const Value& like, std::vector<int32_t> parts) const {
     Value v;
     v.kind = Kind::kFeat;
@@ -332,11 +341,6 @@ class Importer {
     v.shape = like.shape;
     v.parts = std::move(parts);
     return v;
-  }
-  int Width(const std::vector<int32_t>& parts) const {
-    int w = 0;
-    for (int32_t t : parts) w += b_.model().graph.tensors[static_cast<size_t>(t)].width;
-    return w;
   }
 
   const onnx::Graph& g_;
@@ -358,7 +362,6 @@ class Importer {
     bool whole = false;  // a graph input taken as it is
   };
   std::map<int32_t, Placed> placed_;  // model input tensor -> where it comes from
-  const Node* current_ = nullptr;
 };
 
 int32_t Importer::Table(const std::string& initializer) {
@@ -452,11 +455,8 @@ std::vector<int32_t> Importer::Parts(const Node& n, const Value& v) {
                     FunctionNames() + " (f(-1) = " + std::to_string(fn(-1.0)) +
                     ", f(1) = " + std::to_string(fn(1.0)) + ")");
       }
-      std::string stem = FunctionName(f.function);
-      for (const Node& node : g_.nodes) {
-        if (!node.outputs.empty() && node.outputs[0] == v.onnx_value) stem = NodeStem(node, stem);
-      }
-      const int32_t t = b_.Activation(v.fn_src, f, Unique(stem));
+      const int32_t t =
+          b_.Activation(v.fn_src, f, Unique(v.fn_module.empty() ? FunctionName(f.function) : v.fn_module));
       Remember(t, v.onnx_value);
       functions_[v.onnx_value] = t;
       return {t};
@@ -490,13 +490,9 @@ void Importer::Probe(const Node& n, std::vector<Value>* outs) {
     in[0].push_back(&v.probe[0]);
     in[1].push_back(&v.probe[1]);
   }
-  std::vector<Array> r0, r1;
-  try {
-    r0 = onnx::Evaluate(n, in[0], g_.opset);
-    r1 = all_const ? r0 : onnx::Evaluate(n, in[1], g_.opset);
-  } catch (const ConvertError& e) {
-    throw ConvertError(label_ + ": " + e.what());
-  }
+  // (The evaluator's errors name the node; ImportOnnxBytes adds the file.)
+  const std::vector<Array> r0 = onnx::Evaluate(n, in[0], g_.opset);
+  const std::vector<Array> r1 = all_const ? r0 : onnx::Evaluate(n, in[1], g_.opset);
   if (r0.size() < n.outputs.size()) Fail(n, "computes fewer outputs than it names");
   outs->resize(n.outputs.size());
   for (size_t o = 0; o < n.outputs.size(); ++o) {
@@ -520,7 +516,7 @@ void Importer::Probe(const Node& n, std::vector<Value>* outs) {
 
 // Unsqueeze, Squeeze, Reshape, Flatten, Expand, single Split and Concat, Cast: on a mask, the
 // bag's axis found again in the new shape ([N, 1.., L, any..]).
-bool Importer::MapMask(const Node& n, Value* out) {
+void Importer::MapMask(const Node& n, Value* out) {
   const Value& x = Get(n, 0);
   if (x.l_axis < 1 || static_cast<size_t>(x.l_axis) >= x.shape.size())
     Fail(n, "reshapes a mask without its bag axis");
@@ -528,13 +524,9 @@ bool Importer::MapMask(const Node& n, Value* out) {
   int64_t before = 1;
   for (size_t k = 1; k < out->shape.size(); ++k) {
     if (before == 1 && out->shape[k] == L) {
-      Value m = x;
-      m.probe[0] = out->probe[0];
-      m.probe[1] = out->probe[1];
-      m.shape = out->shape;
-      m.l_axis = static_cast<int64_t>(k);
-      *out = m;
-      return true;
+      *out = Relabel(x, *out);
+      out->l_axis = static_cast<int64_t>(k);
+      return;
     }
     before *= out->shape[k];
   }
@@ -544,7 +536,7 @@ bool Importer::MapMask(const Node& n, Value* out) {
 
 // Shape-only ops on features: the same tensors, other unit axes. A stack flattened into one
 // row puts its items side by side.
-bool Importer::MapFeatureShape(const Node& n, Value* out) {
+void Importer::MapFeatureShape(const Node& n, Value* out) {
   const Value& x = Get(n, 0);
   if (x.kind == Kind::kStack) {
     // [N, k, w] -> [N, k * w] (unit axes anywhere): the items side by side.
@@ -555,15 +547,10 @@ bool Importer::MapFeatureShape(const Node& n, Value* out) {
     std::vector<int32_t> parts;
     for (const std::vector<int32_t>& item : x.items) parts.insert(parts.end(), item.begin(), item.end());
     *out = FeatOf(*out, parts);
-    return true;
+    return;
   }
   if (x.kind == Kind::kRows && x.ids.count > 1) Fail(n, "reshapes the rows of a bag before pooling them");
-  Value v = x;
-  v.probe[0] = out->probe[0];
-  v.probe[1] = out->probe[1];
-  v.shape = out->shape;
-  *out = v;
-  return true;
+  *out = Relabel(x, *out);
 }
 
 bool Importer::AsFunction(const Node& n, const Value& v, int32_t* src, Fn* fn) {
@@ -628,6 +615,7 @@ bool Importer::MapFunction(const Node& n, Value* out) {
     }
   }
   v.fn_src = src;
+  v.fn_module = NodeStem(n, "");
   *out = v;
   return true;
 }
@@ -662,10 +650,7 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
     }
     if (x.kind == Kind::kIds && !to_int) Fail(n, "casts ids to " + std::string(onnx::ElemTypeName(to)));
     if (x.kind == Kind::kColumns && !to_int) {
-      Value v = x;
-      v.probe[0] = out.probe[0];
-      v.probe[1] = out.probe[1];
-      out = v;
+      out = Relabel(x, out);
       return;
     }
     MapFeatureShape(n, &out);
@@ -675,7 +660,7 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
     if (x.kind != Kind::kColumns)
       Fail(n, std::string("slices ") + KindName(x.kind) + "; only a graph input's columns are sliced");
     if (!is_const(1) || !is_const(2)) Fail(n, "slices at positions that are not constants");
-    // The columns kept: where the probe's column index lands.
+    // The columns kept: the constant bounds, clamped to the columns x holds.
     std::vector<int64_t> axes = {0};
     if (Has(n, 3)) {
       axes.clear();
@@ -691,11 +676,7 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
     if (e < 0) e += c;
     s = std::clamp<int64_t>(s, 0, c);
     e = std::clamp<int64_t>(e, 0, c);
-    const Array p0 = out.probe[0], p1 = out.probe[1];
-    out = x;
-    out.probe[0] = p0;
-    out.probe[1] = p1;
-    out.shape = {-1, e - s};
+    out = Relabel(x, out);
     out.end = x.begin + e;
     out.begin = x.begin + s;
     return;
@@ -743,15 +724,8 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
     return;
   }
   if (shape_op && x.kind == Kind::kCount) {
-    const Array p0 = out.probe[0], p1 = out.probe[1];
-    const std::vector<int64_t> shape = out.shape;
-    if (out.kind != Kind::kConst && outs->size() == 1) {
-      out = x;
-      out.probe[0] = p0;
-      out.probe[1] = p1;
-      out.shape = shape;
-      return;
-    }
+    out = Relabel(x, out);
+    return;
   }
   if (shape_op && op != "Expand" && op != "Split" &&
       (x.kind == Kind::kFeat || x.kind == Kind::kRows || x.kind == Kind::kPooled ||
@@ -906,12 +880,7 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
     const Value& y = Get(n, 1);
     if (x.kind == Kind::kCount && y.kind == Kind::kConst && op == "Add" && y.c().size() == 1 &&
         std::fabs(y.c().v[0]) <= 1e-6) {
-      const Array p0 = out.probe[0], p1 = out.probe[1];
-      const std::vector<int64_t> shape = out.shape;
-      out = x;  // an epsilon against empty bags: the runtime gives them zeros
-      out.shape = shape;
-      out.probe[0] = p0;
-      out.probe[1] = p1;
+      out = Relabel(x, out);  // an epsilon against empty bags: the runtime gives them zeros
       return;
     }
     const bool linear_first = x.kind == Kind::kLinear && y.kind == Kind::kConst;
@@ -979,13 +948,8 @@ void Importer::Map(const Node& n, std::vector<Value>* outs) {
     const Value& y = Get(n, 1);
     if (x.kind == Kind::kPooled && x.pooling == graph::Pooling::kSum && y.kind == Kind::kCount &&
         x.ids == y.ids && x.has_pad == y.has_pad && x.pad == y.pad) {
-      const Array p0 = out.probe[0], p1 = out.probe[1];
-      const std::vector<int64_t> shape = out.shape;
-      out = x;
+      out = Relabel(x, out);
       out.pooling = graph::Pooling::kMean;
-      out.shape = shape;
-      out.probe[0] = p0;
-      out.probe[1] = p1;
       return;
     }
     if (MapFunction(n, &out)) return;
@@ -1109,61 +1073,23 @@ OnnxImport Importer::Run() {
     if (!n.domain.empty() && n.domain != "ai.onnx")
       Fail(n, "is in domain '" + n.domain + "'; the importer maps standard ONNX operators");
     std::vector<Value> outs;
-    if (n.op == "Constant") {
-      const onnx::Attribute* a = n.Find("value");
-      if (!a || a->kind != onnx::Attribute::kTensor) {
-        const onnx::Attribute* f = n.Find("value_float");
-        const onnx::Attribute* i = n.Find("value_int");
-        const onnx::Attribute* is = n.Find("value_ints");
-        Value v;
-        if (f)
-          v.probe[0].v = {f->f};
-        else if (i) {
-          v.probe[0].type = onnx::kInt64;
-          v.probe[0].v = {static_cast<double>(i->i)};
-        } else if (is) {
-          v.probe[0].type = onnx::kInt64;
-          v.probe[0].shape = {static_cast<int64_t>(is->ints.size())};
-          for (int64_t x : is->ints) v.probe[0].v.push_back(static_cast<double>(x));
-        } else
-          Fail(n, "a Constant without a value the importer reads");
-        v.probe[1] = v.probe[0];
-        v.shape = v.probe[0].shape;
-        outs.push_back(v);
-      } else {
-        Value v;
-        v.probe[0] = v.probe[1] = a->t;
-        v.shape = a->t.shape;
-        outs.push_back(v);
-      }
-    } else {
-      Probe(n, &outs);
-      bool all_const = true;
-      for (const Value& v : outs) all_const = all_const && v.kind == Kind::kConst;
-      bool any_input_dynamic = false;
-      for (size_t i = 0; i < n.inputs.size(); ++i) {
-        if (Has(n, i) && Get(n, i).kind != Kind::kConst) any_input_dynamic = true;
-      }
-      if (any_input_dynamic && !(all_const && n.op == "Shape")) {
-        if (n.op == "Shape") {
-          outs[0].kind = Kind::kShape;
-        } else if (outs.size() == 1 && outs[0].kind != Kind::kShape && !all_const) {
-          Map(n, &outs);
-        } else if (n.op == "Split" || all_const) {
-          // shape arithmetic that came out constant, or a Split of a mask (mapped per output)
-          if (n.op == "Split" && !all_const) {
-            Fail(n, "splits a per-item value into several parts");
-          }
-        } else {
-          bool shape_only = true;
-          for (size_t i = 0; i < n.inputs.size(); ++i) {
-            if (Has(n, i) && Get(n, i).kind != Kind::kConst && Get(n, i).kind != Kind::kShape)
-              shape_only = false;
-          }
-          if (!shape_only) Fail(n, "computes something per item that the importer does not map");
-          for (Value& v : outs) v.kind = Kind::kShape;
-        }
-      }
+    Probe(n, &outs);  // constants (Constant nodes, shape arithmetic) come out folded
+    bool all_const = true, per_item = false;
+    for (const Value& v : outs) {
+      all_const = all_const && v.kind == Kind::kConst;
+      per_item = per_item || (v.kind != Kind::kConst && v.kind != Kind::kShape);
+    }
+    bool reads_items = false;  // an input other than constants and shapes
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      if (Has(n, i) && Get(n, i).kind != Kind::kConst && Get(n, i).kind != Kind::kShape) reads_items = true;
+    }
+    if (all_const) {
+    } else if (per_item && outs.size() == 1) {
+      Map(n, &outs);
+    } else if (per_item) {
+      Fail(n, "splits a per-item value into several parts");
+    } else if (reads_items && n.op != "Shape") {  // only Shape reads items to give shapes
+      Fail(n, "computes something per item that the importer does not map");
     }
     for (size_t o = 0; o < n.outputs.size() && o < outs.size(); ++o) {
       outs[o].onnx_value = n.outputs[o];

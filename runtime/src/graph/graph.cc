@@ -172,4 +172,20 @@ std::vector<int32_t> OutputOf(const Graph& g) {
   return of;
 }
 
+int32_t MisplacedPackedInput(const Graph& g) {
+  const PackedInput& p = g.packed;
+  const size_t n = g.inputs.size();
+  if (p.width < 1 || p.width > (1 << 16) || p.first.size() != n || p.count.size() != n)
+    return static_cast<int32_t>(n);
+  for (size_t i = 0; i < n; ++i) {
+    const Input& input = g.inputs[i];
+    const bool count_ok =
+        input.kind == InputKind::kBag
+            ? p.count[i] >= 1
+            : p.count[i] == (input.kind == InputKind::kDense ? g.tensors[input.tensor].width : 1);
+    if (!count_ok || p.first[i] < 0 || p.first[i] > p.width - p.count[i]) return static_cast<int32_t>(i);
+  }
+  return -1;
+}
+
 }  // namespace mmoe::graph

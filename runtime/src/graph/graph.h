@@ -96,6 +96,15 @@ struct PackedInput {
   bool present() const { return !name.empty(); }
 };
 
+// A packed row's value as an id: truncated toward zero, as torch's .long() and ONNX's Cast do;
+// false for NaN, infinities and values beyond int64 (the runtime and the converter's reader
+// share this rule).
+inline bool PackedId(float v, int64_t* id) {
+  if (!(v > -9.2e18f && v < 9.2e18f)) return false;
+  *id = static_cast<int64_t>(v);
+  return true;
+}
+
 // A task's score: one float per item.
 struct Output {
   std::string name;
@@ -125,6 +134,11 @@ struct Graph {
 // kind; ops without parameters ignore it), outputs on distinct tensors. On failure returns
 // false and sets *error to a message naming the node or tensor ("node 5 (gates.0): ...").
 bool CheckStructure(const Graph& graph, const int32_t (&param_counts)[kOpCount], std::string* error);
+
+// Format 2.2: -1 when every input's columns in graph.packed fit it (a dense input takes its
+// width, ids one column, a bag one or more, all within a row of 1 to 65,536 columns); else the
+// first input that does not fit, or the number of inputs when the row or its ranges are wrong.
+int32_t MisplacedPackedInput(const Graph& graph);
 
 // "22 dense, 2 softmax, 2 mixture, 2 sigmoid": the nodes of each op, in op order.
 std::string CountOps(const Graph& graph);

@@ -434,31 +434,20 @@ Status GraphVerifier::CheckInputs() {
   return CheckPacked();
 }
 
-// Format 2.2's packed row: one column range per input, within the row; a dense input's range
-// is its width, an ids input's one column, a bag's at least one.
+// Format 2.2's packed row: graph::MisplacedPackedInput's rules, and no int8 input.
 Status GraphVerifier::CheckPacked() {
   const graph::PackedInput& p = g_.packed;
   if (!p.present()) return Status::Ok();
-  const size_t n = g_.inputs.size();
-  bool ok = p.width >= 1 && p.width <= static_cast<int32_t>(kMaxWidth) && p.first.size() == n &&
-            p.count.size() == n;
-  size_t i = 0;
-  for (; ok && i < n; ++i) {
-    const graph::Input& input = g_.inputs[i];
-    const Tensor& x = g_.tensors[input.tensor];
-    const bool count_ok = input.kind == graph::InputKind::kBag
-                              ? p.count[i] >= 1
-                              : p.count[i] == (input.kind == graph::InputKind::kDense ? x.width : 1);
-    ok = count_ok && x.type != TensorType::kInt8 && p.first[i] >= 0 && p.first[i] <= p.width - p.count[i];
+  int32_t bad = graph::MisplacedPackedInput(g_);
+  for (size_t i = 0; bad < 0 && i < g_.inputs.size(); ++i) {  // int8 inputs (one scale) are not packed
+    if (g_.tensors[g_.inputs[i].tensor].type == TensorType::kInt8) bad = static_cast<int32_t>(i);
   }
-  if (ok) return Status::Ok();
-  // A dense input's columns are its width, an ids input's one, a bag's one or more; int8
-  // inputs (quantized with one scale) are not packed.
+  if (bad < 0) return Status::Ok();
   return Status::Error(
       StatusCode::kInvalidModel,
-      "packed_input '%s' (%d columns, %zu + %zu ranges for %zu inputs): inputs[%zu] is not placed "
+      "packed_input '%s' (%d columns, %zu + %zu ranges for %zu inputs): inputs[%d] is not placed "
       "within the row as its kind and width need",
-      p.name.c_str(), p.width, p.first.size(), p.count.size(), n, i ? i - 1 : 0);
+      p.name.c_str(), p.width, p.first.size(), p.count.size(), g_.inputs.size(), bad);
 }
 
 Status GraphVerifier::CheckEmbedding(size_t i) {

@@ -164,8 +164,6 @@ class GraphBuilder {
   int32_t Sigmoid(int32_t logit, const std::string& name);
   int32_t Product(const std::vector<int32_t>& factors, const std::string& name);
   void Output(const std::string& name, int32_t tensor);
-  // Format 2.2: the inputs (all added) also taken packed in one float row (graph::PackedInput).
-  void Packed(graph::PackedInput packed);
 
   const FloatModel& model() const { return m_; }
   int32_t Find(const std::string& tensor) const;  // -1 if no tensor has that name
