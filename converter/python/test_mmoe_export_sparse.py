@@ -30,12 +30,12 @@ from test_mmoe_export import read_safetensors  # noqa: E402
 N, MAXLEN = 160, 5
 
 
-def randomized(model, seed=0):
+def randomized(model, seed=0, scale=0.4):
     """Weights, biases, tables and BatchNorm statistics far from their initial values."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.4)
+            p.copy_(torch.randn(p.shape, generator=g) * scale)
         for m in model.modules():
             if isinstance(m, nn.BatchNorm1d):
                 m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.3)
@@ -43,14 +43,16 @@ def randomized(model, seed=0):
     return model.eval()
 
 
-def features(seed=1):
+def features(seed=1, n=N, maxlen=MAXLEN, roles_below=12):
+    """n items: a country id in [0, 6), a size id in [0, 9), a bag of up to maxlen role ids in
+    [1, roles_below) padded with 0 (some empty), two floats in [0, 1)."""
     rng = np.random.default_rng(seed)
-    roles = np.zeros((N, MAXLEN), dtype=np.int64)
-    for i in range(N):
-        k = rng.integers(0, MAXLEN + 1)  # some bags empty
-        roles[i, :k] = rng.choice(np.arange(1, 12), size=k, replace=False)
-    return {"country": rng.integers(0, 6, N), "size": rng.integers(0, 9, N), "roles": roles,
-            "years": rng.random(N).astype(np.float32), "sat": rng.random(N).astype(np.float32)}
+    roles = np.zeros((n, maxlen), dtype=np.int64)
+    for i in range(n):
+        k = rng.integers(0, maxlen + 1)  # some bags empty
+        roles[i, :k] = rng.choice(np.arange(1, roles_below), size=k, replace=False)
+    return {"country": rng.integers(0, 6, n), "size": rng.integers(0, 9, n), "roles": roles,
+            "years": rng.random(n).astype(np.float32), "sat": rng.random(n).astype(np.float32)}
 
 
 class SparseExportTest(unittest.TestCase):

@@ -21,30 +21,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "converter", "python"))
 from replicas import deepctr_torch as dc  # noqa: E402
 from replicas import torch_rechub as rh  # noqa: E402
+import test_mmoe_export_sparse as sparse_tests  # noqa: E402  (its randomized weights and features)
 
 N, MAXLEN = 48, 4
 
 
 def randomized(model, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.3)
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm1d):
-                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.3)
-                m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-    return model.eval()
+    return sparse_tests.randomized(model, seed, scale=0.3)
 
 
 def features(seed=1):
-    rng = np.random.default_rng(seed)
-    roles = np.zeros((N, MAXLEN), dtype=np.int64)
-    for i in range(N):
-        k = rng.integers(0, MAXLEN + 1)  # some bags empty
-        roles[i, :k] = rng.choice(np.arange(1, 10), size=k, replace=False)
-    return {"country": rng.integers(0, 6, N), "size": rng.integers(0, 9, N), "roles": roles,
-            "years": rng.random(N).astype(np.float32), "sat": rng.random(N).astype(np.float32)}
+    return sparse_tests.features(seed, N, MAXLEN, roles_below=10)
 
 
 def save(name, model, args, inputs, opset):
