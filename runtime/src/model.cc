@@ -72,15 +72,18 @@ int Model::input_dim() const { return data_->input_dim; }
 const char* Model::packed_input_name() const {
   return data_->graph.packed.present() ? data_->graph.packed.name.c_str() : nullptr;
 }
+namespace {
+// Input i's entry of a packed row's column list, -1 when out of range or not packed.
+int PackedColumn(const graph::PackedInput& p, const std::vector<int32_t>& column, int i) {
+  return p.present() && i >= 0 && static_cast<size_t>(i) < column.size() ? column[static_cast<size_t>(i)]
+                                                                         : -1;
+}
+}  // namespace
 int Model::packed_first(int i) const {
-  const graph::PackedInput& p = data_->graph.packed;
-  return p.present() && i >= 0 && static_cast<size_t>(i) < p.first.size() ? p.first[static_cast<size_t>(i)]
-                                                                          : -1;
+  return PackedColumn(data_->graph.packed, data_->graph.packed.first, i);
 }
 int Model::packed_count(int i) const {
-  const graph::PackedInput& p = data_->graph.packed;
-  return p.present() && i >= 0 && static_cast<size_t>(i) < p.count.size() ? p.count[static_cast<size_t>(i)]
-                                                                          : -1;
+  return PackedColumn(data_->graph.packed, data_->graph.packed.count, i);
 }
 int Model::num_inputs() const { return static_cast<int>(data_->graph.inputs.size()); }
 InputInfo Model::input(int i) const {

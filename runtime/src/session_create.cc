@@ -151,18 +151,10 @@ Status Session::CreateImpl(std::shared_ptr<const Model> model, const SessionOpti
   const graph::PackedInput& packed = impl->model->graph.packed;
   if (packed.present()) {  // the buffers and views packed_input.cc unpacks into
     const size_t chunk = impl->packed_chunk = impl->tile * impl->executors.size();
-    size_t floats = 0, ids = 0;
-    for (size_t i = 0; i < packed.count.size(); ++i) {
-      const graph::InputKind kind = impl->model->graph.inputs[i].kind;
-      const size_t values = chunk * static_cast<size_t>(packed.count[i]);
-      if (kind == graph::InputKind::kDense) {
-        floats += values;
-      } else {
-        ids += values + (kind == graph::InputKind::kBag ? chunk + 1 : 0);
-      }
-    }
-    impl->unpacked_floats.reset(new float[floats]);
-    impl->unpacked_ids.reset(new int64_t[ids]);
+    size_t values = 0;  // room for every input's values and offsets in each buffer (a few KB)
+    for (int32_t count : packed.count) values += chunk * static_cast<size_t>(count) + chunk + 1;
+    impl->unpacked_floats.reset(new float[values]);
+    impl->unpacked_ids.reset(new int64_t[values]);
     float* f = impl->unpacked_floats.get();
     int64_t* id = impl->unpacked_ids.get();
     impl->packed_views.resize(packed.count.size());

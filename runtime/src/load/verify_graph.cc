@@ -443,11 +443,9 @@ Status GraphVerifier::CheckPacked() {
     if (g_.tensors[g_.inputs[i].tensor].type == TensorType::kInt8) bad = static_cast<int32_t>(i);
   }
   if (bad < 0) return Status::Ok();
-  return Status::Error(
-      StatusCode::kInvalidModel,
-      "packed_input '%s' (%d columns, %zu + %zu ranges for %zu inputs): inputs[%d] is not placed "
-      "within the row as its kind and width need",
-      p.name.c_str(), p.width, p.first.size(), p.count.size(), g_.inputs.size(), bad);
+  return Status::Error(StatusCode::kInvalidModel,
+                       "packed_input '%s' (%d columns): inputs[%d] does not fit its columns", p.name.c_str(),
+                       p.width, bad);
 }
 
 Status GraphVerifier::CheckEmbedding(size_t i) {
