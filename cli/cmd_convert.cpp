@@ -21,7 +21,8 @@ namespace mmoe::cli {
 namespace {
 
 struct ConvertArgs {
-  std::string weights, arch, onnx, calib, output, name, report, activations = "mixed";
+  std::string weights, arch, onnx, calib, output, name, report,
+      activations = "mixed", weight_rounding = "error-feedback", input_precision = "auto";
   std::vector<std::string> task_names;
   bool no_bias_correction = false, quiet = false;
   converter::ConvertOptions options;
@@ -102,6 +103,10 @@ void RunConvert(const ConvertArgs& args) {
   options.activations = args.activations == "int8" ? converter::ActivationPrecision::kInt8
                                                    : converter::ActivationPrecision::kMixed;
   options.bias_correction = !args.no_bias_correction;
+  options.error_feedback = args.weight_rounding == "error-feedback";
+  options.input_precision = args.input_precision == "int16"  ? converter::InputPrecision::kInt16
+                            : args.input_precision == "int8" ? converter::InputPrecision::kInt8
+                                                             : converter::InputPrecision::kAuto;
   const converter::ConvertResult r = converter::Convert(model, *calib, options);
   bar.Finish();
   converter::WriteFileAtomic(args.output, r.bytes.data(), r.bytes.size());
@@ -121,6 +126,12 @@ void RunConvert(const ConvertArgs& args) {
               converter::ParseCalibrationMethod(options.calibration).Name().c_str(),
               Thousands(r.calibration_rows).c_str(), args.calib.c_str(), args.activations.c_str(),
               options.bias_correction ? "on" : "off");
+  std::printf("input: %s (%s); weights rounded %s\n", r.int16_input ? "int16" : "int8",
+              args.input_precision != "auto"        ? "--input-precision"
+              : r.int16_input                       ? "its calibration values are not all on the int8 grid"
+              : converter::CanTakeInt16Input(model) ? "int8 holds every calibration value exactly"
+                                                    : "quantized per feature by a concat",
+              options.error_feedback ? "with error feedback" : "to nearest");
   for (const std::string& w : r.warnings) std::printf("warning: %s\n", w.c_str());
   if (r.agreement_rows == r.calibration_rows) {
     std::printf("float vs int8 probabilities on the calibration rows:\n");
@@ -189,6 +200,17 @@ Action AddConvert(CLI::App& app) {
          "mixed: int8 into the experts' hidden layers, int16 after them (default); int8: int8 everywhere")
       ->check(CLI::IsMember({"mixed", "int8"}))
       ->default_str("mixed");
+  app.add_option("--input-precision", args->input_precision,
+                 "auto: int16 input when int8 cannot hold the calibration values exactly (real-valued "
+                 "features; the first layers then cost twice the multiply-accumulates), else int8 "
+                 "(default); int8; int16")
+      ->check(CLI::IsMember({"auto", "int8", "int16"}))
+      ->default_str("auto");
+  app.add_option("--weight-rounding", args->weight_rounding,
+                 "error-feedback: round each layer's weights against its calibrated inputs, GPTQ-style "
+                 "(default); nearest: round to nearest")
+      ->check(CLI::IsMember({"error-feedback", "nearest"}))
+      ->default_str("error-feedback");
   app.add_flag("--no-bias-correction", args->no_bias_correction,
                "do not fold the weight rounding error's calibration mean into the biases");
   return [args] { RunConvert(*args); };

@@ -331,7 +331,7 @@ TEST_CASE("a newer major format version is refused with UNSUPPORTED_VERSION nami
   ModelSpec spec = testing::MinimalModelSpec();
   spec.version_major = 3;
   spec.version_minor = 3;
-  CheckRefused(LoadExact(testing::BuildModel(spec)).status, StatusCode::kUnsupportedVersion, {"3.3", "2.2"});
+  CheckRefused(LoadExact(testing::BuildModel(spec)).status, StatusCode::kUnsupportedVersion, {"3.3", "2.3"});
 
   // The seed model with its version field patched in place.
   std::vector<uint8_t> seed = testing::SeedModelBytes();
@@ -341,7 +341,7 @@ TEST_CASE("a newer major format version is refused with UNSUPPORTED_VERSION nami
   const uint16_t newer = 7;
   std::memcpy(seed.data() + (field - seed.data()), &newer, sizeof(newer));
   Reseal(&seed);
-  CheckRefused(LoadExact(seed).status, StatusCode::kUnsupportedVersion, {"7.1", "newer", "2.2"});
+  CheckRefused(LoadExact(seed).status, StatusCode::kUnsupportedVersion, {"7.1", "newer", "2.3"});
 
   spec.version_major = 0;
   CheckRefused(LoadExact(testing::BuildModel(spec)).status, StatusCode::kUnsupportedVersion, {"0.3"});
@@ -459,7 +459,8 @@ std::vector<Violation> Violations() {
        [](ModelSpec* m) {
          m->input = QuantSpec{fb::ElementType::INT16, 1.0f / 32, 0};
        },
-       {"model", "is dense but its tensor model: input is int16"}},
+       // Format 1 knew int8 inputs only; its layers' input quantization is the input's.
+       {"experts[0].layers[0] (experts.0.0)", "input quantization differs"}},
       {"layer widths that do not chain",
        [relu](ModelSpec* m) {
          ExpertLayer(m, 0, 1) = MakeDense("experts.0.1", 5, 2, relu, relu, fb::Activation::RELU);
@@ -594,7 +595,7 @@ TEST_CASE("a file requiring a feature this runtime lacks is refused with UNSUPPO
   GraphModelSpec spec = testing::MinimalGraphSpec();
   spec.required_features.push_back("embedding_bag");
   CheckRefused(LoadExact(testing::BuildGraphModel(spec)).status, StatusCode::kUnsupportedFeature,
-               {"model requires feature 'embedding_bag'", "format 2.2", "newer runtime"});
+               {"model requires feature 'embedding_bag'", "format 2.3", "newer runtime"});
   // A newer minor version that needs nothing new loads.
   spec = testing::MinimalGraphSpec();
   spec.version_minor = 7;
@@ -633,11 +634,11 @@ std::vector<GraphViolation> GraphViolations() {
        [](GraphModelSpec* m) { m->outputs[1].tensor = m->Tensor("click"); },
        {"output 1 ('ctcvr')", "an earlier output reports too"}},
       {"no input", [](GraphModelSpec* m) { m->inputs.clear(); }, {"0 inputs"}},
-      {"an int16 input",
+      {"an int16 input with a zero point (format 2.3: int16 inputs are symmetric)",
        [](GraphModelSpec* m) {
-         m->tensors[0] = testing::TensorSpec{"x", 3, fb::ElementType::INT16, 0.01f, 0};
+         m->tensors[0] = testing::TensorSpec{"x", 3, fb::ElementType::INT16, 0.01f, 5};
        },
-       {"tensors[0] (x)", "is dense but its tensor tensors[0] (x) is int16"}},
+       {"tensors[0] (x)", "int16 zero point 5 must be 0"}},
       {"feature names for another width",
        [](GraphModelSpec* m) { m->inputs[0].feature_names = {"a"}; },
        {"1 feature names for 3 features"}},

@@ -225,21 +225,29 @@ TEST_CASE("Evaluate's input SQNR is the input quantization's own") {
   spec.tasks = {{"t", 0, -1, {8}}};
   const converter::FloatModel fm = testing::RandomFloatModel(spec);
   const Matrix x = testing::RandomFeatures(500, fm.input_dim(), testing::FeatureKind::kGaussian, 4);
-  const auto model = Load(converter::Convert(fm, x, converter::ConvertOptions()).bytes);
-  converter::MatrixRowSource rows(x, "x");
-  const converter::EvalResult r = converter::Evaluate(fm, model, rows, nullptr, converter::EvalOptions());
-  const graph::Tensor& q = model->data().graph.tensors[model->data().input_tensor];
-  double signal = 0, noise = 0;
-  for (float v : x.data) {
-    const double level =
-        std::clamp(static_cast<double>(std::nearbyint(v / q.scale)) + q.zero_point, -128.0, 127.0);
-    const double back = q.scale * (level - q.zero_point);
-    signal += static_cast<double>(v) * v;
-    noise += (back - v) * (back - v);
+  for (const auto precision : {converter::InputPrecision::kAuto, converter::InputPrecision::kInt8}) {
+    converter::ConvertOptions options;
+    options.input_precision = precision;
+    const auto model = Load(converter::Convert(fm, x, options).bytes);
+    converter::MatrixRowSource rows(x, "x");
+    const converter::EvalResult r = converter::Evaluate(fm, model, rows, nullptr, converter::EvalOptions());
+    const graph::Tensor& q = model->data().graph.tensors[model->data().input_tensor];
+    // auto: int16 (symmetric), since Gaussian rows are not on the int8 grid.
+    CHECK(q.type == (precision == converter::InputPrecision::kAuto ? graph::TensorType::kInt16
+                                                                   : graph::TensorType::kInt8));
+    const bool int16 = q.type == graph::TensorType::kInt16;
+    double signal = 0, noise = 0;
+    for (float v : x.data) {
+      const double level = std::clamp(static_cast<double>(std::nearbyint(v / q.scale)) + q.zero_point,
+                                      int16 ? -32768.0 : -128.0, int16 ? 32767.0 : 127.0);
+      const double back = q.scale * (level - q.zero_point);
+      signal += static_cast<double>(v) * v;
+      noise += (back - v) * (back - v);
+    }
+    CHECK(r.layers[0].name == "input");
+    CHECK(r.layers[0].sqnr_db() == doctest::Approx(converter::SqnrDb(signal, noise)).epsilon(1e-4));
+    CHECK_FALSE(r.task_evals[0].has_labels);
   }
-  CHECK(r.layers[0].name == "input");
-  CHECK(r.layers[0].sqnr_db() == doctest::Approx(converter::SqnrDb(signal, noise)).epsilon(1e-4));
-  CHECK_FALSE(r.task_evals[0].has_labels);
 }
 
 TEST_CASE("Evaluate gives no log loss for an identity task") {

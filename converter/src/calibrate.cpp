@@ -179,6 +179,34 @@ void ActivationStats::Observe(int32_t tensor, const float* values, size_t count)
     s.sum[i] += values[i];
   }
   ++s.count;
+  if (s.track_moments && s.moment_rows < kSecondMomentRows) {
+    // Lower triangle over the nonzero elements only: ReLU outputs are mostly zeros.
+    if (s.moments.empty()) s.moments.assign(count * count, 0.0);
+    s.nonzero.clear();
+    for (size_t i = 0; i < count; ++i)
+      if (values[i] != 0.0f) s.nonzero.push_back(i);
+    for (size_t a = 0; a < s.nonzero.size(); ++a) {
+      const size_t i = s.nonzero[a];
+      const double xi = values[i];
+      double* row = s.moments.data() + i * count;
+      for (size_t b = 0; b <= a; ++b) row[s.nonzero[b]] += xi * values[s.nonzero[b]];
+    }
+    ++s.moment_rows;
+  }
+}
+
+std::vector<double> ActivationStats::GetSecondMoments(int32_t tensor) const {
+  auto it = stats_.find(tensor);
+  if (it == stats_.end() || it->second.moment_rows == 0) return {};
+  const Stats& s = it->second;
+  const size_t n = s.sum.size();
+  std::vector<double> m(n * n);
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = 0; j <= i; ++j) {
+      m[i * n + j] = m[j * n + i] = s.moments[i * n + j] / static_cast<double>(s.moment_rows);
+    }
+  }
+  return m;
 }
 
 std::vector<Range> ActivationStats::GetColumnRanges(int32_t tensor) const {

@@ -1,13 +1,19 @@
 #include "mmoe/converter/convert.h"
 
+#include <cmath>
+
 #include "mmoe/converter/calibrate.h"
 #include "mmoe/converter/float_reference.h"
 #include "mmoe/converter/inputs.h"
 #include "mmoe/converter/rows.h"
 #include "mmoe/mmoe.h"
+#include "weight_rounding.h"
 
 namespace mmoe::converter {
 namespace {
+
+// Rows the int8 exactness of the input is checked on (ConvertOptions::input_precision).
+constexpr int64_t kExactCheckRows = 100000;
 
 // One pass of the float reference over the calibration rows (the first `limit`, or all when
 // negative), each chunk's scores handed to `on_scores`.
@@ -20,6 +26,43 @@ void FloatPass(const FloatModel& model, InputSource& rows, const ConvertOptions&
     on_scores(first, chunk, reference.Forward(chunk, observer));
     if (options.progress) options.progress(stage, first + chunk.rows, total);
   });
+}
+
+// Whether every value of the first rows of the model's one dense input lies on the int8 grid
+// its calibrated range gives (0/1, one-hot, small integers), to 1 % of a step.
+bool ExactInInt8(InputSource& rows, const ActivationStats& stats, int32_t tensor,
+                 const ConvertOptions& options) {
+  const QuantParams q = Int8FromRange(stats.GetRange(tensor));
+  const float inv = 1.0f / q.scale;
+  bool exact = true;
+  ForEachInputChunk(rows, options.chunk_rows, kExactCheckRows, [&](int64_t, const Inputs& chunk) {
+    for (float x : chunk.arrays[0].floats.data) {
+      const float v = x * inv;
+      exact = exact && !(std::fabs(v - std::nearbyint(v)) > 0.01f);  // NaN scores as 0: exact
+    }
+  });
+  return exact;
+}
+
+InputPrecision ChooseInputPrecision(const FloatModel& model, InputSource& rows, const ActivationStats& stats,
+                                    const ConvertOptions& options) {
+  const bool possible = CanTakeInt16Input(model);
+  switch (options.input_precision) {
+    case InputPrecision::kInt16:
+      if (!possible) {
+        throw ConvertError(
+            "int16 input: the model's input must be one dense input of at most 480 features read "
+            "by dense layers (this one is not: its inputs are quantized per feature by a concat, or "
+            "wider)");
+      }
+      return InputPrecision::kInt16;
+    case InputPrecision::kInt8:
+      return InputPrecision::kInt8;
+    default:
+      return possible && !ExactInInt8(rows, stats, model.graph.inputs[0].tensor, options)
+                 ? InputPrecision::kInt16
+                 : InputPrecision::kInt8;
+  }
 }
 
 void AppendRows(Matrix* all, const Matrix& part) {
@@ -53,6 +96,12 @@ ConvertResult Convert(const FloatModel& model, InputSource& calibration, const C
 
   // Pass 1: ranges and means; the float scores of the rows the agreement is measured on.
   ActivationStats stats;
+  if (options.error_feedback) {
+    for (const graph::Node& n : model.graph.nodes) {
+      if (n.op == graph::Op::kDense && model.graph.tensors[n.inputs[0]].width <= kMaxErrorFeedbackWidth)
+        stats.TrackSecondMoments(n.inputs[0]);
+    }
+  }
   Matrix float_scores;
   FloatPass(model, calibration, options, "ranges", -1, &stats,
             [&](int64_t first, const Inputs&, const Matrix& scores) {
@@ -63,18 +112,21 @@ ConvertResult Convert(const FloatModel& model, InputSource& calibration, const C
                 AppendRows(&float_scores, head);
               }
             });
+  ConvertOptions file_options = options;
+  file_options.input_precision = ChooseInputPrecision(model, calibration, stats, options);
+  const bool int16_input = file_options.input_precision == InputPrecision::kInt16;
   // Pass 2: histograms, when the method looks at the distribution rather than the extremes.
   if (method.kind != CalibrationMethod::kMinMax) {
     stats.BeginHistograms();
     FloatPass(model, calibration, options, "histograms", -1, &stats,
               [](int64_t, const Inputs&, const Matrix&) {});
-    const std::vector<graph::TensorType> types = TensorTypes(model, options.activations);
+    const std::vector<graph::TensorType> types = TensorTypes(model, options.activations, int16_input);
     stats.ChooseRanges(method, [&](int32_t t) { return types[t] == graph::TensorType::kInt16; });
   }
 
-  ConvertOptions file_options = options;
   file_options.calibration = method.Name();
   ConvertResult result;
+  result.int16_input = int16_input;
   result.calibration_rows = calibration.rows();
   result.agreement_rows = agreement_rows;
   result.bytes = BuildModelFile(model, stats, calibration.rows(), file_options, &result.warnings);

@@ -13,6 +13,7 @@
 #include "mmoe/converter/tensor_types.h"
 #include "mmoe/mmoe.h"
 #include "mmoe_generated.h"
+#include "weight_rounding.h"
 
 namespace mmoe::converter {
 namespace {
@@ -136,31 +137,38 @@ Offset<fb::Dense> Writer::Dense(const FloatDense& layer, int32_t x, int32_t y) {
         input_mean[static_cast<size_t>(k)] /= columns[static_cast<size_t>(k)].scale;
     }
   }
-  std::vector<int8_t> wq(static_cast<size_t>(in) * out);
-  std::vector<float> wscale(out), mult(out);
+  // The weights as the accumulator counts them, and the input's second moments in those units.
+  std::vector<float> wf(static_cast<size_t>(in) * out);
+  for (int c = 0; c < out; ++c)
+    for (int k = 0; k < in; ++k)
+      wf[static_cast<size_t>(c) * in + k] =
+          layer.weight[static_cast<size_t>(c) * in + k] * column_scale[static_cast<size_t>(k)];
+  std::vector<double> moments = options_.error_feedback ? stats_.GetSecondMoments(x) : std::vector<double>();
+  if (moments.size() == static_cast<size_t>(in) * in) {
+    for (int i = 0; i < in; ++i)
+      for (int j = 0; j < in; ++j)
+        moments[static_cast<size_t>(i) * in + j] /=
+            static_cast<double>(column_scale[static_cast<size_t>(i)]) * column_scale[static_cast<size_t>(j)];
+  }
+  const RoundedWeights rounded = RoundWeights(wf, out, in, moments);
+  const std::vector<int8_t>& wq = rounded.q;
+  const std::vector<float>& wscale = rounded.scale;
+  std::vector<float> mult(out);
   std::vector<int32_t> bias(out);
   // The accumulator must stay in int32 for every input (the runtime verifies this bound).
   const int64_t x_max = input.int16 ? 32768 : 128;
   const int64_t bias_limit =
       INT32_MAX - static_cast<int64_t>(in) * 127 * x_max - static_cast<int64_t>(in) * 127 * 128;
   const bool correct = options_.bias_correction && static_cast<int>(input_mean.size()) == in;
-  std::vector<float> w(static_cast<size_t>(in));
   for (int c = 0; c < out; ++c) {
-    for (int k = 0; k < in; ++k)
-      w[static_cast<size_t>(k)] =
-          layer.weight[static_cast<size_t>(c) * in + k] * column_scale[static_cast<size_t>(k)];
-    int8_t* q = wq.data() + static_cast<size_t>(c) * in;
-    float absmax = 0.0f;
-    for (int k = 0; k < in; ++k) absmax = std::max(absmax, std::fabs(w[k]));
-    // Symmetric per output channel; an all-zero row keeps a harmless unit scale.
-    const float ws = absmax > 0.0f ? static_cast<float>(absmax / 127.0) : 1.0f;
-    wscale[c] = ws;
+    const int8_t* q = wq.data() + static_cast<size_t>(c) * in;
+    const float* w = wf.data() + static_cast<size_t>(c) * in;
+    const float ws = wscale[static_cast<size_t>(c)];
     double real_bias = layer.bias[c];
-    for (int k = 0; k < in; ++k) {
-      q[k] = static_cast<int8_t>(std::clamp(std::nearbyint(static_cast<double>(w[k]) / ws), -127.0, 127.0));
-      // Bias correction: the rounding error's expected effect on this output over the
-      // calibration inputs, E[(Wq - W) x], is subtracted from the bias.
-      if (correct) real_bias -= (static_cast<double>(q[k]) * ws - w[k]) * input_mean[k];
+    // Bias correction: the rounding error's expected effect on this output over the
+    // calibration inputs, E[(Wq - W) x], is subtracted from the bias.
+    if (correct) {
+      for (int k = 0; k < in; ++k) real_bias -= (static_cast<double>(q[k]) * ws - w[k]) * input_mean[k];
     }
     const double acc_scale = static_cast<double>(input.scale) * ws;
     double bq = std::nearbyint(real_bias / acc_scale);
@@ -227,7 +235,7 @@ Offset<fb::ActivationTable> Writer::Tables(const FloatActivation& f, int32_t x, 
 
 std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
   const ActivationPrecision precision = options_.activations;
-  types_ = TensorTypes(m_, precision);
+  types_ = TensorTypes(m_, precision, options_.input_precision == InputPrecision::kInt16);
   producer_ = graph::Producers(g_);
   quant_.resize(g_.tensors.size());
   // Each tensor its own range: trained experts differ by an order of magnitude (the seed
@@ -388,6 +396,8 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
                               b_.CreateVector(first), b_.CreateVector(count));
     features.insert("packed_input");
   }
+  for (const graph::Input& in : g_.inputs)
+    if (types_[in.tensor] == TensorType::kInt16) features.insert("int16_input");
   const auto required = b_.CreateVectorOfStrings(std::vector<std::string>(features.begin(), features.end()));
   const auto tensors_off = b_.CreateVector(tensors);
   const auto nodes_off = b_.CreateVector(nodes);
@@ -402,7 +412,7 @@ std::vector<uint8_t> Writer::Build(int64_t calibration_rows) {
   fb::ModelBuilder mb(b_);
   mb.add_format_version_major(kFormatVersionMajor);
   // The lowest version that holds the model, so that 2.1 runtimes read what they can score.
-  mb.add_format_version_minor(packed.IsNull() ? 1 : kFormatVersionMinor);
+  mb.add_format_version_minor(features.count("int16_input") ? 3 : packed.IsNull() ? 1 : 2);
   mb.add_producer(producer);
   mb.add_producer_version(version);
   mb.add_name(name);

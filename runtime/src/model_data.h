@@ -87,6 +87,10 @@ struct ModelData {
   // quantized_input: it is an int8 tensor, quantized with input_scale and input_zero_point
   // (otherwise a float tensor, quantized per feature by a concat).
   bool quantized_input = false;
+  // input16: it is an int16 tensor (format 2.3, feature "int16_input": symmetric, zero point 0),
+  // quantized with input_scale by QuantizeFeature16. Real-valued features lose 256 times less
+  // to rounding; the layers reading it multiply int16 (docs/numerics.md).
+  bool input16 = false;
   int32_t input_tensor = 0;
   int32_t input_dim = 0;
   float input_scale = 0.0f;

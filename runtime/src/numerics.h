@@ -38,6 +38,14 @@ inline int8_t QuantizeFeature(float x, float inv_scale, int32_t zero_point) {
   return static_cast<int8_t>(static_cast<int32_t>(RoundHalfEven(v)) + zero_point);
 }
 
+// Float feature -> int16 (a model whose input is int16: symmetric, zero point 0). NaN counts
+// as 0, infinities clamp.
+inline int16_t QuantizeFeature16(float x, float inv_scale) {
+  float v = x * inv_scale;
+  if (v != v) v = 0.0f;
+  return static_cast<int16_t>(RoundHalfEven(Clamp(v, -32768.0f, 32767.0f)));
+}
+
 // int16 activation tables (docs/numerics.md, "Activations"): 513 entries at the input levels
 // -32768 + 128 i; a level between two entries is interpolated in integers, rounding half up:
 // t[i] + floor(((t[i + 1] - t[i]) * f + 64) / 128) with i = (q + 32768) / 128, f its remainder.

@@ -39,6 +39,10 @@ Status CheckScoreArgs(size_t n_items, const float* scores, size_t capacity, cons
 // dense (and ScoreQuantized one whose input is quantized with one scale).
 Status CheckOneDenseInput(const ModelData& m, const char* call, bool quantized) {
   if (m.input_dim > 0 && (m.quantized_input || !quantized)) return Status::Ok();
+  if (m.input_dim > 0 && m.input16) {
+    return Status::Error(StatusCode::kInvalidArgument,
+                         "%s: the model's input is int16, not int8; pass float features (Score)", call);
+  }
   if (m.input_dim > 0) {
     return Status::Error(
         StatusCode::kInvalidArgument,

@@ -38,7 +38,21 @@ std::vector<bool> FloatTensors(const FloatModel& model) {
   return is_float;
 }
 
-std::vector<TensorType> TensorTypes(const FloatModel& model, ActivationPrecision precision) {
+bool CanTakeInt16Input(const FloatModel& model) {
+  const graph::Graph& g = model.graph;
+  if (g.inputs.size() != 1 || g.inputs[0].kind != graph::InputKind::kDense || g.packed.present())
+    return false;
+  const int32_t x = g.inputs[0].tensor;
+  if (g.tensors[x].width > kMaxInt16Width) return false;
+  for (const graph::Node& n : g.nodes) {
+    for (int32_t in : n.inputs)
+      if (in == x && n.op != Op::kDense) return false;
+  }
+  return true;
+}
+
+std::vector<TensorType> TensorTypes(const FloatModel& model, ActivationPrecision precision,
+                                    bool int16_input) {
   const graph::Graph& g = model.graph;
   const std::vector<bool> is_float = FloatTensors(model);
   // Tensors whose values flow into a mixture's mixed tensors through dense and activation
@@ -65,6 +79,7 @@ std::vector<TensorType> TensorTypes(const FloatModel& model, ActivationPrecision
     if (in.kind != graph::InputKind::kDense) types[in.tensor] = TensorType::kId;
     if (is_float[in.tensor]) types[in.tensor] = TensorType::kFloat;
   }
+  if (int16_input && CanTakeInt16Input(model)) types[g.inputs[0].tensor] = TensorType::kInt16;
   for (const graph::Node& n : g.nodes) {
     const int32_t y = n.output;
     if (is_float[y]) {

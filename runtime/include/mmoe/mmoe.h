@@ -26,7 +26,7 @@ class ProgramCache;  // the simd backend's plans of a model (runtime/src/plan/pr
 // packed in one float row (DeepCTR-Torch's X); 1.0 and 1.1 files (one MMoE-shaped network)
 // still load.
 constexpr int kFormatVersionMajor = 2;
-constexpr int kFormatVersionMinor = 2;
+constexpr int kFormatVersionMinor = 3;
 const char* RuntimeVersion();  // e.g. "0.1.0"
 
 // A model file of format 1.1 or later is the FlatBuffer followed by an 8-byte trailer: the

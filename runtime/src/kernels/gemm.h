@@ -58,6 +58,8 @@ struct RowKernels {
   // `batch` items' embeddings (rows::Embedding).
   void (*embedding)(const EmbeddingLookup& e, const IdBatch& ids, size_t batch, float* out,
                     size_t out_stride);
+  // n floats -> int16 (numerics::QuantizeFeature16): a model whose input is int16.
+  void (*quantize16)(const float* x, size_t n, float inv_scale, int16_t* q);
 };
 
 // One-row GEMMs (a batch of one). A tile kernel spends as much time finding its blocks (segment

@@ -12,8 +12,9 @@ namespace {
 
 // The features this runtime implements (docs/model-format.md): every node kind of format 2.1,
 // and 2.2's packed input row.
-constexpr const char* kKnownFeatures[] = {"dense",   "activation_table", "softmax", "mixture",     "sigmoid",
-                                          "product", "embedding",        "concat",  "packed_input"};
+constexpr const char* kKnownFeatures[] = {"dense",        "activation_table", "softmax",   "mixture",
+                                          "sigmoid",      "product",          "embedding", "concat",
+                                          "packed_input", "int16_input"};
 
 bool KnownFeature(const char* name) {
   for (const char* known : kKnownFeatures) {

@@ -82,7 +82,8 @@ void PrepareInputs(ModelData* d) {
     d->input_tensor = g.inputs[0].tensor;
     d->input_dim = x.width;
     d->quantized_input = x.type == TensorType::kInt8;
-    if (d->quantized_input) {
+    d->input16 = x.type == TensorType::kInt16;
+    if (d->quantized_input || d->input16) {
       d->input_scale = x.scale;
       d->input_inv_scale = 1.0f / x.scale;
       d->input_zero_point = x.zero_point;

@@ -388,11 +388,12 @@ Status GraphVerifier::CheckInputs() {
     }
     const bool dense = input.kind == graph::InputKind::kDense;
     const bool ok_type =
-        dense ? (x.type == TensorType::kInt8 || x.type == TensorType::kFloat) : x.type == TensorType::kId;
+        dense ? (x.type == TensorType::kInt8 || x.type == TensorType::kInt16 || x.type == TensorType::kFloat)
+              : x.type == TensorType::kId;
     if (!ok_type) {
       return Status::Error(
           StatusCode::kInvalidModel,
-          "inputs[%zu] ('%s') is %s but its tensor %s is %s; dense inputs are int8 or float32, ids "
+          "inputs[%zu] ('%s') is %s but its tensor %s is %s; dense inputs are int8, int16 or float32, ids "
           "and bags id tensors",
           i, input.name.c_str(), graph::InputKindName(input.kind), TensorWhere(input.tensor),
           graph::TensorTypeName(x.type));
@@ -402,12 +403,12 @@ Status GraphVerifier::CheckInputs() {
       return Status::Error(StatusCode::kInvalidModel, "inputs[%zu] ('%s'): %zu feature names for %d features",
                            i, input.name.c_str(), input.feature_names.size(), x.width);
     }
-    if (x.type == TensorType::kInt8 && g_.inputs.size() > 1) {
+    if ((x.type == TensorType::kInt8 || x.type == TensorType::kInt16) && g_.inputs.size() > 1) {
       return Status::Error(
           StatusCode::kInvalidModel,
-          "inputs[%zu] ('%s') is int8 (quantized with one scale), which only a model's one input "
+          "inputs[%zu] ('%s') is %s (quantized with one scale), which only a model's one input "
           "can be; with several inputs, dense features are float32 and a concat quantizes them",
-          i, input.name.c_str());
+          i, input.name.c_str(), graph::TensorTypeName(x.type));
     }
     if (x.type == TensorType::kId && consumers_[input.tensor].size() != 1) {
       return Status::Error(

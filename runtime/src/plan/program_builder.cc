@@ -454,9 +454,10 @@ void Builder::Build() {
   consumers_ = graph::Consumers(g_);
   output_of_ = graph::OutputOf(g_);
   p_->num_tasks = m_.num_tasks();
-  if (m_.quantized_input) {
+  if (m_.quantized_input || m_.input16) {
     p_->input_buffer = static_cast<int32_t>(p_->buffers.size());
-    p_->buffers.push_back(BufferDesc{DenseOutput::kInt8, RoundUp(m_.input_dim, kBlockColumns)});
+    p_->buffers.push_back(BufferDesc{m_.input16 ? DenseOutput::kInt16 : DenseOutput::kInt8,
+                                     RoundUp(m_.input_dim, kBlockColumns)});
     place_[m_.input_tensor] = Place{p_->input_buffer, 0};
   } else {
     // Float features and ids are read where the caller holds them.

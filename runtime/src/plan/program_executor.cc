@@ -63,6 +63,13 @@ void ProgramExecutor::BeginTile(const TileInputs& in, size_t batch) {
   if (p_.input_buffer < 0) return;
   const size_t dim = static_cast<size_t>(m_.input_dim);
   const size_t in_stride = static_cast<size_t>(p_.buffers[p_.input_buffer].stride);
+  if (m_.input16) {
+    const float* features = static_cast<const float*>(in.views[0].data) + in.first * dim;
+    int16_t* x16 = reinterpret_cast<int16_t*>(buffers_[p_.input_buffer]);
+    for (size_t i = 0; i < batch; ++i)
+      k_.rows->quantize16(features + i * dim, dim, m_.input_inv_scale, x16 + i * in_stride);
+    return;
+  }
   int8_t* x = reinterpret_cast<int8_t*>(buffers_[p_.input_buffer]);
   if (in.quantized) {
     for (size_t i = 0; i < batch; ++i) std::memcpy(x + i * in_stride, in.quantized + i * dim, dim);

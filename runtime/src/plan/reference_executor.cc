@@ -164,6 +164,9 @@ void ReferenceExecutor::LoadInputs(const TileInputs& in, size_t batch) {
         const float* x = static_cast<const float*>(in.views[i].data) + in.first * width;
         rows_.quantize(x, batch * width, m_.input_inv_scale, m_.input_zero_point, xq);
       }
+    } else if (tensor.type == TensorType::kInt16) {
+      const float* x = static_cast<const float*>(in.views[i].data) + in.first * width;
+      rows_.quantize16(x, batch * width, m_.input_inv_scale, reinterpret_cast<int16_t*>(tensors_[t]));
     } else if (tensor.type == TensorType::kFloat) {
       std::memcpy(tensors_[t], static_cast<const float*>(in.views[i].data) + in.first * width,
                   batch * width * sizeof(float));

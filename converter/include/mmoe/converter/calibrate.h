@@ -60,6 +60,14 @@ class ActivationStats : public ActivationObserver {
   // Each element's own minimum and maximum (a concat quantizes its columns one by one).
   std::vector<Range> GetColumnRanges(int32_t tensor) const;
 
+  // Also collect E[x x^T] of `tensor` (width at most kMaxErrorFeedbackWidth) in the first pass,
+  // over its first kSecondMomentRows rows: the weight rounding of the layers reading it
+  // (weight_rounding.h) minimises the output error these moments predict.
+  static constexpr int64_t kSecondMomentRows = 100000;
+  void TrackSecondMoments(int32_t tensor) { stats_[tensor].track_moments = true; }
+  // [width][width], row-major; empty when not tracked or never observed.
+  std::vector<double> GetSecondMoments(int32_t tensor) const;
+
   // Switches Observe() from collecting ranges and means to filling histograms.
   void BeginHistograms();
   // Picks every tensor's range with `method` from its histogram; `is_int16(tensor)` says whether
@@ -73,6 +81,10 @@ class ActivationStats : public ActivationObserver {
     std::vector<Range> columns;  // per element
     std::vector<double> sum;
     int64_t count = 0;
+    bool track_moments = false;
+    std::vector<double> moments;  // lower triangle sums of x x^T, [width][width]
+    int64_t moment_rows = 0;
+    std::vector<size_t> nonzero;  // scratch
     // Second pass: counts over kBins equal bins of `range`; exact zeros apart (0.0 is always
     // representable, so they never add quantization error).
     std::vector<int64_t> bins;

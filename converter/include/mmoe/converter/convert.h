@@ -20,7 +20,13 @@ struct ConvertOptions {
   // Range method for activations: "minmax", "percentile[:P]" or "mse" (ParseCalibrationMethod).
   std::string calibration = "minmax";
   ActivationPrecision activations = ActivationPrecision::kMixed;
+  // The dense input's type; Convert() resolves kAuto (int16 unless int8 holds every calibration
+  // value exactly) before the file is built, which then sees kInt8 or kInt16.
+  InputPrecision input_precision = InputPrecision::kAuto;
   bool bias_correction = true;  // fold the calibration-mean weight rounding error into biases
+  // Round each layer's weights against its inputs' calibrated second moments (error feedback,
+  // weight_rounding.h); false: round to nearest.
+  bool error_feedback = true;
   // A concat (embeddings and dense features side by side, the first layers' input) quantizes
   // each column with its own range; false: one range for all of them (for comparison).
   bool per_feature_input_scales = true;
@@ -43,6 +49,7 @@ struct TaskAgreement {
 
 struct ConvertResult {
   std::vector<uint8_t> bytes;            // the model file
+  bool int16_input = false;              // the input type chosen (ConvertOptions::input_precision)
   int64_t parameters = 0;                // weights + biases
   int64_t parameter_bytes = 0;           // int8 weights + int32 biases
   std::vector<TaskAgreement> agreement;  // float vs int8 on the calibration rows

@@ -79,7 +79,8 @@ Inputs ParseCsvInputs(const std::string& bytes, const std::string& label, const 
 // Format 2.2: rows laid out as the model's packed input (graph.packed, e.g. DeepCTR-Torch's X)
 // split into its inputs, ids truncated toward zero as the runtime does; ConvertError naming
 // `label`, the row (counted from `first_row`) and the column of a value that is not an id.
-Inputs UnpackRows(const Matrix& x, const graph::Graph& graph, const std::string& label, int64_t first_row = 0);
+Inputs UnpackRows(const Matrix& x, const graph::Graph& graph, const std::string& label,
+                  int64_t first_row = 0);
 
 class RowSource;
 // A packed model's inputs from rows of the packed width (.npy streamed, .csv).

@@ -15,6 +15,16 @@ namespace mmoe::converter {
 // multiply-accumulates) in int16.
 enum class ActivationPrecision { kMixed, kInt8 };
 
+// The element type of a model's one dense input (when the first layers read it directly).
+// int8 holds 0/1, one-hot and small-integer features exactly; real-valued features lose about
+// 40 dB to its rounding, which the layers after it amplify. kAuto: int16 when int8 does not
+// hold the calibration rows' values exactly (ConvertOptions, docs/quality.md).
+enum class InputPrecision { kAuto, kInt8, kInt16 };
+
+// Whether the model's input can be int16: one dense input, read by dense layers (not a concat)
+// and at most 480 wide (their accumulators stay exact).
+bool CanTakeInt16Input(const FloatModel& model);
+
 // Per tensor: whether it stays float. A dense layer's output does when everything that reads
 // it is a softmax, a sigmoid or a product (its real accumulator values are the logits) or it
 // is an output; softmax, sigmoid, product and embedding outputs always do, and so do dense
@@ -26,6 +36,8 @@ std::vector<bool> FloatTensors(const FloatModel& model);
 // with kMixed, int16 for every other tensor that no expert layer reads (a dense layer whose
 // output reaches a mixture through dense and activation nodes), and whose dense readers'
 // accumulators stay exact (at most 480 wide); an activation's output has its input's type.
-std::vector<graph::TensorType> TensorTypes(const FloatModel& model, ActivationPrecision precision);
+// With int16_input (CanTakeInt16Input), the dense input is int16.
+std::vector<graph::TensorType> TensorTypes(const FloatModel& model, ActivationPrecision precision,
+                                           bool int16_input = false);
 
 }  // namespace mmoe::converter

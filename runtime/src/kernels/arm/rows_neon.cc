@@ -140,6 +140,17 @@ void Quantize(const float* x, size_t n, float inv_scale, int32_t zero_point, int
   for (; i < n; ++i) q[i] = numerics::QuantizeFeature(x[i], inv_scale, zero_point);
 }
 
+void Quantize16(const float* x, size_t n, float inv_scale, int16_t* q) {
+  const float32x4_t inv = vdupq_n_f32(inv_scale);
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    float32x4_t v = vmulq_f32(vld1q_f32(x + i), inv);
+    v = vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), vceqq_f32(v, v)));  // NaN -> 0
+    vst1_s16(q + i, vqmovn_s32(ToInt(RoundHalfEven(Clamp(v, -32768.0f, 32767.0f)))));
+  }
+  for (; i < n; ++i) q[i] = numerics::QuantizeFeature16(x[i], inv_scale);
+}
+
 // Lanes are items.
 void Softmax(const float* z, size_t z_stride, size_t batch, int32_t n, float* probs) {
   size_t i = 0;
@@ -230,7 +241,8 @@ void TaskOutput(const float* z, size_t z_stride, size_t batch, bool sigmoid, flo
 }  // namespace
 
 const RowKernels& NeonRowKernels() {
-  static const RowKernels table = {Quantize, Softmax, Mix, TaskOutput, QuantizeColumns, Embedding};
+  static const RowKernels table = {Quantize,        Softmax,   Mix,       TaskOutput,
+                                   QuantizeColumns, Embedding, Quantize16};
   return table;
 }
 

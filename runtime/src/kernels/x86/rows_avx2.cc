@@ -101,6 +101,22 @@ void Quantize(const float* x, size_t n, float inv_scale, int32_t zero_point, int
   for (; i < n; ++i) q[i] = numerics::QuantizeFeature(x[i], inv_scale, zero_point);
 }
 
+void Quantize16(const float* x, size_t n, float inv_scale, int16_t* q) {
+  const __m256 inv = _mm256_set1_ps(inv_scale);
+  const auto round8 = [&](const float* p) {
+    __m256 v = _mm256_mul_ps(_mm256_loadu_ps(p), inv);
+    v = _mm256_andnot_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q), v);  // NaN -> 0
+    return _mm256_cvtps_epi32(RoundHalfEven(Clamp(v, -32768.0f, 32767.0f)));
+  };
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    // packs interleaves the halves' 128-bit lanes; the permute puts items back in order.
+    const __m256i r = _mm256_permute4x64_epi64(_mm256_packs_epi32(round8(x + i), round8(x + i + 8)), 0xD8);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + i), r);
+  }
+  for (; i < n; ++i) q[i] = numerics::QuantizeFeature16(x[i], inv_scale);
+}
+
 // Lanes are items.
 void Softmax(const float* z, size_t z_stride, size_t batch, int32_t n, float* probs) {
   const __m256i rows = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
@@ -194,7 +210,8 @@ void TaskOutput(const float* z, size_t z_stride, size_t batch, bool sigmoid, flo
 }  // namespace
 
 const RowKernels& Avx2RowKernels() {
-  static const RowKernels table = {Quantize, Softmax, Mix, TaskOutput, QuantizeColumns, Embedding};
+  static const RowKernels table = {Quantize,        Softmax,   Mix,       TaskOutput,
+                                   QuantizeColumns, Embedding, Quantize16};
   return table;
 }
 

@@ -125,6 +125,22 @@ void Quantize(const float* x, size_t n, float inv_scale, int32_t zero_point, int
   }
 }
 
+void Quantize16(const float* x, size_t n, float inv_scale, int16_t* q) {
+  const __m512 inv = _mm512_set1_ps(inv_scale);
+  const auto round16 = [&](__m512 x16) {
+    __m512 v = _mm512_mul_ps(x16, inv);
+    v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v, _mm512_setzero_ps());  // NaN -> 0
+    return _mm512_cvtepi32_epi16(_mm512_cvtps_epi32(Clamp(v, -32768.0f, 32767.0f)));
+  };
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + i), round16(_mm512_loadu_ps(x + i)));
+  if (i < n) {
+    const __mmask16 mask = Tail(n - i);
+    _mm256_mask_storeu_epi16(q + i, mask, round16(_mm512_maskz_loadu_ps(mask, x + i)));
+  }
+}
+
 // Item i's n logits in lanes [g * G, g * G + n) of one register, g = i % (16 / G): 16 / G items
 // per register. Lanes past n are -inf, which no maximum picks.
 template <int G>
@@ -340,7 +356,8 @@ void TaskOutput(const float* z, size_t z_stride, size_t batch, bool sigmoid, flo
 }  // namespace
 
 const RowKernels& Avx512RowKernels() {
-  static const RowKernels table = {Quantize, Softmax, Mix, TaskOutput, QuantizeColumns, Embedding};
+  static const RowKernels table = {Quantize,        Softmax,   Mix,       TaskOutput,
+                                   QuantizeColumns, Embedding, Quantize16};
   return table;
 }
 
