@@ -6,7 +6,8 @@
 # tests/test_golden.cpp checks that every backend on every platform (x86, and ARM under qemu)
 # scores those bytes exactly. Also examples/sparse's DeepCTR-Torch PLE imported from ONNX
 # (tests/data/deepctr_ple_onnx.mmoe, format 2.2: its inputs packed in one float row, X) and its
-# scores of examples/sparse/eval_x.npz.
+# scores of examples/sparse/eval_x.npz. And examples/gaussian's gaussian_seed with its int16 input
+# (tests/data/gaussian_seed.mmoe, format 2.3) and its scores of gaussian_seed_eval.npy.
 #
 # tests/data/seed.mmoe and seed_scores.npy are not regenerated: they are the seed model as the
 # format-1.1 converter wrote it and as the runtime of that time scored it, which every later
@@ -28,3 +29,7 @@ $mmoe convert --onnx examples/sparse/deepctr_ple.onnx --task-names remote,salary
   -o tests/data/deepctr_ple_onnx.mmoe > /dev/null
 $mmoe score tests/data/deepctr_ple_onnx.mmoe --backend reference --input examples/sparse/eval_x.npz \
   --output tests/data/deepctr_ple_onnx_scores.npy
+$mmoe convert --weights examples/gaussian/gaussian_seed.safetensors --arch examples/gaussian/gaussian_seed.arch.json \
+  --calib examples/gaussian/gaussian_seed_calib.npy -o tests/data/gaussian_seed.mmoe > /dev/null
+$mmoe score tests/data/gaussian_seed.mmoe --backend reference --input examples/gaussian/gaussian_seed_eval.npy \
+  --output tests/data/gaussian_seed_scores.npy

@@ -5,7 +5,8 @@
 // before the model format became a graph; the others are format 2.0: a 2-level PLE, an MMoE
 // with GELU, LeakyReLU, Tanh and SiLU layers (activation tables, int8 and int16) and a
 // regression task, and an ESMM (a product of probabilities), as examples/families trains them;
-// and a format-2.2 DeepCTR-Torch PLE with embeddings, imported from ONNX (examples/sparse).
+// a format-2.2 DeepCTR-Torch PLE with embeddings, imported from ONNX (examples/sparse); and a
+// format-2.3 model with an int16 input (examples/gaussian's gaussian_seed).
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -59,6 +60,9 @@ TEST_CASE("golden: every backend reproduces the x86-64 scores of the shipped mod
        converter::ReadNpz(testing::SourcePath("examples/sparse/eval_x.npz")))
     x = converter::ParseNpyArray(member.bytes, "eval_x.npz").floats;
   CheckGolden("tests/data/deepctr_ple_onnx.mmoe", "tests/data/deepctr_ple_onnx_scores.npy", x, 2);
+  // Format 2.3: a Gaussian-input model whose input is int16 (the first layers multiply int16).
+  CheckGolden("tests/data/gaussian_seed.mmoe", "tests/data/gaussian_seed_scores.npy",
+              converter::ReadNpy(testing::SourcePath("examples/gaussian/gaussian_seed_eval.npy")), 2);
 }
 
 // Scoring one item at a time takes the one-row (batch 1) kernels where the ISA has them.

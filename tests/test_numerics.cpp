@@ -22,6 +22,7 @@ namespace {
 
 using numerics::Exp;
 using numerics::QuantizeFeature;
+using numerics::QuantizeFeature16;
 using numerics::Requantize;
 using numerics::RoundHalfEven;
 using numerics::Sigmoid;
@@ -408,6 +409,39 @@ TEST_CASE("every ISA's quantize row kernel is QuantizeFeature element by element
         if (q[i] != QuantizeFeature(x[i], 32.0f, zp)) {
           FAIL(std::string(isa) << ": x=" << x[i] << " zp=" << zp << " gives " << int{q[i]} << ", expected "
                                 << int{QuantizeFeature(x[i], 32.0f, zp)});
+        }
+      }
+    }
+    ++checked;
+  }
+  CHECK(checked >= 1);
+}
+
+TEST_CASE("every ISA's quantize16 row kernel is QuantizeFeature16 element by element") {
+  // Ties, values just off ties, the int16 clamp bounds, NaN and infinities; lengths 0 to 40 so
+  // that every vector width's tail (scalar or masked) is taken.
+  std::vector<float> x = {kNaN, -kNaN, kInf, -kInf, 0.0f, -0.0f, 1e30f, -1e30f, 1023.99f, -1024.01f};
+  for (int i = -70000; i <= 70000; i += 7) {
+    x.push_back(static_cast<float>(i) * 0.5f / 32.0f);
+    x.push_back(std::nextafter(static_cast<float>(i) * 0.5f / 32.0f, -1e9f));
+  }
+  CHECK(QuantizeFeature16(1.0f, 32.0f) == 32);
+  CHECK(QuantizeFeature16(kNaN, 32.0f) == 0);
+  CHECK(QuantizeFeature16(-kInf, 32.0f) == -32768);
+  CHECK(QuantizeFeature16(3.0f / 64, 32.0f) == 2);  // 1.5 -> 2, half to even
+  CHECK(QuantizeFeature16(5.0f / 64, 32.0f) == 2);  // 2.5 -> 2
+  int checked = 0;
+  for (const char* isa : {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "neondot", "neon", "generic"}) {
+    const GemmKernels* kernels = FindGemmKernels(isa);
+    if (!kernels) continue;
+    for (size_t n : {x.size(), size_t{0}, size_t{1}, size_t{7}, size_t{15}, size_t{17}, size_t{40}}) {
+      std::vector<int16_t> q(n + 1, 42);
+      kernels->rows->quantize16(x.data(), n, 32.0f, q.data());
+      CHECK_MESSAGE(q[n] == 42, isa << ": wrote past " << n);
+      for (size_t i = 0; i < n; ++i) {
+        if (q[i] != QuantizeFeature16(x[i], 32.0f)) {
+          FAIL(std::string(isa) << ": x=" << x[i] << " gives " << q[i] << ", expected "
+                                << QuantizeFeature16(x[i], 32.0f));
         }
       }
     }

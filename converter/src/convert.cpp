@@ -6,8 +6,8 @@
 #include "mmoe/converter/float_reference.h"
 #include "mmoe/converter/inputs.h"
 #include "mmoe/converter/rows.h"
+#include "mmoe/converter/weight_rounding.h"
 #include "mmoe/mmoe.h"
-#include "weight_rounding.h"
 
 namespace mmoe::converter {
 namespace {

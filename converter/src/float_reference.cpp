@@ -43,8 +43,8 @@ void Embedding(const FloatEmbedding& e, const FloatModel& m, const std::vector<i
   for (int64_t j = begin; j < end; ++j) {
     const int64_t id = ids[static_cast<size_t>(j)];
     if (e.pooling != graph::Pooling::kNone && e.has_padding_id && id == e.padding_id) continue;
-    const float* row = id >= 0 && id < table.rows ? table.data() + static_cast<size_t>(id) * dim
-                                                  : e.default_row.data();
+    const float* row =
+        id >= 0 && id < table.rows ? table.data() + static_cast<size_t>(id) * dim : e.default_row.data();
     for (size_t c = 0; c < dim; ++c) acc[c] += row[c];
     ++count;
   }

@@ -11,9 +11,9 @@
 #include "mmoe/converter/calibrate.h"
 #include "mmoe/converter/convert.h"
 #include "mmoe/converter/tensor_types.h"
+#include "mmoe/converter/weight_rounding.h"
 #include "mmoe/mmoe.h"
 #include "mmoe_generated.h"
-#include "weight_rounding.h"
 
 namespace mmoe::converter {
 namespace {

@@ -1,4 +1,4 @@
-#include "weight_rounding.h"
+#include "mmoe/converter/weight_rounding.h"
 
 #include <algorithm>
 #include <cmath>
