@@ -192,7 +192,7 @@ Action AddConvert(CLI::App& app) {
           "METHOD"))
       ->default_str("minmax");
   app.add_option("--report", args->report,
-                 "also write a self-contained HTML report: per-layer SQNR, float vs int8 scatter plots, "
+                 "also write a self-contained HTML report: per-layer SQNR, int8 - float per row and its distribution, "
                  "gate weights, on the calibration rows");
   app.add_flag("-q,--quiet", args->quiet, "no progress bar (there is none when stderr is not a terminal)");
   app.add_option(

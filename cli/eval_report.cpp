@@ -119,35 +119,239 @@ std::string SqnrChart(const converter::EvalResult& r) {
   return s + "</svg>\n";
 }
 
-// Float score on x, int8 score on y, with the diagonal.
-std::string Scatter(const converter::EvalResult& r, size_t t) {
-  const double size = 260, pad = 36;
-  const converter::Matrix& f = r.float_sample;
-  const converter::Matrix& q = r.int8_sample;
-  double lo = 0.0, hi = 1.0;
-  for (int64_t i = 0; i < f.rows; ++i) {
-    for (float v : {f.row(i)[t], q.row(i)[t]}) lo = std::min<double>(lo, v), hi = std::max<double>(hi, v);
+// ---- Per-task error charts ------------------------------------------------------------
+// A float-vs-int8 scatter is a diagonal at any accuracy a converter reaches, so the report
+// plots the difference itself, on a scale taken from the data and printed with the chart.
+
+const char* const kPointBlue = "#3465a4";  // points and bars; check_report.py looks for it
+const char* const kMeanColour = "#2e7d32";
+const char* const kP99Colour = "#e08a00";
+const char* const kMaxColour = "#c62828";
+
+// [lo, hi] with a tick every `step`; lo and hi are multiples of step.
+struct Axis {
+  double lo = 0.0, hi = 1.0, step = 0.2;
+  // From integer multiples, so that labels print as 0.03 and not 0.030000000000000002.
+  std::vector<double> Ticks() const {
+    std::vector<double> t;
+    for (long k = std::lround(lo / step); k <= std::lround(hi / step); ++k) t.push_back(k * step);
+    return t;
   }
-  const auto px = [&](double v) { return pad + (v - lo) / (hi - lo) * size; };
-  const auto py = [&](double v) { return pad + size - (v - lo) / (hi - lo) * size; };
-  std::string s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + Fmt("%.0f", size + 2 * pad) +
-                  "\" height=\"" + Fmt("%.0f", size + 2 * pad) + "\" class=\"chart scatter\">\n";
-  s += "<rect x=\"" + Fmt("%.1f", pad) + "\" y=\"" + Fmt("%.1f", pad) + "\" width=\"" + Fmt("%.0f", size) +
-       "\" height=\"" + Fmt("%.0f", size) + "\" fill=\"#fafafa\" stroke=\"#999\"/>\n";
-  s += "<line x1=\"" + Fmt("%.1f", px(lo)) + "\" y1=\"" + Fmt("%.1f", py(lo)) + "\" x2=\"" +
-       Fmt("%.1f", px(hi)) + "\" y2=\"" + Fmt("%.1f", py(hi)) + "\" stroke=\"#bbb\"/>\n";
-  s += "<g fill=\"#3465a4\" fill-opacity=\"0.45\">\n";
-  for (int64_t i = 0; i < f.rows; ++i) {
-    s += "<circle cx=\"" + Fmt("%.1f", px(f.row(i)[t])) + "\" cy=\"" + Fmt("%.1f", py(q.row(i)[t])) +
-         "\" r=\"1.8\"/>\n";
+  double Fraction(double v) const { return (std::clamp(v, lo, hi) - lo) / (hi - lo); }
+};
+
+// The smallest 1, 2 or 5 times a power of ten that divides `span` into at most `ticks` steps:
+// round tick labels whatever the magnitude.
+double NiceStep(double span, double ticks) {
+  const double raw = span / ticks;
+  const double power = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 5.0}) {
+    if (m * power >= raw * (1 - 1e-9)) return m * power;
+  }
+  return 10.0 * power;
+}
+
+// [-s, s], s the largest |Δ| rounded up to a whole 1-2-5 step: a model with twice the error
+// gets an axis twice as long, so the printed scale is what tells two reports apart.
+Axis SymmetricAxis(double max_abs) {
+  if (!(max_abs > 0.0) || !std::isfinite(max_abs)) max_abs = 1e-3;  // int8 equal to float
+  Axis a;
+  a.step = NiceStep(max_abs, 5);
+  a.hi = std::ceil(max_abs / a.step * (1 - 1e-9)) * a.step;
+  a.lo = -a.hi;
+  return a;
+}
+
+// Probabilities get [0, 1]; other scores (logits, regressions) their range rounded outwards.
+Axis RangeAxis(double lo, double hi) {
+  if (lo >= 0.0 && hi <= 1.0) return Axis{};
+  if (!(hi > lo)) lo -= 1.0, hi += 1.0;
+  Axis a;
+  a.step = NiceStep(hi - lo, 5);
+  a.lo = std::floor(lo / a.step) * a.step;
+  a.hi = std::ceil(hi / a.step) * a.step;
+  return a;
+}
+
+// Ticks are whole multiples of their step, so the zero tick is exactly 0 (printed without a sign).
+std::string TickLabel(double v, bool with_sign) {
+  if (v == 0.0) return "0";
+  return Fmt(with_sign ? "%+g" : "%g", v);
+}
+
+std::string Line(double x1, double y1, double x2, double y2, const std::string& attributes) {
+  return "<line x1=\"" + Fmt("%.1f", x1) + "\" y1=\"" + Fmt("%.1f", y1) + "\" x2=\"" + Fmt("%.1f", x2) +
+         "\" y2=\"" + Fmt("%.1f", y2) + "\" " + attributes + "/>\n";
+}
+
+// Both charts of a task share one layout, so that they line up side by side: two header lines
+// (title, scale), the plot, tick labels, the axis label and a legend row.
+struct Frame {
+  static constexpr double kWidth = 450, kHeight = 330;
+  double left = 58, top = 48, width = 376, height = 216;
+  double X(const Axis& a, double v) const { return left + a.Fraction(v) * width; }
+  double Y(const Axis& a, double v) const { return top + height - a.Fraction(v) * height; }
+  double bottom() const { return top + height; }
+  double legend_y() const { return bottom() + 56; }
+};
+
+// The SVG element, plot background, title, scale line and both axis labels.
+std::string ChartStart(const Frame& f, const char* kind, const std::string& title, const std::string& scale,
+                       const std::string& x_label, const std::string& y_label) {
+  const double mid_y = f.top + f.height / 2;
+  std::string s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + Fmt("%.0f", Frame::kWidth) +
+                  "\" height=\"" + Fmt("%.0f", Frame::kHeight) + "\" class=\"chart " + kind + "\">\n";
+  s += "<rect x=\"" + Fmt("%.1f", f.left) + "\" y=\"" + Fmt("%.1f", f.top) + "\" width=\"" +
+       Fmt("%.0f", f.width) + "\" height=\"" + Fmt("%.0f", f.height) +
+       "\" fill=\"#fafafa\" stroke=\"#999\"/>\n";
+  s += Text(f.left, 16, title, "start", "font-weight=\"bold\"");
+  s += Text(f.left, 34, scale, "start", "class=\"scale\"");
+  s += Text(f.left + f.width / 2, f.bottom() + 32, x_label, "middle");
+  s +=
+      Text(14, mid_y, y_label, "middle", ("transform=\"rotate(-90 14 " + Fmt("%.1f", mid_y) + ")\"").c_str());
+  return s;
+}
+
+std::string XTick(const Frame& f, double x, const std::string& label) {
+  return Line(x, f.top, x, f.bottom() + 3, "stroke=\"#e4e4e4\"") +
+         Text(x, f.bottom() + 14, label, "middle", "class=\"tick x\"");
+}
+
+std::string YTick(const Frame& f, double y, const std::string& label) {
+  return Line(f.left - 3, y, f.left + f.width, y, "stroke=\"#e4e4e4\"") +
+         Text(f.left - 5, y + 3.5, label, "end", "class=\"tick y\"");
+}
+
+// One legend entry at x: a short line in the marker's colour and dash, then the text.
+std::string LegendEntry(const Frame& f, double x, const char* colour, const char* dash,
+                        const std::string& text) {
+  const double y = f.legend_y();
+  return Line(x, y - 4, x + 16, y - 4,
+              std::string("stroke=\"") + colour + "\" stroke-width=\"2\" stroke-dasharray=\"" + dash + "\"") +
+         Text(x + 20, y, text);
+}
+
+// int8 − float of sampled row i, task t.
+double Delta(const converter::EvalResult& r, int64_t i, size_t t) {
+  return static_cast<double>(r.int8_sample.row(i)[t]) - r.float_sample.row(i)[t];
+}
+
+// The Δ scale of task t: every sampled row and the largest |Δ| over all rows fit on it.
+Axis DeltaAxis(const converter::EvalResult& r, size_t t) {
+  double max_abs = r.task_evals[t].agreement.max_abs;
+  for (int64_t i = 0; i < r.float_sample.rows; ++i) {
+    if (std::isfinite(Delta(r, i, t))) max_abs = std::max(max_abs, std::fabs(Delta(r, i, t)));
+  }
+  return SymmetricAxis(max_abs);
+}
+
+Axis ScoreAxis(const converter::EvalResult& r, size_t t) {
+  if (r.float_sample.rows == 0) return Axis{};
+  double lo = INFINITY, hi = -INFINITY;
+  for (int64_t i = 0; i < r.float_sample.rows; ++i) {
+    lo = std::min<double>(lo, r.float_sample.row(i)[t]);
+    hi = std::max<double>(hi, r.float_sample.row(i)[t]);
+  }
+  return RangeAxis(lo, hi);
+}
+
+// The printed scale, e.g. "y scale ±0.03, ticks every 0.01".
+std::string ScaleText(const std::string& range, const Axis& a) {
+  return range + ", ticks every " + TickLabel(a.step, false);
+}
+
+// Δ = int8 − float (y, symmetric around the zero line) against the float score (x), one point
+// per sampled row (at most EvalOptions::sample_rows, as before); dashed: ±p99 |Δ| of all rows.
+std::string DeltaScatter(const converter::EvalResult& r, size_t t, const Axis& dy) {
+  const Axis dx = ScoreAxis(r, t);
+  const Frame fr;
+  std::string s = ChartStart(fr, "delta-scatter", r.tasks[t] + ": \u0394 = int8 \u2212 float, per row",
+                             ScaleText("y scale \u00b1" + TickLabel(dy.hi, false), dy), "float score",
+                             "\u0394 = int8 \u2212 float");
+  for (double v : dx.Ticks()) s += XTick(fr, fr.X(dx, v), TickLabel(v, false));
+  for (double v : dy.Ticks()) s += YTick(fr, fr.Y(dy, v), TickLabel(v, true));
+  s += Line(fr.left, fr.Y(dy, 0), fr.left + fr.width, fr.Y(dy, 0), "class=\"zero\" stroke=\"#555\"");
+  const double p99 = r.task_evals[t].agreement.p99_abs;
+  for (double v : {p99, -p99}) {
+    s += Line(fr.left, fr.Y(dy, v), fr.left + fr.width, fr.Y(dy, v),
+              std::string("class=\"mark p99\" stroke=\"") + kP99Colour + "\" stroke-dasharray=\"5 3\"");
+  }
+  s += std::string("<g fill=\"") + kPointBlue + "\" fill-opacity=\"0.45\">\n";
+  for (int64_t i = 0; i < r.float_sample.rows; ++i) {
+    s += "<circle cx=\"" + Fmt("%.1f", fr.X(dx, r.float_sample.row(i)[t])) + "\" cy=\"" +
+         Fmt("%.1f", fr.Y(dy, Delta(r, i, t))) + "\" r=\"1.8\"/>\n";
   }
   s += "</g>\n";
-  s += Text(pad + size / 2, 20, r.tasks[t], "middle", "font-weight=\"bold\"");
-  s += Text(pad + size / 2, pad + size + 26, "float score", "middle");
-  s += Text(12, pad + size / 2, "int8 score", "middle",
-            ("transform=\"rotate(-90 12 " + Fmt("%.1f", pad + size / 2) + ")\"").c_str());
-  s += Text(pad, pad + size + 14, Fmt("%.2g", lo), "middle", "class=\"tick\"");
-  s += Text(pad + size, pad + size + 14, Fmt("%.2g", hi), "middle", "class=\"tick\"");
+  s += LegendEntry(fr, fr.left, kP99Colour, "5 3", "\u00b1p99 |\u0394| (" + Fmt("%.3g", p99) + ")");
+  return s + "</svg>\n";
+}
+
+// Sampled rows per bin of |Δ| over [0, hi); larger values (none, hi covering them) in the last.
+std::vector<int64_t> AbsDeltaCounts(const converter::EvalResult& r, size_t t, double hi, int bins) {
+  std::vector<int64_t> count(static_cast<size_t>(bins), 0);
+  for (int64_t i = 0; i < r.float_sample.rows; ++i) {
+    const double d = std::fabs(Delta(r, i, t));
+    if (std::isfinite(d)) ++count[static_cast<size_t>(std::min(bins - 1, static_cast<int>(d / hi * bins)))];
+  }
+  return count;
+}
+
+// The bars on a log10 axis `dc` (of rows), with its ticks at powers of ten.
+std::string LogBars(const Frame& fr, const Axis& dc, const std::vector<int64_t>& count) {
+  std::string s;
+  for (int k = 0; k <= static_cast<int>(dc.hi); ++k)
+    s += YTick(fr, fr.Y(dc, k), Fmt("%.0f", std::pow(10.0, k)));
+  const double bin_width = fr.width / static_cast<double>(count.size());
+  for (size_t b = 0; b < count.size(); ++b) {
+    if (count[b] == 0) continue;
+    const double y = fr.Y(dc, std::log10(static_cast<double>(count[b])));
+    s += "<rect class=\"bar\" x=\"" + Fmt("%.1f", fr.left + static_cast<double>(b) * bin_width + 0.5) +
+         "\" y=\"" + Fmt("%.1f", y) + "\" width=\"" + Fmt("%.1f", bin_width - 1) + "\" height=\"" +
+         Fmt("%.1f", fr.bottom() - y) + "\" fill=\"" + kPointBlue + "\"/>\n";
+  }
+  return s;
+}
+
+// Vertical lines at mean, p99 and max |Δ| (of all rows), named in the legend row.
+std::string AbsDeltaMarks(const Frame& fr, const Axis& dx, const converter::TaskAgreement& a) {
+  struct Mark {
+    const char *name, *colour, *dash;
+    double value;
+  };
+  const Mark marks[] = {{"mean", kMeanColour, "none", a.mean_abs},
+                        {"p99", kP99Colour, "5 3", a.p99_abs},
+                        {"max", kMaxColour, "2 2", a.max_abs}};
+  std::string s;
+  double legend_x = 4;
+  for (const Mark& m : marks) {
+    const double x = fr.X(dx, m.value);
+    s += Line(x, fr.top, x, fr.bottom(),
+              std::string("class=\"mark ") + m.name + "\" stroke=\"" + m.colour +
+                  "\" stroke-width=\"1.5\" stroke-dasharray=\"" + m.dash + "\"");
+    s += LegendEntry(fr, legend_x, m.colour, m.dash,
+                     std::string(m.name) + " |\u0394| " + Fmt("%.3g", m.value));
+    legend_x += 148;
+  }
+  return s;
+}
+
+// |Δ| of the sampled rows in 40 bins from 0 to the scatter's scale, rows on a log axis (a tail
+// of a few rows would not show on a linear one), mean, p99 and max |Δ| marked.
+std::string DeltaHistogram(const converter::EvalResult& r, size_t t, const Axis& dy) {
+  const int bins = 40;
+  const Axis dx{0.0, dy.hi, dy.step};
+  const std::vector<int64_t> count = AbsDeltaCounts(r, t, dx.hi, bins);
+  const int64_t most = std::max<int64_t>(1, *std::max_element(count.begin(), count.end()));
+  // From just under 1 row (so that a single row shows) to a little over the tallest bar.
+  const Axis dc{-0.3, std::max(1.0, std::log10(static_cast<double>(most)) + 0.25), 1.0};
+  const Frame fr;
+  std::string s = ChartStart(
+      fr, "delta-hist", r.tasks[t] + ": |\u0394| over " + std::to_string(r.float_sample.rows) + " rows",
+      ScaleText("x scale 0 to " + TickLabel(dy.hi, false), dy) + "; " + std::to_string(bins) + " bins",
+      "|\u0394| = |int8 \u2212 float|", "rows (log scale)");
+  for (double v : dx.Ticks()) s += XTick(fr, fr.X(dx, v), TickLabel(v, false));
+  s += LogBars(fr, dc, count);
+  s += AbsDeltaMarks(fr, dx, r.task_evals[t].agreement);
   return s + "</svg>\n";
 }
 
@@ -196,6 +400,19 @@ std::string Heatmap(const converter::EvalResult& r) {
   return s + "</svg>\n";
 }
 
+// Per task, a row of the two error charts on the same Δ scale.
+std::string DeltaCharts(const converter::EvalResult& r) {
+  std::string h = "<h2>int8 \u2212 float per task</h2>\n<p class=\"note\">Points and histograms: " +
+                  std::to_string(r.float_sample.rows) + " rows" +
+                  (r.float_sample.rows < r.rows ? " evenly spaced among " + std::to_string(r.rows) : "") +
+                  "; mean, p99 and max |&#916;| over every row. Each task's &#916; scale is its own.</p>\n";
+  for (size_t t = 0; t < r.tasks.size(); ++t) {
+    const Axis dy = DeltaAxis(r, t);
+    h += "<div>\n" + DeltaScatter(r, t, dy) + DeltaHistogram(r, t, dy) + "</div>\n";
+  }
+  return h;
+}
+
 }  // namespace
 
 std::string RenderReport(const ReportInput& in) {
@@ -212,6 +429,7 @@ std::string RenderReport(const ReportInput& in) {
       "th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; font-size: 13px; }\n"
       "th { background: #eef2f7; } td:first-child { text-align: left; }\n"
       "svg.chart { font-size: 12px; margin: 4px 12px 16px 0; } .tick { fill: #666; font-size: 10px; }\n"
+      ".scale { fill: #444; font-size: 11px; }\n"
       "p.note { color: #555; margin: 2px 0; }\n"
       "</style>\n</head>\n<body>\n";
   h += "<h1>" + Escape(in.title) + "</h1>\n<p class=\"note\">" + Escape(in.source) + "</p>\n";
@@ -224,9 +442,7 @@ std::string RenderReport(const ReportInput& in) {
   }
   h += "<h2>Summary: int8 against float, per task</h2>\n" + SummaryTable(r);
   h += "<h2>Signal-to-quantization-noise ratio per tensor</h2>\n" + SqnrChart(r);
-  h += "<h2>Float against int8 scores (" + std::to_string(r.float_sample.rows) + " rows)</h2>\n<div>\n";
-  for (size_t t = 0; t < r.tasks.size(); ++t) h += Scatter(r, t);
-  h += "</div>\n";
+  h += DeltaCharts(r);
   if (!r.mixtures.empty()) h += "<h2>Mean gate weight per mixed tensor</h2>\n" + Heatmap(r);
   return h + "</body>\n</html>\n";
 }

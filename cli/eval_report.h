@@ -1,7 +1,8 @@
 // The quality report: one self-contained HTML file (inline SVG and CSS, no script, nothing
-// fetched) with the summary table, a per-layer SQNR bar chart, a float-vs-int8 scatter plot
-// per task and the gates' mean weight per expert and task as a heatmap. The markup is
-// well-formed XML (XHTML), so a checker can parse it strictly.
+// fetched) with the summary table, a per-layer SQNR bar chart, per task the error
+// Δ = int8 − float against the float score and the histogram of |Δ| (mean, p99 and max
+// marked) on a scale chosen from the data, and the gates' mean weight per expert and task as a
+// heatmap. The markup is well-formed XML (XHTML), so a checker can parse it strictly.
 #pragma once
 
 #include <string>

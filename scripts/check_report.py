@@ -3,10 +3,16 @@
 
   check_report.py REPORT.html SCREENSHOT.png
 
+  check_report.py --height REPORT.html     (prints a window height that shows the whole page)
+
 Fails (exit 1, naming what is wrong) when the HTML is not well-formed XHTML, lacks one of its
-parts (summary table, SQNR bars, a scatter plot per task, the gate heatmap), or refers to
+parts (summary table, SQNR bars, per task the error charts, the gate heatmap), or refers to
 anything outside the file; and when the screenshot is blank (one colour), nearly empty, or
-lacks the chart colours, i.e. the page did not render its SVG. Standard library only.
+lacks the chart colours, i.e. the page did not render its SVG. Per task the report must have a
+scatter of delta = int8 - float (class delta-scatter: points, a zero line, numeric y ticks
+symmetric around 0 with the printed scale their largest) and a histogram of |delta| (class
+delta-hist: bars, numeric x ticks on the same scale, the mean, p99 and max marked).
+Standard library only.
 """
 
 import struct
@@ -16,7 +22,7 @@ import zlib
 
 SVG = "{http://www.w3.org/2000/svg}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
-BAR_BLUE = (0x34, 0x65, 0xA4)  # eval_report.cpp's bar and scatter colour
+BAR_BLUE = (0x34, 0x65, 0xA4)  # eval_report.cpp's bar, point and histogram colour
 
 
 def fail(msg):
@@ -24,11 +30,63 @@ def fail(msg):
     sys.exit(1)
 
 
-def check_html(path):
+def parse(path):
     try:
-        root = ET.parse(path).getroot()
+        return ET.parse(path).getroot()
     except ET.ParseError as e:
         fail("%s is not well-formed: %s" % (path, e))
+
+
+def classes(element):
+    return (element.get("class") or "").split()
+
+
+def ticks(path, svg, axis):
+    """The numeric labels of one axis ('x' or 'y') of a chart; fails on a label that is not a number."""
+    values = []
+    for t in svg.iter(SVG + "text"):
+        if "tick" in classes(t) and axis in classes(t):
+            try:
+                values.append(float(t.text))
+            except (TypeError, ValueError):
+                fail("%s: tick label %r is not a number" % (path, t.text))
+    return values
+
+
+def printed_scale(svg):
+    """The scale a chart prints: 0.03 from 'y scale ±0.03, ticks every 0.01' or 'x scale 0 to 0.03, ...'."""
+    text = next((t.text or "" for t in svg.iter(SVG + "text") if "scale" in classes(t)), "")
+    head = text.split(",")[0].replace("\u00b1", " ").split()
+    try:
+        return float(head[-1])
+    except (IndexError, ValueError):
+        return None
+
+
+def check_delta_charts(path, task, scatter, hist):
+    """The two error charts of one task: readable magnitudes on one scale chosen from the data."""
+    ys = ticks(path, scatter, "y")
+    if len(ys) < 3 or max(ys) <= 0 or abs(max(ys) + min(ys)) > 1e-12 * max(ys):
+        fail("%s: task %s: the delta scatter's y ticks %s are not symmetric around 0" % (path, task, ys))
+    if printed_scale(scatter) != max(ys):
+        fail("%s: task %s: the delta scatter does not print its scale (+-%g)" % (path, task, max(ys)))
+    if not any("zero" in classes(l) for l in scatter.iter(SVG + "line")):
+        fail("%s: task %s: the delta scatter has no zero line" % (path, task))
+    if not list(scatter.iter(SVG + "circle")):
+        fail("%s: task %s: the delta scatter has no points" % (path, task))
+    xs = ticks(path, hist, "x")
+    if len(xs) < 2 or min(xs) != 0 or max(xs) != max(ys) or printed_scale(hist) != max(ys):
+        fail("%s: task %s: the |delta| histogram's x ticks %s are off the scatter's scale" % (path, task, xs))
+    if not any("bar" in classes(r) for r in hist.iter(SVG + "rect")):
+        fail("%s: task %s: the |delta| histogram has no bars" % (path, task))
+    marks = {c for l in hist.iter(SVG + "line") if "mark" in classes(l) for c in classes(l)}
+    for mark in ("mean", "p99", "max"):
+        if mark not in marks:
+            fail("%s: task %s: the |delta| histogram does not mark the %s" % (path, task, mark))
+
+
+def check_html(path):
+    root = parse(path)
     text = open(path, encoding="utf-8").read()
     for needle in ("<script", "http://", "https://", "src=", "@import", "url("):
         allowed = needle == "http://" and text.count("http://") == text.count("http://www.w3.org/")
@@ -42,14 +100,36 @@ def check_html(path):
     sqnr = next(s for s in svgs if s.get("id") == "sqnr")
     if len(list(sqnr.iter(SVG + "rect"))) < 2:
         fail("%s: the SQNR chart has no bars" % path)
-    scatters = [s for s in svgs if "scatter" in (s.get("class") or "")]
     rows = list(root.iter(XHTML + "tr"))
     if len(rows) < 2:
         fail("%s: the summary table has no task rows" % path)
-    if len(scatters) != len(rows) - 1:
-        fail("%s: %d scatter plots for %d tasks" % (path, len(scatters), len(rows) - 1))
+    tasks = ["".join(r.find(XHTML + "td").itertext()) for r in rows[1:]]
+    scatters = [s for s in svgs if "delta-scatter" in classes(s)]
+    hists = [s for s in svgs if "delta-hist" in classes(s)]
+    if len(scatters) != len(tasks) or len(hists) != len(tasks):
+        fail("%s: %d delta scatters and %d |delta| histograms for %d tasks"
+             % (path, len(scatters), len(hists), len(tasks)))
+    for task, scatter, hist in zip(tasks, scatters, hists):
+        check_delta_charts(path, task, scatter, hist)
     if not any(len(list(s.iter(SVG + "circle"))) > 10 for s in scatters):
-        fail("%s: the scatter plots have no points" % path)
+        fail("%s: the delta scatters have no points" % path)
+
+
+def page_height(path):
+    """A screenshot height that holds the whole page: the charts' heights (those side by side in
+    one <div> counted once), plus room for the headings, the table and the notes."""
+    root = parse(path)
+    height = 120
+    for element in root.find(XHTML + "body"):
+        tag = element.tag.replace(XHTML, "")
+        charts = list(element.iter(SVG + "svg"))
+        if charts:
+            height += max(float(s.get("height")) for s in charts) + 20
+        elif tag == "table":
+            height += 30 * len(list(element.iter(XHTML + "tr"))) + 30
+        else:
+            height += 60 if tag.startswith("h") else 26
+    return max(800, int(height + 99) // 100 * 100)
 
 
 def read_png(path):
@@ -124,8 +204,11 @@ def check_png(path):
 
 
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--height":
+        print(page_height(sys.argv[2]))
+        return
     if len(sys.argv) != 3:
-        fail("usage: check_report.py REPORT.html SCREENSHOT.png")
+        fail("usage: check_report.py REPORT.html SCREENSHOT.png | check_report.py --height REPORT.html")
     check_html(sys.argv[1])
     check_png(sys.argv[2])
 

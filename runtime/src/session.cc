@@ -36,19 +36,14 @@ Status CheckScoreArgs(size_t n_items, const float* scores, size_t capacity, cons
 }
 
 // Score(features) and the calls that take one float array need a model whose one input is
-// dense (and ScoreQuantized one whose input is quantized with one scale).
+// dense (and ScoreQuantized one whose input is int8, quantized with one scale).
 Status CheckOneDenseInput(const ModelData& m, const char* call, bool quantized) {
   if (m.input_dim > 0 && (m.quantized_input || !quantized)) return Status::Ok();
-  if (m.input_dim > 0 && m.input16) {
-    return Status::Error(StatusCode::kInvalidArgument,
-                         "%s: the model's input is int16, not int8; pass float features (Score)", call);
-  }
   if (m.input_dim > 0) {
-    return Status::Error(
-        StatusCode::kInvalidArgument,
-        "%s: the model quantizes each of its features with its own scale; pass float features "
-        "(Score)",
-        call);
+    return Status::Error(StatusCode::kInvalidArgument,
+                         "%s: the model's input is not int8 with one scale (it is int16, or quantized per "
+                         "feature); pass float features (Score)",
+                         call);
   }
   return Status::Error(StatusCode::kInvalidArgument,
                        "%s: model has %zu inputs ('%s' is %s); pass one InputView per input", call,

@@ -161,7 +161,8 @@ case $case_name in
     for f in eval convert; do
       html=$work/$f.html
       [[ -s $html ]] || fail "no $f report"
-      for needle in '<svg' 'id="sqnr"' 'id="gates"' 'class="chart scatter"' '<circle' 'experts.3.4'; do
+      for needle in '<svg' 'id="sqnr"' 'id="gates"' 'class="chart delta-scatter"' 'class="chart delta-hist"' \
+                    '<circle' 'class="zero"' 'class="mark max"' 'y scale ±' 'experts.3.4'; do
         grep -qF -- "$needle" "$html" || fail "$f report lacks $needle"
       done
       grep -qiE '<script|https?://[^w]|src=' "$html" && fail "$f report is not self-contained"

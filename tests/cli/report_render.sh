@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The quality report renders in headless Chromium (scripts/render-report.sh), and the checker
-# catches a broken and a blank page.
+# catches a broken page, one without its error histograms and a blank page.
 #   report_render.sh MMOE_BINARY SOURCE_DIR
 set -euo pipefail
 mmoe=$1
@@ -22,6 +22,12 @@ if "$src/scripts/render-report.sh" "$work/broken.html" "$work/broken.png" 2> "$w
   fail "a truncated report passed"
 fi
 grep -q "not well-formed" "$work/err" || fail "truncated report: $(cat "$work/err")"
+# A report without its |delta| histograms fails.
+sed 's/class="chart delta-hist"/class="chart"/' "$work/report.html" > "$work/nohist.html"
+if "$src/scripts/render-report.sh" "$work/nohist.html" "$work/nohist.png" 2> "$work/err"; then
+  fail "a report without the |delta| histograms passed"
+fi
+grep -q "histograms for" "$work/err" || fail "report without histograms: $(cat "$work/err")"
 # A page whose content does not display renders blank.
 sed 's|<body>|<body style="display: none">|' "$work/report.html" > "$work/blank.html"
 if "$src/scripts/render-report.sh" "$work/blank.html" "$work/blank.png" 2> "$work/err"; then

@@ -128,6 +128,10 @@ inline void AddRowWith(const EmbeddingLookup& e, int64_t id, float* out, size_t 
 void QuantizeColumns(const float* x, size_t x_stride, size_t batch, int32_t width, const float* inv_scales,
                      const int32_t* zero_points, int8_t* y, size_t y_stride);
 
+// n floats quantized to int16 with 1 / inv_scale (a model whose input is int16:
+// numerics::QuantizeFeature16, NaN as 0).
+void Quantize16(const float* x, size_t n, float inv_scale, int16_t* q);
+
 // y = a * b elementwise on `batch` rows of `width` floats (a product node multiplies its
 // inputs left to right: ((a * b) * c) ...).
 void Product(const float* a, size_t a_stride, const float* b, size_t b_stride, size_t batch, int32_t width,

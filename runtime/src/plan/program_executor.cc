@@ -63,24 +63,20 @@ void ProgramExecutor::BeginTile(const TileInputs& in, size_t batch) {
   if (p_.input_buffer < 0) return;
   const size_t dim = static_cast<size_t>(m_.input_dim);
   const size_t in_stride = static_cast<size_t>(p_.buffers[p_.input_buffer].stride);
-  if (m_.input16) {
-    const float* features = static_cast<const float*>(in.views[0].data) + in.first * dim;
-    int16_t* x16 = reinterpret_cast<int16_t*>(buffers_[p_.input_buffer]);
-    for (size_t i = 0; i < batch; ++i)
-      k_.rows->quantize16(features + i * dim, dim, m_.input_inv_scale, x16 + i * in_stride);
-    return;
-  }
-  int8_t* x = reinterpret_cast<int8_t*>(buffers_[p_.input_buffer]);
-  if (in.quantized) {
-    for (size_t i = 0; i < batch; ++i) std::memcpy(x + i * in_stride, in.quantized + i * dim, dim);
-    return;
-  }
-  const float* features = static_cast<const float*>(in.views[0].data) + in.first * dim;
-  if (in_stride == dim) {
-    k_.rows->quantize(features, batch * dim, m_.input_inv_scale, m_.input_zero_point, x);
-  } else {
-    for (size_t i = 0; i < batch; ++i) {
-      k_.rows->quantize(features + i * dim, dim, m_.input_inv_scale, m_.input_zero_point, x + i * in_stride);
+  // Contiguous rows (the input's width a multiple of 16) in one call, else row by row.
+  const float* features =
+      in.quantized ? nullptr : static_cast<const float*>(in.views[0].data) + in.first * dim;
+  void* x = buffers_[p_.input_buffer];
+  for (size_t i = 0, rows = in_stride == dim ? 1 : batch, n = in_stride == dim ? batch * dim : dim; i < rows;
+       ++i) {
+    if (m_.input16) {
+      k_.rows->quantize16(features + i * dim, n, m_.input_inv_scale,
+                          static_cast<int16_t*>(x) + i * in_stride);
+    } else if (in.quantized) {
+      std::memcpy(static_cast<int8_t*>(x) + i * in_stride, in.quantized + i * dim, n);
+    } else {
+      k_.rows->quantize(features + i * dim, n, m_.input_inv_scale, m_.input_zero_point,
+                        static_cast<int8_t*>(x) + i * in_stride);
     }
   }
 }

@@ -140,15 +140,22 @@ void Quantize(const float* x, size_t n, float inv_scale, int32_t zero_point, int
   for (; i < n; ++i) q[i] = numerics::QuantizeFeature(x[i], inv_scale, zero_point);
 }
 
+// Four at a time; the last n % 4 through a zero-padded copy (no scalar loop to unroll).
 void Quantize16(const float* x, size_t n, float inv_scale, int16_t* q) {
   const float32x4_t inv = vdupq_n_f32(inv_scale);
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    float32x4_t v = vmulq_f32(vld1q_f32(x + i), inv);
+  const auto four = [inv](float32x4_t xv) {
+    float32x4_t v = vmulq_f32(xv, inv);
     v = vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), vceqq_f32(v, v)));  // NaN -> 0
-    vst1_s16(q + i, vqmovn_s32(ToInt(RoundHalfEven(Clamp(v, -32768.0f, 32767.0f)))));
-  }
-  for (; i < n; ++i) q[i] = numerics::QuantizeFeature16(x[i], inv_scale);
+    return vqmovn_s32(ToInt(RoundHalfEven(Clamp(v, -32768.0f, 32767.0f))));
+  };
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) vst1_s16(q + i, four(vld1q_f32(x + i)));
+  if (i == n) return;
+  float tail[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  int16_t out[4];
+  for (size_t k = 0; i + k < n; ++k) tail[k] = x[i + k];
+  vst1_s16(out, four(vld1q_f32(tail)));
+  for (size_t k = 0; i + k < n; ++k) q[i + k] = out[k];
 }
 
 // Lanes are items.
@@ -224,18 +231,23 @@ void Mix(const MixArgs& a) {
 }
 
 // Lanes are items.
+// Four items at a time; the last batch % 4 (a batch of one: the only one) through a padded
+// copy, the same lane arithmetic: no scalar sigmoid for the compiler to unroll (2 KB).
 void TaskOutput(const float* z, size_t z_stride, size_t batch, bool sigmoid, float* scores,
                 size_t scores_stride) {
+  const auto four = [sigmoid](float32x4_t v) {
+    if (!sigmoid) return v;
+    const float32x4_t e = Exp(vnegq_f32(Clamp(v, -numerics::kSigmoidLimit, numerics::kSigmoidLimit)));
+    return Divide(vdupq_n_f32(1.0f), vaddq_f32(vdupq_n_f32(1.0f), e));
+  };
   size_t i = 0;
-  for (; i + 4 <= batch; i += 4) {
-    float32x4_t v = Gather4(z + i * z_stride, z_stride);
-    if (sigmoid) {
-      const float32x4_t e = Exp(vnegq_f32(Clamp(v, -numerics::kSigmoidLimit, numerics::kSigmoidLimit)));
-      v = Divide(vdupq_n_f32(1.0f), vaddq_f32(vdupq_n_f32(1.0f), e));
-    }
-    Scatter4(v, scores + i * scores_stride, scores_stride);
-  }
-  for (; i < batch; ++i) scores[i * scores_stride] = rows::TaskScore(z[i * z_stride], sigmoid);
+  for (; i + 4 <= batch; i += 4)
+    Scatter4(four(Gather4(z + i * z_stride, z_stride)), scores + i * scores_stride, scores_stride);
+  if (i == batch) return;
+  float tail[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  for (size_t k = 0; i + k < batch; ++k) tail[k] = z[(i + k) * z_stride];
+  vst1q_f32(tail, four(vld1q_f32(tail)));
+  for (size_t k = 0; i + k < batch; ++k) scores[(i + k) * scores_stride] = tail[k];
 }
 
 }  // namespace

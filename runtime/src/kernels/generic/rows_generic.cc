@@ -9,10 +9,6 @@ void Quantize(const float* x, size_t n, float inv_scale, int32_t zero_point, int
   for (size_t i = 0; i < n; ++i) q[i] = numerics::QuantizeFeature(x[i], inv_scale, zero_point);
 }
 
-void Quantize16(const float* x, size_t n, float inv_scale, int16_t* q) {
-  for (size_t i = 0; i < n; ++i) q[i] = numerics::QuantizeFeature16(x[i], inv_scale);
-}
-
 void Softmax(const float* z, size_t z_stride, size_t batch, int32_t n, float* probs) {
   for (size_t i = 0; i < batch; ++i) rows::Softmax(z + i * z_stride, n, probs + i * n);
 }
@@ -44,8 +40,8 @@ void TaskOutput(const float* z, size_t z_stride, size_t batch, bool sigmoid, flo
 }  // namespace
 
 const RowKernels& GenericRowKernels() {
-  static const RowKernels table = {Quantize,        Softmax,   Mix, TaskOutput, rows::QuantizeColumns,
-                                   rows::Embedding, Quantize16};
+  static const RowKernels table = {Quantize,        Softmax,         Mix, TaskOutput, rows::QuantizeColumns,
+                                   rows::Embedding, rows::Quantize16};
   return table;
 }
 

@@ -41,4 +41,8 @@ void QuantizeColumns(const float* x, size_t x_stride, size_t batch, int32_t widt
   }
 }
 
+void Quantize16(const float* x, size_t n, float inv_scale, int16_t* q) {
+  for (size_t i = 0; i < n; ++i) q[i] = numerics::QuantizeFeature16(x[i], inv_scale);
+}
+
 }  // namespace mmoe::rows
