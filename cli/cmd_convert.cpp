@@ -191,9 +191,10 @@ Action AddConvert(CLI::App& app) {
           },
           "METHOD"))
       ->default_str("minmax");
-  app.add_option("--report", args->report,
-                 "also write a self-contained HTML report: per-layer SQNR, int8 - float per row and its distribution, "
-                 "gate weights, on the calibration rows");
+  app.add_option(
+      "--report", args->report,
+      "also write a self-contained HTML report: per-layer SQNR, int8 - float per row and its distribution, "
+      "gate weights, on the calibration rows");
   app.add_flag("-q,--quiet", args->quiet, "no progress bar (there is none when stderr is not a terminal)");
   app.add_option(
          "--activations", args->activations,
@@ -202,8 +203,8 @@ Action AddConvert(CLI::App& app) {
       ->default_str("mixed");
   app.add_option("--input-precision", args->input_precision,
                  "auto: int16 input when int8 cannot hold the calibration values exactly (real-valued "
-                 "features; the first layers then cost twice the multiply-accumulates), else int8 "
-                 "(default); int8; int16")
+                 "features; the first layers then cost up to twice as much, docs/quality.md), else "
+                 "int8 (default; with --activations int8 always int8); int8; int16")
       ->check(CLI::IsMember({"auto", "int8", "int16"}))
       ->default_str("auto");
   app.add_option("--weight-rounding", args->weight_rounding,

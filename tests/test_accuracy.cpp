@@ -55,6 +55,13 @@ TEST_CASE("the input is int16 where int8 cannot hold the calibration values, int
   CHECK_FALSE(input16(counts, InputPrecision::kAuto));
   CHECK(input16(gaussian, InputPrecision::kAuto));
   CHECK_FALSE(input16(gaussian, InputPrecision::kInt8));
+  {
+    converter::ConvertOptions all_int8;  // --activations int8: the input too, unless asked
+    all_int8.activations = converter::ActivationPrecision::kInt8;
+    CHECK_FALSE(converter::Convert(fm, gaussian, all_int8).int16_input);
+    all_int8.input_precision = InputPrecision::kInt16;
+    CHECK(converter::Convert(fm, gaussian, all_int8).int16_input);
+  }
   CHECK(input16(binary, InputPrecision::kInt16));
 }
 

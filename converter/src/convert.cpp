@@ -59,9 +59,10 @@ InputPrecision ChooseInputPrecision(const FloatModel& model, InputSource& rows, 
     case InputPrecision::kInt8:
       return InputPrecision::kInt8;
     default:
-      return possible && !ExactInInt8(rows, stats, model.graph.inputs[0].tensor, options)
-                 ? InputPrecision::kInt16
-                 : InputPrecision::kInt8;
+      // --activations int8 asks for int8 everywhere, the input included.
+      if (!possible || options.activations == ActivationPrecision::kInt8) return InputPrecision::kInt8;
+      return ExactInInt8(rows, stats, model.graph.inputs[0].tensor, options) ? InputPrecision::kInt8
+                                                                             : InputPrecision::kInt16;
   }
 }
 

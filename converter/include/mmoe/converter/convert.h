@@ -21,7 +21,8 @@ struct ConvertOptions {
   std::string calibration = "minmax";
   ActivationPrecision activations = ActivationPrecision::kMixed;
   // The dense input's type; Convert() resolves kAuto (int16 unless int8 holds every calibration
-  // value exactly) before the file is built, which then sees kInt8 or kInt16.
+  // value exactly, or `activations` is kInt8) before the file is built, which then sees kInt8
+  // or kInt16.
   InputPrecision input_precision = InputPrecision::kAuto;
   bool bias_correction = true;  // fold the calibration-mean weight rounding error into biases
   // Round each layer's weights against its inputs' calibrated second moments (error feedback,
