@@ -14,12 +14,16 @@ trap 'rm -rf "$work"' EXIT
 echo "| example | calibration | task | AUC float | AUC int8 | ΔAUC | mean \\|Δp\\| | p99 \\|Δp\\| | max \\|Δp\\| | Spearman | flipped pairs |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 # example/stem [calib eval labels]: the traced models of examples/families read the census rows.
-models=(seed/seed_mmoe census/census_mmoe gaussian/gaussian_mmoe families/ple families/activation_mmoe families/esmm)
+models=(seed/seed_mmoe census/census_mmoe gaussian/gaussian_mmoe gaussian/gaussian_seed gaussian/gaussian_6x3
+        families/ple families/activation_mmoe families/esmm)
 for example in "${models[@]}"; do
   dir=examples/$(dirname "$example")
   stem=$(basename "$example")
   [[ -f $dir/$stem.safetensors ]] || continue
   calib=$dir/calib.npy eval_rows=$dir/eval.npy labels=$dir/eval_labels.npy
+  if [[ $stem == gaussian_seed || $stem == gaussian_6x3 ]]; then  # examples/gaussian/train_accuracy.py
+    calib=$dir/${stem}_calib.npy eval_rows=$dir/${stem}_eval.npy labels=$dir/${stem}_eval_labels.npy
+  fi
   if [[ $dir == examples/families ]]; then
     calib=examples/census/calib.npy eval_rows=examples/census/eval.npy labels=$dir/${stem}_eval_labels.npy
   fi
@@ -28,7 +32,7 @@ for example in "${models[@]}"; do
       --calibration "$method" ${CONVERT_ARGS:-} -o "$work/m.mmoe" > /dev/null
     "$mmoe" eval "$work/m.mmoe" --weights "$dir/$stem.safetensors" --arch "$dir/$stem.arch.json" \
       --input "$eval_rows" --labels "$labels" |
-      awk -v ex="$([[ $dir == examples/families ]] && echo "$stem" || basename "$dir")" \
+      awk -v ex="$([[ $dir == examples/families || $stem == gaussian_seed || $stem == gaussian_6x3 ]] && echo "$stem" || basename "$dir")" \
           -v m="$method${CONVERT_ARGS:+ $CONVERT_ARGS}" '
         /^  task / { next }
         /^[^ ]/ { section = "" }

@@ -128,6 +128,10 @@ Range ChooseRange(const CalibrationMethod& method, const Range& range, const std
   if (method.kind == CalibrationMethod::kMinMax || !range.seen || bins.empty()) return range;
   Range out = range;
   if (method.kind == CalibrationMethod::kPercentile) {
+    // An int16 tensor's step is 256 times finer: clipping its rare values (the input's largest
+    // features, a few rows' large expert outputs) costs those rows far more than the rounding
+    // it saves everyone (docs/quality.md).
+    if (int16) return range;
     const double q = method.percentile / 100.0;
     out.lo = static_cast<float>(std::max<double>(range.lo, Quantile(range, bins, zeros, 1.0 - q, false)));
     out.hi = static_cast<float>(std::min<double>(range.hi, Quantile(range, bins, zeros, q, true)));
