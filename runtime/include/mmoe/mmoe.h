@@ -191,10 +191,11 @@ class Session {
   // for bad ids) before any item is scored; an error names the input and the item.
   Status Score(const InputView* inputs, size_t num_inputs, size_t n_items, float* scores,
                size_t scores_capacity);
-  // The same from features already quantized with the model's input quantization.
+  // The same from features already quantized with the model's input quantization (a model
+  // whose one input is int8; one with an int16 input, format 2.3, gives INVALID_ARGUMENT).
   Status ScoreQuantized(const int8_t* features, size_t n_items, float* scores, size_t scores_capacity);
 
-  // Quantizes float features exactly as Score does (n_items * input_dim values).
+  // Quantizes float features exactly as Score does (n_items * input_dim values; int8 inputs).
   Status QuantizeInput(const float* features, size_t n_items, int8_t* quantized,
                        size_t quantized_capacity) const;
 

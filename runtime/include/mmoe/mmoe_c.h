@@ -132,7 +132,8 @@ mmoe_status mmoe_session_score(mmoe_session* session, const float* features, siz
  * against the tables) before any item is scored; an error names the input and the item. */
 mmoe_status mmoe_session_score_inputs(mmoe_session* session, const mmoe_input* inputs, size_t num_inputs,
                                       size_t n_items, float* scores, size_t scores_capacity);
-/* features already quantized with the model's input quantization (int8). */
+/* features already quantized with the model's input quantization (int8; a model whose input
+ * is int16, format 2.3, gives MMOE_INVALID_ARGUMENT). */
 mmoe_status mmoe_session_score_quantized(mmoe_session* session, const int8_t* features, size_t n_items,
                                          float* scores, size_t scores_capacity);
 size_t mmoe_session_arena_bytes(const mmoe_session* session);
