@@ -27,7 +27,7 @@ rm -f build-fuzz.log
 extra_seeds() {
   case $1 in
     fuzz_model) echo tests/data/seed.mmoe tests/data/esmm.mmoe tests/data/activation_mmoe.mmoe tests/data/ple.mmoe \
-                     tests/data/deepctr_ple_onnx.mmoe ;;
+                     tests/data/deepctr_ple_onnx.mmoe tests/data/gaussian_seed.mmoe ;;
     fuzz_npy) echo tests/data/seed_scores.npy ;;
     fuzz_csv) echo tests/data/seed_rows.csv tests/data/bad_width.csv tests/data/nan_value.csv ;;
     fuzz_arch_json) echo examples/seed/seed_mmoe.arch.json examples/families/esmm.arch.json ;;

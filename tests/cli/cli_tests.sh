@@ -33,6 +33,19 @@ case $case_name in
     # Without --arch the seed's key layout is recognised; tasks get default names.
     "$mmoe" convert --weights "$seed/seed_mmoe.safetensors" --calib "$seed/calib.npy" -o "$work/b.mmoe" > "$work/b.out"
     grep -q "(task1, task2)" "$work/b.out" || fail "seed layout not recognised: $(head -2 "$work/b.out")"
+    # The input type: int8 for the seed's 0/1 rows, int16 for Gaussian rows, as asked otherwise.
+    grep -q "^input: int8 (int8 holds every calibration value exactly); weights rounded with error feedback" \
+      "$work/convert.out" || fail "no int8 input line: $(cat "$work/convert.out")"
+    g=$src/examples/gaussian
+    "$mmoe" convert --weights "$g/gaussian_mmoe.safetensors" --arch "$g/gaussian_mmoe.arch.json" \
+      --calib "$g/calib.npy" -o "$work/g.mmoe" > "$work/g.out"
+    grep -q "^input: int16 (its calibration values are not all on the int8 grid)" "$work/g.out" ||
+      fail "Gaussian rows did not get an int16 input: $(cat "$work/g.out")"
+    "$mmoe" inspect "$work/g.mmoe" | grep -q "format 2.3" || fail "int16 input not written as format 2.3"
+    "$mmoe" convert --weights "$g/gaussian_mmoe.safetensors" --arch "$g/gaussian_mmoe.arch.json" \
+      --calib "$g/calib.npy" --input-precision int8 --weight-rounding nearest -o "$work/g8.mmoe" > "$work/g8.out"
+    grep -q "^input: int8 (--input-precision); weights rounded to nearest" "$work/g8.out" ||
+      fail "--input-precision int8 not honoured: $(cat "$work/g8.out")"
     ls "$work" | grep -qv -e '\.mmoe$' -e '\.out$' && fail "stray files left: $(ls "$work")"
     true
     ;;
