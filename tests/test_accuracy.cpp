@@ -165,6 +165,18 @@ TEST_CASE("error feedback rounds to nearest on uncorrelated inputs and beats it 
   CHECK(converter::RoundWeights(w, out, in, std::vector<double>(7, 1.0)).q == nearest.q);
 }
 
+TEST_CASE("--activations int16 brings the seed model's scores closer to float than mixed") {
+  double mean_abs[2] = {0, 0};
+  for (auto precision : {converter::ActivationPrecision::kMixed, converter::ActivationPrecision::kInt16}) {
+    converter::ConvertOptions options;
+    options.activations = precision;
+    for (const auto& a :
+         converter::Convert(testing::SeedFloatModel(), testing::SeedCalibration(), options).agreement)
+      mean_abs[precision == converter::ActivationPrecision::kInt16] += a.mean_abs;
+  }
+  CHECK(mean_abs[1] < 0.75 * mean_abs[0]);
+}
+
 TEST_CASE("error feedback brings the seed model's scores closer to float") {
   // The seed model (0/1 inputs): the hidden layers' inputs are correlated ReLU outputs.
   double mean_abs[2] = {0, 0};

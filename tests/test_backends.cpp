@@ -214,7 +214,12 @@ TEST_CASE("backends: every backend and ISA gives the reference bytes on randomly
         trial % 2 ? testing::FeatureKind::kGaussian : testing::FeatureKind::kBinary;
     const Matrix calib = testing::RandomFeatures(256, spec.input_dim, kind, spec.seed + 1);
     const Matrix eval = testing::RandomFeatures(1000, spec.input_dim, kind, spec.seed + 2);
-    for (auto precision : {converter::ActivationPrecision::kMixed, converter::ActivationPrecision::kInt8}) {
+    // --activations int16 (int16 expert hidden layers) on every third trial: the same kernels
+    // as the gates' and towers' int16 layers, at the experts' widths.
+    std::vector<converter::ActivationPrecision> precisions = {converter::ActivationPrecision::kMixed,
+                                                              converter::ActivationPrecision::kInt8};
+    if (trial % 3 == 0) precisions.push_back(converter::ActivationPrecision::kInt16);
+    for (auto precision : precisions) {
       converter::ConvertOptions options;
       options.activations = precision;
       const auto bytes = converter::Convert(fm, calib, options).bytes;
@@ -224,7 +229,9 @@ TEST_CASE("backends: every backend and ISA gives the reference bytes on randomly
                      "trial " + std::to_string(trial) + " (input " + std::to_string(spec.input_dim) + ", " +
                          std::to_string(spec.num_experts) + " experts, " + std::to_string(n_tasks) +
                          " tasks, " +
-                         (precision == converter::ActivationPrecision::kMixed ? "mixed" : "int8") +
+                         (precision == converter::ActivationPrecision::kMixed  ? "mixed"
+                          : precision == converter::ActivationPrecision::kInt8 ? "int8"
+                                                                               : "int16") +
                          (model->data().input16 ? ", int16 input" : "") + ")");
     }
   }

@@ -184,11 +184,11 @@ TEST_CASE("TensorTypes says what the writer stores") {
   spec.tasks = {{"a", 0, -1, {481, 3}}, {"b", 1, -1, {7}}};
   const converter::FloatModel model = testing::RandomFloatModel(spec);
   const converter::Matrix x = testing::RandomFeatures(64, spec.input_dim, testing::FeatureKind::kGaussian, 2);
-  for (const auto precision :
-       {converter::ActivationPrecision::kMixed, converter::ActivationPrecision::kInt8}) {
+  for (const auto precision : {converter::ActivationPrecision::kMixed, converter::ActivationPrecision::kInt8,
+                               converter::ActivationPrecision::kInt16}) {
     converter::ConvertOptions options;
     options.activations = precision;
-    const bool mixed = precision == converter::ActivationPrecision::kMixed;
+    const bool mixed = precision != converter::ActivationPrecision::kInt8;  // int16 somewhere
     const std::map<std::string, TensorType> file = FileTypes(converter::Convert(model, x, options).bytes);
     const std::vector<TensorType> types = converter::TensorTypes(model, precision);
     for (size_t t = 0; t < types.size(); ++t) {
@@ -199,7 +199,7 @@ TEST_CASE("TensorTypes says what the writer stores") {
     const TensorType narrow = mixed ? TensorType::kInt16 : TensorType::kInt8;
     // Gaussian rows: int8 cannot hold them; --activations int8 keeps the input int8 too.
     CHECK(file.at("input") == (mixed ? TensorType::kInt16 : TensorType::kInt8));
-    CHECK(file.at("experts.0.0") == TensorType::kInt8);  // an expert's hidden layer
+    CHECK(file.at("experts.0.0") == TensorType::kInt8);  // an expert's hidden layer, 500 wide
     CHECK(file.at("experts.1.1") == narrow);             // an expert's output: the mixtures read it
     CHECK(file.at("gates.0.0") == TensorType::kInt8);    // 490 wide, read by a dense layer
     CHECK(file.at("gates.0.1") == narrow);
@@ -209,6 +209,20 @@ TEST_CASE("TensorTypes says what the writer stores") {
     CHECK(file.at("tasks.0.0") == TensorType::kInt8);  // 481 wide
     CHECK(file.at("tasks.0.1") == narrow);
     CHECK(file.at("a") == TensorType::kFloat);
+  }
+  // --activations int16: an expert's hidden layer narrow enough is int16 too.
+  {
+    spec.expert_widths = {16, 6};
+    const converter::FloatModel narrow_experts = testing::RandomFloatModel(spec);
+    for (const auto precision :
+         {converter::ActivationPrecision::kMixed, converter::ActivationPrecision::kInt16}) {
+      converter::ConvertOptions options;
+      options.activations = precision;
+      const std::map<std::string, TensorType> file =
+          FileTypes(converter::Convert(narrow_experts, x, options).bytes);
+      CHECK(file.at("experts.0.0") ==
+            (precision == converter::ActivationPrecision::kInt16 ? TensorType::kInt16 : TensorType::kInt8));
+    }
   }
   // PLE: the first level's mixtures feed the second level's experts (int8); the last level's
   // feed the towers (int16).

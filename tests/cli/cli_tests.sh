@@ -41,7 +41,8 @@ case $case_name in
       --calib "$g/calib.npy" -o "$work/g.mmoe" > "$work/g.out"
     grep -q "^input: int16 (its calibration values are not all on the int8 grid)" "$work/g.out" ||
       fail "Gaussian rows did not get an int16 input: $(cat "$work/g.out")"
-    "$mmoe" inspect "$work/g.mmoe" | grep -q "format 2.3" || fail "int16 input not written as format 2.3"
+    "$mmoe" inspect "$work/g.mmoe" > "$work/g_inspect.out"
+    grep -q "format 2.3" "$work/g_inspect.out" || fail "int16 input not written as format 2.3"
     "$mmoe" convert --weights "$g/gaussian_mmoe.safetensors" --arch "$g/gaussian_mmoe.arch.json" \
       --calib "$g/calib.npy" --input-precision int8 --weight-rounding nearest -o "$work/g8.mmoe" > "$work/g8.out"
     grep -q "^input: int8 (--input-precision); weights rounded to nearest" "$work/g8.out" ||

@@ -68,7 +68,8 @@ std::vector<TensorType> TensorTypes(const FloatModel& model, ActivationPrecision
     const int32_t x = n.inputs[0];
     if (n.op == Op::kDense) {
       if (to_mixture[n.output]) to_mixture[x] = true;
-      if (to_mixture[n.output] || g.tensors[x].width > kMaxInt16Width) int8[x] = true;
+      const bool expert_input = to_mixture[n.output] && precision != ActivationPrecision::kInt16;
+      if (expert_input || g.tensors[x].width > kMaxInt16Width) int8[x] = true;
     } else if (n.op == Op::kActivation) {
       if (to_mixture[n.output]) to_mixture[x] = true;
       if (int8[n.output]) int8[x] = true;

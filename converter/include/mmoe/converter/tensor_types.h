@@ -9,11 +9,13 @@
 
 namespace mmoe::converter {
 
-// Element types of the activations. The bulk of the work (the experts' layers, and whatever
-// else feeds a mixture) always reads int8; "mixed" keeps the rest (the tensors mixtures read,
-// gates' hidden layers, towers' inputs and hidden layers: a few percent of the
-// multiply-accumulates) in int16.
-enum class ActivationPrecision { kMixed, kInt8 };
+// Element types of the activations. With kMixed (the default) the bulk of the work (the
+// experts' layers, and whatever else feeds a mixture) reads int8 and the rest (the tensors
+// mixtures read, gates' hidden layers, towers' inputs and hidden layers: a few percent of the
+// multiply-accumulates) int16. kInt8: int8 everywhere. kInt16: int16 wherever the readers'
+// accumulators stay exact, the experts' hidden layers too (more accurate, slower: the experts'
+// later layers multiply int16; docs/quality.md).
+enum class ActivationPrecision { kMixed, kInt8, kInt16 };
 
 // The element type of a model's one dense input (when the first layers read it directly).
 // int8 holds 0/1, one-hot and small-integer features exactly; real-valued features lose about
