@@ -50,10 +50,10 @@ InputPrecision ChooseInputPrecision(const FloatModel& model, InputSource& rows, 
   switch (options.input_precision) {
     case InputPrecision::kInt16:
       if (!possible) {
-        throw ConvertError(
-            "int16 input: the model's input must be one dense input of at most 480 features read "
-            "by dense layers (this one is not: its inputs are quantized per feature by a concat, or "
-            "wider)");
+        throw ConvertError("int16 input: the model's input must be one dense input of at most " +
+                           std::to_string(kMaxInt16Width) +
+                           " features read by dense layers (this one is not: its inputs are quantized per "
+                           "feature by a concat, or wider)");
       }
       return InputPrecision::kInt16;
     case InputPrecision::kInt8:

@@ -31,11 +31,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "seed"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "converter", "python"))
 import mmoe_export  # noqa: E402
-from train_seed import LABEL_NOISE, TASK_NAMES, build_seed_model, make_data, save_npy, train_mmoe  # noqa: E402
-
-INPUT_DIM = 100
-N_EVAL = 2000
-N_CALIB = 1000
+from train_seed import (INPUT_DIM, LABEL_NOISE, N_CALIB, N_EVAL, TASK_NAMES, build_seed_model,  # noqa: E402
+                        make_data, save_npy, train_mmoe)
 
 
 def make_tasks(rng, n, tasks, d=INPUT_DIM, p=0.8, m=10):
@@ -88,7 +85,7 @@ def labels_from(rng, y, n_train):
     return lab[:n_train], lab[n_train:]
 
 
-def write(out, name, model, x_train, x_eval, lab_eval, probs, task_names, export):
+def write(out, name, x_train, x_eval, lab_eval, probs, export):
     prefix = os.path.join(out, name)
     export(prefix)
     save_npy(prefix + "_calib.npy", x_train[:N_CALIB])
@@ -115,7 +112,7 @@ def main():
         lab_train, lab_eval = labels_from(rng, y, n_train)
         model = build_seed_model()
         probs = train_mmoe(model, x[:n_train], lab_train, x[n_train:], lab_eval, 12, rng)
-        write(args.out_dir, "gaussian_seed", model, x[:n_train], x[n_train:], lab_eval, probs, TASK_NAMES,
+        write(args.out_dir, "gaussian_seed", x[:n_train], x[n_train:], lab_eval, probs,
               lambda p: mmoe_export.export_mmoe(model, p, task_names=TASK_NAMES, name="gaussian_seed"))
 
     if args.only in (None, "gaussian_6x3"):
@@ -128,7 +125,7 @@ def main():
         probs = train_mmoe(model, x[:n_train], lab_train, x[n_train:], lab_eval, 8, rng)
         names = ["like", "share", "follow"]
         example = torch.from_numpy(x[:512])
-        write(args.out_dir, "gaussian_6x3", model, x[:n_train], x[n_train:], lab_eval, probs, names,
+        write(args.out_dir, "gaussian_6x3", x[:n_train], x[n_train:], lab_eval, probs,
               lambda p: mmoe_export.export(model, example, p, task_names=names, name="gaussian_6x3"))
 
 

@@ -6,10 +6,6 @@ namespace {
 using graph::Op;
 using graph::TensorType;
 
-// The widest int16 tensor a dense layer may read: its accumulator, width * 127 * 32768 plus
-// the bias, must fit in int32 (the runtime verifies this bound).
-constexpr int kMaxInt16Width = 480;
-
 }  // namespace
 
 std::vector<bool> FloatTensors(const FloatModel& model) {

@@ -23,6 +23,10 @@ enum class ActivationPrecision { kMixed, kInt8, kInt16 };
 // hold the calibration rows' values exactly (ConvertOptions, docs/quality.md).
 enum class InputPrecision { kAuto, kInt8, kInt16 };
 
+// The widest int16 tensor a dense layer may read: its accumulator, width * 127 * 32768 plus
+// the bias, must fit in int32 (the runtime verifies this bound).
+constexpr int kMaxInt16Width = 480;
+
 // Whether the model's input can be int16: one dense input, read by dense layers (not a concat)
 // and at most 480 wide (their accumulators stay exact).
 bool CanTakeInt16Input(const FloatModel& model);
