@@ -108,45 +108,47 @@ TEST_CASE(
     CHECK(PlanCapsOf(*FindGemmKernels(*isa)).int8_copy == one_row);
   }
   for (WeightLayout layout : {WeightLayout::kInt8x4, WeightLayout::kInt8Rows, WeightLayout::kInt16x2})
-    for (bool one_row : {false, true}) {
-      const Program& p = model->programs().Get(model->data(), PlanCaps{layout, one_row});
-      std::vector<int32_t> n_pad, segments;
-      for (const PackedGemm& g : p.gemms) {
-        n_pad.push_back(g.n_pad);
-        segments.push_back(static_cast<int32_t>(g.segments.size()));
-        const auto aligned = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 64 == 0; };
-        CHECK(aligned(g.bias));
-        CHECK(aligned(g.bias_u8));
-        CHECK(aligned(g.multiplier));
-        for (const Segment& seg : g.segments) {
-          CHECK(aligned(seg.weights));
-          if (g.input != ElementType::kInt16) {
-            CHECK(seg.weights_i8 == nullptr);  // also in kInt16x2 programs (int16 weights, int8 input)
-            continue;
+    for (WeightLayout layout16 : {WeightLayout::kInt16x2, WeightLayout::kInt16Cols, WeightLayout::kInt8x4})
+      for (bool one_row : {false, true}) {
+        if (one_row && !Int16Weights(layout16)) continue;  // one-row kernels read int16 pairs
+        const Program& p = model->programs().Get(model->data(), PlanCaps{layout, one_row, layout16});
+        std::vector<int32_t> n_pad, segments;
+        for (const PackedGemm& g : p.gemms) {
+          n_pad.push_back(g.n_pad);
+          segments.push_back(static_cast<int32_t>(g.segments.size()));
+          const auto aligned = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 64 == 0; };
+          CHECK(aligned(g.bias));
+          CHECK(aligned(g.bias_u8));
+          CHECK(aligned(g.multiplier));
+          for (const Segment& seg : g.segments) {
+            CHECK(aligned(seg.weights));
+            if (g.input != ElementType::kInt16) {
+              CHECK(seg.weights_i8 == nullptr);  // also in kInt16x2 programs (int16 weights, int8 input)
+              continue;
+            }
+            // The one-row kernels' int8 copy of int16-input weights: aligned, the same values;
+            // none where no one-row kernel would read it.
+            if (!one_row) {
+              CHECK(seg.weights_i8 == nullptr);
+              continue;
+            }
+            REQUIRE(seg.weights_i8 != nullptr);
+            CHECK(aligned(seg.weights_i8));
+            const size_t n = static_cast<size_t>(seg.end - seg.begin + kBlockColumns - 1) / kBlockColumns *
+                             kBlockColumns * static_cast<size_t>(seg.k_pad);
+            REQUIRE(g.layout == layout16);
+            const int16_t* w16 = static_cast<const int16_t*>(seg.weights);
+            size_t differ = 0;
+            for (size_t i = 0; i < n; ++i) differ += w16[i] != seg.weights_i8[i];
+            CHECK(differ == 0);
           }
-          // The one-row kernels' int8 copy of int16-input weights: aligned, the same values;
-          // none where no one-row kernel would read it.
-          if (!one_row) {
-            CHECK(seg.weights_i8 == nullptr);
-            continue;
-          }
-          REQUIRE(seg.weights_i8 != nullptr);
-          CHECK(aligned(seg.weights_i8));
-          const size_t n = static_cast<size_t>(seg.end - seg.begin + kBlockColumns - 1) / kBlockColumns *
-                           kBlockColumns * static_cast<size_t>(seg.k_pad);
-          REQUIRE(g.layout == WeightLayout::kInt16x2);
-          const int16_t* w16 = static_cast<const int16_t*>(seg.weights);
-          size_t differ = 0;
-          for (size_t i = 0; i < n; ++i) differ += w16[i] != seg.weights_i8[i];
-          CHECK(differ == 0);
         }
+        // Experts' and gates' first layers (the two gates' side by side in one segment); experts'
+        // second; gates' second (2 x 8 outputs in one block); experts' third; gates' logits
+        // (2 x 4); towers' first, second; task logits (2 x 1).
+        CHECK(n_pad == std::vector<int32_t>{288, 128, 16, 64, 16, 64, 32, 16});
+        CHECK(segments == std::vector<int32_t>{5, 4, 1, 4, 1, 2, 2, 1});
       }
-      // Experts' and gates' first layers (the two gates' side by side in one segment); experts'
-      // second; gates' second (2 x 8 outputs in one block); experts' third; gates' logits
-      // (2 x 4); towers' first, second; task logits (2 x 1).
-      CHECK(n_pad == std::vector<int32_t>{288, 128, 16, 64, 16, 64, 32, 16});
-      CHECK(segments == std::vector<int32_t>{5, 4, 1, 4, 1, 2, 2, 1});
-    }
 }
 
 TEST_CASE("backends: the ISA list names the portable kernels (where built) and what this CPU runs") {

@@ -118,8 +118,9 @@ __attribute__((always_inline)) inline void ForEachKGroup(int32_t groups, bool re
 }
 
 struct GemmKernels {
-  const char* isa;           // "avx512vnni", "avx2", "neondot", "generic", ...
-  WeightLayout int8_layout;  // packing its int8-input GEMMs expect
+  const char* isa;            // "avx512vnni", "avx2", "neondot", "generic", ...
+  WeightLayout int8_layout;   // packing its int8-input GEMMs expect
+  WeightLayout int16_layout;  // and its int16-input GEMMs (kInt16x2 or kInt16Cols)
   void (*gemm)(const GemmArgs& args);
   const RowKernels* rows;
   // Items per tile when the session leaves the choice to the backend (tile_items 0), measured

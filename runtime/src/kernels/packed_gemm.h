@@ -16,8 +16,14 @@ namespace mmoe {
 //   kInt8x4:  int8,  [n_pad/16][k_pad/4][16][4]   (x86 VNNI vpdpbusd, ARM sdot)
 //   kInt16x2: int16, [n_pad/16][k_pad/2][16][2]   (pmaddwd / vpdpwssd, smlal; int16 inputs)
 //   kInt8Rows: int8, [n_pad][k_pad], one contiguous row per column (portable dot products)
-enum class WeightLayout : uint8_t { kInt8x4 = 0, kInt16x2 = 1, kInt8Rows = 2 };
-constexpr int kWeightLayouts = 3;
+//   kInt16Cols: int16, [n_pad/16][k_pad][16]          (ARM smlal by input lane; int16 inputs)
+enum class WeightLayout : uint8_t { kInt8x4 = 0, kInt16x2 = 1, kInt8Rows = 2, kInt16Cols = 3 };
+constexpr int kWeightLayouts = 4;
+
+// Whether a layout holds int16 weights.
+inline bool Int16Weights(WeightLayout layout) {
+  return layout == WeightLayout::kInt16x2 || layout == WeightLayout::kInt16Cols;
+}
 
 constexpr int kBlockColumns = 16;
 constexpr int kPadK = 4;  // every activation row is padded to a multiple of 4 elements
@@ -33,6 +39,8 @@ inline size_t PackedWeightIndex(WeightLayout layout, int32_t k_pad, int32_t col,
       return ((block * static_cast<size_t>(k_pad / 4) + static_cast<size_t>(k / 4)) * kBlockColumns + cc) *
                  4 +
              static_cast<size_t>(k % 4);
+    case WeightLayout::kInt16Cols:
+      return (block * static_cast<size_t>(k_pad) + static_cast<size_t>(k)) * kBlockColumns + cc;
     case WeightLayout::kInt16x2:
       break;
   }
@@ -48,7 +56,8 @@ struct Segment {
   int32_t k = 0, k_pad = 0;       // the layer's inputs; k_pad is a multiple of 4
   int32_t a_offset = 0;           // element of each input row where the layer's inputs start
   const void* weights = nullptr;  // packed (layout of the GEMM), first block = column `begin`
-  // int16-input GEMMs: the same weights as int8, in the kInt16x2 order. The one-row kernels
+  // int16-input GEMMs: the same weights as int8, in the GEMM's order (kInt16x2 for the x86
+  // kernels, the only ones with one-row kernels so far). The one-row kernels
   // widen them as they load (half the bytes a batch-1 call brings into L1).
   const int8_t* weights_i8 = nullptr;
   // Requantized segments: clamp bounds (output min - zp, max - zp) and the zero point, which

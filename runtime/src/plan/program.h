@@ -49,12 +49,13 @@ using CacheLineVector = std::vector<T, CacheLineAllocator<T>>;
 
 // What the kernels a program is built for need of it.
 struct PlanCaps {
-  WeightLayout int8_layout = WeightLayout::kInt8x4;  // packing of int8-input GEMMs (int16: kInt16x2)
+  WeightLayout int8_layout = WeightLayout::kInt8x4;  // packing of int8-input GEMMs
   // The kernels have one-row kernels, which read int16-input GEMMs' weights as int8
   // (Segment::weights_i8): only then does the program carry that copy.
   bool int8_copy = false;
+  WeightLayout int16_layout = WeightLayout::kInt16x2;  // packing of int16-input GEMMs
   bool operator==(const PlanCaps& o) const {
-    return int8_layout == o.int8_layout && int8_copy == o.int8_copy;
+    return int8_layout == o.int8_layout && int8_copy == o.int8_copy && int16_layout == o.int16_layout;
   }
 };
 

@@ -172,7 +172,7 @@ Place Builder::PlaceTensor(int32_t t) {
 void Builder::AddGemm(int32_t input, std::vector<Column> columns) {
   PackedGemm g;
   g.input = columns.front().parts.front().layer->input;
-  g.layout = g.input == ElementType::kInt16 ? WeightLayout::kInt16x2 : caps_.int8_layout;
+  g.layout = g.input == ElementType::kInt16 ? caps_.int16_layout : caps_.int8_layout;
   Pending pend;
   std::vector<SegmentTarget> targets;
   for (const Column& c : columns) {
@@ -188,7 +188,7 @@ void Builder::AddGemm(int32_t input, std::vector<Column> columns) {
     const int32_t n_pad = RoundUp(c.width, kBlockColumns);
     g.n_pad += n_pad;
     for (const Part& part : c.parts) g.macs += static_cast<int64_t>(part.layer->in) * part.layer->out;
-    size_t& size = g.layout == WeightLayout::kInt16x2 ? w16_size_ : w8_size_;
+    size_t& size = Int16Weights(g.layout) ? w16_size_ : w8_size_;
     pend.w_offsets.push_back(size);
     if (g.input == ElementType::kInt16 && caps_.int8_copy) {
       pend.i8_offsets.push_back(w16_i8_size_);
@@ -399,8 +399,8 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
   float* mult = p_->floats.data() + pend.float_offset;
   for (size_t s = 0; s < g.segments.size(); ++s) {
     Segment& seg = g.segments[s];
-    int8_t* w8 = p_->weights8.data() + (g.layout != WeightLayout::kInt16x2 ? pend.w_offsets[s] : 0);
-    int16_t* w16 = p_->weights16.data() + (g.layout == WeightLayout::kInt16x2 ? pend.w_offsets[s] : 0);
+    int8_t* w8 = p_->weights8.data() + (!Int16Weights(g.layout) ? pend.w_offsets[s] : 0);
+    int16_t* w16 = p_->weights16.data() + (Int16Weights(g.layout) ? pend.w_offsets[s] : 0);
     // The int8 copy where AddGemm placed one (int16 input, and one-row kernels to read it).
     int8_t* w16_i8 = pend.i8_offsets.empty() ? nullptr : p_->weights16_i8.data() + pend.i8_offsets[s];
     // Weights, bias and multiplier of each part on the diagonal; the rest stays zero.
@@ -418,7 +418,7 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
           const size_t at = PackedWeightIndex(g.layout, seg.k_pad, sc, part.k_offset + i);
           wsum += w;
           wabs += w < 0 ? -w : w;
-          if (g.layout == WeightLayout::kInt16x2) {
+          if (Int16Weights(g.layout)) {
             w16[at] = w;
             if (w16_i8) w16_i8[at] = w;
           } else {
@@ -441,8 +441,7 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
       seg.lo = static_cast<float>(layer.output_min - layer.output_zero_point);
       seg.hi = static_cast<float>(layer.output_max - layer.output_zero_point);
     }
-    seg.weights =
-        g.layout != WeightLayout::kInt16x2 ? static_cast<const void*>(w8) : static_cast<const void*>(w16);
+    seg.weights = !Int16Weights(g.layout) ? static_cast<const void*>(w8) : static_cast<const void*>(w16);
     seg.weights_i8 = w16_i8;
   }
   g.bias = bias;
@@ -538,6 +537,7 @@ void Builder::Build() {
 PlanCaps PlanCapsOf(const GemmKernels& kernels) {
   PlanCaps caps;
   caps.int8_layout = kernels.int8_layout;
+  caps.int16_layout = kernels.int16_layout;
   caps.int8_copy = kernels.gemv != nullptr;
   return caps;
 }

@@ -1,9 +1,10 @@
 // Code shared by the ARM GEMM kernels (gemm_neon.cc for ARMv7 NEON and AArch64 Advanced SIMD,
 // gemm_neondot.cc for AArch64 SDOT): the tiling over rows and 16-column blocks, the vector
-// epilogue of gemm_epilogue.h, and the int16-pair GEMM (kInt16x2) both run on int16 inputs.
+// epilogues, and the int16-input GEMM both run.
 //
 // A tile is MR rows x one 16-column block. Its accumulators are 4 int32x4 per row (columns
-// c..c+3 in vector c/4), so the block's weights, loaded once per k step, serve MR rows.
+// c..c+3 in vector c/4), so the block's weights, loaded once per k step, serve MR rows. Each
+// kernel has two tiles: kMaxRows rows, and one row for the rest of a batch (and batch 1).
 #pragma once
 
 #include <arm_neon.h>
@@ -18,42 +19,89 @@ namespace mmoe::neon {
 // and the linker must not pick its copies for code that runs on CPUs without them.
 namespace {
 
-struct TileArgs {
-  const GemmArgs* args;
-  size_t segment;
-  int32_t col0;  // first column of the tile's block, a multiple of 16
-  size_t row0;
-};
-
 // numerics::RoundHalfEven, then conversion to int32.
 inline int32x4_t RoundToInt(float32x4_t v) {
 #if defined(__aarch64__)
   return vcvtnq_s32_f32(v);  // fcvtns: to nearest, ties to even
 #else
   // ARMv7 NEON converts by truncation only: round with numerics::RoundHalfEven's magic
-  // number first (exact for |v| <= 2^22; v is clamped to int16 range), then convert the
-  // integer-valued float.
+  // number first, then convert the integer-valued float. Exact for |v| <= 2^22 (clamped
+  // values); beyond, v is already an integer and comes back within 2 of itself, far outside
+  // int16 on the same side, which is all the saturating epilogue needs.
   const float32x4_t magic = vdupq_n_f32(12582912.0f);
   return vcvtq_s32_f32(vsubq_f32(vaddq_f32(v, magic), magic));
 #endif
 }
 
-// StoreBlockScalar for one row of one block: requantizes (or scales) 16 accumulators into
-// `dst`, which points at the block's first column in the row. Float segments hold only their
-// real columns (real_cols = segment end - col0); requantized rows are padded to 16.
-inline void StoreBlock(const int32x4_t (&acc)[4], const PackedGemm& g, const Segment& seg, int32_t col0,
-                       DenseOutput type, int32_t real_cols, void* dst) {
+// How a tile writes its rows: one segment's destination and requantization, set up once per
+// segment (RunTiles).
+struct TileOutput {
+  // kFast8 / kFast16: int8 / int16 outputs of a segment with small products
+  // (Segment::small_products): round first, then saturate and clamp in integers, inlined in
+  // the tile. kOther: float outputs, and the general requantization, out of line.
+  enum Mode : uint8_t { kFast8, kFast16, kOther } mode = kOther;
+  bool clamp = false;     // the output range is narrower than the type's
+  bool add_zp32 = false;  // kFast16 with a zero point: added before saturation
+  int16_t zp16 = 0;
+  int32_t zp32 = 0;
+  int16_t min = 0, max = 0;           // the output range (out_min, out_max), for the clamp
+  const float* multiplier = nullptr;  // per column of the GEMM
+  uint8_t* dst = nullptr;             // the segment's column `begin`, row 0
+  size_t row_bytes = 0;               // between rows
+  size_t esize = 1;                   // bytes per element
+  const PackedGemm* gemm = nullptr;
+  const Segment* seg = nullptr;
+  DenseOutput type = DenseOutput::kInt8;
+};
+
+inline TileOutput MakeTileOutput(const GemmArgs& args, size_t s) {
+  const PackedGemm& g = *args.gemm;
+  const Segment& seg = g.segments[s];
+  TileOutput o;
+  o.type = g.segment_types[s];
+  o.esize = o.type == DenseOutput::kInt8 ? 1 : (o.type == DenseOutput::kInt16 ? 2 : 4);
+  o.row_bytes = static_cast<size_t>(args.dst_stride[s]) * o.esize;
+  o.dst = static_cast<uint8_t*>(args.dst[s]);
+  o.multiplier = g.multiplier;
+  o.gemm = &g;
+  o.seg = &seg;
+  if (o.type == DenseOutput::kReal || !seg.small_products) return o;
+  // lo and hi are integers (output min and max - zero point), so clamping after rounding
+  // gives numerics::Requantize's bytes.
+  const int32_t lo = static_cast<int32_t>(seg.lo) + seg.zero_point,
+                hi = static_cast<int32_t>(seg.hi) + seg.zero_point;
+  o.min = static_cast<int16_t>(lo);
+  o.max = static_cast<int16_t>(hi);
+  o.zp16 = static_cast<int16_t>(seg.zero_point);
+  o.zp32 = seg.zero_point;
+  if (o.type == DenseOutput::kInt8) {
+    o.mode = TileOutput::kFast8;
+    o.clamp = lo > -128 || hi < 127;
+  } else {
+    o.mode = TileOutput::kFast16;
+    o.clamp = lo > -32768 || hi < 32767;
+    o.add_zp32 = seg.zero_point != 0;
+  }
+  return o;
+}
+
+// The general epilogue of one row of one block (what StoreBlockScalar computes): clamp in
+// float, round, add the zero point; or scale to float, real columns only.
+inline void StoreBlock(const int32x4_t (&acc)[4], const TileOutput& o, int32_t col0, void* dst) {
+  const Segment& seg = *o.seg;
   float32x4_t v[4];
-  for (int q = 0; q < 4; ++q) v[q] = vmulq_f32(vcvtq_f32_s32(acc[q]), vld1q_f32(g.multiplier + col0 + 4 * q));
-  if (type == DenseOutput::kReal) {
+  for (int q = 0; q < 4; ++q) v[q] = vmulq_f32(vcvtq_f32_s32(acc[q]), vld1q_f32(o.multiplier + col0 + 4 * q));
+  if (o.type == DenseOutput::kReal) {
+    // Only the real columns: whole vectors, then the last one's lanes.
     float* out = static_cast<float*>(dst);
-    if (real_cols >= kBlockColumns) {
-      for (int q = 0; q < 4; ++q) vst1q_f32(out + 4 * q, v[q]);
-    } else {
-      float lanes[kBlockColumns];
-      for (int q = 0; q < 4; ++q) vst1q_f32(lanes + 4 * q, v[q]);
-      std::memcpy(out, lanes, static_cast<size_t>(real_cols) * sizeof(float));
-    }
+    const int32_t real_cols = seg.end - col0;
+    int q = 0;
+    for (; q < 4 && 4 * q + 4 <= real_cols; ++q) vst1q_f32(out + 4 * q, v[q]);
+    const int32_t rest = real_cols - 4 * q;
+    if (q == 4 || rest <= 0) return;
+    if (rest >= 2) vst1_f32(out + 4 * q, vget_low_f32(v[q]));
+    if (rest == 3) vst1q_lane_f32(out + 4 * q + 2, v[q], 2);
+    if (rest == 1) vst1q_lane_f32(out + 4 * q, v[q], 0);
     return;
   }
   int32x4_t r[4];
@@ -68,7 +116,7 @@ inline void StoreBlock(const int32x4_t (&acc)[4], const PackedGemm& g, const Seg
   // The values are already in the output type's range, so the saturating narrows are exact.
   const int16x8_t q01 = vcombine_s16(vqmovn_s32(r[0]), vqmovn_s32(r[1]));
   const int16x8_t q23 = vcombine_s16(vqmovn_s32(r[2]), vqmovn_s32(r[3]));
-  if (type == DenseOutput::kInt16) {
+  if (o.type == DenseOutput::kInt16) {
     int16_t* out = static_cast<int16_t*>(dst);
     vst1q_s16(out, q01);
     vst1q_s16(out + 8, q23);
@@ -76,6 +124,86 @@ inline void StoreBlock(const int32x4_t (&acc)[4], const PackedGemm& g, const Seg
     vst1q_s8(static_cast<int8_t*>(dst), vcombine_s8(vqmovn_s16(q01), vqmovn_s16(q23)));
   }
 }
+
+// The rows of a tile through StoreBlock, out of line: float outputs and large products are
+// rare (logits, extreme weights), so their code stays out of the tiles. The accumulators
+// arrive as stored lanes, so that the tile never takes their address.
+__attribute__((noipa)) void StoreRowsOther(const int32_t* lanes, int rows, const TileOutput& o, int32_t col0,
+                                           uint8_t* dst) {
+#pragma GCC unroll 1
+  for (int r = 0; r < rows; ++r, lanes += kBlockColumns) {
+    const int32x4_t acc[4] = {vld1q_s32(lanes), vld1q_s32(lanes + 4), vld1q_s32(lanes + 8),
+                              vld1q_s32(lanes + 12)};
+    StoreBlock(acc, o, col0, dst + r * o.row_bytes);
+  }
+}
+
+// Rounded, plus zp32 (int16 outputs; exact: small products keep |r| < 2^30), saturated to
+// int16: 8 columns of one row.
+inline int16x8_t RoundNarrow(int32x4_t a0, int32x4_t a1, float32x4_t m0, float32x4_t m1, bool add_zp32,
+                             int32x4_t zp32) {
+  int32x4_t r0 = RoundToInt(vmulq_f32(vcvtq_f32_s32(a0), m0));
+  int32x4_t r1 = RoundToInt(vmulq_f32(vcvtq_f32_s32(a1), m1));
+  if (add_zp32) {
+    r0 = vaddq_s32(r0, zp32);
+    r1 = vaddq_s32(r1, zp32);
+  }
+  return vcombine_s16(vqmovn_s32(r0), vqmovn_s32(r1));
+}
+
+// Writes the MR rows of a finished tile (block col0, rows from `dst`).
+//   int8:  saturate to int16, add the zero point saturating, saturate to int8, clamp. Where the
+//          exact value leaves int16, the saturated one stays outside int8 on the same side, so
+//          every step keeps clamp(round(v) + zp, min, max).
+//   int16: the zero point (if any) added in int32, then saturate and clamp.
+template <int MR>
+__attribute__((always_inline)) inline void StoreRows(const int32x4_t (&acc)[MR][4], const TileOutput& o,
+                                                     int32_t col0, uint8_t* dst) {
+  if (o.mode == TileOutput::kOther) {
+    int32_t lanes[MR][kBlockColumns];
+    for (int r = 0; r < MR; ++r)
+      for (int q = 0; q < 4; ++q) vst1q_s32(lanes[r] + 4 * q, acc[r][q]);
+    return StoreRowsOther(lanes[0], MR, o, col0, dst);
+  }
+  // Every field in a local first: the stores below may alias `o` as far as the compiler knows.
+  const float* mp = o.multiplier + col0;
+  const float32x4_t m0 = vld1q_f32(mp), m1 = vld1q_f32(mp + 4), m2 = vld1q_f32(mp + 8),
+                    m3 = vld1q_f32(mp + 12);
+  const bool clamp = o.clamp;
+  const size_t row_bytes = o.row_bytes;
+  const int32x4_t zp32 = vdupq_n_s32(o.zp32);
+  if (o.mode == TileOutput::kFast8) {
+    const int16x8_t zp = vdupq_n_s16(o.zp16);
+    const int8x16_t lo = vdupq_n_s8(static_cast<int8_t>(o.min)), hi = vdupq_n_s8(static_cast<int8_t>(o.max));
+    for (int r = 0; r < MR; ++r) {
+      const int16x8_t h0 = vqaddq_s16(RoundNarrow(acc[r][0], acc[r][1], m0, m1, false, zp32), zp);
+      const int16x8_t h1 = vqaddq_s16(RoundNarrow(acc[r][2], acc[r][3], m2, m3, false, zp32), zp);
+      int8x16_t b = vcombine_s8(vqmovn_s16(h0), vqmovn_s16(h1));
+      if (clamp) b = vminq_s8(vmaxq_s8(b, lo), hi);
+      vst1q_s8(reinterpret_cast<int8_t*>(dst + r * row_bytes), b);
+    }
+  } else {
+    const int16x8_t lo = vdupq_n_s16(o.min), hi = vdupq_n_s16(o.max);
+    const bool add_zp32 = o.add_zp32;
+    for (int r = 0; r < MR; ++r) {
+      int16x8_t h0 = RoundNarrow(acc[r][0], acc[r][1], m0, m1, add_zp32, zp32);
+      int16x8_t h1 = RoundNarrow(acc[r][2], acc[r][3], m2, m3, add_zp32, zp32);
+      if (clamp) {
+        h0 = vminq_s16(vmaxq_s16(h0, lo), hi);
+        h1 = vminq_s16(vmaxq_s16(h1, lo), hi);
+      }
+      int16_t* out = reinterpret_cast<int16_t*>(dst + r * row_bytes);
+      vst1q_s16(out, h0);
+      vst1q_s16(out + 8, h1);
+    }
+  }
+}
+
+// No code: keeps the loads of a kernel's next k step below this point. GCC's scheduler
+// otherwise hoists the weight loads of several steps to the top of a loop iteration, which
+// needs more vector registers than there are and spills accumulators (docs/performance.md,
+// "ARM").
+inline void StepBarrier() { asm volatile("" ::: "memory"); }
 
 // Loads the bias of a block into every row's accumulators.
 template <int MR>
@@ -86,52 +214,58 @@ inline void InitAccumulators(const int32_t* bias, int32x4_t (&acc)[MR][4]) {
   }
 }
 
-// Writes the MR rows of a finished tile to its segment's buffer.
-template <int MR>
-inline void StoreTile(const TileArgs& t, const int32x4_t (&acc)[MR][4]) {
-  const GemmArgs& args = *t.args;
-  const PackedGemm& g = *args.gemm;
-  const Segment& seg = g.segments[t.segment];
-  const DenseOutput type = g.segment_types[t.segment];
-  const size_t esize = type == DenseOutput::kInt8 ? 1 : (type == DenseOutput::kInt16 ? 2 : 4);
-  const size_t stride = static_cast<size_t>(args.dst_stride[t.segment]);
-  uint8_t* dst = static_cast<uint8_t*>(args.dst[t.segment]);
-  for (int r = 0; r < MR; ++r) {
-    StoreBlock(acc[r], g, seg, t.col0, type, seg.end - t.col0,
-               dst + ((t.row0 + r) * stride + static_cast<size_t>(t.col0 - seg.begin)) * esize);
-  }
-}
+// One tile's inputs: rows [row0, row0 + MR) of segment `seg`'s inputs from `a` (row stride
+// a_stride elements), block col0's packed weights, and where its outputs go.
+template <typename In, typename W>
+struct Tile {
+  const In* a;
+  size_t a_stride;
+  const W* w;
+  int32_t k_pad;
+  int32_t col0;
+  const int32_t* bias;
+  const int32_t* bias_u8;  // PackedGemm::bias_u8 from column col0
+  uint8_t* dst;            // row row0, column col0 of the segment's buffer
+};
 
-// Runs kernel.template Tile<rows>(t) for a remainder of `rows` < kMaxRows rows.
-template <int MR, typename Kernel>
-inline void RunRemainder(const Kernel& kernel, const TileArgs& t, size_t rows) {
-  if constexpr (MR > 0) {
-    if (rows == MR) return kernel.template Tile<MR>(t);
-    RunRemainder<MR - 1>(kernel, t, rows);
-  }
-}
-
-// Every segment's 16-column blocks, each over all rows in tiles of kMaxRows rows (and one
-// smaller tile for the rest). Kernel is a class with `template <int MR> void Tile(const
-// TileArgs&) const`.
-template <int kMaxRows, typename Kernel>
+// Every segment's 16-column blocks, each over all rows in tiles of kMaxRows rows and one-row
+// tiles for the rest. Kernel is a class with `template <int MR> void Run(const Tile<In, W>&,
+// const TileOutput&) const` for MR = kMaxRows and 1.
+template <int kMaxRows, typename In, typename W, typename Kernel>
 void RunTiles(const GemmArgs& args, const Kernel& kernel) {
   const PackedGemm& g = *args.gemm;
   for (size_t s = 0; s < g.segments.size(); ++s) {
     const Segment& seg = g.segments[s];
+    const TileOutput out = MakeTileOutput(args, s);
     for (int32_t col0 = seg.begin; col0 < seg.end; col0 += kBlockColumns) {
-      TileArgs t{&args, s, col0, 0};
-      for (; t.row0 + kMaxRows <= args.m; t.row0 += kMaxRows) kernel.template Tile<kMaxRows>(t);
-      RunRemainder<kMaxRows - 1>(kernel, t, args.m - t.row0);
+      Tile<In, W> t{SegmentInput<In>(args, seg, 0),
+                    args.a_stride,
+                    BlockWeights<W>(seg, col0),
+                    seg.k_pad,
+                    col0,
+                    g.bias + col0,
+                    g.bias_u8 + col0,
+                    out.dst + static_cast<size_t>(col0 - seg.begin) * out.esize};
+      size_t row = 0;
+      for (; row + kMaxRows <= args.m; row += kMaxRows) {
+        kernel.template Run<kMaxRows>(t, out);
+        t.a += kMaxRows * args.a_stride;
+        t.dst += kMaxRows * out.row_bytes;
+      }
+      for (; row < args.m; ++row) {
+        kernel.template Run<1>(t, out);
+        t.a += args.a_stride;
+        t.dst += out.row_bytes;
+      }
     }
   }
 }
 
 }  // namespace
 
-// GEMM over kInt16x2 weights (int16 pairs), for int8 or int16 inputs. Defined in
-// gemm_neon.cc, compiled for the baseline instruction set, so the dot-product kernels can
-// call it on int16 inputs.
-void GemmInt16x2(const GemmArgs& args);
+// GEMM over kInt16x2 weights (int16 pairs) for int8 inputs, and over kInt16Cols weights for
+// int16 inputs. Defined in gemm_neon.cc, compiled for the baseline instruction set, so the
+// dot-product kernels can call it.
+void GemmInt16(const GemmArgs& args);
 
 }  // namespace mmoe::neon

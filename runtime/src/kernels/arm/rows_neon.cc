@@ -25,7 +25,19 @@ inline float32x4_t RoundHalfEven(float32x4_t v) {
 // Integer-valued floats (after RoundHalfEven) to int32: truncation is exact.
 inline int32x4_t ToInt(float32x4_t rounded) { return vcvtq_s32_f32(rounded); }
 
-// numerics::Clamp for values that are not NaN.
+// numerics::RoundHalfEven of clamped values (|v| <= 2^22), to int32; NaN lanes give 0. AArch64
+// rounds in the conversion (fcvtns); ARMv7 adds and subtracts the magic number, then truncates.
+// Both conversions map NaN to 0, so a NaN that went through vmaxq/vminq (which keep it) comes
+// out as numerics' "NaN counts as 0".
+inline int32x4_t RoundClamped(float32x4_t v) {
+#if defined(__aarch64__)
+  return vcvtnq_s32_f32(v);
+#else
+  return ToInt(RoundHalfEven(v));
+#endif
+}
+
+// numerics::Clamp for values that are not NaN (NaN lanes stay NaN).
 inline float32x4_t Clamp(float32x4_t v, float lo, float hi) {
   return vminq_f32(vmaxq_f32(v, vdupq_n_f32(lo)), vdupq_n_f32(hi));
 }
@@ -122,31 +134,38 @@ void QuantizeColumns(const float* x, size_t x_stride, size_t batch, int32_t widt
   }
 }
 
+// 16 at a time, then 8; the last n % 8 as the last 8 again (the same bytes rewritten), or,
+// for n < 8, through a zero-padded copy. The zero point is added in int16: clamped values plus
+// it lie in [-128, 127].
 void Quantize(const float* x, size_t n, float inv_scale, int32_t zero_point, int8_t* q) {
   const float32x4_t inv = vdupq_n_f32(inv_scale);
   const float lo = static_cast<float>(-128 - zero_point), hi = static_cast<float>(127 - zero_point);
-  const int32x4_t zp = vdupq_n_s32(zero_point);
+  const int16x8_t zp = vdupq_n_s16(static_cast<int16_t>(zero_point));
+  const auto eight = [&](const float* p) {
+    const int32x4_t r0 = RoundClamped(Clamp(vmulq_f32(vld1q_f32(p), inv), lo, hi));
+    const int32x4_t r1 = RoundClamped(Clamp(vmulq_f32(vld1q_f32(p + 4), inv), lo, hi));
+    return vmovn_s16(vaddq_s16(vcombine_s16(vmovn_s32(r0), vmovn_s32(r1)), zp));
+  };
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    int32x4_t r[2];
-    for (int h = 0; h < 2; ++h) {
-      float32x4_t v = vmulq_f32(vld1q_f32(x + i + 4 * h), inv);
-      // NaN -> 0: keep the lanes equal to themselves.
-      v = vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), vceqq_f32(v, v)));
-      r[h] = vaddq_s32(ToInt(RoundHalfEven(Clamp(v, lo, hi))), zp);
-    }
-    vst1_s8(q + i, vqmovn_s16(Narrow16(r[0], r[1])));
+  for (; i + 16 <= n; i += 16) vst1q_s8(q + i, vcombine_s8(eight(x + i), eight(x + i + 8)));
+  if (i + 8 <= n) {
+    vst1_s8(q + i, eight(x + i));
+    i += 8;
   }
-  for (; i < n; ++i) q[i] = numerics::QuantizeFeature(x[i], inv_scale, zero_point);
+  if (i == n) return;
+  if (n >= 8) return vst1_s8(q + n - 8, eight(x + n - 8));
+  float tail[8] = {};
+  int8_t out[8];
+  for (size_t k = 0; k < n; ++k) tail[k] = x[k];
+  vst1_s8(out, eight(tail));
+  for (size_t k = 0; k < n; ++k) q[k] = out[k];
 }
 
 // Four at a time; the last n % 4 through a zero-padded copy (no scalar loop to unroll).
 void Quantize16(const float* x, size_t n, float inv_scale, int16_t* q) {
   const float32x4_t inv = vdupq_n_f32(inv_scale);
   const auto four = [inv](float32x4_t xv) {
-    float32x4_t v = vmulq_f32(xv, inv);
-    v = vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), vceqq_f32(v, v)));  // NaN -> 0
-    return vqmovn_s32(ToInt(RoundHalfEven(Clamp(v, -32768.0f, 32767.0f))));
+    return vmovn_s32(RoundClamped(Clamp(vmulq_f32(xv, inv), -32768.0f, 32767.0f)));
   };
   size_t i = 0;
   for (; i + 4 <= n; i += 4) vst1_s16(q + i, four(vld1q_f32(x + i)));
@@ -179,56 +198,67 @@ void Softmax(const float* z, size_t z_stride, size_t batch, int32_t n, float* pr
   for (; i < batch; ++i) rows::Softmax(z + i * z_stride, n, probs + i * n);
 }
 
-// 8 expert outputs minus the zero point, as floats (two vectors).
-inline void LoadExpert8(const int8_t* p, int32_t zero_point, float32x4_t (&x)[2]) {
-  const int16x8_t q = vmovl_s8(vld1_s8(p));
-  const int32x4_t zp = vdupq_n_s32(zero_point);
-  x[0] = vcvtq_f32_s32(vsubq_s32(vmovl_s16(vget_low_s16(q)), zp));
-  x[1] = vcvtq_f32_s32(vsubq_s32(vmovl_s16(vget_high_s16(q)), zp));
-}
-inline void LoadExpert8(const int16_t* p, int32_t zero_point, float32x4_t (&x)[2]) {
-  const int16x8_t q = vld1q_s16(p);
-  const int32x4_t zp = vdupq_n_s32(zero_point);
-  x[0] = vcvtq_f32_s32(vsubq_s32(vmovl_s16(vget_low_s16(q)), zp));
-  x[1] = vcvtq_f32_s32(vsubq_s32(vmovl_s16(vget_high_s16(q)), zp));
+// 8 expert outputs minus the zero point (an int16, as a verified zero point of an int8 or
+// int16 tensor is), as floats: a widening subtract, then the conversion.
+inline int16x8_t LoadExpert8(const int8_t* p) { return vmovl_s8(vld1_s8(p)); }
+inline int16x8_t LoadExpert8(const int16_t* p) { return vld1q_s16(p); }
+inline void ExpertFloats(int16x8_t q, int16x8_t zp, float32x4_t* x) {
+  x[0] = vcvtq_f32_s32(vsubl_s16(vget_low_s16(q), vget_low_s16(zp)));
+#if defined(__aarch64__)
+  x[1] = vcvtq_f32_s32(vsubl_high_s16(q, zp));
+#else
+  x[1] = vcvtq_f32_s32(vsubl_s16(vget_high_s16(q), vget_high_s16(zp)));
+#endif
 }
 
-inline void Store8(int16x8_t q, int16_t* out) { vst1q_s16(out, q); }
-inline void Store8(int16x8_t q, int8_t* out) { vst1_s8(out, vqmovn_s16(q)); }
-
-// Lanes are channels, 8 per step (rows are padded to 16, so whole steps stay in the row).
-template <typename Expert, typename Out>
-void MixTyped(const MixArgs& a) {
+// Channels [c, c + 8 * H) of item i: H groups of 8 lanes. The sum starts from expert 0's term
+// rather than 0.0f + it: the same value but for the sign of a zero, which rounding to an
+// integer removes.
+template <typename Expert, int H>
+__attribute__((always_inline)) inline void MixChannels(const MixArgs& a, size_t i, int32_t c,
+                                                       const float32x4_t* coef, const int16x8_t* zp) {
   const float lo = static_cast<float>(a.out.min - a.out.zero_point);
   const float hi = static_cast<float>(a.out.max - a.out.zero_point);
-  const int32x4_t out_zp = vdupq_n_s32(a.out.zero_point);
-  for (size_t i = 0; i < a.batch; ++i) {
-    float32x4_t coef[256];  // n <= 256 is a verified model invariant
-    for (int32_t j = 0; j < a.n; ++j)
-      coef[j] = vdupq_n_f32(a.probs ? a.probs[i * a.n + j] * a.scales[j] : a.scales[j]);
-    for (int32_t c = 0; c < a.width; c += 8) {
-      const size_t at = i * a.in_stride + static_cast<size_t>(c);
-      float32x4_t acc[2] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)};
-      for (int32_t j = 0; j < a.n; ++j) {
-        float32x4_t x[2];
-        LoadExpert8(static_cast<const Expert*>(a.experts[j]) + at, a.zero_points[j], x);
-        for (int h = 0; h < 2; ++h) acc[h] = vaddq_f32(acc[h], vmulq_f32(coef[j], x[h]));
-      }
-      int32x4_t r[2];
-      for (int h = 0; h < 2; ++h) r[h] = vaddq_s32(ToInt(RoundHalfEven(Clamp(acc[h], lo, hi))), out_zp);
-      Store8(Narrow16(r[0], r[1]), static_cast<Out*>(a.dst) + i * a.out_stride + static_cast<size_t>(c));
+  const size_t at = i * a.in_stride + static_cast<size_t>(c);
+  float32x4_t x[2 * H], acc[2 * H];
+  for (int h = 0; h < H; ++h)
+    ExpertFloats(LoadExpert8(static_cast<const Expert*>(a.experts[0]) + at + 8 * h), zp[0], x + 2 * h);
+  for (int v = 0; v < 2 * H; ++v) acc[v] = vmulq_f32(coef[0], x[v]);
+  for (int32_t j = 1; j < a.n; ++j) {
+    const Expert* e = static_cast<const Expert*>(a.experts[j]) + at;
+    for (int h = 0; h < H; ++h) ExpertFloats(LoadExpert8(e + 8 * h), zp[j], x + 2 * h);
+    for (int v = 0; v < 2 * H; ++v) acc[v] = vaddq_f32(acc[v], vmulq_f32(coef[j], x[v]));
+  }
+  const size_t out_at = i * a.out_stride + static_cast<size_t>(c);
+  for (int h = 0; h < H; ++h) {
+    const int32x4_t r0 = RoundClamped(Clamp(acc[2 * h], lo, hi)),
+                    r1 = RoundClamped(Clamp(acc[2 * h + 1], lo, hi));
+    const int16x8_t q = vaddq_s16(Narrow16(r0, r1), vdupq_n_s16(static_cast<int16_t>(a.out.zero_point)));
+    if (a.out.type == ElementType::kInt16) {
+      vst1q_s16(static_cast<int16_t*>(a.dst) + out_at + 8 * h, q);
+    } else {
+      vst1_s8(static_cast<int8_t*>(a.dst) + out_at + 8 * h, vmovn_s16(q));
     }
   }
 }
 
-void Mix(const MixArgs& a) {
-  const bool o16 = a.out.type == ElementType::kInt16;
-  if (a.experts_int16) {
-    o16 ? MixTyped<int16_t, int16_t>(a) : MixTyped<int16_t, int8_t>(a);
-  } else {
-    o16 ? MixTyped<int8_t, int16_t>(a) : MixTyped<int8_t, int8_t>(a);
+// Lanes are channels: 16 per step, then 8 (rows are padded to 16, so whole steps stay in the
+// row). The zero point is added in int16: clamped values plus it lie in the output's range.
+template <typename Expert>
+void MixTyped(const MixArgs& a) {
+  int16x8_t zp[256];  // n <= 256 is a verified model invariant
+  for (int32_t j = 0; j < a.n; ++j) zp[j] = vdupq_n_s16(static_cast<int16_t>(a.zero_points[j]));
+  for (size_t i = 0; i < a.batch; ++i) {
+    float32x4_t coef[256];
+    for (int32_t j = 0; j < a.n; ++j)
+      coef[j] = vdupq_n_f32(a.probs ? a.probs[i * a.n + j] * a.scales[j] : a.scales[j]);
+    int32_t c = 0;
+    for (; c + 8 < a.width; c += 16) MixChannels<Expert, 2>(a, i, c, coef, zp);
+    if (c < a.width) MixChannels<Expert, 1>(a, i, c, coef, zp);
   }
 }
+
+void Mix(const MixArgs& a) { a.experts_int16 ? MixTyped<int16_t>(a) : MixTyped<int8_t>(a); }
 
 // Lanes are items.
 // Four items at a time; the last batch % 4 (a batch of one: the only one) through a padded

@@ -32,6 +32,11 @@ void GemmTyped(const GemmArgs& args) {
               for (int32_t kk = 0; kk < 4; ++kk) acc[c] += static_cast<int32_t>(w[c * 4 + kk]) * ai[k + kk];
             }
           }
+        } else if (g.layout == WeightLayout::kInt16Cols) {
+          const int16_t* w = BlockWeights<int16_t>(seg, col0);
+          for (int32_t k = 0; k < k_pad; ++k, w += kBlockColumns) {
+            for (int32_t c = 0; c < kBlockColumns; ++c) acc[c] += static_cast<int32_t>(w[c]) * ai[k];
+          }
         } else {
           const int16_t* w = BlockWeights<int16_t>(seg, col0);
           for (int32_t k = 0; k < k_pad; k += 2, w += 2 * kBlockColumns) {
@@ -58,7 +63,8 @@ void Gemm(const GemmArgs& args) {
 }  // namespace
 
 const GemmKernels& GenericGemmKernels() {
-  static const GemmKernels table = {"generic", WeightLayout::kInt8Rows, Gemm, &GenericRowKernels()};
+  static const GemmKernels table = {"generic", WeightLayout::kInt8Rows, WeightLayout::kInt16x2, Gemm,
+                                    &GenericRowKernels()};
   return table;
 }
 

@@ -171,10 +171,15 @@ void Gemv(const GemvChunk& c, bool reverse) {
 }  // namespace
 
 const GemmKernels& Avx2GemmKernels() {
-  static const GemmKernels table = {"avx2",      WeightLayout::kInt16x2,
-                                    Gemm,        &Avx2RowKernels(),
-                                    64,          GemvSelect<kGemvBlocks, kGemvBlocks>,
-                                    kGemvBlocks, kGemvBlocks};
+  static const GemmKernels table = {"avx2",
+                                    WeightLayout::kInt16x2,
+                                    WeightLayout::kInt16x2,
+                                    Gemm,
+                                    &Avx2RowKernels(),
+                                    64,
+                                    GemvSelect<kGemvBlocks, kGemvBlocks>,
+                                    kGemvBlocks,
+                                    kGemvBlocks};
   return table;
 }
 
