@@ -28,12 +28,12 @@ namespace {
 template <int MR, int kLane>
 __attribute__((always_inline)) inline void DotGroup(int32x4_t (&acc)[MR][4], const int8_t* w,
                                                     const int8x16_t (&a)[MR]) {
-  const int8x16_t w0 = vld1q_s8(w), w1 = vld1q_s8(w + 16), w2 = vld1q_s8(w + 32), w3 = vld1q_s8(w + 48);
+  const int8x16x4_t wv = vld1q_s8_x4(w);  // one ld1 of 4 registers
   for (int r = 0; r < MR; ++r) {
-    acc[r][0] = vdotq_laneq_s32(acc[r][0], w0, a[r], kLane);
-    acc[r][1] = vdotq_laneq_s32(acc[r][1], w1, a[r], kLane);
-    acc[r][2] = vdotq_laneq_s32(acc[r][2], w2, a[r], kLane);
-    acc[r][3] = vdotq_laneq_s32(acc[r][3], w3, a[r], kLane);
+    acc[r][0] = vdotq_laneq_s32(acc[r][0], wv.val[0], a[r], kLane);
+    acc[r][1] = vdotq_laneq_s32(acc[r][1], wv.val[1], a[r], kLane);
+    acc[r][2] = vdotq_laneq_s32(acc[r][2], wv.val[2], a[r], kLane);
+    acc[r][3] = vdotq_laneq_s32(acc[r][3], wv.val[3], a[r], kLane);
   }
   StepBarrier();
 }

@@ -1,6 +1,6 @@
 // Code shared by the ARM GEMM kernels (gemm_neon.cc for ARMv7 NEON and AArch64 Advanced SIMD,
-// gemm_neondot.cc for AArch64 SDOT): the tiling over rows and 16-column blocks, the vector
-// epilogues, and the int16-input GEMM both run.
+// gemm_neondot.cc for AArch64 SDOT): the tiling over rows and 16-column blocks and the vector
+// epilogues.
 //
 // A tile is MR rows x one 16-column block. Its accumulators are 4 int32x4 per row (columns
 // c..c+3 in vector c/4), so the block's weights, loaded once per k step, serve MR rows. Each
@@ -262,10 +262,5 @@ void RunTiles(const GemmArgs& args, const Kernel& kernel) {
 }
 
 }  // namespace
-
-// GEMM over kInt16x2 weights (int16 pairs) for int8 inputs, and over kInt16Cols weights for
-// int16 inputs. Defined in gemm_neon.cc, compiled for the baseline instruction set, so the
-// dot-product kernels can call it.
-void GemmInt16(const GemmArgs& args);
 
 }  // namespace mmoe::neon

@@ -245,8 +245,9 @@ __attribute__((always_inline)) inline void MixChannels(const MixArgs& a, size_t 
 // Lanes are channels: 16 per step, then 8 (rows are padded to 16, so whole steps stay in the
 // row). The zero point is added in int16: clamped values plus it lie in the output's range.
 template <typename Expert>
-void MixTyped(const MixArgs& a) {
-  int16x8_t zp[256];  // n <= 256 is a verified model invariant
+void MixTyped(const MixArgs& args) {
+  const MixArgs a = args;  // a local copy: the stores below cannot alias it, so fields stay in registers
+  int16x8_t zp[256];       // n <= 256 is a verified model invariant
   for (int32_t j = 0; j < a.n; ++j) zp[j] = vdupq_n_s16(static_cast<int16_t>(a.zero_points[j]));
   for (size_t i = 0; i < a.batch; ++i) {
     float32x4_t coef[256];
