@@ -24,11 +24,16 @@ namespace mmoe {
 namespace neon {
 namespace {
 
-// acc[q] += sum_i w[q][lane][i] * a[4 * kLane + i] for the block's 16 columns: one k-group.
+// acc[q] += sum_i w[q][lane][i] * a[4 * kLane + i] for the block's 16 columns: one k-group,
+// whose weights w then moves past (a four-register ld1 has no immediate offset, only
+// post-increment: an advancing pointer saves an address computation per k-group).
 template <int MR, int kLane>
-__attribute__((always_inline)) inline void DotGroup(int32x4_t (&acc)[MR][4], const int8_t* w,
+__attribute__((always_inline)) inline void DotGroup(int32x4_t (&acc)[MR][4], const int8_t*& w,
                                                     const int8x16_t (&a)[MR]) {
-  const int8x16x4_t wv = vld1q_s8_x4(w);  // one ld1 of 4 registers
+  int8x16x4_t wv;  // one ld1 of 4 registers, advancing w (GCC computes each address instead)
+  asm("ld1 {%S0.16b - %V0.16b}, [%1], #64"
+      : "=w"(wv), "+r"(w)
+      : "m"(*reinterpret_cast<const int8_t(*)[4 * kBlockColumns]>(w)));
   for (int r = 0; r < MR; ++r) {
     acc[r][0] = vdotq_laneq_s32(acc[r][0], wv.val[0], a[r], kLane);
     acc[r][1] = vdotq_laneq_s32(acc[r][1], wv.val[1], a[r], kLane);
@@ -46,15 +51,15 @@ __attribute__((always_inline)) inline void DotPass(int32x4_t (&acc)[MR][4], cons
                                                    const int8_t* w, int32_t k_pad, Load16 load16,
                                                    Load4 load4) {
   int32_t k = 0;
-  for (; k + 16 <= k_pad; k += 16, w += 16 * kBlockColumns) {
+  for (; k + 16 <= k_pad; k += 16) {
     int8x16_t av[MR];
     for (int r = 0; r < MR; ++r) av[r] = load16(a[r] + k);
     DotGroup<MR, 0>(acc, w, av);
-    DotGroup<MR, 1>(acc, w + 4 * kBlockColumns, av);
-    DotGroup<MR, 2>(acc, w + 8 * kBlockColumns, av);
-    DotGroup<MR, 3>(acc, w + 12 * kBlockColumns, av);
+    DotGroup<MR, 1>(acc, w, av);
+    DotGroup<MR, 2>(acc, w, av);
+    DotGroup<MR, 3>(acc, w, av);
   }
-  for (; k < k_pad; k += 4, w += 4 * kBlockColumns) {
+  for (; k < k_pad; k += 4) {
     int8x16_t av[MR];
     for (int r = 0; r < MR; ++r) av[r] = load4(a[r] + k);
     DotGroup<MR, 0>(acc, w, av);

@@ -87,10 +87,11 @@ inline TileOutput MakeTileOutput(const GemmArgs& args, size_t s) {
 
 // The general epilogue of one row of one block (what StoreBlockScalar computes): clamp in
 // float, round, add the zero point; or scale to float, real columns only.
-inline void StoreBlock(const int32x4_t (&acc)[4], const TileOutput& o, int32_t col0, void* dst) {
+inline void StoreBlock(const int32x4_t (&acc)[4], const float32x4_t (&m)[4], const TileOutput& o,
+                       int32_t col0, void* dst) {
   const Segment& seg = *o.seg;
   float32x4_t v[4];
-  for (int q = 0; q < 4; ++q) v[q] = vmulq_f32(vcvtq_f32_s32(acc[q]), vld1q_f32(o.multiplier + col0 + 4 * q));
+  for (int q = 0; q < 4; ++q) v[q] = vmulq_f32(vcvtq_f32_s32(acc[q]), m[q]);
   if (o.type == DenseOutput::kReal) {
     // Only the real columns: whole vectors, then the last one's lanes.
     float* out = static_cast<float*>(dst);
@@ -130,11 +131,14 @@ inline void StoreBlock(const int32x4_t (&acc)[4], const TileOutput& o, int32_t c
 // arrive as stored lanes, so that the tile never takes their address.
 __attribute__((noipa)) void StoreRowsOther(const int32_t* lanes, int rows, const TileOutput& o, int32_t col0,
                                            uint8_t* dst) {
+  // The multipliers once: the float stores could alias them as far as GCC knows.
+  const float* mp = o.multiplier + col0;
+  const float32x4_t m[4] = {vld1q_f32(mp), vld1q_f32(mp + 4), vld1q_f32(mp + 8), vld1q_f32(mp + 12)};
 #pragma GCC unroll 1
   for (int r = 0; r < rows; ++r, lanes += kBlockColumns) {
     const int32x4_t acc[4] = {vld1q_s32(lanes), vld1q_s32(lanes + 4), vld1q_s32(lanes + 8),
                               vld1q_s32(lanes + 12)};
-    StoreBlock(acc, o, col0, dst + r * o.row_bytes);
+    StoreBlock(acc, m, o, col0, dst + r * o.row_bytes);
   }
 }
 

@@ -141,11 +141,25 @@ void Quantize(const float* x, size_t n, float inv_scale, int32_t zero_point, int
   const float32x4_t inv = vdupq_n_f32(inv_scale);
   const float lo = static_cast<float>(-128 - zero_point), hi = static_cast<float>(127 - zero_point);
   const int16x8_t zp = vdupq_n_s16(static_cast<int16_t>(zero_point));
+#if defined(__aarch64__)
+  // No clamp: fcvtns rounds any value (NaN to 0, infinities and overflow to the int32 bounds),
+  // and the saturating narrows then give clamp(round(v) + zp, -128, 127), as in the GEMM
+  // epilogue (neon_common.h, StoreRows): a value beyond int16 saturates to a bound that stays
+  // beyond int8 on the same side after the zero point is added.
+  static_cast<void>(lo);
+  static_cast<void>(hi);
+  const auto eight = [&](const float* p) {
+    const int32x4_t r0 = vcvtnq_s32_f32(vmulq_f32(vld1q_f32(p), inv));
+    const int32x4_t r1 = vcvtnq_s32_f32(vmulq_f32(vld1q_f32(p + 4), inv));
+    return vqmovn_s16(vqaddq_s16(vcombine_s16(vqmovn_s32(r0), vqmovn_s32(r1)), zp));
+  };
+#else
   const auto eight = [&](const float* p) {
     const int32x4_t r0 = RoundClamped(Clamp(vmulq_f32(vld1q_f32(p), inv), lo, hi));
     const int32x4_t r1 = RoundClamped(Clamp(vmulq_f32(vld1q_f32(p + 4), inv), lo, hi));
     return vmovn_s16(vaddq_s16(vcombine_s16(vmovn_s32(r0), vmovn_s32(r1)), zp));
   };
+#endif
   size_t i = 0;
   for (; i + 16 <= n; i += 16) vst1q_s8(q + i, vcombine_s8(eight(x + i), eight(x + i + 8)));
   if (i + 8 <= n) {
@@ -177,8 +191,27 @@ void Quantize16(const float* x, size_t n, float inv_scale, int16_t* q) {
   for (size_t k = 0; i + k < n; ++k) q[i + k] = out[k];
 }
 
+// Four logits (a gate over 4 experts, the common case) in the lanes of one register, item by
+// item: the maximum over the lanes (exact in any order), the shifted, floored exponentials lane
+// by lane, their sum left to right in scalar adds, one reciprocal, one product per lane.
+void Softmax4(const float* z, size_t z_stride, size_t batch, float* probs) {
+  for (size_t i = 0; i < batch; ++i) {
+    const float32x4_t zi = vld1q_f32(z + i * z_stride);
+    float32x2_t m = vpmax_f32(vget_low_f32(zi), vget_high_f32(zi));
+    m = vpmax_f32(m, m);
+    const float32x4_t d =
+        vmaxq_f32(vsubq_f32(zi, vdupq_lane_f32(m, 0)), vdupq_n_f32(numerics::kSoftmaxFloor));
+    const float32x4_t e = Exp(d);
+    float sum = vgetq_lane_f32(e, 0) + vgetq_lane_f32(e, 1);
+    sum = sum + vgetq_lane_f32(e, 2);
+    sum = sum + vgetq_lane_f32(e, 3);
+    vst1q_f32(probs + 4 * i, vmulq_n_f32(e, 1.0f / sum));
+  }
+}
+
 // Lanes are items.
 void Softmax(const float* z, size_t z_stride, size_t batch, int32_t n, float* probs) {
+  if (n == 4) return Softmax4(z, z_stride, batch, probs);
   size_t i = 0;
   for (; i + 4 <= batch; i += 4) {
     const float* zi = z + i * z_stride;
@@ -216,7 +249,8 @@ inline void ExpertFloats(int16x8_t q, int16x8_t zp, float32x4_t* x) {
 // integer removes.
 template <typename Expert, int H>
 __attribute__((always_inline)) inline void MixChannels(const MixArgs& a, size_t i, int32_t c,
-                                                       const float32x4_t* coef, const int16x8_t* zp) {
+                                                       const float32x4_t* coef, const int16x8_t* zp,
+                                                       bool saturate) {
   const float lo = static_cast<float>(a.out.min - a.out.zero_point);
   const float hi = static_cast<float>(a.out.max - a.out.zero_point);
   const size_t at = i * a.in_stride + static_cast<size_t>(c);
@@ -231,13 +265,27 @@ __attribute__((always_inline)) inline void MixChannels(const MixArgs& a, size_t 
   }
   const size_t out_at = i * a.out_stride + static_cast<size_t>(c);
   for (int h = 0; h < H; ++h) {
-    const int32x4_t r0 = RoundClamped(Clamp(acc[2 * h], lo, hi)),
-                    r1 = RoundClamped(Clamp(acc[2 * h + 1], lo, hi));
-    const int16x8_t q = vaddq_s16(Narrow16(r0, r1), vdupq_n_s16(static_cast<int16_t>(a.out.zero_point)));
+    int16x8_t q;
+#if defined(__aarch64__)
+    if (saturate) {
+      // The output's whole range: round, then saturating narrows and zero point, as in the GEMM
+      // epilogue (neon_common.h, StoreRows), with no clamp.
+      q = vqaddq_s16(
+          vcombine_s16(vqmovn_s32(vcvtnq_s32_f32(acc[2 * h])), vqmovn_s32(vcvtnq_s32_f32(acc[2 * h + 1]))),
+          vdupq_n_s16(static_cast<int16_t>(a.out.zero_point)));
+    } else
+#else
+    static_cast<void>(saturate);
+#endif
+    {
+      const int32x4_t r0 = RoundClamped(Clamp(acc[2 * h], lo, hi)),
+                      r1 = RoundClamped(Clamp(acc[2 * h + 1], lo, hi));
+      q = vaddq_s16(Narrow16(r0, r1), vdupq_n_s16(static_cast<int16_t>(a.out.zero_point)));
+    }
     if (a.out.type == ElementType::kInt16) {
       vst1q_s16(static_cast<int16_t*>(a.dst) + out_at + 8 * h, q);
     } else {
-      vst1_s8(static_cast<int8_t*>(a.dst) + out_at + 8 * h, vmovn_s16(q));
+      vst1_s8(static_cast<int8_t*>(a.dst) + out_at + 8 * h, vqmovn_s16(q));
     }
   }
 }
@@ -247,15 +295,20 @@ __attribute__((always_inline)) inline void MixChannels(const MixArgs& a, size_t 
 template <typename Expert>
 void MixTyped(const MixArgs& args) {
   const MixArgs a = args;  // a local copy: the stores below cannot alias it, so fields stay in registers
-  int16x8_t zp[256];       // n <= 256 is a verified model invariant
+  // The output's whole range (what the planner asks for) with a zero point the int16 lanes can
+  // add exactly: saturation is the clamp.
+  const bool out16 = a.out.type == ElementType::kInt16;
+  const bool saturate = a.out.min == (out16 ? -32768 : -128) && a.out.max == (out16 ? 32767 : 127) &&
+                        (!out16 || a.out.zero_point == 0);
+  int16x8_t zp[256];  // n <= 256 is a verified model invariant
   for (int32_t j = 0; j < a.n; ++j) zp[j] = vdupq_n_s16(static_cast<int16_t>(a.zero_points[j]));
   for (size_t i = 0; i < a.batch; ++i) {
     float32x4_t coef[256];
     for (int32_t j = 0; j < a.n; ++j)
       coef[j] = vdupq_n_f32(a.probs ? a.probs[i * a.n + j] * a.scales[j] : a.scales[j]);
     int32_t c = 0;
-    for (; c + 8 < a.width; c += 16) MixChannels<Expert, 2>(a, i, c, coef, zp);
-    if (c < a.width) MixChannels<Expert, 1>(a, i, c, coef, zp);
+    for (; c + 8 < a.width; c += 16) MixChannels<Expert, 2>(a, i, c, coef, zp, saturate);
+    if (c < a.width) MixChannels<Expert, 1>(a, i, c, coef, zp, saturate);
   }
 }
 
