@@ -231,26 +231,26 @@ __attribute__((always_inline)) inline void MultiplyAddColumns(int32x4_t (&acc)[4
 #endif
 }
 
-// One k (its 16 columns' weights at w, which then moves past them) for MR rows, input lane
-// kLane of a[r]. The pointer advances load by load: ARMv7's vld1 has no immediate offset, only
-// post-increment, and computed addresses cost an instruction each.
-inline int16x8_t LoadAdvance(const int16_t*& p) {
+// One k's 16 int16 weights (two vectors) at w, which then moves past them. ARMv7: one 32-byte
+// load with post-increment (its vld1 has no immediate offset, and GCC turns an advancing
+// pointer back into computed addresses, an instruction per load).
+inline int16x8x2_t LoadColumns(const int16_t*& w) {
 #if defined(__aarch64__)
-  const int16x8_t v = vld1q_s16(p);
-  p += 8;
+  const int16x8x2_t v = {{vld1q_s16(w), vld1q_s16(w + 8)}};
+  w += kBlockColumns;
 #else
-  int16x8_t v;  // GCC turns vld1q_s16 of an advancing pointer back into computed addresses
-  asm("vld1.16 {%e0-%f0}, [%1]!" : "=w"(v), "+r"(p) : "m"(*reinterpret_cast<const int16_t(*)[8]>(p)));
+  int16x8x2_t v;
+  asm("vld1.16 %h0, [%1]!" : "=w"(v), "+r"(w) : "m"(*reinterpret_cast<const int16_t(*)[kBlockColumns]>(w)));
 #endif
   return v;
 }
 
+// One k for MR rows, input lane kLane of a[r].
 template <int MR, int kLane>
 __attribute__((always_inline)) inline void MultiplyAddK(int32x4_t (&acc)[MR][4], const int16_t*& w,
                                                         const int16x8_t (&a)[MR]) {
-  const int16x8_t w0 = LoadAdvance(w);
-  const int16x8_t w1 = LoadAdvance(w);
-  for (int r = 0; r < MR; ++r) MultiplyAddColumns<kLane>(acc[r], w0, w1, a[r]);
+  const int16x8x2_t wv = LoadColumns(w);
+  for (int r = 0; r < MR; ++r) MultiplyAddColumns<kLane>(acc[r], wv.val[0], wv.val[1], a[r]);
   StepBarrier();
 }
 
