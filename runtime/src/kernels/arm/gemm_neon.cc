@@ -100,6 +100,17 @@ __attribute__((always_inline)) inline void Int8Step(int32x4_t (&acc)[MR][8], con
 }
 
 #if !defined(__aarch64__)
+// clang-format off
+// Group 0's weight vectors q, q + 1 into q10-q11 and group 1's into q12-q13 (32 bytes each).
+#define MMOE_V7_LOAD "vld1.8 {d20-d23}, [%[w]]!\n" "vld1.8 {d24-d27}, [%[w1]]!\n"
+// One weight vector of each group (g0, g1: low and high d halves) times the groups' inputs
+// (d16, d17), the product pairs summed into accumulators ca (low half) and cb (high half).
+#define MMOE_V7_VECTOR(g0lo, g0hi, g1lo, g1hi, ca, cb)         \
+  "vmull.s8 q14, " g0lo ", d16\n" "vmull.s8 q15, " g0hi ", d16\n" \
+  "vmlal.s8 q14, " g1lo ", d17\n" "vmlal.s8 q15, " g1hi ", d17\n" \
+  "vpadal.s16 %q[" ca "], q14\n" "vpadal.s16 %q[" cb "], q15\n"
+// clang-format on
+
 // ARMv7: a whole one-row tile's sums (sums[q]: columns 4q..4q+3, bias added). The steps of 8
 // inputs run in assembly: GCC keeps the intrinsics version's 8 accumulators on the stack,
 // storing them every step (18 extra instructions of 60); here they stay in registers, 34
@@ -116,34 +127,12 @@ inline void Int8RowV7(const int8_t* a, const int8_t* w, int32_t k_pad, const int
         "vld1.32 {d16[]}, [%[a]]!\n"
         "vld1.32 {d17[]}, [%[a]]!\n"
         "add %[w1], %[w], #64\n"
-        "vld1.8 {d20-d23}, [%[w]]!\n"
-        "vld1.8 {d24-d27}, [%[w1]]!\n"
-        "vmull.s8 q14, d20, d16\n"
-        "vmull.s8 q15, d21, d16\n"
-        "vmlal.s8 q14, d24, d17\n"
-        "vmlal.s8 q15, d25, d17\n"
-        "vpadal.s16 %q[c0], q14\n"
-        "vpadal.s16 %q[c1], q15\n"
-        "vmull.s8 q14, d22, d16\n"
-        "vmull.s8 q15, d23, d16\n"
-        "vmlal.s8 q14, d26, d17\n"
-        "vmlal.s8 q15, d27, d17\n"
-        "vpadal.s16 %q[c2], q14\n"
-        "vpadal.s16 %q[c3], q15\n"
-        "vld1.8 {d20-d23}, [%[w]]!\n"
-        "vld1.8 {d24-d27}, [%[w1]]!\n"
-        "vmull.s8 q14, d20, d16\n"
-        "vmull.s8 q15, d21, d16\n"
-        "vmlal.s8 q14, d24, d17\n"
-        "vmlal.s8 q15, d25, d17\n"
-        "vpadal.s16 %q[c4], q14\n"
-        "vpadal.s16 %q[c5], q15\n"
-        "vmull.s8 q14, d22, d16\n"
-        "vmull.s8 q15, d23, d16\n"
-        "vmlal.s8 q14, d26, d17\n"
-        "vmlal.s8 q15, d27, d17\n"
-        "vpadal.s16 %q[c6], q14\n"
-        "vpadal.s16 %q[c7], q15\n"
+        // clang-format off
+        MMOE_V7_LOAD MMOE_V7_VECTOR("d20", "d21", "d24", "d25", "c0", "c1")
+                     MMOE_V7_VECTOR("d22", "d23", "d26", "d27", "c2", "c3")
+        MMOE_V7_LOAD MMOE_V7_VECTOR("d20", "d21", "d24", "d25", "c4", "c5")
+                     MMOE_V7_VECTOR("d22", "d23", "d26", "d27", "c6", "c7")
+        // clang-format on
         "mov %[w], %[w1]\n"
         "subs %[n], %[n], #1\n"
         "bne 1b\n"
@@ -168,6 +157,8 @@ inline void Int8RowV7(const int8_t* a, const int8_t* w, int32_t k_pad, const int
   sums[2] = vaddq_s32(PairSums(c4, c5), vld1q_s32(bias + 8));
   sums[3] = vaddq_s32(PairSums(c6, c7), vld1q_s32(bias + 12));
 }
+#undef MMOE_V7_LOAD
+#undef MMOE_V7_VECTOR
 #endif
 
 struct Int8InputKernel {

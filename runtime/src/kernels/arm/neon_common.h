@@ -37,19 +37,17 @@ inline int32x4_t RoundToInt(float32x4_t v) {
 // segment (RunTiles).
 struct TileOutput {
   // kFast8 / kFast16: int8 / int16 outputs of a segment with small products
-  // (Segment::small_products): round first, then saturate and clamp in integers, inlined in
-  // the tile. kOther: float outputs, and the general requantization, out of line.
+  // (Segment::small_products; int16 ones with zero point 0, as the verifier requires of every
+  // int16 tensor): round first, then saturate and clamp in integers, inlined in the tile.
+  // kOther: float outputs, and the general requantization, out of line.
   enum Mode : uint8_t { kFast8, kFast16, kOther } mode = kOther;
-  bool clamp = false;     // the output range is narrower than the type's
-  bool add_zp32 = false;  // kFast16 with a zero point: added before saturation
-  int16_t zp16 = 0;
-  int32_t zp32 = 0;
+  bool clamp = false;                 // the output range is narrower than the type's
+  int16_t zero_point = 0;             // kFast8's
   int16_t min = 0, max = 0;           // the output range (out_min, out_max), for the clamp
   const float* multiplier = nullptr;  // per column of the GEMM
   uint8_t* dst = nullptr;             // the segment's column `begin`, row 0
   size_t row_bytes = 0;               // between rows
   size_t esize = 1;                   // bytes per element
-  const PackedGemm* gemm = nullptr;
   const Segment* seg = nullptr;
   DenseOutput type = DenseOutput::kInt8;
 };
@@ -63,24 +61,23 @@ inline TileOutput MakeTileOutput(const GemmArgs& args, size_t s) {
   o.row_bytes = static_cast<size_t>(args.dst_stride[s]) * o.esize;
   o.dst = static_cast<uint8_t*>(args.dst[s]);
   o.multiplier = g.multiplier;
-  o.gemm = &g;
   o.seg = &seg;
-  if (o.type == DenseOutput::kReal || !seg.small_products) return o;
+  if (o.type == DenseOutput::kReal || !seg.small_products ||
+      (o.type == DenseOutput::kInt16 && seg.zero_point != 0))
+    return o;
   // lo and hi are integers (output min and max - zero point), so clamping after rounding
   // gives numerics::Requantize's bytes.
   const int32_t lo = static_cast<int32_t>(seg.lo) + seg.zero_point,
                 hi = static_cast<int32_t>(seg.hi) + seg.zero_point;
   o.min = static_cast<int16_t>(lo);
   o.max = static_cast<int16_t>(hi);
-  o.zp16 = static_cast<int16_t>(seg.zero_point);
-  o.zp32 = seg.zero_point;
+  o.zero_point = static_cast<int16_t>(seg.zero_point);
   if (o.type == DenseOutput::kInt8) {
     o.mode = TileOutput::kFast8;
     o.clamp = lo > -128 || hi < 127;
   } else {
     o.mode = TileOutput::kFast16;
     o.clamp = lo > -32768 || hi < 32767;
-    o.add_zp32 = seg.zero_point != 0;
   }
   return o;
 }
@@ -142,16 +139,11 @@ __attribute__((noipa)) void StoreRowsOther(const int32_t* lanes, int rows, const
   }
 }
 
-// Rounded, plus zp32 (int16 outputs; exact: small products keep |r| < 2^30), saturated to
-// int16: 8 columns of one row.
-inline int16x8_t RoundNarrow(int32x4_t a0, int32x4_t a1, float32x4_t m0, float32x4_t m1, bool add_zp32,
-                             int32x4_t zp32) {
-  int32x4_t r0 = RoundToInt(vmulq_f32(vcvtq_f32_s32(a0), m0));
-  int32x4_t r1 = RoundToInt(vmulq_f32(vcvtq_f32_s32(a1), m1));
-  if (add_zp32) {
-    r0 = vaddq_s32(r0, zp32);
-    r1 = vaddq_s32(r1, zp32);
-  }
+// Rounded (exact in int32: small products keep |v| < 2^30), saturated to int16: 8 columns of
+// one row.
+inline int16x8_t RoundNarrow(int32x4_t a0, int32x4_t a1, float32x4_t m0, float32x4_t m1) {
+  const int32x4_t r0 = RoundToInt(vmulq_f32(vcvtq_f32_s32(a0), m0));
+  const int32x4_t r1 = RoundToInt(vmulq_f32(vcvtq_f32_s32(a1), m1));
   return vcombine_s16(vqmovn_s32(r0), vqmovn_s32(r1));
 }
 
@@ -159,7 +151,7 @@ inline int16x8_t RoundNarrow(int32x4_t a0, int32x4_t a1, float32x4_t m0, float32
 //   int8:  saturate to int16, add the zero point saturating, saturate to int8, clamp. Where the
 //          exact value leaves int16, the saturated one stays outside int8 on the same side, so
 //          every step keeps clamp(round(v) + zp, min, max).
-//   int16: the zero point (if any) added in int32, then saturate and clamp.
+//   int16: saturate and clamp (the zero point is 0).
 template <int MR>
 __attribute__((always_inline)) inline void StoreRows(const int32x4_t (&acc)[MR][4], const TileOutput& o,
                                                      int32_t col0, uint8_t* dst) {
@@ -175,23 +167,21 @@ __attribute__((always_inline)) inline void StoreRows(const int32x4_t (&acc)[MR][
                     m3 = vld1q_f32(mp + 12);
   const bool clamp = o.clamp;
   const size_t row_bytes = o.row_bytes;
-  const int32x4_t zp32 = vdupq_n_s32(o.zp32);
   if (o.mode == TileOutput::kFast8) {
-    const int16x8_t zp = vdupq_n_s16(o.zp16);
+    const int16x8_t zp = vdupq_n_s16(o.zero_point);
     const int8x16_t lo = vdupq_n_s8(static_cast<int8_t>(o.min)), hi = vdupq_n_s8(static_cast<int8_t>(o.max));
     for (int r = 0; r < MR; ++r) {
-      const int16x8_t h0 = vqaddq_s16(RoundNarrow(acc[r][0], acc[r][1], m0, m1, false, zp32), zp);
-      const int16x8_t h1 = vqaddq_s16(RoundNarrow(acc[r][2], acc[r][3], m2, m3, false, zp32), zp);
+      const int16x8_t h0 = vqaddq_s16(RoundNarrow(acc[r][0], acc[r][1], m0, m1), zp);
+      const int16x8_t h1 = vqaddq_s16(RoundNarrow(acc[r][2], acc[r][3], m2, m3), zp);
       int8x16_t b = vcombine_s8(vqmovn_s16(h0), vqmovn_s16(h1));
       if (clamp) b = vminq_s8(vmaxq_s8(b, lo), hi);
       vst1q_s8(reinterpret_cast<int8_t*>(dst + r * row_bytes), b);
     }
   } else {
     const int16x8_t lo = vdupq_n_s16(o.min), hi = vdupq_n_s16(o.max);
-    const bool add_zp32 = o.add_zp32;
     for (int r = 0; r < MR; ++r) {
-      int16x8_t h0 = RoundNarrow(acc[r][0], acc[r][1], m0, m1, add_zp32, zp32);
-      int16x8_t h1 = RoundNarrow(acc[r][2], acc[r][3], m2, m3, add_zp32, zp32);
+      int16x8_t h0 = RoundNarrow(acc[r][0], acc[r][1], m0, m1);
+      int16x8_t h1 = RoundNarrow(acc[r][2], acc[r][3], m2, m3);
       if (clamp) {
         h0 = vminq_s16(vmaxq_s16(h0, lo), hi);
         h1 = vminq_s16(vmaxq_s16(h1, lo), hi);

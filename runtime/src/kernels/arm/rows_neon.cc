@@ -139,21 +139,19 @@ void QuantizeColumns(const float* x, size_t x_stride, size_t batch, int32_t widt
 // it lie in [-128, 127].
 void Quantize(const float* x, size_t n, float inv_scale, int32_t zero_point, int8_t* q) {
   const float32x4_t inv = vdupq_n_f32(inv_scale);
-  const float lo = static_cast<float>(-128 - zero_point), hi = static_cast<float>(127 - zero_point);
   const int16x8_t zp = vdupq_n_s16(static_cast<int16_t>(zero_point));
 #if defined(__aarch64__)
   // No clamp: fcvtns rounds any value (NaN to 0, infinities and overflow to the int32 bounds),
   // and the saturating narrows then give clamp(round(v) + zp, -128, 127), as in the GEMM
   // epilogue (neon_common.h, StoreRows): a value beyond int16 saturates to a bound that stays
   // beyond int8 on the same side after the zero point is added.
-  static_cast<void>(lo);
-  static_cast<void>(hi);
   const auto eight = [&](const float* p) {
     const int32x4_t r0 = vcvtnq_s32_f32(vmulq_f32(vld1q_f32(p), inv));
     const int32x4_t r1 = vcvtnq_s32_f32(vmulq_f32(vld1q_f32(p + 4), inv));
     return vqmovn_s16(vqaddq_s16(vcombine_s16(vqmovn_s32(r0), vqmovn_s32(r1)), zp));
   };
 #else
+  const float lo = static_cast<float>(-128 - zero_point), hi = static_cast<float>(127 - zero_point);
   const auto eight = [&](const float* p) {
     const int32x4_t r0 = RoundClamped(Clamp(vmulq_f32(vld1q_f32(p), inv), lo, hi));
     const int32x4_t r1 = RoundClamped(Clamp(vmulq_f32(vld1q_f32(p + 4), inv), lo, hi));
