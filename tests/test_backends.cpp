@@ -366,6 +366,19 @@ TEST_CASE("backends: tower logit layers with zero-weight columns give the refere
 
 // tile_items 0: the simd backend takes its kernels' preferred tile, the others 64, and a tile is
 // halved while one thread's arena would exceed 512 KB.
+// 1,301 inputs: AVX2 widens int8 inputs to int16 in chunks of 512 (gemm_avx2.cc, kWideK), so
+// the experts' first layers run two whole chunks and a partial one ending in a 4-input group
+// (1,304 = 2 x 512 + 17 x 16 + 8); every other ISA sees a long k as well.
+TEST_CASE("backends: inputs wider than a kernel's k-chunk give the reference bytes") {
+  const testing::QuantSpec out{fb::ElementType::INT8, 1.0f / 8, -100};
+  const std::shared_ptr<const Model> model = LoadSpec(TwoExpertSpec(
+      1301, {{24}, {40, 24}}, out,
+      {testing::MakeDense("tasks.0.0", 24, 1, testing::QuantSpec{fb::ElementType::INT8, 1.0f / 8, 0},
+                          std::nullopt)}));
+  CheckSameBytes(model, testing::RandomFeatures(64, 1301, testing::FeatureKind::kGaussian, 11),
+                 "1301 inputs");
+}
+
 TEST_CASE("sessions: tile_items 0 picks the kernels' tile, halved to fit a 512 KB arena") {
   constexpr size_t kBudget = 512 * 1024;
   const auto open = [](const std::shared_ptr<const Model>& model, const Variant& v, int tile) {

@@ -32,6 +32,36 @@ inline __m256i AddTo(__m256i acc, __m256i x) {
   return acc;
 }
 
+// Pairwise products of a broadcast input pair and 8 columns' weight pairs read from memory.
+// Inline assembly keeps the weights a memory operand: with the intrinsic GCC loads a tile's
+// weights into registers once for all its rows, which with 12 accumulators spills.
+inline __m256i MaddMem(__m256i a, const int16_t* w) {
+  __m256i r;
+  __asm__("vpmaddwd %2, %1, %0" : "=x"(r) : "x"(a), "m"(*reinterpret_cast<const __m256i*>(w)));
+  return r;
+}
+
+inline __m256i Broadcast32(const int16_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return _mm256_set1_epi32(v);
+}
+
+// n int8 inputs (a multiple of 4) widened to int16, so that a tile broadcasts each k-group's
+// pair with one load instead of assembling it from two bytes on every row and k-group.
+inline void Widen(const int8_t* x, int32_t n, int16_t* out) {
+  int32_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm256_cvtepi8_epi16(v));
+  }
+  for (; i < n; i += 4) {
+    int32_t v;
+    std::memcpy(&v, x + i, sizeof(v));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), _mm_cvtepi8_epi16(_mm_cvtsi32_si128(v)));
+  }
+}
+
 struct TileArgs {
   const GemmArgs* args;
   size_t segment;
@@ -39,50 +69,67 @@ struct TileArgs {
   size_t row0;
 };
 
-// MR rows x NH halves (8 columns each) of 16-column blocks.
+// int8 inputs are widened in chunks of this many (MR KiB of stack for an MR-row tile).
+constexpr int32_t kWideK = 512;
+
+// MR rows x NH halves (8 columns each) of 16-column blocks. Per k-group of 2: one broadcast
+// per row, and per row and half a vpmaddwd with the weights as its memory operand (L1, shared
+// by the rows) and a vpaddd.
 template <bool kInt16, int MR, int NH>
 void Tile(const TileArgs& t) {
   const GemmArgs& args = *t.args;
   const PackedGemm& g = *args.gemm;
   const Segment& seg = g.segments[t.segment];
-  const int32_t groups = seg.k_pad / 2;
   // Half h of the tile: block (col0 + 8h) / 16, offset 8 columns * 2 when it is the upper half.
   const int16_t* wh[NH];
+#pragma GCC unroll 8
   for (int h = 0; h < NH; ++h) {
     const int32_t col = t.col0 + 8 * h;
     wh[h] = BlockWeights<int16_t>(seg, col - col % kBlockColumns) + (col % kBlockColumns) * 2;
   }
   __m256i acc[MR][NH];
+#pragma GCC unroll 8
   for (int h = 0; h < NH; ++h) {
     const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.bias + t.col0 + 8 * h));
+#pragma GCC unroll 4
     for (int r = 0; r < MR; ++r) acc[r][h] = b;
   }
-  for (int32_t k = 0; k < groups; ++k) {
-    __m256i wv[NH];
-    for (int h = 0; h < NH; ++h) {
-      wv[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wh[h] + static_cast<size_t>(k) * 32));
-    }
+  alignas(32) int16_t wide[kInt16 ? 1 : MR][kInt16 ? 1 : kWideK];
+  for (int32_t k0 = 0; k0 < seg.k_pad; k0 += kWideK) {
+    const int32_t kn = seg.k_pad - k0 < kWideK ? seg.k_pad - k0 : kWideK;
+    const int16_t* x[MR];
+#pragma GCC unroll 4
     for (int r = 0; r < MR; ++r) {
-      const size_t row = t.row0 + r, at = 2 * static_cast<size_t>(k);
-      const int32_t pair = kInt16 ? PairS16(SegmentInput<int16_t>(args, seg, row) + at)
-                                  : PairS8(SegmentInput<int8_t>(args, seg, row) + at);
-      const __m256i av = _mm256_set1_epi32(pair);
-      for (int h = 0; h < NH; ++h) acc[r][h] = AddTo(acc[r][h], _mm256_madd_epi16(av, wv[h]));
+      if constexpr (kInt16) {
+        x[r] = SegmentInput<int16_t>(args, seg, t.row0 + r) + k0;
+      } else {
+        Widen(SegmentInput<int8_t>(args, seg, t.row0 + r) + k0, kn, wide[r]);
+        x[r] = wide[r];
+      }
+    }
+    const size_t w0 = static_cast<size_t>(k0) * kBlockColumns;  // int16 weights before k-group k0 / 2
+    for (int32_t k = 0; k < kn / 2; ++k) {
+#pragma GCC unroll 4
+      for (int r = 0; r < MR; ++r) {
+        const __m256i av = Broadcast32(x[r] + 2 * k);
+#pragma GCC unroll 8
+        for (int h = 0; h < NH; ++h) {
+          acc[r][h] = AddTo(acc[r][h], MaddMem(av, wh[h] + w0 + 32 * static_cast<size_t>(k)));
+        }
+      }
     }
   }
   StoreTile(acc, args, t.segment, t.col0, t.row0);
 }
 
-template <bool kInt16, int MR>
-void TileRows(const TileArgs& t, int nh) {
-  switch (nh) {
-    case 2:
-      return Tile<kInt16, MR, 2>(t);
-    case 4:
-      return Tile<kInt16, MR, 4>(t);
-    default:
-      return Tile<kInt16, MR, 6>(t);
-  }
+// 16 ymm registers: 3 rows x 4 halves keep 12 accumulators, a broadcast input and a product.
+constexpr int kRows = 3;
+
+template <bool kInt16, int NH>
+void TileColumns(TileArgs t, size_t m) {
+  for (; t.row0 + kRows <= m; t.row0 += kRows) Tile<kInt16, kRows, NH>(t);
+  if (m - t.row0 == 2) Tile<kInt16, 2, NH>(t);
+  if (m - t.row0 == 1) Tile<kInt16, 1, NH>(t);
 }
 
 template <bool kInt16>
@@ -91,12 +138,9 @@ void GemmTyped(const GemmArgs& args) {
   for (size_t s = 0; s < g.segments.size(); ++s) {
     const Segment& seg = g.segments[s];
     const int32_t halves = (seg.end - seg.begin + kBlockColumns - 1) / kBlockColumns * 2;
-    for (int32_t h = 0; h < halves; h += 6) {
-      const int nh = halves - h < 6 ? halves - h : 6;
-      TileArgs t{&args, s, seg.begin + h * 8, 0};
-      for (; t.row0 + 2 <= args.m; t.row0 += 2) TileRows<kInt16, 2>(t, nh);
-      if (t.row0 < args.m) TileRows<kInt16, 1>(t, nh);
-    }
+    int32_t h = 0;
+    for (; h + 4 <= halves; h += 4) TileColumns<kInt16, 4>(TileArgs{&args, s, seg.begin + h * 8, 0}, args.m);
+    if (h < halves) TileColumns<kInt16, 2>(TileArgs{&args, s, seg.begin + h * 8, 0}, args.m);
   }
 }
 
