@@ -101,7 +101,7 @@ TEST_CASE(
     "plan: narrow layers share blocks, and packed weights (and their int8 copies) are cache-line aligned") {
   const std::shared_ptr<const Model> model = testing::SeedModel();
   // One-row kernels: x86's from AVX2 up; none on ARM yet, nor in the generic kernels. Their
-  // programs carry the int8 copy of int16-input weights (PlanCaps::int8_copy), no others.
+  // programs carry an int8 copy of every weight packed as int16 (PlanCaps::int8_copy), no others.
   for (const char* const* isa = SimdIsaNames(); *isa; ++isa) {
     INFO(*isa);
     const bool one_row = std::string(*isa).rfind("avx", 0) == 0;
@@ -113,6 +113,7 @@ TEST_CASE(
         if (one_row && !Int16Weights(layout16)) continue;  // one-row kernels read int16 pairs
         const Program& p = model->programs().Get(model->data(), PlanCaps{layout, one_row, layout16});
         std::vector<int32_t> n_pad, segments;
+        size_t copies = 0;
         for (const PackedGemm& g : p.gemms) {
           n_pad.push_back(g.n_pad);
           segments.push_back(static_cast<int32_t>(g.segments.size()));
@@ -122,27 +123,32 @@ TEST_CASE(
           CHECK(aligned(g.multiplier));
           for (const Segment& seg : g.segments) {
             CHECK(aligned(seg.weights));
-            if (g.input != ElementType::kInt16) {
-              CHECK(seg.weights_i8 == nullptr);  // also in kInt16x2 programs (int16 weights, int8 input)
-              continue;
-            }
-            // The one-row kernels' int8 copy of int16-input weights: aligned, the same values;
-            // none where no one-row kernel would read it.
-            if (!one_row) {
+            // The one-row kernels' int8 copy: only of int16-packed weights, only where a one-row
+            // kernel would read it; aligned, the same values (int16 input: in the GEMM's order;
+            // int8 input, AVX2's kInt16x2: in kInt8x4 order).
+            if (!one_row || !Int16Weights(g.layout)) {
               CHECK(seg.weights_i8 == nullptr);
               continue;
             }
             REQUIRE(seg.weights_i8 != nullptr);
             CHECK(aligned(seg.weights_i8));
-            const size_t n = static_cast<size_t>(seg.end - seg.begin + kBlockColumns - 1) / kBlockColumns *
-                             kBlockColumns * static_cast<size_t>(seg.k_pad);
-            REQUIRE(g.layout == layout16);
+            ++copies;
+            const WeightLayout copy_layout =
+                g.input == ElementType::kInt16 ? g.layout : WeightLayout::kInt8x4;
+            REQUIRE(g.layout == (g.input == ElementType::kInt16 ? layout16 : layout));
             const int16_t* w16 = static_cast<const int16_t*>(seg.weights);
             size_t differ = 0;
-            for (size_t i = 0; i < n; ++i) differ += w16[i] != seg.weights_i8[i];
+            for (int32_t c = 0; c < (seg.end - seg.begin + kBlockColumns - 1) / kBlockColumns * kBlockColumns;
+                 ++c)
+              for (int32_t k = 0; k < seg.k_pad; ++k)
+                differ += w16[PackedWeightIndex(g.layout, seg.k_pad, c, k)] !=
+                          seg.weights_i8[PackedWeightIndex(copy_layout, seg.k_pad, c, k)];
             CHECK(differ == 0);
           }
         }
+        // One-row programs: the 7 segments of the 5 int16-input GEMMs, and the 13 of the 3
+        // int8-input ones where those hold int16 weights.
+        CHECK(copies == (!one_row ? 0 : layout == WeightLayout::kInt16x2 ? 20 : 7));
         // Experts' and gates' first layers (the two gates' side by side in one segment); experts'
         // second; gates' second (2 x 8 outputs in one block); experts' third; gates' logits
         // (2 x 4); towers' first, second; task logits (2 x 1).

@@ -56,9 +56,10 @@ struct Segment {
   int32_t k = 0, k_pad = 0;       // the layer's inputs; k_pad is a multiple of 4
   int32_t a_offset = 0;           // element of each input row where the layer's inputs start
   const void* weights = nullptr;  // packed (layout of the GEMM), first block = column `begin`
-  // int16-input GEMMs: the same weights as int8, in the GEMM's order (kInt16x2 for the x86
-  // kernels, the only ones with one-row kernels so far). The one-row kernels
-  // widen them as they load (half the bytes a batch-1 call brings into L1).
+  // The one-row kernels' int8 copy of weights the GEMM holds as int16 (half the bytes a
+  // batch-1 call brings into L1), where the kernels have one-row kernels (x86 so far):
+  // int16-input GEMMs in the GEMM's order (kInt16x2), widened as loaded; int8-input GEMMs of
+  // a kInt16x2 layout (AVX2) in kInt8x4 order. Otherwise nullptr.
   const int8_t* weights_i8 = nullptr;
   // Requantized segments: clamp bounds (output min - zp, max - zp) and the zero point, which
   // are per layer. Padding columns (multiplier 0) requantize to the zero point.

@@ -50,7 +50,7 @@ using CacheLineVector = std::vector<T, CacheLineAllocator<T>>;
 // What the kernels a program is built for need of it.
 struct PlanCaps {
   WeightLayout int8_layout = WeightLayout::kInt8x4;  // packing of int8-input GEMMs
-  // The kernels have one-row kernels, which read int16-input GEMMs' weights as int8
+  // The kernels have one-row kernels, which read weights packed as int16 from an int8 copy
   // (Segment::weights_i8): only then does the program carry that copy.
   bool int8_copy = false;
   WeightLayout int16_layout = WeightLayout::kInt16x2;  // packing of int16-input GEMMs
@@ -133,7 +133,7 @@ struct Program {
   // Storage the pointers above refer to, on 64-byte boundaries (CacheLineVector).
   CacheLineVector<int8_t> weights8;
   CacheLineVector<int16_t> weights16;
-  CacheLineVector<int8_t> weights16_i8;  // int16-input GEMMs' weights as int8 (Segment::weights_i8)
+  CacheLineVector<int8_t> weights16_i8;  // int16-packed weights as int8 (Segment::weights_i8)
   CacheLineVector<int32_t> ints;
   CacheLineVector<float> floats;
 };

@@ -190,7 +190,7 @@ void Builder::AddGemm(int32_t input, std::vector<Column> columns) {
     for (const Part& part : c.parts) g.macs += static_cast<int64_t>(part.layer->in) * part.layer->out;
     size_t& size = Int16Weights(g.layout) ? w16_size_ : w8_size_;
     pend.w_offsets.push_back(size);
-    if (g.input == ElementType::kInt16 && caps_.int8_copy) {
+    if (Int16Weights(g.layout) && caps_.int8_copy) {
       pend.i8_offsets.push_back(w16_i8_size_);
       w16_i8_size_ += static_cast<size_t>(n_pad) * s.k_pad;
     }
@@ -401,8 +401,10 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
     Segment& seg = g.segments[s];
     int8_t* w8 = p_->weights8.data() + (!Int16Weights(g.layout) ? pend.w_offsets[s] : 0);
     int16_t* w16 = p_->weights16.data() + (Int16Weights(g.layout) ? pend.w_offsets[s] : 0);
-    // The int8 copy where AddGemm placed one (int16 input, and one-row kernels to read it).
+    // The int8 copy where AddGemm placed one (int16 weights, and one-row kernels to read it):
+    // int16 input in the GEMM's order, int8 input in kInt8x4 order (Segment::weights_i8).
     int8_t* w16_i8 = pend.i8_offsets.empty() ? nullptr : p_->weights16_i8.data() + pend.i8_offsets[s];
+    const WeightLayout copy_layout = g.input == ElementType::kInt16 ? g.layout : WeightLayout::kInt8x4;
     // Weights, bias and multiplier of each part on the diagonal; the rest stays zero.
     // The largest |input| any kernel multiplies: int16, or int8 shifted to uint8 (vpdpbusd).
     const double max_input = g.input == ElementType::kInt16 ? 32768.0 : 255.0;
@@ -420,7 +422,7 @@ void Builder::Pack(PackedGemm& g, const Pending& pend) {
           wabs += w < 0 ? -w : w;
           if (Int16Weights(g.layout)) {
             w16[at] = w;
-            if (w16_i8) w16_i8[at] = w;
+            if (w16_i8) w16_i8[PackedWeightIndex(copy_layout, seg.k_pad, sc, part.k_offset + i)] = w;
           } else {
             w8[at] = w;
           }

@@ -72,12 +72,13 @@ std::vector<GemvChunk> ProgramExecutor::PlanGemv(const PackedGemm& g, int32_t in
   const auto blocks_of = [](const Segment& seg) {
     return (seg.end - seg.begin + kBlockColumns - 1) / kBlockColumns;
   };
-  // The chunks' weights: int16 input reads the int8 copy (Segment::weights_i8, kInt16x2 order),
-  // int8 input the GEMM's own layout (kInt8x4, or kInt16x2 int16 pairs).
-  const bool pairs = int16 || g.layout == WeightLayout::kInt16x2;
-  const size_t elem = !int16 && g.layout == WeightLayout::kInt16x2 ? 2 : 1;
+  // The chunks' weights: the int8 copy where the program has one (Segment::weights_i8: int16
+  // input in kInt16x2 order, int8 input in kInt8x4 order), else the GEMM's own (kInt8x4).
+  const bool copy = g.segments.front().weights_i8 != nullptr;
+  const bool pairs = int16 || (!copy && g.layout == WeightLayout::kInt16x2);
+  const size_t elem = !int16 && !copy && g.layout == WeightLayout::kInt16x2 ? 2 : 1;
   const auto weights = [&](const Segment& seg) {
-    return static_cast<const uint8_t*>(int16 ? static_cast<const void*>(seg.weights_i8) : seg.weights);
+    return static_cast<const uint8_t*>(copy ? static_cast<const void*>(seg.weights_i8) : seg.weights);
   };
   const auto block_bytes = [&](const Segment& seg) {
     return static_cast<size_t>(kBlockColumns) * static_cast<size_t>(seg.k_pad) * elem;

@@ -1,6 +1,7 @@
-// qs8/qs16 GEMM for AVX2 without VNNI: 8 output columns per ymm register, weights packed as
-// int16 pairs (kInt16x2) and vpmaddwd on sign-extended input pairs. vpmaddubsw is avoided on
-// purpose: it saturates at int16 and would not be exact for every weight.
+// qs8/qs16 GEMM for AVX2 without VNNI. Tiles: 8 output columns per ymm register, weights packed
+// as int16 pairs (kInt16x2), vpmaddwd on int16 input pairs. vpmaddubsw on uint8 inputs (x + 128)
+// would saturate at int16 for some weights (2 * 255 * 127 > 32767); the one-row kernels use it
+// on |x| with the weights' signs flipped, where it cannot (below).
 #include <immintrin.h>
 
 #include <cstring>
@@ -11,12 +12,7 @@
 namespace mmoe {
 namespace {
 
-// Two consecutive inputs as one 32-bit lane of two int16 values.
-inline int32_t PairS8(const int8_t* p) {
-  const uint32_t lo = static_cast<uint16_t>(static_cast<int16_t>(p[0]));
-  const uint32_t hi = static_cast<uint16_t>(static_cast<int16_t>(p[1]));
-  return static_cast<int32_t>(lo | (hi << 16));
-}
+// Two consecutive int16 inputs as one 32-bit lane.
 inline int32_t PairS16(const int16_t* p) {
   int32_t v;
   std::memcpy(&v, p, sizeof(v));
@@ -153,8 +149,15 @@ void Gemm(const GemmArgs& args) {
 }
 
 // One-row chunks (kernels/gemm.h, GemvChunk) of up to kGemvBlocks blocks, two 8-column halves
-// each: one input pair broadcast per k-group for all of them, vpmaddwd on int16 weight pairs
-// (int8 input: kInt16x2; int16 input: the int8 copy, Segment::weights_i8, widened as loaded).
+// each, from int8 weights (half the bytes a batch-1 call brings in from L2):
+//   int8 input:  the kInt8x4 int8 copy (Segment::weights_i8). Per k-group of 4, vpmaddubsw
+//                multiplies |x| (unsigned, at most 128) by the weights with x's signs
+//                (vpsignb; weights are in [-127, 127], so negating one cannot overflow): each
+//                pair of products is at most 2 * 128 * 127 = 32512 in magnitude, so the
+//                int16 sums never saturate and equal x . w exactly; vpmaddwd by ones adds the
+//                two pairs of each column into int32. 32 products per 4 instructions, where
+//                widening the weights to int16 pairs takes 6.
+//   int16 input: the kInt16x2-order int8 copy, widened as loaded, vpmaddwd on int16 pairs.
 // 16 ymm registers: 4 blocks of two halves, or 1-2 blocks with two partial sums, keep 8
 // accumulators.
 constexpr int kGemvBlocks = 4;
@@ -176,22 +179,36 @@ void Gemv(const GemvChunk& c, bool reverse) {
       for (int u = 1; u < KU; ++u) acc[u][j][h] = _mm256_setzero_si256();
     }
   }
+  const __m256i ones = _mm256_set1_epi16(1);
   const auto step = [&](__m256i(&sum)[NB][2], int32_t kk) {
 #pragma GCC unroll 4
     for (int p = 0; p < P; ++p) {
-      const int32_t pair = kInt16 ? PairS16(static_cast<const int16_t*>(c.a[p]) + 2 * static_cast<size_t>(kk))
-                                  : PairS8(static_cast<const int8_t*>(c.a[p]) + 2 * static_cast<size_t>(kk));
-      const __m256i av = _mm256_set1_epi32(pair);
+      if constexpr (kInt16) {
+        const __m256i av =
+            _mm256_set1_epi32(PairS16(static_cast<const int16_t*>(c.a[p]) + 2 * static_cast<size_t>(kk)));
 #pragma GCC unroll 8
-      for (int j = p * B; j < (p + 1) * B; ++j) {
+        for (int j = p * B; j < (p + 1) * B; ++j) {
 #pragma GCC unroll 8
-        for (int h = 0; h < 2; ++h) {
-          const __m256i wv =
-              kInt16 ? _mm256_cvtepi8_epi16(_mm_loadu_si128(
-                           reinterpret_cast<const __m128i*>(w[j] + 32 * static_cast<size_t>(kk) + 16 * h)))
-                     : _mm256_loadu_si256(
-                           reinterpret_cast<const __m256i*>(w[j] + 64 * static_cast<size_t>(kk) + 32 * h));
-          sum[j][h] = AddTo(sum[j][h], _mm256_madd_epi16(av, wv));
+          for (int h = 0; h < 2; ++h) {
+            const __m256i wv = _mm256_cvtepi8_epi16(_mm_loadu_si128(
+                reinterpret_cast<const __m128i*>(w[j] + 32 * static_cast<size_t>(kk) + 16 * h)));
+            sum[j][h] = AddTo(sum[j][h], _mm256_madd_epi16(av, wv));
+          }
+        }
+      } else {
+        int32_t group;
+        std::memcpy(&group, static_cast<const int8_t*>(c.a[p]) + 4 * static_cast<size_t>(kk), sizeof(group));
+        const __m256i xv = _mm256_set1_epi32(group);
+        const __m256i xabs = _mm256_abs_epi8(xv);
+#pragma GCC unroll 8
+        for (int j = p * B; j < (p + 1) * B; ++j) {
+#pragma GCC unroll 8
+          for (int h = 0; h < 2; ++h) {
+            const __m256i wv = _mm256_loadu_si256(
+                reinterpret_cast<const __m256i*>(w[j] + 64 * static_cast<size_t>(kk) + 32 * h));
+            const __m256i pairs = _mm256_maddubs_epi16(xabs, _mm256_sign_epi8(wv, xv));
+            sum[j][h] = AddTo(sum[j][h], _mm256_madd_epi16(pairs, ones));
+          }
         }
       }
     }
