@@ -340,6 +340,36 @@ TEST_CASE("backends: saturated and overflowing requantization give the reference
   }
 }
 
+// First-layer weights all +-127 and inputs all -128 or 127: pairs of products reach +-32512, the
+// bound that keeps AVX2's one-row vpmaddubsw (on |x| and the weights with x's signs) from
+// saturating at int16 (gemm_avx2.cc), and every other kernel's widest int8 sums.
+TEST_CASE("backends: int8 inputs and weights at their extremes give the reference bytes") {
+  const testing::QuantSpec out{fb::ElementType::INT8, 1.0f / 8, -100};
+  testing::ModelSpec spec = TwoExpertSpec(
+      64, {{40}, {40}}, out,
+      {testing::MakeDense("tasks.0.0", 40, 1, testing::QuantSpec{fb::ElementType::INT8, 1.0f / 8, 0},
+                          std::nullopt)});
+  for (testing::MlpSpec& expert : spec.experts) {
+    testing::DenseSpec& d = expert.layers[0];
+    for (uint32_t c = 0; c < d.out; ++c) {
+      for (uint32_t i = 0; i < d.in; ++i) d.weights[c * d.in + i] = (c + i / 8) % 3 == 0 ? 127 : -127;
+      d.multipliers[c] = 2e-5f;  // |acc| <= 64 * 128 * 127: outputs within int8
+    }
+  }
+  Matrix x;
+  x.rows = 64;
+  x.cols = 64;
+  x.data.resize(64 * 64);
+  for (int64_t r = 0; r < x.rows; ++r) {
+    for (int64_t i = 0; i < x.cols; ++i) {
+      // Input scale 1/32, zero point -10: -10 quantizes to -128 and +10 to 127.
+      const bool low = r % 3 == 0 || (r % 3 == 2 && (r * 7 + i * 13) % 5 < 2);
+      x.data[r * x.cols + i] = low ? -10.0f : 10.0f;
+    }
+  }
+  CheckSameBytes(LoadSpec(spec), x, "extreme int8 inputs and weights");
+}
+
 // Two tasks whose towers are one 8 -> 1 logit layer on int16 mixtures: their weights share one
 // block (k 24), which the AVX-512 kernels score with items in lanes (DotColumns, for at most
 // two live columns; the seed's gate logits, 8 columns, take the tile kernels). Task 1's
