@@ -117,8 +117,26 @@ void Quantize16(const float* x, size_t n, float inv_scale, int16_t* q) {
   for (; i < n; ++i) q[i] = numerics::QuantizeFeature16(x[i], inv_scale);
 }
 
+// Four logits (the usual gate over four experts), one item at a time with the logits in
+// lanes: the gather-free path, and the one a batch of one takes. rows::Softmax's operations:
+// the maximum (exact in any order), Exp per lane, the sum in order, one reciprocal.
+void Softmax4(const float* z, size_t z_stride, size_t batch, float* probs) {
+  for (size_t i = 0; i < batch; ++i) {
+    const __m128 zi = _mm_loadu_ps(z + i * z_stride);
+    __m128 m = _mm_max_ps(zi, _mm_shuffle_ps(zi, zi, _MM_SHUFFLE(2, 3, 0, 1)));
+    m = _mm_max_ps(m, _mm_shuffle_ps(m, m, _MM_SHUFFLE(1, 0, 3, 2)));
+    const __m128 d = _mm_max_ps(_mm_sub_ps(zi, m), _mm_set1_ps(numerics::kSoftmaxFloor));
+    const __m128 e = _mm256_castps256_ps128(Exp(_mm256_zextps128_ps256(d)));
+    alignas(16) float lanes[4];
+    _mm_store_ps(lanes, e);
+    const float sum = ((lanes[0] + lanes[1]) + lanes[2]) + lanes[3];
+    _mm_storeu_ps(probs + 4 * i, _mm_mul_ps(e, _mm_set1_ps(1.0f / sum)));
+  }
+}
+
 // Lanes are items.
 void Softmax(const float* z, size_t z_stride, size_t batch, int32_t n, float* probs) {
+  if (n == 4) return Softmax4(z, z_stride, batch, probs);
   const __m256i rows = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                           _mm256_set1_epi32(static_cast<int32_t>(z_stride)));
   size_t i = 0;
