@@ -6,7 +6,9 @@
 //   avx512vnni  vpdpbusd zmm                      64 MACs per instruction
 //   avxvnni     vpdpbusd ymm (VEX)                32 MACs per instruction
 //   avx512bw    vpmaddubsw + vpmaddwd + vpaddd zmm  64 MACs per three instructions
-//   avx2        vpmaddubsw + vpmaddwd + vpaddd ymm  32 MACs per three instructions
+//   avx2        vpmaddubsw + vpmaddwd + vpaddd ymm  32 MACs per three instructions (saturates)
+//   avx2_madd   vpmaddwd + vpaddd ymm                16 MACs per two instructions (exact)
+//   avx2_sign   vpsignb + vpmaddubsw + vpmaddwd + vpaddd ymm  32 MACs per four (exact)
 // Sequences the CPU lacks (__builtin_cpu_supports) are reported with "supported": false.
 // Also prints the seed-model items/s the peak implies (peak / MACs per item), and the
 // core's clock estimated from a chain of dependent adds, to give MACs per cycle.
@@ -241,6 +243,60 @@ __attribute__((noinline)) uint64_t AddChain(uint64_t iters) {
   return iters * 100;
 }
 
+// The exact AVX2 sequences, which a saturating vpmaddubsw on uint8 inputs (the avx2 line; 2 *
+// 255 * 127 > 32767) cannot replace where every weight may be +-127:
+//   avx2_madd  int16 pairs (inputs widened from int8) times int16 weight pairs (vpmaddwd),
+//              accumulated (vpaddd): 16 MACs per two instructions (the AVX2 tile kernels).
+//   avx2_sign  |x| times the weights with x's signs (vpsignb, vpmaddubsw: pairs at most 2 *
+//              128 * 127 = 32512), pairs added by vpmaddwd by ones, accumulated: 32 MACs per
+//              four instructions (the AVX2 one-row kernels, on int8 weights).
+__attribute__((target("avx2"), noinline)) uint64_t Avx2Madd(uint64_t iters) {
+  constexpr int kAcc = 6;  // 6 accumulators, 6 weights, the input and a product: 14 registers
+  __m256i a = _mm256_set1_epi16(3);
+  __m256i b[kAcc], acc[kAcc];
+  for (int k = 0; k < kAcc; ++k) {
+    b[k] = _mm256_set1_epi16(static_cast<int16_t>(-1 - k));
+    acc[k] = _mm256_setzero_si256();
+  }
+  for (uint64_t i = 0; i < iters; ++i) {
+    MMOE_OPAQUE256(a);
+#pragma GCC unroll 6
+    for (int k = 0; k < kAcc; ++k) acc[k] = _mm256_add_epi32(acc[k], _mm256_madd_epi16(a, b[k]));
+  }
+  __m256i sum = acc[0];
+  for (int k = 1; k < kAcc; ++k) sum = _mm256_add_epi32(sum, acc[k]);
+  alignas(32) int32_t lanes[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), sum);
+  for (int32_t v : lanes) g_sink += v;
+  return iters * kAcc * 16;
+}
+
+__attribute__((target("avx2"), noinline)) uint64_t Avx2Sign(uint64_t iters) {
+  constexpr int kAcc = 5;  // 5 accumulators, 5 weights, x, |x|, ones and temporaries
+  __m256i x = _mm256_set1_epi8(-3);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i w[kAcc], acc[kAcc];
+  for (int k = 0; k < kAcc; ++k) {
+    w[k] = _mm256_set1_epi8(static_cast<char>(-1 - k));
+    acc[k] = _mm256_setzero_si256();
+  }
+  for (uint64_t i = 0; i < iters; ++i) {
+    MMOE_OPAQUE256(x);
+    const __m256i xabs = _mm256_abs_epi8(x);
+#pragma GCC unroll 5
+    for (int k = 0; k < kAcc; ++k) {
+      const __m256i pairs = _mm256_maddubs_epi16(xabs, _mm256_sign_epi8(w[k], x));
+      acc[k] = _mm256_add_epi32(acc[k], _mm256_madd_epi16(pairs, ones));
+    }
+  }
+  __m256i sum = acc[0];
+  for (int k = 1; k < kAcc; ++k) sum = _mm256_add_epi32(sum, acc[k]);
+  alignas(32) int32_t lanes[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), sum);
+  for (int32_t v : lanes) g_sink += v;
+  return iters * kAcc * 32;
+}
+
 struct KernelInfo {
   const char* name;
   const char* instructions;
@@ -256,6 +312,9 @@ std::vector<KernelInfo> Kernels() {
       {"avxvnni", "vpdpbusd ymm (VEX)", __builtin_cpu_supports("avxvnni") != 0, AvxVnni},
       {"avx512bw", "vpmaddubsw+vpmaddwd+vpaddd zmm", avx512f && __builtin_cpu_supports("avx512bw"), Avx512Bw},
       {"avx2", "vpmaddubsw+vpmaddwd+vpaddd ymm", __builtin_cpu_supports("avx2") != 0, Avx2},
+      {"avx2_madd", "vpmaddwd+vpaddd ymm (exact)", __builtin_cpu_supports("avx2") != 0, Avx2Madd},
+      {"avx2_sign", "vpsignb+vpmaddubsw+vpmaddwd+vpaddd ymm (exact)", __builtin_cpu_supports("avx2") != 0,
+       Avx2Sign},
   };
 }
 
