@@ -382,6 +382,37 @@ TEST_CASE("task output row kernel writes sigmoid or identity at the task's strid
   CHECK(scores[3] == -2.5f);
 }
 
+TEST_CASE("every ISA's task output row kernel is TaskScore item by item, at every batch size") {
+  // Both ends of the sigmoid's clamp and past them, zeros of both signs, tiny and large
+  // logits; batches of 1..19 cover full groups of a kernel's lanes and every partial one.
+  std::vector<float> z = {0.0f, -0.0f, 80.0f, -80.0f, 80.5f, -80.5f, 1e30f, -1e30f, 1e-30f, -1e-30f};
+  for (int i = -200; i <= 200; ++i) z.push_back(static_cast<float>(i) * 0.37f);
+  const size_t stride = 3;  // logits `stride` floats apart, scores two apart
+  int checked = 0;
+  for (const char* isa : {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "neondot", "neon", "generic"}) {
+    const GemmKernels* kernels = FindGemmKernels(isa);
+    if (!kernels) continue;
+    for (bool sigmoid : {true, false}) {
+      for (size_t batch = 1; batch <= 19; ++batch) {
+        for (size_t start = 0; start + batch <= z.size(); start += batch) {
+          std::vector<float> logits(batch * stride, 7.0f), scores(batch * 2, -1.0f);
+          for (size_t i = 0; i < batch; ++i) logits[i * stride] = z[start + i];
+          kernels->rows->task_output(logits.data(), stride, batch, sigmoid, scores.data(), 2);
+          for (size_t i = 0; i < batch; ++i) {
+            const float want = rows::TaskScore(z[start + i], sigmoid);
+            if (std::memcmp(&scores[i * 2], &want, sizeof(float)) != 0 || scores[i * 2 + 1] != -1.0f) {
+              FAIL(std::string(isa) << ": logit " << z[start + i] << " (batch " << batch << ", item " << i
+                                    << ") gives " << scores[i * 2] << ", expected " << want);
+            }
+          }
+        }
+      }
+    }
+    ++checked;
+  }
+  CHECK(checked >= 1);
+}
+
 TEST_CASE("quantize row kernel is QuantizeFeature element by element") {
   const RowKernels& k = GenericRowKernels();
   const float x[5] = {1.0f, kNaN, -kInf, 3.0f / 64, 100.0f};
