@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Cross-builds mmoe-edge (Release) for ARM and runs the whole ctest suite under qemu-user:
-#   build-aarch64/          AArch64, tested on cortex-a53 (NEON only) and max (NEON + dot product)
+#   build-aarch64/          AArch64, tested on cortex-a53 (NEON only) and max (NEON, dot product,
+#                           int8 matrix multiply); cortex-a76 (dot product, no i8mm) checks the ISA list
 #   build-aarch64-xnnpack/  the same with the xnnpack backend (Debian's arm64 XNNPACK), both CPUs
 #   build-armv7/            ARMv7-A NEON (hard float), tested on cortex-a15
 #   build-armv7-xnnpack/    the same with the xnnpack backend (Debian's armhf XNNPACK)
-# and checks which simd ISAs each emulated CPU offers (neondot only where it has SDOT), and
+# and checks which simd ISAs each emulated CPU offers (neondot only where it has SDOT, i8mm only
+# where it has SMMLA as well), and
 # that the xnnpack backend runs where it is built.
 #   scripts/test-arm.sh                 all four builds
 #   scripts/test-arm.sh aarch64|aarch64-xnnpack|armv7|armv7-xnnpack ...   some of them
@@ -53,7 +55,7 @@ build() {
 }
 
 # check_isas DIR CPU ISA...: `mmoe bench --isa X` succeeds for exactly the ISAs listed (of
-# neondot, neon, generic) on that CPU, and `--backend xnnpack` runs if the build has it.
+# i8mm, neondot, neon, generic) on that CPU, and `--backend xnnpack` runs if the build has it.
 # The build's own qemu wrapper (cmake/Emulator.cmake) carries the sysroot and library paths.
 check_isas() {
   local dir=$1 cpu=$2 isa
@@ -62,7 +64,7 @@ check_isas() {
   local mmoe=(env QEMU_CPU="$cpu" "$dir/emulated/mmoe.sh")
   [[ -s $model ]] || "${mmoe[@]}" convert --weights "$seed/seed_mmoe.safetensors" \
     --arch "$seed/seed_mmoe.arch.json" --calib "$seed/calib.npy" -o "$model" > /dev/null
-  for isa in neondot neon generic; do
+  for isa in i8mm neondot neon generic; do
     local want=no got=no
     [[ " $* " == *" $isa "* ]] && want=yes
     "${mmoe[@]}" bench "$model" --backend simd --isa "$isa" --runs 2 --warmup 0 > /dev/null 2>&1 && got=yes
@@ -96,12 +98,13 @@ for target in "${targets[@]}"; do
     aarch64)
       build build-aarch64 toolchains/aarch64-linux-gnu.cmake
       run_tests build-aarch64 cortex-a53 neon
-      run_tests build-aarch64 max neondot neon
+      run_tests build-aarch64 max i8mm neondot neon
+      check_isas build-aarch64 cortex-a76 neondot neon || failed+=("ISA list of build-aarch64 on cortex-a76")
       ;;
     aarch64-xnnpack)
       build build-aarch64-xnnpack toolchains/aarch64-linux-gnu.cmake arm64
       run_tests build-aarch64-xnnpack cortex-a53 neon
-      run_tests build-aarch64-xnnpack max neondot neon
+      run_tests build-aarch64-xnnpack max i8mm neondot neon
       ;;
     armv7)
       build build-armv7 toolchains/arm-linux-gnueabihf.cmake

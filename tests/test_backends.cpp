@@ -107,7 +107,8 @@ TEST_CASE(
     const bool one_row = std::string(*isa).rfind("avx", 0) == 0;
     CHECK(PlanCapsOf(*FindGemmKernels(*isa)).int8_copy == one_row);
   }
-  for (WeightLayout layout : {WeightLayout::kInt8x4, WeightLayout::kInt8Rows, WeightLayout::kInt16x2})
+  for (WeightLayout layout :
+       {WeightLayout::kInt8x4, WeightLayout::kInt8Rows, WeightLayout::kInt16x2, WeightLayout::kInt8x8})
     for (WeightLayout layout16 : {WeightLayout::kInt16x2, WeightLayout::kInt16Cols, WeightLayout::kInt8x4})
       for (bool one_row : {false, true}) {
         if (one_row && !Int16Weights(layout16)) continue;  // one-row kernels read int16 pairs

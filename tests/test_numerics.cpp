@@ -229,7 +229,7 @@ TEST_CASE("softmax row kernels of every ISA give the scalar bytes") {
   const RowKernels& generic = GenericRowKernels();
   std::mt19937 rng(23);
   int compared = 0;
-  for (const char* isa : {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "neondot", "neon"}) {
+  for (const char* isa : {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "i8mm", "neondot", "neon"}) {
     const GemmKernels* k = FindGemmKernels(isa);
     if (k == nullptr) continue;
     for (int n = 1; n <= 20; ++n) {
@@ -389,7 +389,7 @@ TEST_CASE("every ISA's task output row kernel is TaskScore item by item, at ever
   for (int i = -200; i <= 200; ++i) z.push_back(static_cast<float>(i) * 0.37f);
   const size_t stride = 3;  // logits `stride` floats apart, scores two apart
   int checked = 0;
-  for (const char* isa : {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "neondot", "neon", "generic"}) {
+  for (const char* isa : {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "i8mm", "neondot", "neon", "generic"}) {
     const GemmKernels* kernels = FindGemmKernels(isa);
     if (!kernels) continue;
     for (bool sigmoid : {true, false}) {
@@ -430,7 +430,7 @@ TEST_CASE("every ISA's quantize row kernel is QuantizeFeature element by element
     x.push_back(std::nextafter(static_cast<float>(i) * 0.5f / 32.0f, 1e9f));
   }
   int checked = 0;
-  for (const char* isa : {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "neondot", "neon", "generic"}) {
+  for (const char* isa : {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "i8mm", "neondot", "neon", "generic"}) {
     const GemmKernels* kernels = FindGemmKernels(isa);
     if (!kernels) continue;
     for (int32_t zp : {-128, -10, 0, 127}) {
@@ -462,7 +462,7 @@ TEST_CASE("every ISA's quantize16 row kernel is QuantizeFeature16 element by ele
   CHECK(QuantizeFeature16(3.0f / 64, 32.0f) == 2);  // 1.5 -> 2, half to even
   CHECK(QuantizeFeature16(5.0f / 64, 32.0f) == 2);  // 2.5 -> 2
   int checked = 0;
-  for (const char* isa : {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "neondot", "neon", "generic"}) {
+  for (const char* isa : {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "i8mm", "neondot", "neon", "generic"}) {
     const GemmKernels* kernels = FindGemmKernels(isa);
     if (!kernels) continue;
     for (size_t n : {x.size(), size_t{0}, size_t{1}, size_t{7}, size_t{15}, size_t{17}, size_t{40}}) {
@@ -487,7 +487,7 @@ TEST_CASE("every ISA's quantize_columns row kernel is rows::QuantizeColumns, col
   // just off them, at the clamp bounds, NaN and infinities.
   const std::vector<float> special = {kNaN, -kNaN, kInf, -kInf, 0.0f, -0.0f, 1e30f, -1e30f};
   int checked = 0;
-  for (const char* isa : {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "neondot", "neon", "generic"}) {
+  for (const char* isa : {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "i8mm", "neondot", "neon", "generic"}) {
     const GemmKernels* kernels = FindGemmKernels(isa);
     if (!kernels) continue;
     for (int32_t width = 1; width <= 37; ++width) {
@@ -520,7 +520,7 @@ TEST_CASE("every ISA's embedding row kernel is rows::Embedding") {
   // (row bytes padded to 4, then scale and offset); single ids, bags summed and averaged with a
   // padding id, empty bags, int32 and int64 ids, ids outside the table reading a default row.
   int checked = 0;
-  for (const char* isa : {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "neondot", "neon", "generic"}) {
+  for (const char* isa : {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "i8mm", "neondot", "neon", "generic"}) {
     const GemmKernels* kernels = FindGemmKernels(isa);
     if (!kernels) continue;
     for (int32_t dim = 1; dim <= 37; ++dim) {

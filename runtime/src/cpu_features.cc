@@ -26,11 +26,15 @@ CpuFeatures Detect() {
   f.neon = true;  // Advanced SIMD is mandatory on AArch64
 #if defined(__linux__) || defined(__ANDROID__)
   const unsigned long hwcap = getauxval(AT_HWCAP);
-  f.neon_dot = (hwcap & (1UL << 20)) != 0;  // HWCAP_ASIMDDP
+  f.neon_dot = (hwcap & (1UL << 20)) != 0;                  // HWCAP_ASIMDDP
+  f.neon_i8mm = (getauxval(AT_HWCAP2) & (1UL << 13)) != 0;  // HWCAP2_I8MM
 #elif defined(__APPLE__)
   int value = 0;
   size_t size = sizeof(value);
   f.neon_dot = sysctlbyname("hw.optional.arm.FEAT_DotProd", &value, &size, nullptr, 0) == 0 && value != 0;
+  value = 0;
+  size = sizeof(value);
+  f.neon_i8mm = sysctlbyname("hw.optional.arm.FEAT_I8MM", &value, &size, nullptr, 0) == 0 && value != 0;
 #endif
 #elif defined(__arm__)
 #if defined(__linux__) || defined(__ANDROID__)

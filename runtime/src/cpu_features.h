@@ -10,6 +10,7 @@ struct CpuFeatures {
   bool avxvnni = false;     // VEX-encoded VNNI on ymm
   bool neon = false;        // ARMv7 NEON, or AArch64 Advanced SIMD
   bool neon_dot = false;    // AArch64 SDOT/UDOT
+  bool neon_i8mm = false;   // AArch64 SMMLA/UMMLA (Armv8.6 I8MM)
 };
 
 const CpuFeatures& GetCpuFeatures();

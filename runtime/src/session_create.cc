@@ -41,11 +41,12 @@ Status CreateExecutor(Backend backend, const Model& model, const GemmKernels* ke
 }  // namespace
 
 const char* const* SimdIsaNames() {
-  static const char* names[8] = {nullptr};
+  static const char* names[9] = {nullptr};
   static std::once_flag once;
   std::call_once(once, [] {
     int n = 0;
-    for (const char* isa : {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "neondot", "neon", "generic"}) {
+    for (const char* isa :
+         {"avx512vnni", "avx512vnni256", "avxvnni", "avx2", "i8mm", "neondot", "neon", "generic"}) {
       if (FindGemmKernels(isa)) names[n++] = isa;
     }
   });

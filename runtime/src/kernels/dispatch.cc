@@ -27,6 +27,7 @@ const GemmKernels* FirstWhere(const Visit& visit) {
 #endif
 #if defined(MMOE_ARCH_ARM)
 #if defined(__aarch64__)
+    {"i8mm", cpu.neon_i8mm && cpu.neon_dot, [] { return &NeonI8mmGemmKernels(); }},
     {"neondot", cpu.neon_dot, [] { return &NeonDotGemmKernels(); }},
 #endif
     {"neon", cpu.neon, [] { return &NeonGemmKernels(); }},

@@ -169,5 +169,6 @@ const GemmKernels& Avx512VnniGemmKernels();
 const GemmKernels& Avx512Vnni256GemmKernels();
 const GemmKernels& NeonGemmKernels();
 const GemmKernels& NeonDotGemmKernels();
+const GemmKernels& NeonI8mmGemmKernels();
 
 }  // namespace mmoe

@@ -17,8 +17,10 @@ namespace mmoe {
 //   kInt16x2: int16, [n_pad/16][k_pad/2][16][2]   (pmaddwd / vpdpwssd, smlal; int16 inputs)
 //   kInt8Rows: int8, [n_pad][k_pad], one contiguous row per column (portable dot products)
 //   kInt16Cols: int16, [n_pad/16][k_pad][16]          (ARM smlal by input lane; int16 inputs)
-enum class WeightLayout : uint8_t { kInt8x4 = 0, kInt16x2 = 1, kInt8Rows = 2, kInt16Cols = 3 };
-constexpr int kWeightLayouts = 4;
+//   kInt8x8:  int8,  [n_pad/16][k_pad/8][8][2][8], column pairs of 8 k (ARM smmla); when
+//             k_pad % 8 == 4 the last 4 k of a block follow as one kInt8x4 group [16][4]
+enum class WeightLayout : uint8_t { kInt8x4 = 0, kInt16x2 = 1, kInt8Rows = 2, kInt16Cols = 3, kInt8x8 = 4 };
+constexpr int kWeightLayouts = 5;
 
 // Whether a layout holds int16 weights.
 inline bool Int16Weights(WeightLayout layout) {
@@ -41,6 +43,15 @@ inline size_t PackedWeightIndex(WeightLayout layout, int32_t k_pad, int32_t col,
              static_cast<size_t>(k % 4);
     case WeightLayout::kInt16Cols:
       return (block * static_cast<size_t>(k_pad) + static_cast<size_t>(k)) * kBlockColumns + cc;
+    case WeightLayout::kInt8x8: {
+      const int32_t full = k_pad / 8 * 8;  // k in whole groups of 8
+      const size_t base = block * kBlockColumns * static_cast<size_t>(k_pad);
+      if (k < full) {
+        return base + static_cast<size_t>(k / 8) * 8 * kBlockColumns + cc / 2 * 16 + cc % 2 * 8 +
+               static_cast<size_t>(k % 8);
+      }
+      return base + static_cast<size_t>(full) * kBlockColumns + cc * 4 + static_cast<size_t>(k - full);
+    }
     case WeightLayout::kInt16x2:
       break;
   }

@@ -68,6 +68,14 @@ ProgramExecutor::Row ProgramExecutor::Resolve(const Place& place) const {
 std::vector<GemvChunk> ProgramExecutor::PlanGemv(const PackedGemm& g, int32_t input, void* const* dst) const {
   std::vector<GemvChunk> chunks;
   if (!k_.gemv || k_.gemv_blocks < 1 || k_.gemv_parts < 1) return chunks;
+#if defined(MMOE_ARCH_ARM)
+  // No ARM kernel table has one-row kernels yet: this planner would be 1.8 KB of code that
+  // never runs in a phone app (docs/performance.md, "Size").
+  (void)g;
+  (void)input;
+  (void)dst;
+  return chunks;
+#else
   const bool int16 = g.input == ElementType::kInt16;
   const auto blocks_of = [](const Segment& seg) {
     return (seg.end - seg.begin + kBlockColumns - 1) / kBlockColumns;
@@ -165,6 +173,7 @@ std::vector<GemvChunk> ProgramExecutor::PlanGemv(const PackedGemm& g, int32_t in
     i += parts;
   }
   return chunks;
+#endif
 }
 
 bool AddArenaBytes(uint64_t bytes, size_t* total) {

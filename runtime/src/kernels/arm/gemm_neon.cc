@@ -309,6 +309,62 @@ void Gemm(const GemmArgs& args) {
 
 }  // namespace
 
+namespace {
+// The general epilogue of one row of one block (what StoreBlockScalar computes): clamp in
+// float, round, add the zero point; or scale to float, real columns only.
+void StoreBlock(const int32x4_t (&acc)[4], const float32x4_t (&m)[4], const TileOutput& o, int32_t col0,
+                void* dst) {
+  const Segment& seg = *o.seg;
+  float32x4_t v[4];
+  for (int q = 0; q < 4; ++q) v[q] = vmulq_f32(vcvtq_f32_s32(acc[q]), m[q]);
+  if (o.type == DenseOutput::kReal) {
+    // Only the real columns: whole vectors, then the last one's lanes.
+    float* out = static_cast<float*>(dst);
+    const int32_t real_cols = seg.end - col0;
+    int q = 0;
+    for (; q < 4 && 4 * q + 4 <= real_cols; ++q) vst1q_f32(out + 4 * q, v[q]);
+    const int32_t rest = real_cols - 4 * q;
+    if (q == 4 || rest <= 0) return;
+    if (rest >= 2) vst1_f32(out + 4 * q, vget_low_f32(v[q]));
+    if (rest == 3) vst1q_lane_f32(out + 4 * q + 2, v[q], 2);
+    if (rest == 1) vst1q_lane_f32(out + 4 * q, v[q], 0);
+    return;
+  }
+  int32x4_t r[4];
+  const float32x4_t lo = vdupq_n_f32(seg.lo), hi = vdupq_n_f32(seg.hi);
+  const int32x4_t zp = vdupq_n_s32(seg.zero_point);
+  for (int q = 0; q < 4; ++q) {
+    // Clamped before rounding, as numerics::Requantize does. No NaN can occur here (the
+    // multipliers are finite), so vmax/vmin agree with numerics::Clamp.
+    const float32x4_t c = vminq_f32(vmaxq_f32(v[q], lo), hi);
+    r[q] = vaddq_s32(RoundToInt(c), zp);
+  }
+  // The values are already in the output type's range, so the saturating narrows are exact.
+  const int16x8_t q01 = vcombine_s16(vqmovn_s32(r[0]), vqmovn_s32(r[1]));
+  const int16x8_t q23 = vcombine_s16(vqmovn_s32(r[2]), vqmovn_s32(r[3]));
+  if (o.type == DenseOutput::kInt16) {
+    int16_t* out = static_cast<int16_t*>(dst);
+    vst1q_s16(out, q01);
+    vst1q_s16(out + 8, q23);
+  } else {
+    vst1q_s8(static_cast<int8_t*>(dst), vcombine_s8(vqmovn_s16(q01), vqmovn_s16(q23)));
+  }
+}
+
+}  // namespace
+
+void StoreRowsOther(const int32_t* lanes, int rows, const TileOutput& o, int32_t col0, uint8_t* dst) {
+  // The multipliers once: the float stores could alias them as far as GCC knows.
+  const float* mp = o.multiplier + col0;
+  const float32x4_t m[4] = {vld1q_f32(mp), vld1q_f32(mp + 4), vld1q_f32(mp + 8), vld1q_f32(mp + 12)};
+#pragma GCC unroll 1
+  for (int r = 0; r < rows; ++r, lanes += kBlockColumns) {
+    const int32x4_t acc[4] = {vld1q_s32(lanes), vld1q_s32(lanes + 4), vld1q_s32(lanes + 8),
+                              vld1q_s32(lanes + 12)};
+    StoreBlock(acc, m, o, col0, dst + r * o.row_bytes);
+  }
+}
+
 }  // namespace neon
 
 const GemmKernels& NeonGemmKernels() {

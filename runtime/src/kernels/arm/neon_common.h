@@ -15,24 +15,6 @@
 #include "kernels/gemm.h"
 
 namespace mmoe::neon {
-// Internal linkage: gemm_neondot.cc compiles this header with other instruction-set flags,
-// and the linker must not pick its copies for code that runs on CPUs without them.
-namespace {
-
-// numerics::RoundHalfEven, then conversion to int32.
-inline int32x4_t RoundToInt(float32x4_t v) {
-#if defined(__aarch64__)
-  return vcvtnq_s32_f32(v);  // fcvtns: to nearest, ties to even
-#else
-  // ARMv7 NEON converts by truncation only: round with numerics::RoundHalfEven's magic
-  // number first, then convert the integer-valued float. Exact for |v| <= 2^22 (clamped
-  // values); beyond, v is already an integer and comes back within 2 of itself, far outside
-  // int16 on the same side, which is all the saturating epilogue needs.
-  const float32x4_t magic = vdupq_n_f32(12582912.0f);
-  return vcvtq_s32_f32(vsubq_f32(vaddq_f32(v, magic), magic));
-#endif
-}
-
 // How a tile writes its rows: one segment's destination and requantization, set up once per
 // segment (RunTiles).
 struct TileOutput {
@@ -51,6 +33,30 @@ struct TileOutput {
   const Segment* seg = nullptr;
   DenseOutput type = DenseOutput::kInt8;
 };
+
+// The rows of a tile through the general epilogue, out of line (gemm_neon.cc, baseline NEON,
+// shared by every ARM kernel file): float outputs and large products are rare (logits,
+// extreme weights), so their code stays out of the tiles. The accumulators arrive as stored
+// lanes (rows x 16), so that the tile never takes their address.
+void StoreRowsOther(const int32_t* lanes, int rows, const TileOutput& o, int32_t col0, uint8_t* dst);
+
+// Internal linkage: gemm_neondot.cc compiles this header with other instruction-set flags,
+// and the linker must not pick its copies for code that runs on CPUs without them.
+namespace {
+
+// numerics::RoundHalfEven, then conversion to int32.
+inline int32x4_t RoundToInt(float32x4_t v) {
+#if defined(__aarch64__)
+  return vcvtnq_s32_f32(v);  // fcvtns: to nearest, ties to even
+#else
+  // ARMv7 NEON converts by truncation only: round with numerics::RoundHalfEven's magic
+  // number first, then convert the integer-valued float. Exact for |v| <= 2^22 (clamped
+  // values); beyond, v is already an integer and comes back within 2 of itself, far outside
+  // int16 on the same side, which is all the saturating epilogue needs.
+  const float32x4_t magic = vdupq_n_f32(12582912.0f);
+  return vcvtq_s32_f32(vsubq_f32(vaddq_f32(v, magic), magic));
+#endif
+}
 
 inline TileOutput MakeTileOutput(const GemmArgs& args, size_t s) {
   const PackedGemm& g = *args.gemm;
@@ -80,63 +86,6 @@ inline TileOutput MakeTileOutput(const GemmArgs& args, size_t s) {
     o.clamp = lo > -32768 || hi < 32767;
   }
   return o;
-}
-
-// The general epilogue of one row of one block (what StoreBlockScalar computes): clamp in
-// float, round, add the zero point; or scale to float, real columns only.
-inline void StoreBlock(const int32x4_t (&acc)[4], const float32x4_t (&m)[4], const TileOutput& o,
-                       int32_t col0, void* dst) {
-  const Segment& seg = *o.seg;
-  float32x4_t v[4];
-  for (int q = 0; q < 4; ++q) v[q] = vmulq_f32(vcvtq_f32_s32(acc[q]), m[q]);
-  if (o.type == DenseOutput::kReal) {
-    // Only the real columns: whole vectors, then the last one's lanes.
-    float* out = static_cast<float*>(dst);
-    const int32_t real_cols = seg.end - col0;
-    int q = 0;
-    for (; q < 4 && 4 * q + 4 <= real_cols; ++q) vst1q_f32(out + 4 * q, v[q]);
-    const int32_t rest = real_cols - 4 * q;
-    if (q == 4 || rest <= 0) return;
-    if (rest >= 2) vst1_f32(out + 4 * q, vget_low_f32(v[q]));
-    if (rest == 3) vst1q_lane_f32(out + 4 * q + 2, v[q], 2);
-    if (rest == 1) vst1q_lane_f32(out + 4 * q, v[q], 0);
-    return;
-  }
-  int32x4_t r[4];
-  const float32x4_t lo = vdupq_n_f32(seg.lo), hi = vdupq_n_f32(seg.hi);
-  const int32x4_t zp = vdupq_n_s32(seg.zero_point);
-  for (int q = 0; q < 4; ++q) {
-    // Clamped before rounding, as numerics::Requantize does. No NaN can occur here (the
-    // multipliers are finite), so vmax/vmin agree with numerics::Clamp.
-    const float32x4_t c = vminq_f32(vmaxq_f32(v[q], lo), hi);
-    r[q] = vaddq_s32(RoundToInt(c), zp);
-  }
-  // The values are already in the output type's range, so the saturating narrows are exact.
-  const int16x8_t q01 = vcombine_s16(vqmovn_s32(r[0]), vqmovn_s32(r[1]));
-  const int16x8_t q23 = vcombine_s16(vqmovn_s32(r[2]), vqmovn_s32(r[3]));
-  if (o.type == DenseOutput::kInt16) {
-    int16_t* out = static_cast<int16_t*>(dst);
-    vst1q_s16(out, q01);
-    vst1q_s16(out + 8, q23);
-  } else {
-    vst1q_s8(static_cast<int8_t*>(dst), vcombine_s8(vqmovn_s16(q01), vqmovn_s16(q23)));
-  }
-}
-
-// The rows of a tile through StoreBlock, out of line: float outputs and large products are
-// rare (logits, extreme weights), so their code stays out of the tiles. The accumulators
-// arrive as stored lanes, so that the tile never takes their address.
-__attribute__((noipa)) void StoreRowsOther(const int32_t* lanes, int rows, const TileOutput& o, int32_t col0,
-                                           uint8_t* dst) {
-  // The multipliers once: the float stores could alias them as far as GCC knows.
-  const float* mp = o.multiplier + col0;
-  const float32x4_t m[4] = {vld1q_f32(mp), vld1q_f32(mp + 4), vld1q_f32(mp + 8), vld1q_f32(mp + 12)};
-#pragma GCC unroll 1
-  for (int r = 0; r < rows; ++r, lanes += kBlockColumns) {
-    const int32x4_t acc[4] = {vld1q_s32(lanes), vld1q_s32(lanes + 4), vld1q_s32(lanes + 8),
-                              vld1q_s32(lanes + 12)};
-    StoreBlock(acc, m, o, col0, dst + r * o.row_bytes);
-  }
 }
 
 // Rounded (exact in int32: small products keep |v| < 2^30), saturated to int16: 8 columns of
