@@ -45,12 +45,17 @@ for target in "${targets[@]}"; do
   corpus=build-fuzz/corpus/$target
   mkdir -p "$corpus"
   cp tests/fuzz/corpus/"$target"/* $(extra_seeds "$target") "$corpus"/
+  # A dictionary where the input is text with keywords (tests/fuzz/dict/).
+  dict=()
+  case $target in
+    fuzz_arch_json | fuzz_safetensors) dict=(-dict=tests/fuzz/dict/json.dict) ;;
+  esac
   log=build-fuzz/$target.log
   echo "fuzz: $target for ${seconds} s"
   status=0
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     build-fuzz/tests/fuzz/"$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -max_len=65536 -print_final_stats=1 -artifact_prefix=build-fuzz/artifacts/"$target"- "$corpus" \
+    -max_len=65536 -print_final_stats=1 -artifact_prefix=build-fuzz/artifacts/"$target"- "${dict[@]}" "$corpus" \
     > "$log" 2>&1 || status=$?
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
   if ((status != 0)); then

@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "mmoe/converter/io.h"
@@ -1011,24 +1012,70 @@ std::string WithoutJsonPrefix(const std::string& message) {
                                                                                : message;
 }
 
+// What nlohmann's DOM parser lets through, checked in a SAX pass before it runs: duplicate
+// keys ({"gate": 0, "gate": 1} would silently keep one), and nesting deeper than
+// kMaxJsonDepth (printing or freeing such a value recurses once per level, and 100,000 levels
+// overflow the stack). Not the parser's callback: its DOM builder scans the enclosing object
+// at every nested object's end, quadratic in the object's size (a safetensors header of 40,000
+// tensors took 13 s).
+class StrictJsonChecks final : public nlohmann::json_sax<json> {
+ public:
+  explicit StrictJsonChecks(const std::string& label) : label_(label) {}
+
+  bool start_object(std::size_t) override {
+    Enter();
+    open_objects_.emplace_back();
+    return true;
+  }
+  bool end_object() override {
+    open_objects_.pop_back();
+    --depth_;
+    return true;
+  }
+  bool key(string_t& key) override {
+    if (!open_objects_.back().insert(key).second)
+      throw ConvertError(label_ + ": duplicate key '" + key + "'");
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    Enter();
+    return true;
+  }
+  bool end_array() override {
+    --depth_;
+    return true;
+  }
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    throw ConvertError(label_ + ": invalid JSON: " + WithoutJsonPrefix(e.what()));
+  }
+
+ private:
+  void Enter() {
+    if (++depth_ > kMaxJsonDepth) {
+      throw ConvertError(label_ + ": invalid JSON: nested deeper than " + std::to_string(kMaxJsonDepth) +
+                         " levels");
+    }
+  }
+
+  const std::string& label_;
+  std::vector<std::unordered_set<std::string>> open_objects_;  // one key set per open object
+  int depth_ = 0;
+};
+
 }  // namespace
 
 json ParseJsonStrict(const std::string& text, const std::string& label) {
-  // One key set per open object, to catch {"gate": 0, "gate": 1}.
-  std::vector<std::set<std::string>> open_objects;
-  const json::parser_callback_t check_keys = [&](int, json::parse_event_t event, json& value) {
-    if (event == json::parse_event_t::object_start) {
-      open_objects.emplace_back();
-    } else if (event == json::parse_event_t::object_end) {
-      open_objects.pop_back();
-    } else if (event == json::parse_event_t::key &&
-               !open_objects.back().insert(value.get<std::string>()).second) {
-      throw ConvertError(label + ": duplicate key '" + value.get<std::string>() + "'");
-    }
-    return true;
-  };
+  StrictJsonChecks checks(label);
+  json::sax_parse(text, &checks);
   try {
-    return json::parse(text, check_keys);
+    return json::parse(text);
   } catch (const json::exception& e) {
     throw ConvertError(label + ": invalid JSON: " + WithoutJsonPrefix(e.what()));
   }

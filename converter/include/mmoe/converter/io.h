@@ -158,7 +158,8 @@ std::map<std::string, Tensor> ParseSafetensors(const std::string& bytes, const s
                                                std::map<std::string, std::string>* metadata = nullptr);
 
 // Parses JSON text, rejecting duplicate object keys (which nlohmann::json would silently
-// collapse). Errors read "<label>: <what>".
+// collapse) and values nested deeper than kMaxJsonDepth. Errors read "<label>: <what>".
+constexpr int kMaxJsonDepth = 64;
 nlohmann::json ParseJsonStrict(const std::string& text, const std::string& label);
 
 // ---------------------------------------------------------------------------------------------
