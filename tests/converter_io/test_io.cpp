@@ -196,6 +196,20 @@ TEST_CASE("npy errors name the file and the position") {
                   "bad npy header");
   std::string header = NpyBytes(Dict("<f4", "(2, 3)"), six);
   CHECK_ERROR_HAS(read(header.substr(0, 40)), "calib.npy", "truncated npy header");
+  // Issue 18: a format-2 header length of 1 GiB (on a sparse file the converter read and held
+  // it all), and a dict followed by NUL bytes (accepted as a header): numpy's limit of 10,000
+  // bytes, and nothing but padding after the dict.
+  std::string huge = "\x93NUMPY\x02";
+  huge += '\0';
+  AppendLittleEndian<uint32_t>(&huge, uint32_t{1} << 30);
+  CHECK_ERROR_HAS(read(huge + Dict("<f4", "(2, 3)") + std::string(1000, '\0')),
+                  "calib.npy: npy header length 1073741824 is over numpy's limit of 10000 bytes");
+  CHECK(read(NpyBytes(Dict("<f4", "(2, 3)") + std::string(9800, ' '), six)).rows == 2);  // long, within it
+  CHECK_ERROR_HAS(read(NpyBytes(Dict("<f4", "(2, 3)") + std::string(9950, ' '), six)),
+                  "npy header length 10038 is over numpy's limit");
+  CHECK_ERROR_HAS(read(NpyBytes(Dict("<f4", "(2, 3)") + std::string(20, '\0'), six)),
+                  "calib.npy: bad npy header: unexpected bytes after the dict at offset");
+  CHECK_ERROR_HAS(read(NpyBytes(Dict("<f4", "(2, 3)") + " {}", six)), "unexpected bytes after the dict");
 
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float inf = std::numeric_limits<float>::infinity();

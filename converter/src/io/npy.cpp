@@ -26,6 +26,9 @@ constexpr double kFloatOverflow = 0x1.ffffffp+127;
 
 constexpr char kMagic[] = "\x93NUMPY";
 constexpr size_t kMagicSize = 6;
+// numpy's own limit on header lengths (np.load's max_header_size): format 2.0 allows 4 GiB,
+// which would otherwise be read and held before anything is checked.
+constexpr uint64_t kMaxHeaderSize = 10000;
 
 struct NpyHeader {
   std::string descr;
@@ -70,6 +73,10 @@ class HeaderParser {
     if (!seen_descr || !seen_order || !seen_shape) {
       Fail("header must contain 'descr', 'fortran_order' and 'shape'");
     }
+    // numpy pads the dict with spaces and ends it with a newline; anything else (NUL bytes,
+    // a second value) is not a header numpy would read.
+    SkipSpace();
+    if (pos_ != s_.size()) Fail("unexpected bytes after the dict at offset " + std::to_string(pos_));
     return header;
   }
 
@@ -210,6 +217,13 @@ std::string ShapeText(const std::vector<int64_t>& shape) {
   return text + "]";
 }
 
+void CheckHeaderSize(uint64_t header_size, const std::string& path) {
+  if (header_size > kMaxHeaderSize) {
+    throw ConvertError(path + ": npy header length " + std::to_string(header_size) +
+                       " is over numpy's limit of " + std::to_string(kMaxHeaderSize) + " bytes");
+  }
+}
+
 // Locates the header text and returns it; `data_start` receives the data's offset.
 // `bytes` holds the file's start (at least the whole header when the file has one);
 // `file_size` is the whole file's.
@@ -228,6 +242,7 @@ std::string ExtractHeader(const std::string& bytes, uint64_t file_size, const st
   if (bytes.size() < prefix) throw ConvertError(path + ": truncated npy header");
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   const uint64_t header_size = LoadLittleEndian(p + kMagicSize + 2, static_cast<int>(length_size));
+  CheckHeaderSize(header_size, path);
   if (header_size > bytes.size() - prefix) {
     throw ConvertError(path + ": truncated npy header (header length " + std::to_string(header_size) +
                        ", file size " + std::to_string(file_size) + ")");
@@ -283,8 +298,7 @@ NpyRowReader::NpyRowReader(const std::string& path, int64_t expected_cols)
 NpyRowReader::NpyRowReader(std::FILE* file, const std::string& path, int64_t expected_cols)
     : path_(path), file_(file, &std::fclose) {
   if (file_ == nullptr) FailIo(path, "cannot open", errno);
-  // The header is small (numpy pads it to 64 bytes; version 2 allows up to 4 GiB, which
-  // is read only as far as the file goes).
+  // The header is small (numpy pads it to 64 bytes, and reads at most kMaxHeaderSize).
   std::string head(kMagicSize + 2 + 4, '\0');
   head.resize(std::fread(&head[0], 1, head.size(), file_.get()));
   if (fseeko(file_.get(), 0, SEEK_END) != 0) FailIo(path, "cannot seek", errno);
@@ -299,6 +313,7 @@ NpyRowReader::NpyRowReader(std::FILE* file, const std::string& path, int64_t exp
       const auto* p = reinterpret_cast<const unsigned char*>(head.data());
       const uint64_t header_size =
           LoadLittleEndian(p + kMagicSize + 2, static_cast<int>(prefix - kMagicSize - 2));
+      CheckHeaderSize(header_size, path);
       const uint64_t want = std::min<uint64_t>(file_size, prefix + header_size);
       head.resize(want);
       if (fseeko(file_.get(), 0, SEEK_SET) != 0 || std::fread(&head[0], 1, want, file_.get()) != want) {
