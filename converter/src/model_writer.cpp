@@ -14,6 +14,7 @@
 #include "mmoe/converter/weight_rounding.h"
 #include "mmoe/mmoe.h"
 #include "mmoe_generated.h"
+#include "numerics.h"
 
 namespace mmoe::converter {
 namespace {
@@ -26,6 +27,42 @@ using graph::TensorType;
 
 // Constant data aligned so that a mapped file can be read with aligned SIMD loads.
 constexpr size_t kDataAlignment = 16;
+
+std::string Number(double v) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", v);
+  return text;
+}
+
+// What the runtime's verifier would refuse of output c of a dense layer, said in the layer's
+// terms before anything is written: a weight scale that is not a finite positive float32 (the
+// row's largest |weight| / 127 overflows or underflows), a bias that is not finite, a
+// requantization multiplier outside [2^-64, 2^30] (numerics::kMinMultiplier, kMaxMultiplier).
+// in_scale and out_scale are the input's and output's quantization scales (out_scale 0 for a
+// float output, whose multiplier is in_scale * ws).
+void CheckQuantizable(const FloatDense& layer, int c, float ws, float m, double real_bias, float in_scale,
+                      float out_scale) {
+  float largest = 0.0f;
+  for (int k = 0; k < layer.in; ++k)
+    largest = std::max(largest, std::fabs(layer.weight[static_cast<size_t>(c) * layer.in + k]));
+  const std::string where = layer.name + ": output " + std::to_string(c) + ": ";
+  if (!std::isfinite(ws) || !(ws > 0.0f)) {
+    throw ConvertError(where + "weights as large as " + Number(largest) + " give an int8 weight scale of " +
+                       Number(ws) + ", which is not a finite positive float32");
+  }
+  if (!std::isfinite(real_bias)) {
+    throw ConvertError(where + "the bias is " + Number(real_bias) +
+                       " after bias correction (weights as large as " + Number(largest) + ")");
+  }
+  if (!(m >= numerics::kMinMultiplier && m <= numerics::kMaxMultiplier)) {
+    const std::string terms = "input scale " + Number(in_scale) + " x weight scale " + Number(ws) +
+                              (out_scale > 0.0f ? " / output scale " + Number(out_scale) : std::string());
+    throw ConvertError(
+        where + "the requantization multiplier (" + terms + ") is " + Number(m) +
+        ", outside the runtime's range [2^-64, 2^30]: the weights (as large as " + Number(largest) +
+        ") or the calibrated ranges of the layer's input and output are too extreme to quantize");
+  }
+}
 
 std::string NowUtc() {
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -171,6 +208,8 @@ Offset<fb::Dense> Writer::Dense(const FloatDense& layer, int32_t x, int32_t y) {
       for (int k = 0; k < in; ++k) real_bias -= (static_cast<double>(q[k]) * ws - w[k]) * input_mean[k];
     }
     const double acc_scale = static_cast<double>(input.scale) * ws;
+    const float m = static_cast<float>(accumulator ? acc_scale : acc_scale / quant_[y].scale);
+    CheckQuantizable(layer, c, ws, m, real_bias, input.scale, accumulator ? 0.0f : quant_[y].scale);
     double bq = std::nearbyint(real_bias / acc_scale);
     if (std::fabs(bq) > static_cast<double>(bias_limit)) {
       bq = std::clamp(bq, -static_cast<double>(bias_limit), static_cast<double>(bias_limit));
@@ -178,7 +217,7 @@ Offset<fb::Dense> Writer::Dense(const FloatDense& layer, int32_t x, int32_t y) {
                            " clamped to fit the int32 accumulator");
     }
     bias[c] = static_cast<int32_t>(bq);
-    mult[c] = static_cast<float>(accumulator ? acc_scale : acc_scale / quant_[y].scale);
+    mult[c] = m;
   }
   const auto name = b_.CreateSharedString(layer.name);
   const auto w_off = AlignedVector(b_, wq);

@@ -86,6 +86,11 @@ inline float Exp(float x) {
 // e^-32 / 256 and a mixing coefficient (probability x a mix scale in [2^-30, 2^30]) stays a
 // normal float: ARMv7 NEON flushes denormals to zero and would disagree with scalar code.
 constexpr float kSoftmaxFloor = -32.0f;
+
+// A dense layer's requantization multipliers stay in a range where float(acc) * m is neither
+// denormal nor infinite (the verifier's bound; the converter checks it first).
+constexpr float kMinMultiplier = 0x1p-64f;
+constexpr float kMaxMultiplier = 0x1p30f;
 // Sigmoid arguments are clamped so exp() stays in range; sigmoid(+-80) is 1 and ~1.8e-35.
 constexpr float kSigmoidLimit = 80.0f;
 

@@ -203,6 +203,22 @@ case $case_name in
     poke "$work/nan.npy" $((128 + 4 * 205)) 00 00 c0 7f
     cp "$seed/calib.npy" "$work/inf.npy"
     poke "$work/inf.npy" $((128 + 4 * 99)) 00 00 80 7f
+    # Issue 18: extreme weights ended in "internal error: the new model does not verify" (and 3e38
+    # in a float-to-int conversion with undefined behaviour). The first layer's (experts.0.0, the
+    # first tensor in the data) row 0: 100 weights of 1e-45 (their int8 scale underflows to 0),
+    # of 1e-30 (a multiplier below 2^-64); one weight of 3e38 (its output's range overflows).
+    poke_row() {  # FILE COUNT HEX-BYTES...: COUNT float32s from the start of the weights data
+      local file=$1 count=$2 one i bytes=""
+      one=$(printf '\\x%s' "${@:3}")
+      for ((i = 0; i < count; ++i)); do bytes+=$one; done
+      printf "$bytes" | dd of="$file" bs=1 seek="$weights_data" conv=notrunc status=none
+    }
+    cp "$seed/seed_mmoe.safetensors" "$work/denormal.safetensors"
+    poke_row "$work/denormal.safetensors" 100 01 00 00 00
+    cp "$seed/seed_mmoe.safetensors" "$work/tiny.safetensors"
+    poke_row "$work/tiny.safetensors" 100 60 42 a2 0d
+    cp "$seed/seed_mmoe.safetensors" "$work/huge.safetensors"
+    poke_row "$work/huge.safetensors" 1 e6 b1 61 7f
     : > "$work/empty.csv"
     head -c 1000 "$seed/calib.npy" > "$work/short.npy"
     sed 's/"input_dim": 100/"input_dim": 99/' "$seed/seed_mmoe.arch.json" > "$work/wrong_dim.json"
@@ -226,6 +242,12 @@ case $case_name in
     check_case "$w" "$work/wrong_dim.json" "$c" "100"
     check_case "$w" "$work/missing.json" "$c" "experts.1.7.weight"
     check_case "$w" "$work/typo.json" "$c" "typo.json" "activaton"
+    check_case "$work/denormal.safetensors" "$a" "$c" "experts.0.0: output 0: weights as large as 1.4013e-45" \
+      "weight scale of 0"
+    check_case "$work/tiny.safetensors" "$a" "$c" "experts.0.0: output 0: the requantization multiplier" \
+      "weight scale 7.87402e-33" "outside the runtime's range [2^-64, 2^30]"
+    check_case "$work/huge.safetensors" "$a" "$c" "experts.0.0: output 1: the requantization multiplier" \
+      "output scale 1.17647e+36"
     # The output is one of the inputs, also through another spelling of its path or a link.
     cp "$seed/seed_mmoe.arch.json" "$work/arch.json"
     ln -s "$work/arch.json" "$work/link.json"

@@ -10,6 +10,7 @@
 #include "kernels/kernels.h"
 #include "load/file_graph.h"
 #include "mmoe/mmoe.h"
+#include "numerics.h"
 
 namespace mmoe {
 namespace {
@@ -19,9 +20,8 @@ using graph::Op;
 using graph::Tensor;
 using graph::TensorType;
 
-// Multipliers stay in a range where float(acc) * m is neither denormal nor infinite.
-constexpr float kMinMultiplier = 0x1p-64f;
-constexpr float kMaxMultiplier = 0x1p30f;
+using numerics::kMaxMultiplier;
+using numerics::kMinMultiplier;
 // Mix scales keep softmax probability x scale a normal float (see numerics::kSoftmaxFloor).
 constexpr float kMinMixScale = 0x1p-30f;
 constexpr float kMaxMixScale = 0x1p30f;
