@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -777,6 +778,11 @@ TEST_CASE("LoadFile: missing files, directories and broken files say which path"
                {missing.c_str(), "cannot open"});
   CheckRefused(Model::LoadFile(dir.path().c_str(), &model), StatusCode::kIoError,
                {dir.path().c_str(), "not a regular file"});
+  // Issue 18: errno left over from an earlier failure was appended ("...: No such file or
+  // directory"); nothing failed with an errno here.
+  errno = ENOENT;
+  const Status directory = Model::LoadFile(dir.path().c_str(), &model);
+  CHECK(directory.message() == "model '" + dir.path() + "' is not a regular file");
   // A FIFO without a writer: opening it must not block the caller forever.
   const std::string fifo = dir / "fifo.mmoe";
   REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);

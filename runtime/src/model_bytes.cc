@@ -59,11 +59,14 @@ Status MapFile(const char* path, std::unique_ptr<ModelBytes>* out) {
     return Status::Error(StatusCode::kIoError, "cannot open model '%s': %s", path, std::strerror(errno));
   }
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (fstat(fd, &st) != 0) {
     const int err = errno;
     close(fd);
-    return Status::Error(StatusCode::kIoError, "model '%s' is not a regular file%s%s", path, err ? ": " : "",
-                         err ? std::strerror(err) : "");
+    return Status::Error(StatusCode::kIoError, "cannot stat model '%s': %s", path, std::strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {  // errno says nothing here (an earlier call's value may linger)
+    close(fd);
+    return Status::Error(StatusCode::kIoError, "model '%s' is not a regular file", path);
   }
   const size_t size = static_cast<size_t>(st.st_size);
   if (size < 8) {
