@@ -91,7 +91,10 @@ struct InputView {
 
 class Model {
  public:
-  // Maps the file read-only and verifies it. The mapping lives as long as the Model.
+  // Maps the file read-only and verifies it. The mapping lives as long as the Model, and the
+  // file must stay unchanged as long: a write to it changes what the reference backend reads,
+  // and truncating it makes reads fault (SIGBUS), as with any shared mapping. Where the file
+  // may change under the app, read it and LoadBuffer it with copy == true.
   static Status LoadFile(const char* path, std::shared_ptr<const Model>* model);
   // Verifies a model held in memory. With copy == false the caller keeps `data` alive and
   // unchanged for the Model's lifetime (zero-copy); otherwise the bytes are copied.

@@ -12,6 +12,11 @@
  * Every function returns a status code; the message of the calling thread's last failure is
  * mmoe_last_error(). No C++ exception crosses this API. A session keeps its model alive, so
  * the model may be destroyed before its sessions. Score calls never allocate.
+ *
+ * Threads: a model may be shared by any number of threads. A session may not: it holds one
+ * call's scratch memory, so two threads scoring through one session at once get wrong scores
+ * and no error. Give each thread its own session (mmoe_session_options.threads splits one
+ * call's work over threads the session owns).
  */
 #ifndef MMOE_MMOE_C_H_
 #define MMOE_MMOE_C_H_
@@ -65,7 +70,11 @@ const char* mmoe_last_error(void);
 /* Name of a status code, e.g. "INVALID_MODEL". */
 const char* mmoe_status_name(mmoe_status status);
 
-/* Maps and verifies a model file. */
+/* Maps and verifies a model file. The file is mapped, not copied: it must stay unchanged while
+ * the model lives. A write to it changes what a reference-backend session reads, and
+ * truncating it makes reads fault (SIGBUS), as with any shared mapping (TensorFlow Lite's
+ * too). Where the file may change under the app, read it and use mmoe_model_load_buffer with
+ * copy != 0. */
 mmoe_status mmoe_model_load_file(const char* path, mmoe_model** model);
 /* Verifies a model in memory: copied when copy != 0, else borrowed (the caller keeps it alive
  * and unchanged, 8-byte aligned, until the model and all its sessions are destroyed). */
