@@ -69,6 +69,15 @@ __attribute__((target("avx512f"), always_inline)) inline void SinkLanes(const __
   for (int32_t v : lanes) g_sink += v;
 }
 
+// The same for ymm accumulators.
+__attribute__((target("avx2"), always_inline)) inline void SinkLanes256(const __m256i* acc, int n) {
+  __m256i sum = acc[0];
+  for (int k = 1; k < n; ++k) sum = _mm256_add_epi32(sum, acc[k]);
+  alignas(32) int32_t lanes[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), sum);
+  for (int32_t v : lanes) g_sink += v;
+}
+
 // 16 independent accumulators: vpdpbusd's latency (4-5 cycles) times its throughput (up to
 // 2 per cycle) needs at least 10 in flight.
 __attribute__((target("avx512f,avx512vnni"), noinline)) uint64_t Avx512Vnni(uint64_t iters) {
@@ -97,11 +106,7 @@ __attribute__((target("avx2,avxvnni"), noinline)) uint64_t AvxVnni(uint64_t iter
 #pragma GCC unroll 12
     for (int k = 0; k < kAcc; ++k) acc[k] = _mm256_dpbusd_avx_epi32(acc[k], a, b);
   }
-  __m256i sum = acc[0];
-  for (int k = 1; k < kAcc; ++k) sum = _mm256_add_epi32(sum, acc[k]);
-  alignas(32) int32_t lanes[8];
-  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), sum);
-  for (int32_t v : lanes) g_sink += v;
+  SinkLanes256(acc, kAcc);
   return iters * kAcc * 32;
 }
 
@@ -144,11 +149,7 @@ __attribute__((target("avx2"), noinline)) uint64_t Avx2(uint64_t iters) {
       acc[k] = _mm256_add_epi32(acc[k], _mm256_madd_epi16(_mm256_maddubs_epi16(a, b[k]), ones));
     }
   }
-  __m256i sum = acc[0];
-  for (int k = 1; k < kAcc; ++k) sum = _mm256_add_epi32(sum, acc[k]);
-  alignas(32) int32_t lanes[8];
-  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), sum);
-  for (int32_t v : lanes) g_sink += v;
+  SinkLanes256(acc, kAcc);
   return iters * kAcc * 32;
 }
 
@@ -263,11 +264,7 @@ __attribute__((target("avx2"), noinline)) uint64_t Avx2Madd(uint64_t iters) {
 #pragma GCC unroll 6
     for (int k = 0; k < kAcc; ++k) acc[k] = _mm256_add_epi32(acc[k], _mm256_madd_epi16(a, b[k]));
   }
-  __m256i sum = acc[0];
-  for (int k = 1; k < kAcc; ++k) sum = _mm256_add_epi32(sum, acc[k]);
-  alignas(32) int32_t lanes[8];
-  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), sum);
-  for (int32_t v : lanes) g_sink += v;
+  SinkLanes256(acc, kAcc);
   return iters * kAcc * 16;
 }
 
@@ -289,11 +286,7 @@ __attribute__((target("avx2"), noinline)) uint64_t Avx2Sign(uint64_t iters) {
       acc[k] = _mm256_add_epi32(acc[k], _mm256_madd_epi16(pairs, ones));
     }
   }
-  __m256i sum = acc[0];
-  for (int k = 1; k < kAcc; ++k) sum = _mm256_add_epi32(sum, acc[k]);
-  alignas(32) int32_t lanes[8];
-  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), sum);
-  for (int32_t v : lanes) g_sink += v;
+  SinkLanes256(acc, kAcc);
   return iters * kAcc * 32;
 }
 

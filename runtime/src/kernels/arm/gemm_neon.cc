@@ -307,9 +307,6 @@ void Gemm(const GemmArgs& args) {
   }
 }
 
-}  // namespace
-
-namespace {
 // The general epilogue of one row of one block (what StoreBlockScalar computes): clamp in
 // float, round, add the zero point; or scale to float, real columns only.
 void StoreBlock(const int32x4_t (&acc)[4], const float32x4_t (&m)[4], const TileOutput& o, int32_t col0,
